@@ -1,0 +1,60 @@
+"""Shared fixtures: synthetic media made with ``ffmpeg -f lavfi``, an isolated vloc home."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def make_video(
+    path: Path,
+    *,
+    seconds: float = 2.0,
+    fps: int = 25,
+    size: str = "320x240",
+    source: str = "testsrc2",
+    audio: bool = False,
+    codec: str = "libx264",
+    extra_args: tuple[str, ...] = (),
+) -> Path:
+    """Write a synthetic video with exactly ``round(seconds * fps)`` frames.
+
+    ``source`` is any lavfi video source (``testsrc2``, ``mandelbrot``, ``color=c=blue`` ...).
+    """
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed")
+    src = f"{source}=size={size}:rate={fps}" if "=" not in source else f"{source}:size={size}:rate={fps}"
+    argv = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", src]
+    if audio:
+        argv += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000"]
+    argv += ["-t", f"{seconds}", "-c:v", codec, "-pix_fmt", "yuv420p"]
+    if codec == "libx264":
+        argv += ["-preset", "ultrafast"]
+    if audio:
+        argv += ["-c:a", "aac", "-shortest"]
+    argv += [*extra_args, str(path)]
+    subprocess.run(argv, check=True, capture_output=True)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_vloc_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Point vloc's cache at a temp dir so tests never touch the user's cache."""
+    home = tmp_path_factory.mktemp("vloc-home")
+    monkeypatch.setenv("VLOC_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    return home
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data`` beside the project, or skip when it is absent (as on users' machines)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder not found: {SHARED_DATA}")
+    return SHARED_DATA

@@ -1,0 +1,179 @@
+"""Output conventions shared by every command.
+
+* Results go to stdout: a rich rendering, or with ``--json`` exactly one JSON object.
+* Everything else (progress, warnings, errors) goes to stderr.
+* Without a TTY there are no ANSI codes and no live displays: progress becomes a
+  plain line every few seconds, suited to CI logs.
+* A :class:`~vloc.errors.VlocError` becomes one ``error: ...`` line and exit code 1
+  (with ``--json`` also ``{"ok": false, "error": ...}`` on stdout); usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from vloc.errors import VlocError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+PLAIN_PROGRESS_EVERY_S = 10.0  # seconds between progress lines when stderr is not a TTY
+
+
+class UI:
+    """Where a command writes: ``ui.warn``/``ui.info`` to stderr, ``ui.result`` to stdout."""
+
+    def __init__(self, json_mode: bool = False, quiet: bool = False) -> None:
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.out = Console(highlight=False, soft_wrap=True)
+        self.warnings: list[str] = []
+
+    @property
+    def interactive(self) -> bool:
+        return self.err.is_terminal and not os.environ.get("CI")
+
+    def info(self, msg: str) -> None:
+        if not self.quiet:
+            self.err.print(escape(msg))
+
+    def warn(self, msg: str) -> None:
+        self.warnings.append(msg)
+        self.err.print(f"[yellow]warning:[/yellow] {escape(msg)}")
+
+    def error(self, msg: str) -> None:
+        self.err.print(f"[red]error:[/red] {escape(msg)}")
+
+    def result(self, obj: dict[str, Any], render: Callable[[Console], None] | None = None) -> None:
+        """Print the command's result: JSON (with warnings) or the human rendering."""
+        if self.json_mode:
+            payload = {"ok": True, **obj}
+            if self.warnings:
+                payload.setdefault("warnings", self.warnings)
+            sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+            sys.stdout.flush()
+        elif render is not None:
+            render(self.out)
+
+    def progress(self, total: int | None, description: str, unit: str) -> Progress:
+        return Progress(self, total, description, unit)
+
+
+class Progress:
+    """A progress display: a rich bar with rate and ETA on a TTY, plain lines otherwise."""
+
+    def __init__(self, ui: UI, total: int | None, description: str, unit: str) -> None:
+        self.ui, self.total, self.description, self.unit = ui, total, description, unit
+        self.done = 0
+        self._t0 = time.perf_counter()
+        self._last_line = self._t0
+        self._bar = None
+        if ui.interactive and not ui.quiet:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import Progress as RichProgress
+
+            self._bar = RichProgress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=ui.err,
+                transient=True,
+            )
+            self._task = self._bar.add_task(description, total=total, rate="")
+
+    def __enter__(self) -> Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.perf_counter() - self._t0
+        return self.done / elapsed if elapsed > 0 else 0.0
+
+    def advance(self, n: int = 1, **fields: Any) -> None:
+        self.done += n
+        if self._bar is not None:
+            self._bar.update(self._task, advance=n, rate=f"{self.rate:.2f} {self.unit}/s", **fields)
+            return
+        now = time.perf_counter()
+        if not self.ui.quiet and now - self._last_line >= PLAIN_PROGRESS_EVERY_S:
+            self._last_line = now
+            of = f"/{self.total}" if self.total else ""
+            eta = ""
+            if self.total and self.rate > 0:
+                eta = f", ETA {(self.total - self.done) / self.rate:.0f} s"
+            extra = "".join(f", {k} {v}" for k, v in fields.items())
+            self.ui.info(
+                f"{self.description}: {self.done}{of} {self.unit}, "
+                f"{self.rate:.2f} {self.unit}/s{eta}{extra}"
+            )
+
+
+def command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a CLI command: turn vloc errors into one line and exit code 1.
+
+    The wrapped function receives a ``ui`` keyword built from its ``json_output`` flag.
+    Set ``VLOC_DEBUG=1`` to see tracebacks of unexpected errors.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ui = UI(json_mode=bool(kwargs.get("json_output", False)))
+        try:
+            return fn(*args, ui=ui, **kwargs)
+        except typer.Exit:
+            raise
+        except VlocError as e:
+            _fail(ui, str(e))
+        except KeyboardInterrupt:
+            ui.error("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as e:  # an unexpected failure: still one line unless debugging
+            if os.environ.get("VLOC_DEBUG"):
+                raise
+            _fail(ui, f"unexpected {type(e).__name__}: {e} (set VLOC_DEBUG=1 for a traceback)")
+
+    # typer reads the signature: hide the injected ``ui`` parameter
+    import inspect
+
+    sig = inspect.signature(fn)
+    wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in sig.parameters.values() if p.name != "ui"]
+    )
+    return wrapper
+
+
+def _fail(ui: UI, message: str) -> None:
+    ui.error(message)
+    if ui.json_mode:
+        sys.stdout.write(json.dumps({"ok": False, "error": message}, ensure_ascii=False) + "\n")
+    raise typer.Exit(EXIT_FAILURE)
+
+
+JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout, nothing else.")

@@ -1,0 +1,12 @@
+"""`vloc search` (not built yet)."""
+
+from __future__ import annotations
+
+from vloc.cli._ui import JSON_OPTION, UI, command
+from vloc.errors import NotBuiltError
+
+
+@command
+def search(json_output: bool = JSON_OPTION, *, ui: UI) -> None:
+    """Not built yet in this version of vloc."""
+    raise NotBuiltError("'vloc search' is not built yet in this version of vloc")

@@ -1,0 +1,136 @@
+"""Atomic writes and content hashes.
+
+Every output vloc produces goes through :func:`atomic_write`: data is written to a
+temporary file in the destination folder, flushed, fsynced and renamed over the
+target, so a crash or a full disk never leaves a partial file and never damages a
+previous version of the output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from vloc.errors import InputError, VlocError
+
+HASH_CHUNK = 1 << 20  # 1 MiB reads when hashing whole files
+FINGERPRINT_SAMPLES = 16  # evenly spaced 64 KiB windows read by file_fingerprint
+FINGERPRINT_WINDOW = 1 << 16
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "wb", **open_kwargs: Any) -> Iterator[IO]:
+    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success.
+
+    On any exception the temporary file is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise VlocError(f"cannot write here: {e.strerror or e}", path=path.parent) from e
+    try:
+        with os.fdopen(fd, mode, **open_kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise VlocError(f"cannot write: {e.strerror or e}", path=path) from e
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
+    with atomic_write(path, "w", encoding=encoding, newline="") as f:
+        f.write(text)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_write(path, "wb") as f:
+        f.write(data)
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` for libraries that write by file name.
+
+    The temporary file is renamed over ``path`` when the block succeeds, removed otherwise.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise VlocError(f"cannot write here: {e.strerror or e}", path=path.parent) from e
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise VlocError(f"cannot write: {e.strerror or e}", path=path) from e
+        raise
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    """Full sha256 of a file (for weights and subtitles: small or verified once)."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(HASH_CHUNK):
+                h.update(chunk)
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}", path=path) from e
+    return h.hexdigest()
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """A content fingerprint of a (possibly multi-GB) video in milliseconds.
+
+    sha256 over the size, the first and last 1 MiB and ``FINGERPRINT_SAMPLES`` evenly
+    spaced 64 KiB windows. It depends only on content (never on names or timestamps),
+    so a copied or touched file keeps its fingerprint, while re-encoded, truncated or
+    edited files change it.
+    """
+    try:
+        size = os.path.getsize(path)
+        h = hashlib.sha256(f"vloc-fp1:{size}:".encode())
+        with open(path, "rb") as f:
+            if size <= 4 * HASH_CHUNK:
+                h.update(f.read())
+            else:
+                h.update(f.read(HASH_CHUNK))
+                step = (size - 2 * HASH_CHUNK) // (FINGERPRINT_SAMPLES + 1)
+                for i in range(1, FINGERPRINT_SAMPLES + 1):
+                    f.seek(HASH_CHUNK + i * step)
+                    h.update(f.read(FINGERPRINT_WINDOW))
+                f.seek(size - HASH_CHUNK)
+                h.update(f.read(HASH_CHUNK))
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}", path=path) from e
+    return h.hexdigest()
+
+
+def stable_hash(obj: Any) -> str:
+    """sha256 of a JSON-serialisable object with sorted keys (cache keys from settings)."""
+    return sha256_bytes(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode())
