@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Set up vloc in ./.venv: ffmpeg (Debian package), the pinned torch stack, vloc and its dependencies.
+# Safe to run again: it only reinstalls when pyproject.toml or this script changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# torch and torchvision are pinned together: any looser torch requirement makes pip pull
+# the registry's newest torch with GBs of CUDA packages. Override for a CUDA machine, e.g.
+#   VLOC_TORCH="torch==2.13.0 torchvision==0.28.0 --index-url ..." scripts/setup.sh
+TORCH_SPEC=${VLOC_TORCH:-"torch==2.13.0 torchvision==0.28.0"}
+PYTHON=${PYTHON:-python3}
+
+if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
+  echo "setup: installing ffmpeg (Debian package)" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv" >&2
+  "$PYTHON" -m venv .venv
+fi
+
+stamp=.venv/.vloc-setup
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing vloc and its dependencies into .venv (first run: about 2 minutes)" >&2
+  .venv/bin/python -m pip install -q --upgrade pip
+  # shellcheck disable=SC2086
+  .venv/bin/python -m pip install -q $TORCH_SPEC -e ".[test]"
+  echo "$want" > "$stamp"
+fi
