@@ -28,7 +28,7 @@ def vloc_home() -> Path:
 
 def safe_name(name: str) -> str:
     """A file-system-safe version of ``name`` (keeps unicode letters, digits, ``.``, ``-``, ``_``)."""
-    cleaned = _UNSAFE.sub("_", name).strip("._")
+    cleaned = _UNSAFE.sub("_", name).strip("._").lstrip("-")
     return cleaned or "video"
 
 

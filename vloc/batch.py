@@ -1,0 +1,186 @@
+"""Many videos at once: discovery, per-video isolation, resumable runs, a JSON report.
+
+``SOURCE`` is either a folder or a manifest:
+
+* folder: every video (``.mp4 .mkv .webm .avi .mov``) paired with the subtitle file that
+  shares its stem: ``film.mp4`` + ``film.en.srt`` (or ``film.srt``, ``film.en.vtt``); the
+  language tag between stem and extension is kept (``en``). Videos without subtitles are
+  listed too (tasks that need subtitles fail for them alone).
+* manifest: CSV with a header, or JSONL, with fields ``video``, optional ``subs``, ``name``
+  and ``lang``; relative paths are resolved against the manifest's folder.
+
+Each video gets its own output folder ``OUT/<name>/`` (names sanitised and made unique); no
+task writes anywhere else. One video failing never stops the others.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vloc.errors import InputError
+from vloc.workspace import safe_name
+
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v")
+SUBTITLE_EXTENSIONS = (".srt", ".vtt")
+KNOWN_TASKS = ("features", "index", "translate", "summarize")
+TASKS_WITH_LANGUAGE = ("translate", "summarize")
+_LANG_TAG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    """One video of a batch and where its outputs go."""
+
+    name: str  # unique, file-system-safe; the output folder is OUT/name
+    video: Path
+    subs: Path | None = None
+    lang: str | None = None  # source-subtitle language tag, e.g. "en" from film.en.srt
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task of the ``--tasks`` list: ``translate:zh`` is TaskSpec("translate", "zh")."""
+
+    name: str
+    arg: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.arg}" if self.arg else self.name
+
+
+@dataclass
+class JobResult:
+    """What happened to one video; a row of the report."""
+
+    name: str
+    video: str
+    status: str = "pending"  # "ok", "failed" or "skipped" (everything already complete)
+    outputs: dict[str, list[str]] = field(default_factory=dict)  # task -> files (relative to OUT)
+    seconds: dict[str, float] = field(default_factory=dict)  # task -> wall time
+    error: str | None = None  # one line, with the task that failed
+
+
+def parse_tasks(spec: str) -> list[TaskSpec]:
+    """``"features,index,translate:zh"`` -> task specs, validated, in order, no duplicates."""
+    tasks: list[TaskSpec] = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        name, _, arg = part.partition(":")
+        if name not in KNOWN_TASKS:
+            raise InputError(
+                f"unknown task {name!r} in --tasks: choose from {', '.join(KNOWN_TASKS)}"
+            )
+        if name in TASKS_WITH_LANGUAGE and not arg:
+            raise InputError(f"task {name!r} needs a target language, e.g. {name}:zh")
+        if name not in TASKS_WITH_LANGUAGE and arg:
+            raise InputError(f"task {name!r} takes no argument (got {part!r})")
+        task = TaskSpec(name, arg or None)
+        if task in tasks:
+            raise InputError(f"task {part!r} is listed twice in --tasks")
+        tasks.append(task)
+    if not tasks:
+        raise InputError("--tasks is empty: give e.g. features,index,translate:zh")
+    return tasks
+
+
+def discover(source: str | Path) -> list[VideoJob]:
+    """The videos of a folder or a manifest (see the module docstring), with unique names."""
+    source = Path(source)
+    if source.is_dir():
+        found = _scan_folder(source)
+    elif source.is_file():
+        found = _read_manifest(source)
+    else:
+        raise InputError("no such folder or manifest", path=source)
+    if not found:
+        raise InputError(
+            "no videos found (looked for " + " ".join(VIDEO_EXTENSIONS) + ")", path=source
+        )
+    return _unique_names(found)
+
+
+def _split_subtitle_name(path: Path) -> tuple[str, str | None]:
+    """``film.en.srt`` -> ("film", "en"); ``film.srt`` -> ("film", None)."""
+    stem = path.stem
+    base, dot, tag = stem.rpartition(".")
+    if dot and base and _LANG_TAG.match(tag):
+        return base, tag
+    return stem, None
+
+
+def _scan_folder(folder: Path) -> list[tuple[str, Path, Path | None, str | None]]:
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    subs_by_stem: dict[str, list[tuple[Path, str | None]]] = {}
+    for p in files:
+        if p.suffix.lower() in SUBTITLE_EXTENSIONS:
+            base, lang = _split_subtitle_name(p)
+            subs_by_stem.setdefault(base, []).append((p, lang))
+    jobs = []
+    for p in files:
+        if p.suffix.lower() not in VIDEO_EXTENSIONS:
+            continue
+        candidates = subs_by_stem.get(p.stem, [])
+        if len(candidates) > 1:
+            names = ", ".join(c.name for c, _ in candidates)
+            raise InputError(
+                f"several subtitle files match this video ({names}): use a manifest to choose",
+                path=p,
+            )
+        subs, lang = candidates[0] if candidates else (None, None)
+        jobs.append((p.stem, p, subs, lang))
+    return jobs
+
+
+def _read_manifest(path: Path) -> list[tuple[str, Path, Path | None, str | None]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read manifest: {e}", path=path) from e
+    rows: list[dict[str, str]] = []
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(f"line {n}: not valid JSON ({e.msg})", path=path) from e
+            if not isinstance(row, dict):
+                raise InputError(f"line {n}: expected a JSON object", path=path)
+            rows.append(row)
+    elif path.suffix.lower() == ".csv":
+        rows = list(csv.DictReader(text.splitlines()))
+    else:
+        raise InputError("a manifest must be .csv or .jsonl", path=path)
+    base = path.parent
+    jobs = []
+    for n, row in enumerate(rows, 1):
+        video = (row.get("video") or "").strip()
+        if not video:
+            raise InputError(f"row {n}: the 'video' field is missing or empty", path=path)
+        vpath = Path(video) if Path(video).is_absolute() else base / video
+        subs = (row.get("subs") or "").strip()
+        spath = None if not subs else (Path(subs) if Path(subs).is_absolute() else base / subs)
+        lang = (row.get("lang") or "").strip() or (
+            _split_subtitle_name(spath)[1] if spath is not None else None
+        )
+        name = (row.get("name") or "").strip() or vpath.stem
+        jobs.append((name, vpath, spath, lang))
+    return jobs
+
+
+def _unique_names(found: list[tuple[str, Path, Path | None, str | None]]) -> list[VideoJob]:
+    seen: dict[str, int] = {}
+    jobs = []
+    for name, video, subs, lang in found:
+        base = safe_name(name)
+        n = seen.get(base.lower(), 0)
+        seen[base.lower()] = n + 1
+        unique = base if n == 0 else f"{base}-{n + 1}"
+        jobs.append(VideoJob(name=unique, video=video, subs=subs, lang=lang))
+    return jobs
