@@ -1,0 +1,636 @@
+"""The global-context video-guided translator (paper §III), one module per concept.
+
+Inputs of one batch (B cues)::
+
+    src        (B, L)         int64   source token ids, padded with pad_id
+    src_mask   (B, L)         bool    True at real tokens
+    video      (B, P, R, D_v) float32 per cue, P segments × R regions of backbone features;
+                                      position 0 is the cue's own segment, then retrieval order
+                                      (what ``vloc.index.global_context`` returns as ``fused``)
+    video_mask (B, P)         bool    True at real segments (films with fewer than P cues pad)
+    tgt_in     (B, T)         int64   BOS + target ids (teacher forcing), padded with pad_id
+
+Path (``full``): TextEncoder → T (B, L, d); VideoProjection → (B, P, R, E_v);
+SegmentSelector (TVSS, eq. 4–8) → K segments (B, K, R, E_v); RegionAttention (eq. 9–11) →
+O (B, L, d); GatedBiFusion (eq. 12–14) → F (B, L, d); TextDecoder cross-attends F (eq. 15–16).
+``text-only`` builds only TextEncoder and TextDecoder and its memory is T.
+
+Choices the paper leaves open (documented here once):
+
+* pre-norm transformer layers with a final LayerNorm (trains stably at d = 128 with few data);
+  sinusoidal positions; embeddings scaled by sqrt(d);
+* TVSS score s_j = Attn(T, ṽ_j): one attention logit between the masked mean of the projected
+  text queries and the region-mean of segment j's key, scaled by 1/sqrt(E_v); softmax over the
+  valid segments;
+* top-K is not differentiable, so each kept segment is multiplied by ``1 + α_j − stopgrad(α_j)``:
+  the forward value is exactly eq. 7–8, and the loss gradient reaches the selector's
+  parameters through α (straight-through);
+* eq. 7's neighbours are in retrieval order: an unselected segment lying between two selected
+  ones is absorbed by both (λ/2 each); before the first / after the last selected one only by
+  that one;
+* the gate of eq. 14 is computed from both directions, g = σ(W_g [H_t2v; H_v2t] + b_g)
+  (a gated multimodal unit), element-wise (B, L, d).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vloc.errors import InputError, WeightsError
+from vloc.translator.config import TranslatorConfig
+
+if TYPE_CHECKING:
+    from vloc.generation import BeamResult
+
+CONFIG_FILE = "config.json"
+MODEL_FILE = "model.safetensors"
+POSITION_BASE = 10000.0  # sinusoid wavelength base (Vaswani et al.)
+
+
+def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
+    """positions (T,) int64 → (T, dim) float32 sin/cos position encodings."""
+    half = dim // 2
+    freq = torch.exp(
+        -math.log(POSITION_BASE) * torch.arange(half, device=positions.device) / max(half - 1, 1)
+    )  # (half,)
+    angles = positions.float().unsqueeze(1) * freq.unsqueeze(0)  # (T, half)
+    enc = torch.cat([angles.sin(), angles.cos()], dim=1)  # (T, 2·half)
+    return F.pad(enc, (0, dim - 2 * half))
+
+
+def _safe_key_mask(key_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """key_mask (B, Lk) bool → (mask for attention, has_key (B,) bool). Rows without any valid
+    key attend to everything (a finite, ignored result) instead of producing NaNs; the caller
+    zeroes their output with ``has_key``."""
+    has_key = key_mask.any(dim=-1)  # (B,)
+    return key_mask | ~has_key.unsqueeze(-1), has_key
+
+
+class MultiHeadAttention(nn.Module):
+    """Scaled dot-product attention with ``n_heads`` heads; queries of width ``q_dim``, keys
+    and values of width ``kv_dim``, internal width ``width``; output ``out_dim`` (or no output
+    projection when ``out_dim`` is None)."""
+
+    def __init__(
+        self,
+        q_dim: int,
+        kv_dim: int,
+        width: int,
+        n_heads: int,
+        out_dim: int | None,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        assert width % n_heads == 0, f"width {width} must be a multiple of n_heads {n_heads}"
+        self.n_heads = n_heads
+        self.q = nn.Linear(q_dim, width)
+        self.k = nn.Linear(kv_dim, width)
+        self.v = nn.Linear(kv_dim, width)
+        self.out = nn.Linear(width, out_dim) if out_dim is not None else nn.Identity()
+        self.dropout = dropout
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        return x.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2)  # (B, H, T, hs)
+
+    def project_q(self, x: torch.Tensor) -> torch.Tensor:
+        return self._heads(self.q(x))  # (B, H, Lq, hs)
+
+    def project_kv(self, kv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._heads(self.k(kv)), self._heads(self.v(kv))  # 2 × (B, H, Lk, hs)
+
+    def attend(
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        key_mask: torch.Tensor | None = None,
+        causal: bool = False,
+    ) -> torch.Tensor:
+        """q (N, H, Lq, hs), k/v (N, H, Lk, hs), key_mask (N, Lk) bool → (N, Lq, out)."""
+        N, H, Lq, hs = q.shape
+        mask, has_key = None, None
+        if key_mask is not None:
+            safe, has_key = _safe_key_mask(key_mask)
+            mask = safe[:, None, None, :]  # (N, 1, 1, Lk)
+        drop = self.dropout if self.training else 0.0
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=drop, is_causal=causal and mask is None
+        )  # (N, H, Lq, hs)
+        y = y.transpose(1, 2).reshape(N, Lq, H * hs)  # (N, Lq, width)
+        y = self.out(y)
+        if has_key is not None:
+            y = y * has_key[:, None, None].to(y.dtype)
+        return y
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        kv: torch.Tensor,
+        key_mask: torch.Tensor | None = None,
+        causal: bool = False,
+    ) -> torch.Tensor:
+        """x (B, Lq, q_dim), kv (B, Lk, kv_dim), key_mask (B, Lk) → (B, Lq, out)."""
+        k, v = self.project_kv(kv)
+        return self.attend(self.project_q(x), k, v, key_mask, causal)
+
+
+class FeedForward(nn.Module):
+    def __init__(self, dim: int, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.fc2(F.relu(self.fc1(x))))  # no inner dropout (fairseq default)
+
+
+class TokenEmbedding(nn.Module):
+    """Token ids → scaled embeddings + sinusoidal positions (fairseq's transformer input)."""
+
+    def __init__(self, vocab: int, dim: int, pad_id: int, dropout: float) -> None:
+        super().__init__()
+        self.dim = dim
+        self.table = nn.Embedding(vocab, dim, padding_idx=pad_id)
+        nn.init.normal_(self.table.weight, mean=0.0, std=dim**-0.5)
+        with torch.no_grad():
+            self.table.weight[pad_id].zero_()
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, ids: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """ids (B, T) int64 at positions start..start+T−1 → (B, T, d)."""
+        pos = torch.arange(start, start + ids.shape[1], device=ids.device)
+        x = self.table(ids) * math.sqrt(self.dim) + sinusoidal_positions(pos, self.dim)
+        return self.drop(x)
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, c: TranslatorConfig) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(c.d_model)
+        self.attn = MultiHeadAttention(
+            c.d_model, c.d_model, c.d_model, c.n_heads, c.d_model, c.attention_dropout
+        )
+        self.ln2 = nn.LayerNorm(c.d_model)
+        self.ffn = FeedForward(c.d_model, c.ffn_dim, c.dropout)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.ln1(x)  # (B, L, d)
+        x = x + self.drop(self.attn(h, h, mask))
+        return x + self.ffn(self.ln2(x))
+
+
+class TextEncoder(nn.Module):
+    """Source ids → T (B, L, d): a pre-norm transformer encoder."""
+
+    def __init__(self, c: TranslatorConfig) -> None:
+        super().__init__()
+        self.embed = TokenEmbedding(c.src_vocab_size, c.d_model, c.pad_id, c.dropout)
+        self.layers = nn.ModuleList(EncoderLayer(c) for _ in range(c.encoder_layers))
+        self.ln = nn.LayerNorm(c.d_model)
+
+    def forward(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
+        x = self.embed(src)  # (B, L, d)
+        for layer in self.layers:
+            x = layer(x, src_mask)
+        return self.ln(x)  # (B, L, d)
+
+
+class VideoProjection(nn.Module):
+    """Backbone features (B, P, R, D_v) → (B, P, R, E_v) ("linearly projected to align with
+    text embeddings", §IV-C); a LayerNorm first puts backbones of any scale on one footing."""
+
+    def __init__(self, c: TranslatorConfig) -> None:
+        super().__init__()
+        self.ln = nn.LayerNorm(c.video_dim)
+        self.proj = nn.Linear(c.video_dim, c.visual_dim)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.proj(self.ln(video)))  # (B, P, R, E_v)
+
+
+class SegmentSelector(nn.Module):
+    """TVSS (eq. 4–8): score the P segments against the text, keep the top K in retrieval
+    order, let each absorb λ/2 × the unselected segments between its selected neighbours."""
+
+    def __init__(self, c: TranslatorConfig) -> None:
+        super().__init__()
+        self.k = c.select_k
+        self.lam = c.absorb_lambda
+        self.query = nn.Linear(c.d_model, c.visual_dim)
+        self.key = nn.Linear(c.visual_dim, c.visual_dim)
+
+    def scores(
+        self,
+        text: torch.Tensor,
+        text_mask: torch.Tensor,
+        video: torch.Tensor,
+        video_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """α (B, P) of eq. 4: softmax over the valid segments (0 at padding)."""
+        m = text_mask.unsqueeze(-1).to(text.dtype)  # (B, L, 1)
+        q = self.query((text * m).sum(1) / m.sum(1).clamp(min=1.0))  # (B, E_v) mean of queries
+        keys = self.key(video.mean(dim=2))  # (B, P, E_v): region-mean segment vectors
+        s = torch.einsum("be,bpe->bp", q, keys) / math.sqrt(keys.shape[-1])  # (B, P)
+        safe, _ = _safe_key_mask(video_mask)
+        return s.masked_fill(~safe, float("-inf")).softmax(dim=-1) * video_mask  # (B, P)
+
+    def forward(
+        self,
+        text: torch.Tensor,
+        text_mask: torch.Tensor,
+        video: torch.Tensor,
+        video_mask: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """text (B, L, d), text_mask (B, L), video (B, P, R, E), video_mask (B, P) →
+        selected (B, K, R, E), selected_mask (B, K), α (B, P), indices (B, K) (ascending)."""
+        B, P, R, E = video.shape
+        K = min(self.k, P)
+        alpha = self.scores(text, text_mask, video, video_mask)  # (B, P)
+        ranked = alpha.masked_fill(~video_mask, -1.0)  # padding ranks last
+        idx = ranked.topk(K, dim=-1).indices.sort(dim=-1).values  # (B, K) retrieval order
+        sel = torch.zeros_like(video_mask).scatter(1, idx, True) & video_mask  # (B, P)
+
+        # eq. 7: c[k] = number of selected positions <= k; selected p has rank r[p] = c[p];
+        # unselected k lies between the selected ranks c[k] and c[k] + 1, which absorb it
+        c = sel.long().cumsum(dim=1)  # (B, P)
+        unsel = ~sel & video_mask  # (B, P)
+        r = c.unsqueeze(2)  # (B, P, 1) rank of the absorbing (selected) position p
+        ck = c.unsqueeze(1)  # (B, 1, P) count at the absorbed position k
+        between = (ck == r - 1) | (ck == r)  # (B, P, P)
+        absorb = (between & sel.unsqueeze(2) & unsel.unsqueeze(1)).to(video.dtype)  # (B, P, P)
+        enriched = video + (self.lam / 2) * torch.einsum("bpk,bkre->bpre", absorb, video)
+
+        gather = idx[:, :, None, None].expand(B, K, R, E)
+        selected = enriched.gather(1, gather)  # (B, K, R, E)
+        a = alpha.gather(1, idx)  # (B, K)
+        straight_through = 1.0 + a - a.detach()  # value 1, gradient d/dα
+        selected = selected * straight_through[:, :, None, None]
+        return selected, sel.gather(1, idx), alpha, idx
+
+
+class RegionAttention(nn.Module):
+    """Region-aware cross-modal attention (eq. 9–11): text queries attend, region by region,
+    over the segments; the R results are averaged and projected out → O (B, L, d)."""
+
+    def __init__(self, c: TranslatorConfig) -> None:
+        super().__init__()
+        self.text_proj = nn.Linear(c.d_model, c.visual_dim)  # eq. 9: W_t, b_t
+        self.attn = MultiHeadAttention(  # eq. 10: W_q, W_k, W_v (no output projection here)
+            c.visual_dim, c.visual_dim, c.visual_dim, c.n_heads, None, c.attention_dropout
+        )
+        self.out = nn.Linear(c.visual_dim, c.d_model)  # eq. 11: W_o, b_o
+
+    def forward(
+        self, text: torch.Tensor, video: torch.Tensor, video_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """text (B, L, d), video (B, K, R, E), video_mask (B, K) → O (B, L, d)."""
+        B, K, R, E = video.shape
+        L = text.shape[1]
+        t = self.text_proj(text)  # (B, L, E)
+        q = self.attn.project_q(t)  # (B, H, L, hs)
+        H, hs = q.shape[1], q.shape[3]
+        q = q.unsqueeze(1).expand(B, R, H, L, hs).reshape(B * R, H, L, hs)  # (B·R, H, L, hs)
+        per_region = video.transpose(1, 2).reshape(B * R, K, E)  # (B·R, K, E)
+        k, v = self.attn.project_kv(per_region)  # (B·R, H, K, hs)
+        mask = video_mask.repeat_interleave(R, dim=0)  # (B·R, K)
+        z = self.attn.attend(q, k, v, mask)  # (B·R, L, E)
+        z = z.view(B, R, L, E).mean(dim=1)  # (B, L, E): average over regions
+        return self.out(z)  # (B, L, d)
+
+
+class GatedBiFusion(nn.Module):
+    """Bi-directional cross-modal attention with gated fusion (eq. 12–14)."""
+
+    def __init__(self, c: TranslatorConfig) -> None:
+        super().__init__()
+        d = c.d_model
+        self.t2v = MultiHeadAttention(d, d, d, c.n_heads, d, c.attention_dropout)
+        self.v2t = MultiHeadAttention(d, d, d, c.n_heads, d, c.attention_dropout)
+        self.gate = nn.Linear(2 * d, d)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, text: torch.Tensor, o: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        """text T (B, L, d), O (B, L, d), text_mask (B, L) → F (B, L, d)."""
+        h_t2v = self.drop(self.t2v(text, o, text_mask))  # (B, L, d) eq. 12
+        h_v2t = self.drop(self.v2t(o, text, text_mask))  # (B, L, d) eq. 13
+        g = torch.sigmoid(self.gate(torch.cat([h_t2v, h_v2t], dim=-1)))  # (B, L, d)
+        return (1 - g) * h_v2t + g * h_t2v + (1 - g) * text  # eq. 14
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, c: TranslatorConfig, index: int) -> None:
+        super().__init__()
+        d = c.d_model
+        self.index = index  # names this layer's cache entries
+        self.ln1 = nn.LayerNorm(d)
+        self.self_attn = MultiHeadAttention(d, d, d, c.n_heads, d, c.attention_dropout)
+        self.ln2 = nn.LayerNorm(d)
+        self.cross_attn = MultiHeadAttention(d, d, d, c.n_heads, d, c.attention_dropout)
+        self.ln3 = nn.LayerNorm(d)
+        self.ffn = FeedForward(d, c.ffn_dim, c.dropout)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(
+        self, x: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """x (B, T, d), memory (B, L, d), memory_mask (B, L) → (B, T, d), causal."""
+        h = self.ln1(x)
+        x = x + self.drop(self.self_attn(h, h, causal=True))
+        x = x + self.drop(self.cross_attn(self.ln2(x), memory, memory_mask))  # eq. 15
+        return x + self.ffn(self.ln3(x))
+
+    def cross_kv(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """memory F (B, L, d) → this layer's cross-attention keys, values (B, H, L, hs)."""
+        return self.cross_attn.project_kv(memory)
+
+    def step(
+        self,
+        x: torch.Tensor,
+        memory: dict[str, torch.Tensor],
+        cache: dict[str, torch.Tensor],
+    ) -> torch.Tensor:
+        """x (B, 1, d), the newest position only; reads this layer's cross keys/values from
+        ``memory`` (see :meth:`Translator.encode`), extends ``cache`` in place → (B, 1, d)."""
+        i = self.index
+        h = self.ln1(x)
+        k, v = self.self_attn.project_kv(h)  # (B, H, 1, hs)
+        if f"self_k.{i}" in cache:
+            k = torch.cat([cache[f"self_k.{i}"], k], dim=2)  # (B, H, t+1, hs)
+            v = torch.cat([cache[f"self_v.{i}"], v], dim=2)
+        cache[f"self_k.{i}"], cache[f"self_v.{i}"] = k, v
+        x = x + self.drop(self.self_attn.attend(self.self_attn.project_q(h), k, v))
+        q = self.cross_attn.project_q(self.ln2(x))
+        y = self.cross_attn.attend(
+            q, memory[f"cross_k.{i}"], memory[f"cross_v.{i}"], memory["memory_mask"]
+        )
+        x = x + self.drop(y)
+        return x + self.ffn(self.ln3(x))
+
+
+class TextDecoder(nn.Module):
+    """Pre-norm transformer decoder over the memory F; logits over the target vocabulary."""
+
+    def __init__(self, c: TranslatorConfig) -> None:
+        super().__init__()
+        self.embed = TokenEmbedding(c.tgt_vocab_size, c.d_model, c.pad_id, c.dropout)
+        self.layers = nn.ModuleList(DecoderLayer(c, i) for i in range(c.decoder_layers))
+        self.ln = nn.LayerNorm(c.d_model)
+        self.head = nn.Linear(c.d_model, c.tgt_vocab_size, bias=False)  # eq. 16 W_o
+        if c.tie_embeddings:
+            self.head.weight = self.embed.table.weight
+
+    def forward(
+        self, tgt_in: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor
+    ) -> torch.Tensor:
+        x = self.embed(tgt_in)  # (B, T, d)
+        for layer in self.layers:
+            x = layer(x, memory, memory_mask)
+        return self.head(self.ln(x))  # (B, T, V)
+
+    def step(
+        self,
+        tokens: torch.Tensor,
+        memory: dict[str, torch.Tensor],
+        cache: dict[str, torch.Tensor],
+        step: int,
+    ) -> torch.Tensor:
+        """tokens (B, 1) at position ``step`` → logits (B, V)."""
+        x = self.embed(tokens, start=step)  # (B, 1, d)
+        for layer in self.layers:
+            x = layer.step(x, memory, cache)
+        return self.head(self.ln(x))[:, 0]  # (B, V)
+
+
+class Translator(nn.Module):
+    """The translator; ``config.variant`` selects the paper's model or one of its baselines.
+
+    Example::
+
+        model = Translator(TranslatorConfig(src_vocab_size=8000, tgt_vocab_size=8000))
+        logits = model(src, src_mask, video, video_mask, tgt_in)   # (B, T, V_tgt)
+        result = model.generate(src, src_mask, video, video_mask, beam_size=5)
+    """
+
+    def __init__(self, config: TranslatorConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = TextEncoder(config)
+        if config.uses_video:
+            self.video_proj = VideoProjection(config)
+            self.selector = SegmentSelector(config) if config.uses_selector else None
+            self.region_attn = RegionAttention(config)
+            self.fusion = GatedBiFusion(config)
+        self.decoder = TextDecoder(config)
+
+    # -- encoding ---------------------------------------------------------------------------
+
+    def _check_video(
+        self, src: torch.Tensor, video: torch.Tensor | None, video_mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        c = self.config
+        if video is None or video_mask is None:
+            raise InputError(f"the {c.variant!r} translator needs video and video_mask inputs")
+        if video.dim() != 4 or video.shape[-1] != c.video_dim or video.shape[0] != src.shape[0]:
+            raise InputError(
+                f"video must be (B={src.shape[0]}, P, R, D_v={c.video_dim}), "
+                f"got {tuple(video.shape)}"
+            )
+        if video_mask.shape != video.shape[:2]:
+            raise InputError(
+                f"video_mask must be (B, P) = {tuple(video.shape[:2])}, "
+                f"got {tuple(video_mask.shape)}"
+            )
+        if c.context == "own":  # segment-level: only the cue's own segment V_i
+            video, video_mask = video[:, :1], video_mask[:, :1]
+        return video, video_mask.bool()
+
+    def fuse(
+        self,
+        src: torch.Tensor,
+        src_mask: torch.Tensor,
+        video: torch.Tensor | None = None,
+        video_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The decoder's memory F (B, L, d): text encoding fused with the video context
+        (F = T for ``text-only``, whose video inputs are ignored and may be None)."""
+        src_mask = src_mask.bool()
+        text = self.encoder(src, src_mask)  # (B, L, d) = T
+        if not self.config.uses_video:
+            return text
+        video, video_mask = self._check_video(src, video, video_mask)
+        v = self.video_proj(video)  # (B, P, R, E_v)
+        if self.selector is not None:
+            v, video_mask, _, _ = self.selector(text, src_mask, v, video_mask)  # (B, K, R, E_v)
+        o = self.region_attn(text, v, video_mask)  # (B, L, d)
+        return self.fusion(text, o, src_mask)  # (B, L, d)
+
+    def encode(
+        self,
+        src: torch.Tensor,
+        src_mask: torch.Tensor,
+        video: torch.Tensor | None = None,
+        video_mask: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """→ memory for :meth:`decode_step`, every tensor batch-first: ``memory`` F (B, L, d),
+        ``memory_mask`` (B, L) and each decoder layer's cross-attention keys/values
+        ``cross_k.{i}``, ``cross_v.{i}`` (B, H, L, hs), projected once here rather than at every
+        step (and not reordered with the beam cache)."""
+        fused = self.fuse(src, src_mask, video, video_mask)  # (B, L, d)
+        memory = {"memory": fused, "memory_mask": src_mask.bool()}
+        for layer in self.decoder.layers:
+            memory[f"cross_k.{layer.index}"], memory[f"cross_v.{layer.index}"] = layer.cross_kv(
+                fused
+            )
+        return memory
+
+    def select(
+        self,
+        src: torch.Tensor,
+        src_mask: torch.Tensor,
+        video: torch.Tensor,
+        video_mask: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """For inspection: TVSS's α (B, P) and the kept positions (B, K) (selector variants)."""
+        if not self.config.uses_selector:
+            raise InputError(f"the {self.config.variant!r} variant has no segment selector")
+        src_mask = src_mask.bool()
+        text = self.encoder(src, src_mask)
+        video, video_mask = self._check_video(src, video, video_mask)
+        _, _, alpha, idx = self.selector(text, src_mask, self.video_proj(video), video_mask)
+        return alpha, idx
+
+    # -- decoding ---------------------------------------------------------------------------
+
+    def decode_step(
+        self,
+        tokens: torch.Tensor,
+        memory: dict[str, torch.Tensor],
+        cache: dict[str, torch.Tensor],
+        step: int,
+    ) -> torch.Tensor:
+        """The :class:`vloc.generation.IncrementalDecoder` step: tokens (B, 1) → logits (B, V)."""
+        return self.decoder.step(tokens, memory, cache, step).float()  # (B, V)
+
+    def forward(
+        self,
+        src: torch.Tensor,
+        src_mask: torch.Tensor,
+        video: torch.Tensor | None,
+        video_mask: torch.Tensor | None,
+        tgt_in: torch.Tensor,
+    ) -> torch.Tensor:
+        """Teacher-forced logits (B, T, V_tgt)."""
+        fused = self.fuse(src, src_mask, video, video_mask)  # (B, L, d)
+        return self.decoder(tgt_in, fused, src_mask.bool())  # (B, T, V)
+
+    def loss(
+        self,
+        src: torch.Tensor,
+        src_mask: torch.Tensor,
+        video: torch.Tensor | None,
+        video_mask: torch.Tensor | None,
+        tgt_in: torch.Tensor,
+        tgt_out: torch.Tensor,
+    ) -> tuple[torch.Tensor, int]:
+        """(label-smoothed cross-entropy per target token, number of target tokens); pad
+        positions of ``tgt_out`` (B, T) are ignored."""
+        logits = self(src, src_mask, video, video_mask, tgt_in)  # (B, T, V)
+        c = self.config
+        loss = F.cross_entropy(
+            logits.float().reshape(-1, logits.shape[-1]),
+            tgt_out.reshape(-1),
+            ignore_index=c.pad_id,
+            label_smoothing=c.label_smoothing,
+        )
+        return loss, int((tgt_out != c.pad_id).sum())
+
+    @torch.inference_mode()
+    def generate(
+        self,
+        src: torch.Tensor,
+        src_mask: torch.Tensor,
+        video: torch.Tensor | None = None,
+        video_mask: torch.Tensor | None = None,
+        *,
+        beam_size: int = 5,
+        max_len_a: float = 1.5,
+        max_len_b: int = 10,
+        length_penalty: float = 1.0,
+        no_repeat_ngram: int = 0,
+    ) -> BeamResult:
+        """Translate a batch: beam search (greedy when ``beam_size`` is 1) with at most
+        ``min(max_len_a × source length + max_len_b, max_target_len)`` tokens per cue."""
+        from vloc.generation import beam_search, greedy_search
+
+        c = self.config
+        memory = self.encode(src, src_mask, video, video_mask)
+        src_len = src_mask.bool().sum(dim=1).float()  # (B,)
+        limit = (src_len * max_len_a + max_len_b).floor().long().clamp(max=c.max_target_len)
+        common = dict(
+            bos=c.bos_id,
+            eos=c.eos_id,
+            max_len=limit,
+            length_penalty=length_penalty,
+            no_repeat_ngram=no_repeat_ngram,
+            banned=(c.pad_id, c.bos_id),
+        )
+        if beam_size == 1:
+            return greedy_search(self, memory, **common)
+        return beam_search(self, memory, beam_size=beam_size, **common)
+
+
+def save_translator(model: Translator, folder: str | Path) -> Path:
+    """Write ``config.json`` and ``model.safetensors`` into ``folder`` (each atomically)."""
+    from safetensors.torch import save_model
+
+    from vloc.fileio import atomic_path, atomic_write_text
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / CONFIG_FILE, json.dumps(model.config.to_dict(), indent=2))
+    with atomic_path(folder / MODEL_FILE) as tmp:
+        save_model(model, str(tmp))
+    return folder
+
+
+def load_translator(folder: str | Path, *, device: str = "cpu") -> Translator:
+    """Build a translator from ``config.json`` and load ``model.safetensors`` from ``folder``
+    (a training run's ``best/`` folder or :func:`save_translator`'s output)."""
+    from safetensors.torch import load_model
+
+    folder = Path(folder)
+    cfg_path, weights = folder / CONFIG_FILE, folder / MODEL_FILE
+    for path in (cfg_path, weights):
+        if not path.is_file():
+            raise WeightsError(
+                f"translator file {path.name} not found; expected {CONFIG_FILE} and "
+                f"{MODEL_FILE} (train one with `vloc train`)",
+                path=folder,
+            )
+    try:
+        data = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"unreadable translator config: {exc}", path=cfg_path) from exc
+    model = Translator(TranslatorConfig.from_dict(data))
+    try:
+        missing, unexpected = load_model(model, str(weights), strict=False, device=device)
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise WeightsError(f"unreadable translator weights: {exc}", path=weights) from exc
+    if missing or unexpected:
+        raise WeightsError(
+            f"weights do not match the config: missing {sorted(missing)[:5]}, "
+            f"unexpected {sorted(unexpected)[:5]}",
+            path=weights,
+        )
+    return model.to(device).eval()
