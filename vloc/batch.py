@@ -18,10 +18,13 @@ from __future__ import annotations
 import csv
 import json
 import re
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from vloc.errors import InputError
+from vloc.errors import InputError, VlocError
+from vloc.fileio import atomic_write_json
 from vloc.workspace import safe_name
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v")
@@ -184,3 +187,139 @@ def _unique_names(found: list[tuple[str, Path, Path | None, str | None]]) -> lis
         unique = base if n == 0 else f"{base}-{n + 1}"
         jobs.append(VideoJob(name=unique, video=video, subs=subs, lang=lang))
     return jobs
+
+
+# --------------------------------------------------------------------------- running
+REPORT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Settings passed to every task of every video (the per-command options of ``vloc``)."""
+
+    backbone: str = "i3d_r50"  # feature backbone (features task)
+    weights: str | None = None  # backbone weights: registry name, local file, or "random"
+    seed: int | None = None  # seed for --weights random
+    encoder: str | None = None  # sentence encoder for the index (None: the embedded default)
+    device: str = "cpu"  # "cpu" or "cuda"
+    model: str | None = None  # translation / summarization model name or path
+
+
+TaskFn = Callable[[VideoJob, TaskSpec, Path, BatchOptions], list[Path]]
+
+
+def run_job(
+    job: VideoJob,
+    tasks: Sequence[TaskSpec],
+    out_root: Path,
+    options: BatchOptions,
+    registry: Mapping[str, TaskFn] | None = None,
+) -> JobResult:
+    """Run every task for one video, in order, into ``out_root/job.name``; never raises.
+
+    The first failing task ends this video's run: its error becomes the result's one-line
+    ``error`` and the tasks after it are not attempted (they usually need its outputs).
+    """
+    registry = TASKS if registry is None else registry
+    result = JobResult(name=job.name, video=str(job.video))
+    job_dir = out_root / job.name
+    for task in tasks:
+        t0 = time.perf_counter()
+        try:
+            outputs = registry[task.name](job, task, job_dir, options)
+        except VlocError as e:
+            result.status, result.error = "failed", f"{task}: {e}"
+            return result
+        except Exception as e:  # isolate the video: report, go on with the others
+            result.status = "failed"
+            result.error = f"{task}: unexpected {type(e).__name__}: {e}"
+            return result
+        finally:
+            result.seconds[str(task)] = round(time.perf_counter() - t0, 3)
+        result.outputs[str(task)] = [_relative(p, out_root) for p in outputs]
+    result.status = "ok"
+    return result
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def write_report(
+    path: Path, source: str, tasks: Sequence[TaskSpec], results: Sequence[JobResult]
+) -> dict:
+    """Write the JSON report atomically; returns it."""
+    report = {
+        "version": REPORT_VERSION,
+        "source": source,
+        "tasks": [str(t) for t in tasks],
+        "summary": {
+            "videos": len(results),
+            "ok": sum(r.status == "ok" for r in results),
+            "failed": sum(r.status == "failed" for r in results),
+        },
+        "videos": [asdict(r) for r in results],
+    }
+    atomic_write_json(path, report)
+    return report
+
+
+def run_batch(
+    jobs: Sequence[VideoJob],
+    tasks: Sequence[TaskSpec],
+    out_root: str | Path,
+    *,
+    options: BatchOptions = BatchOptions(),
+    executor: str = "local",
+    workers: int = 1,
+    address: str | None = None,
+    report_path: str | Path | None = None,
+    source: str = "",
+    on_result: Callable[[JobResult, int, int], None] | None = None,
+) -> dict:
+    """Run ``tasks`` on every job; the report is rewritten after each finished video.
+
+    ``executor="local"`` runs in this process (``workers=1``) or in a pool of worker
+    processes; ``executor="ray"`` sends each video to Ray as a task (see :mod:`vloc.ray_executor`).
+    """
+    out_root = Path(out_root)
+    report_path = Path(report_path) if report_path else out_root / "report.json"
+    results: dict[str, JobResult] = {
+        j.name: JobResult(name=j.name, video=str(j.video)) for j in jobs
+    }
+    done = 0
+
+    def finished(r: JobResult) -> None:
+        nonlocal done
+        done += 1
+        results[r.name] = r
+        write_report(report_path, source, tasks, list(results.values()))
+        if on_result is not None:
+            on_result(r, done, len(jobs))
+
+    if executor == "local" and workers <= 1:
+        for job in jobs:
+            finished(run_job(job, tasks, out_root, options))
+    elif executor == "local":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            futures = [pool.submit(run_job, job, tasks, out_root, options) for job in jobs]
+            for f in as_completed(futures):
+                finished(f.result())
+    elif executor == "ray":
+        from vloc.ray_executor import run_on_ray
+
+        for r in run_on_ray(jobs, tasks, out_root, options, workers=workers, address=address):
+            finished(r)
+    else:
+        raise InputError(f"unknown executor {executor!r}: use 'local' or 'ray'")
+    return write_report(report_path, source, tasks, list(results.values()))
+
+
+TASKS: dict[str, TaskFn] = {}

@@ -1,0 +1,94 @@
+"""The batch runner: per-video isolation, reports, executors (tasks injected here)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vloc.batch import BatchOptions, TaskSpec, VideoJob, run_batch, run_job
+from vloc.errors import InputError, MediaError
+from vloc.fileio import atomic_write_text
+
+
+def copy_task(job, task, job_dir, options):
+    """A real task: copy the video's bytes reversed into the job folder (fails on missing input)."""
+    if not job.video.exists():
+        raise MediaError("no such file", path=job.video)
+    out = job_dir / "reversed.bin"
+    job_dir.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(job.video.read_bytes()[::-1])
+    return [out]
+
+
+def crash_task(job, task, job_dir, options):
+    return [job_dir / "x"] if job.name != "bad" else 1 / 0
+
+
+REGISTRY = {"features": copy_task, "index": crash_task}
+
+
+def jobs_in(tmp_path, names):
+    jobs = []
+    for n in names:
+        v = tmp_path / "in" / f"{n}.mp4"
+        if n != "missing":
+            v.parent.mkdir(exist_ok=True)
+            v.write_bytes(n.encode())
+        jobs.append(VideoJob(name=n, video=v))
+    return jobs
+
+
+def test_one_failure_does_not_stop_the_others(tmp_path):
+    jobs = jobs_in(tmp_path, ["a", "missing", "bad", "c"])
+    out = tmp_path / "out"
+    tasks = [TaskSpec("features"), TaskSpec("index")]
+    results = [run_job(j, tasks, out, BatchOptions(), REGISTRY) for j in jobs]
+    status = {r.name: (r.status, r.error) for r in results}
+    assert status["a"] == ("ok", None) and status["c"] == ("ok", None)
+    assert status["missing"][0] == "failed" and "missing.mp4: no such file" in status["missing"][1]
+    assert status["missing"][1].startswith("features: ")
+    assert status["bad"] == ("failed", "index: unexpected ZeroDivisionError: division by zero")
+    assert (out / "a" / "reversed.bin").read_bytes() == b"a"
+    assert results[0].outputs["features"] == ["a/reversed.bin"]
+
+
+def test_report_is_written_and_counts(tmp_path, monkeypatch):
+    import vloc.batch as batch
+
+    monkeypatch.setattr(batch, "TASKS", REGISTRY)
+    seen = []
+    report = run_batch(
+        jobs_in(tmp_path, ["a", "missing"]),
+        [TaskSpec("features")],
+        tmp_path / "out",
+        source="folder",
+        on_result=lambda r, done, total: seen.append((r.name, done, total)),
+    )
+    assert seen == [("a", 1, 2), ("missing", 2, 2)]
+    on_disk = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert on_disk == report
+    assert report["summary"] == {"videos": 2, "ok": 1, "failed": 1}
+    assert [v["status"] for v in report["videos"]] == ["ok", "failed"]
+
+
+def test_unknown_executor(tmp_path):
+    with pytest.raises(InputError, match="unknown executor"):
+        run_batch(
+            jobs_in(tmp_path, ["a"]), [TaskSpec("features")], tmp_path / "o", executor="slurm"
+        )
+
+
+def test_atomic_report_write_keeps_previous_on_failure(tmp_path, monkeypatch):
+    path = tmp_path / "report.json"
+    atomic_write_text(path, "{}\n")
+    import vloc.fileio as fileio
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "fsync", boom)
+    with pytest.raises(Exception, match="No space left"):
+        atomic_write_text(path, '{"new": 1}\n')
+    assert path.read_text() == "{}\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
