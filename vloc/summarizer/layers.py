@@ -1,0 +1,373 @@
+"""Building blocks of the VDF summarizer: attention, embeddings, the text and video
+encoders, the forget fusion encoder layer and the (cascaded) decoder layers.
+
+Choices the paper leaves open (documented here once):
+
+* FGF follows the module the paper cites (Liu et al., 2020, as in the authors' code): a
+  text-to-video attention A = softmax(T W_a Vᵀ / sqrt(d)) V, a video memory M = A W_m + b_m,
+  a forget gate F = σ([T; A] W_f), and T_FGF = T + [T; F ⊙ M] W_u + b_u; padded video steps
+  are masked and an item without any video step gets F ⊙ M = 0;
+* video features are layer-normalised, projected to d, and get learned position embeddings;
+* pre-norm transformer layers; "·" of the paper's Fig. 3 is a LayerNorm before each
+  sub-layer; in eq. 6–7 the query and the concatenated text context are LayerNorm(C_X + C_Y)
+  while the residual is the raw C_X + C_Y (as in the authors' code);
+* learned position embeddings for source, target and video; token embeddings are scaled by
+  sqrt(d) (fairseq); the output projection is tied to the target embedding table.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vloc.errors import InputError
+from vloc.summarizer.config import SummarizerConfig
+
+
+def _safe_key_mask(key_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """key_mask (B, Lk) bool → (mask for attention, has_key (B,) bool). Rows without any valid
+    key attend to everything (a finite result) instead of producing NaNs; callers zero their
+    output with ``has_key``."""
+    has_key = key_mask.any(dim=-1)  # (B,)
+    return key_mask | ~has_key.unsqueeze(-1), has_key
+
+
+class MultiHeadAttention(nn.Module):
+    """Scaled dot-product attention, ``n_heads`` heads of width d / n_heads, output width d."""
+
+    def __init__(self, d: int, n_heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        assert d % n_heads == 0, f"width {d} must be a multiple of n_heads {n_heads}"
+        self.n_heads = n_heads
+        self.q = nn.Linear(d, d)
+        self.k = nn.Linear(d, d)
+        self.v = nn.Linear(d, d)
+        self.out = nn.Linear(d, d)
+        self.dropout = dropout  # on the attention weights
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        return x.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2)  # (B, H, T, hs)
+
+    def project_q(self, x: torch.Tensor) -> torch.Tensor:
+        return self._heads(self.q(x))  # (B, H, Lq, hs)
+
+    def project_kv(self, kv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._heads(self.k(kv)), self._heads(self.v(kv))  # 2 × (B, H, Lk, hs)
+
+    def attend(
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        key_mask: torch.Tensor | None = None,
+        causal: bool = False,
+    ) -> torch.Tensor:
+        """q (B, H, Lq, hs), k/v (B, H, Lk, hs), key_mask (B, Lk) bool → (B, Lq, d).
+        ``causal`` (self-attention over a whole sequence) cannot be combined with a mask."""
+        assert not (causal and key_mask is not None), "causal attention takes no key mask"
+        B, H, Lq, hs = q.shape
+        mask, has_key = None, None
+        if key_mask is not None:
+            safe, has_key = _safe_key_mask(key_mask)
+            mask = safe[:, None, None, :]  # (B, 1, 1, Lk)
+        drop = self.dropout if self.training else 0.0
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=drop, is_causal=causal
+        )
+        y = self.out(y.transpose(1, 2).reshape(B, Lq, H * hs))  # (B, Lq, d)
+        if has_key is not None:
+            y = y * has_key[:, None, None].to(y.dtype)
+        return y
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        kv: torch.Tensor,
+        key_mask: torch.Tensor | None = None,
+        causal: bool = False,
+    ) -> torch.Tensor:
+        """x (B, Lq, d), kv (B, Lk, d), key_mask (B, Lk) → (B, Lq, d)."""
+        k, v = self.project_kv(kv)
+        return self.attend(self.project_q(x), k, v, key_mask, causal)
+
+
+class FeedForward(nn.Module):
+    def __init__(self, d: int, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(d, hidden)
+        self.fc2 = nn.Linear(hidden, d)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.fc2(self.drop(F.relu(self.fc1(x)))))
+
+
+class TextEmbedding(nn.Module):
+    """Token ids → sqrt(d)-scaled token embeddings (+ learned positions when ``max_len``)."""
+
+    def __init__(self, vocab: int, d: int, pad_id: int, max_len: int, dropout: float) -> None:
+        super().__init__()
+        self.d = d
+        self.max_len = max_len
+        self.tokens = nn.Embedding(vocab, d, padding_idx=pad_id)
+        nn.init.normal_(self.tokens.weight, mean=0.0, std=d**-0.5)
+        self.positions = nn.Embedding(max_len, d) if max_len > 0 else None
+        if self.positions is not None:
+            nn.init.normal_(self.positions.weight, mean=0.0, std=d**-0.5)
+        with torch.no_grad():
+            self.tokens.weight[pad_id].zero_()
+        self.drop = nn.Dropout(dropout)
+
+    def lookup(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids (B, L) → H (B, L, d): the vocabulary embeddings (vocab-level KD states)."""
+        return self.tokens(ids) * math.sqrt(self.d)
+
+    def add_positions(self, h: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """h (B, T, d) at positions start..start+T−1 → dropout(h + positions) (B, T, d)."""
+        assert self.positions is not None, "this embedding has no position table"
+        end = start + h.shape[1]
+        if end > self.max_len:
+            raise InputError(
+                f"sequence of {end} positions is longer than the model's {self.max_len}; "
+                "truncate it first"
+            )
+        pos = torch.arange(start, end, device=h.device)
+        return self.drop(h + self.positions(pos))
+
+    def forward(self, ids: torch.Tensor, start: int = 0) -> torch.Tensor:
+        return self.add_positions(self.lookup(ids), start)  # (B, T, d)
+
+
+class EncoderLayer(nn.Module):
+    """Pre-norm self-attention + FFN."""
+
+    def __init__(self, c: SummarizerConfig) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(c.d_model)
+        self.attn = MultiHeadAttention(c.d_model, c.n_heads, c.attention_dropout)
+        self.ln2 = nn.LayerNorm(c.d_model)
+        self.ffn = FeedForward(c.d_model, c.ffn_dim, c.dropout)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """x (B, L, d), mask (B, L) → (B, L, d)."""
+        h = self.ln1(x)
+        x = x + self.drop(self.attn(h, h, mask))
+        return x + self.ffn(self.ln2(x))
+
+
+class TextEncoder(nn.Module):
+    """BiTrm (eq. 3): source ids → T_Trm (B, L, d). ``states`` exposes the residual stream
+    after any layer for distillation (layer 0: the vocabulary embeddings H, no positions)."""
+
+    def __init__(self, c: SummarizerConfig) -> None:
+        super().__init__()
+        self.embed = TextEmbedding(
+            c.src_vocab_size, c.d_model, c.pad_id, c.max_source_len, c.dropout
+        )
+        self.layers = nn.ModuleList(EncoderLayer(c) for _ in range(c.encoder_layers))
+        self.ln = nn.LayerNorm(c.d_model)
+
+    def states(self, src: torch.Tensor, src_mask: torch.Tensor, layer: int) -> torch.Tensor:
+        """(B, L, d) after ``layer`` text layers (0 ≤ layer ≤ encoder_layers), before the
+        final LayerNorm."""
+        x = self.embed.lookup(src)  # (B, L, d)
+        if layer == 0:
+            return x
+        x = self.embed.add_positions(x)
+        for block in self.layers[:layer]:
+            x = block(x, src_mask)
+        return x
+
+    def forward(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
+        x = self.embed(src)  # (B, L, d)
+        for block in self.layers:
+            x = block(x, src_mask)
+        return self.ln(x)  # T_Trm (B, L, d)
+
+
+class VideoEncoder(nn.Module):
+    """Video features (B, S, D_v) → V (B, S, d): LayerNorm, linear projection, learned
+    position embeddings (one per 16-frame step), dropout."""
+
+    def __init__(self, c: SummarizerConfig) -> None:
+        super().__init__()
+        self.ln = nn.LayerNorm(c.video_dim)
+        self.proj = nn.Linear(c.video_dim, c.d_model)
+        self.positions = nn.Embedding(c.max_video_len, c.d_model)
+        nn.init.normal_(self.positions.weight, mean=0.0, std=c.d_model**-0.5)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        pos = torch.arange(video.shape[1], device=video.device)
+        return self.drop(self.proj(self.ln(video)) + self.positions(pos))  # (B, S, d)
+
+
+class ForgetGateFusion(nn.Module):
+    """FGF (eq. 4, the module of Liu et al., 2020): fuse video into text while a forget gate
+    suppresses cross-modal noise.
+
+        A     = softmax(T W_a Vᵀ / sqrt(d)) V     text-to-video attention      (B, L, d)
+        M     = A W_m + b_m                        video memory                 (B, L, d)
+        G     = σ([T; A] W_f)                      forget gate                  (B, L, d)
+        T_FGF = T + [T; G ⊙ M] W_u + b_u           fused text                   (B, L, d)
+    """
+
+    def __init__(self, c: SummarizerConfig) -> None:
+        super().__init__()
+        d = c.d_model
+        self.scale = d**-0.5
+        self.att = nn.Linear(d, d, bias=False)  # W_a
+        self.memory = nn.Linear(d, d)  # W_m, b_m
+        self.forget = nn.Linear(2 * d, d, bias=False)  # W_f
+        self.fuse = nn.Linear(2 * d, d)  # W_u, b_u
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(
+        self, text: torch.Tensor, video: torch.Tensor, video_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """text T (B, L, d), video V (B, S, d), video_mask (B, S) → T_FGF (B, L, d)."""
+        safe, has_video = _safe_key_mask(video_mask)
+        scores = torch.einsum("bld,bsd->bls", self.att(text), video) * self.scale  # (B, L, S)
+        weights = scores.masked_fill(~safe[:, None, :], float("-inf")).softmax(dim=-1)
+        a = torch.einsum("bls,bsd->bld", weights, video)  # (B, L, d)
+        gate = torch.sigmoid(self.forget(torch.cat([text, a], dim=-1)))  # (B, L, d)
+        kept = gate * self.memory(a) * has_video[:, None, None].to(a.dtype)  # (B, L, d)
+        return text + self.drop(self.fuse(torch.cat([text, kept], dim=-1)))
+
+
+class ForgetFusionLayer(nn.Module):
+    """The forget fusion encoder layer: FGF, then self-attention + FFN (§2.2.2)."""
+
+    def __init__(self, c: SummarizerConfig) -> None:
+        super().__init__()
+        self.fgf = ForgetGateFusion(c)
+        self.block = EncoderLayer(c)
+
+    def forward(
+        self,
+        text: torch.Tensor,
+        text_mask: torch.Tensor,
+        video: torch.Tensor,
+        video_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        return self.block(self.fgf(text, video, video_mask), text_mask)  # (B, L, d)
+
+
+def _cached_kv(
+    attn: MultiHeadAttention, name: str, source: torch.Tensor, cache: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keys/values of a fixed ``source`` (B, Lk, d), computed once per search and kept in
+    ``cache`` (batch-first, so beam search can reorder them)."""
+    if f"{name}_k" not in cache:
+        cache[f"{name}_k"], cache[f"{name}_v"] = attn.project_kv(source)
+    return cache[f"{name}_k"], cache[f"{name}_v"]
+
+
+class DecoderLayer(nn.Module):
+    """Pre-norm masked self-attention → cross-attention to the encoder output → FFN.
+    With ``cascade``: the cascaded fusion layer of eq. 5–7 (text-to-video attention and the
+    fusion linear layer between the cross-attention and the FFN)."""
+
+    def __init__(self, c: SummarizerConfig, index: int, cascade: bool) -> None:
+        super().__init__()
+        d = c.d_model
+        self.index = index  # names this layer's cache entries
+        self.ln_self = nn.LayerNorm(d)
+        self.self_attn = MultiHeadAttention(d, c.n_heads, c.attention_dropout)
+        self.ln_cross = nn.LayerNorm(d)
+        self.cross_attn = MultiHeadAttention(d, c.n_heads, c.attention_dropout)
+        self.cascade = cascade
+        if cascade:
+            self.ln_video = nn.LayerNorm(d)
+            self.video_attn = MultiHeadAttention(d, c.n_heads, c.attention_dropout)
+            self.fusion = nn.Linear(2 * d, d)  # W_de, b_de of eq. 7
+        self.ln_ffn = nn.LayerNorm(d)
+        self.ffn = FeedForward(d, c.ffn_dim, c.dropout)
+        self.drop = nn.Dropout(c.dropout)
+
+    def _after_self_attn(
+        self,
+        c_x: torch.Tensor,
+        memory: dict[str, torch.Tensor],
+        cross_kv: tuple[torch.Tensor, torch.Tensor],
+        video_kv: tuple[torch.Tensor, torch.Tensor] | None,
+    ) -> torch.Tensor:
+        """C_X (B, T, d) → layer output (B, T, d)."""
+        q = self.cross_attn.project_q(self.ln_cross(c_x))
+        c_y = self.cross_attn.attend(q, *cross_kv, memory["memory_mask"])  # eq. 5
+        x = c_x + self.drop(c_y)  # C_X + C_Y
+        if self.cascade:
+            assert video_kv is not None, "a cascaded layer needs the video keys/values"
+            h = self.ln_video(x)
+            q = self.video_attn.project_q(h)
+            c_v = self.video_attn.attend(q, *video_kv, memory["video_mask"])  # eq. 6
+            x = x + self.drop(self.fusion(torch.cat([h, c_v], dim=-1)))  # eq. 7: C_M
+        return x + self.ffn(self.ln_ffn(x))
+
+    def forward(self, x: torch.Tensor, memory: dict[str, torch.Tensor]) -> torch.Tensor:
+        """x (B, T, d), the whole target prefix (causal) → (B, T, d)."""
+        h = self.ln_self(x)
+        c_x = x + self.drop(self.self_attn(h, h, causal=True))  # C_X
+        cross_kv = self.cross_attn.project_kv(memory["memory"])
+        video_kv = self.video_attn.project_kv(memory["video"]) if self.cascade else None
+        return self._after_self_attn(c_x, memory, cross_kv, video_kv)
+
+    def step(
+        self, x: torch.Tensor, memory: dict[str, torch.Tensor], cache: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """x (B, 1, d), the newest position only; extends ``cache`` in place → (B, 1, d)."""
+        i = self.index
+        h = self.ln_self(x)
+        k, v = self.self_attn.project_kv(h)  # (B, H, 1, hs)
+        if f"self_k.{i}" in cache:
+            k = torch.cat([cache[f"self_k.{i}"], k], dim=2)  # (B, H, t+1, hs)
+            v = torch.cat([cache[f"self_v.{i}"], v], dim=2)
+        cache[f"self_k.{i}"], cache[f"self_v.{i}"] = k, v
+        c_x = x + self.drop(self.self_attn.attend(self.self_attn.project_q(h), k, v))
+        cross_kv = _cached_kv(self.cross_attn, f"cross.{i}", memory["memory"], cache)
+        video_kv = None
+        if self.cascade:
+            video_kv = _cached_kv(self.video_attn, f"video.{i}", memory["video"], cache)
+        return self._after_self_attn(c_x, memory, cross_kv, video_kv)
+
+
+class Decoder(nn.Module):
+    """Target prefix → logits (B, T, V_tgt); the first ``fusion_decoder_layers`` layers are
+    cascaded fusion layers when the variant has them."""
+
+    def __init__(self, c: SummarizerConfig) -> None:
+        super().__init__()
+        self.embed = TextEmbedding(
+            c.tgt_vocab_size, c.d_model, c.pad_id, c.max_target_len, c.dropout
+        )
+        n_cascade = c.fusion_decoder_layers if c.uses_cascade else 0
+        self.layers = nn.ModuleList(
+            DecoderLayer(c, i, cascade=i < n_cascade) for i in range(c.decoder_layers)
+        )
+        self.ln = nn.LayerNorm(c.d_model)
+        self.head = nn.Linear(c.d_model, c.tgt_vocab_size, bias=False)
+        if c.tie_embeddings:
+            self.head.weight = self.embed.tokens.weight
+
+    def forward(self, tgt_in: torch.Tensor, memory: dict[str, torch.Tensor]) -> torch.Tensor:
+        x = self.embed(tgt_in)  # (B, T, d)
+        for layer in self.layers:
+            x = layer(x, memory)
+        return self.head(self.ln(x))  # (B, T, V)
+
+    def step(
+        self,
+        tokens: torch.Tensor,
+        memory: dict[str, torch.Tensor],
+        cache: dict[str, torch.Tensor],
+        step: int,
+    ) -> torch.Tensor:
+        x = self.embed(tokens, start=step)  # (B, 1, d)
+        for layer in self.layers:
+            x = layer.step(x, memory, cache)
+        return self.head(self.ln(x))[:, 0]  # (B, V)
