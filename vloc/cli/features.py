@@ -1,12 +1,159 @@
-"""`vloc features` (being built)."""
+"""`vloc features`: extract clip features of a video into its workspace (or import published ones)."""
 
 from __future__ import annotations
 
-from vloc.cli._ui import JSON_OPTION, UI, command
-from vloc.errors import NotBuiltError
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from vloc.cli._ui import EXIT_USAGE, JSON_OPTION, UI, Progress, command
+
+
+class _Bars:
+    """Adapt the library's ``progress(kind, done, total)`` calls to one UI bar per kind."""
+
+    def __init__(self, ui: UI) -> None:
+        self.ui = ui
+        self.bars: dict[str, Progress] = {}
+        self.done: dict[str, int] = {}
+
+    def __call__(self, kind: str, done: int, total: int) -> None:
+        bar = self.bars.get(kind)
+        if bar is None:
+            bar = self.bars[kind] = self.ui.progress(
+                total, f"features ({kind})", "clips"
+            ).__enter__()
+            self.done[kind] = 0
+        if done > self.done[kind]:
+            bar.advance(done - self.done[kind])
+            self.done[kind] = done
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.__exit__(None, None, None)
+        self.bars.clear()
+
+
+def _usage(ui: UI, message: str) -> None:
+    ui.error(message)
+    raise typer.Exit(EXIT_USAGE)
 
 
 @command
-def features(json_output: bool = JSON_OPTION, *, ui: UI) -> None:
-    """Extract clip features from a video."""
-    raise NotBuiltError("'vloc features' is not built yet in this version of vloc")
+def features(
+    video: Path = typer.Argument(..., help="The video (with --from-npy: the video or a name)."),
+    subs: Path | None = typer.Option(None, "--subs", help="Subtitles (SRT/VTT): one clip per cue."),
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="Subtitle encoding (default: detect)."
+    ),
+    backbone: str | None = typer.Option(
+        None, "--backbone", help="i3d_r50 (default), resnext101_3d, csn_r101, slow_r50, x3d_m."
+    ),
+    weights: str | None = typer.Option(
+        None,
+        "--weights",
+        help="Checkpoint file, registry name, or 'random' (needs --seed). Default: the backbone's published weights.",
+    ),
+    weights_dir: Path | None = typer.Option(
+        None, "--weights-dir", help="Cache of published checkpoints (default $VLOC_HOME/weights)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Seed for --weights random."),
+    mode: str | None = typer.Option(
+        None, "--mode", help="cues | stride | both (default: cues with --subs, else stride)."
+    ),
+    fps: float | None = typer.Option(
+        None, "--fps", help="Decode rate, frames/s (default: the backbone's)."
+    ),
+    clip_len: int = typer.Option(
+        16, "--clip-len", help="Frames per clip (with --from-npy: per row)."
+    ),
+    size: int | None = typer.Option(
+        None, "--size", help="Crop side in px (default: the backbone's)."
+    ),
+    grid: int = typer.Option(3, "--grid", help="Regions per cue clip = grid × grid."),
+    batch_size: int = typer.Option(1, "--batch-size", help="Clips per forward pass."),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
+    threads: int | None = typer.Option(None, "--threads", help="CPU threads for the backbone."),
+    no_fast: bool = typer.Option(
+        False, "--no-fast", help="Run the model exactly as built (no BatchNorm folding)."
+    ),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Parent folder of the workspace."),
+    from_npy: Path | None = typer.Option(
+        None, "--from-npy", help="Import a published (T, D) .npy array as stride features."
+    ),
+    json_output: bool = JSON_OPTION,
+    *,
+    ui: UI,
+) -> None:
+    """Extract clip features from a video (cached in its workspace by content hash)."""
+    from vloc.backbones import DEFAULT_BACKBONE
+
+    if weights == "random" and seed is None:
+        _usage(ui, "--weights random needs --seed N (random weights are never implicit)")
+    if from_npy is not None:
+        from vloc.features import import_features
+
+        fs = import_features(
+            from_npy,
+            video_or_name=video,
+            workdir=workdir,
+            frames_per_step=clip_len,
+            fps=fps,
+            backbone=backbone,
+        )
+        shapes = fs.meta.get("shapes", {})
+        payload: dict[str, Any] = {
+            "outputs": {"stride": str(fs.path)},
+            "shapes": {"stride": shapes},
+            "cache_hit": False,
+            "source": "imported",
+        }
+
+        def render_import(out: Any) -> None:
+            out.print(
+                f"imported stride features {tuple(fs.pooled.shape)} → {fs.path}", markup=False
+            )
+
+        ui.result(payload, render_import)
+        return
+
+    from vloc.features import FeatureOptions, extract_features
+
+    options = FeatureOptions(
+        backbone=backbone or DEFAULT_BACKBONE,
+        weights=weights,
+        seed=seed,
+        weights_dir=str(weights_dir) if weights_dir is not None else None,
+        mode=mode,
+        fps=fps,
+        clip_len=clip_len,
+        size=size,
+        grid=grid,
+        batch_size=batch_size,
+        device=device,
+        fast=not no_fast,
+        encoding=encoding,
+        threads=threads,
+    )
+    bars = _Bars(ui)
+    try:
+        result = extract_features(
+            video, subs=subs, options=options, workdir=workdir, progress=bars, warn=ui.warn
+        )
+    finally:
+        bars.close()
+    payload = {"video": str(video), "backbone": options.backbone, **result.to_json()}
+
+    def render(out: Any) -> None:
+        for kind, path in result.outputs.items():
+            shapes = result.metas[kind].get("shapes", {})
+            dims = " ".join(f"{k} {tuple(v)}" for k, v in shapes.items() if k != "spans_ms")
+            tag = (
+                "cached"
+                if result.hits[kind]
+                else f"{result.timings.get(f'extract_{kind}', 0):.1f} s"
+            )
+            out.print(f"{kind}: {dims} [{tag}] → {path}", markup=False)
+
+    ui.result(payload, render)

@@ -1,0 +1,422 @@
+"""Extract clip features from a video into the feature store.
+
+Pipeline: a producer thread runs the :mod:`vloc.media` clip iterator (ffmpeg decode →
+uint8 clips) and fills a bounded queue; the calling thread takes clips off it in batches,
+normalises them (uint8 → float, mean/std, ``(B, 3, T, H, W)``) and runs the backbone trunk
+under ``torch.inference_mode()``. Decoding therefore overlaps with compute, and memory is
+bounded by the queue, not by the film's length.
+
+The cache key is computed before anything heavy (no torch, no ffprobe): a second identical
+run reads the store's metadata and returns in milliseconds with ``cache_hit=True``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from vloc.backbones import DEFAULT_BACKBONE, DEFAULT_GRID, get_spec
+from vloc.errors import InputError, VlocError
+from vloc.features.pipeline import Overlapped, iter_overlapped, run_backbone
+from vloc.features.store import FEATURES_DIR, entry_paths, feature_key, lookup, write_entry
+from vloc.fileio import file_fingerprint, sha256_file
+from vloc.workspace import Workspace
+
+MODES = ("cues", "stride", "both")
+DEVICES = ("cpu", "cuda")
+DEFAULT_CLIP_LEN = 16  # frames per clip (vloc.media.CLIP_FRAMES): one I3D clip
+DEFAULT_BATCH_SIZE = 1  # clips per forward pass; batch 1 was fastest per clip on a 2-core CPU
+QUEUE_BATCHES = 2  # decoded batches buffered ahead of compute (bounds memory)
+
+ProgressFn = Callable[[str, int, int], None]  # (kind, clips done, clips total)
+WarnFn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FeatureOptions:
+    """How to extract features (every field that changes values is part of the cache key)."""
+
+    backbone: str = DEFAULT_BACKBONE  # registry name (vloc.backbones.REGISTRY)
+    weights: str | None = (
+        None  # None: the backbone's published checkpoint; a path; a name; "random"
+    )
+    seed: int | None = None  # with weights="random": the initialisation seed (required)
+    weights_dir: str | None = (
+        None  # cache folder for published checkpoints (default vloc_home()/weights)
+    )
+    mode: str | None = (
+        None  # "cues" | "stride" | "both"; None: "cues" with subtitles, else "stride"
+    )
+    fps: float | None = None  # decode rate in frames/s; None: the backbone's native rate
+    clip_len: int = DEFAULT_CLIP_LEN  # frames per clip
+    size: int | None = None  # square crop side in px; None: the backbone's native size
+    grid: int = DEFAULT_GRID  # regions per cue clip = grid × grid
+    batch_size: int = DEFAULT_BATCH_SIZE  # clips per forward pass
+    device: str = "cpu"  # "cpu" or "cuda"
+    fast: bool = (
+        True  # fold BatchNorm into convs (numerically equivalent); False: eager model as built
+    )
+    overlap: bool = True  # decode in a producer thread while computing; False: strictly sequential
+    width: float = 1.0  # architecture width multiplier (1.0 = the real model; tests use less)
+    encoding: str | None = None  # subtitle encoding override
+    threads: int | None = None  # torch intra-op threads; None: torch's default
+
+
+@dataclass
+class FeatureResult:
+    """What :func:`extract_features` produced or found."""
+
+    outputs: dict[str, Path]  # kind -> .safetensors file
+    metas: dict[str, dict[str, Any]]  # kind -> metadata written beside it
+    cache_hit: bool  # every requested kind was already in the store
+    hits: dict[str, bool]  # kind -> found in the store
+    timings: dict[str, float]  # seconds: "key", "build", "extract", "total"
+    warnings: list[str] = field(default_factory=list)
+    workspace: Path | None = None
+
+    def shapes(self) -> dict[str, dict[str, list[int]]]:
+        return {kind: meta.get("shapes", {}) for kind, meta in self.metas.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "outputs": {k: str(v) for k, v in self.outputs.items()},
+            "shapes": self.shapes(),
+            "cache_hit": self.cache_hit,
+            "hits": self.hits,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "warnings": self.warnings,
+            "workspace": str(self.workspace) if self.workspace else None,
+        }
+
+
+def validate_options(options: FeatureOptions, *, has_subs: bool) -> list[str]:
+    """Check option values (InputError naming the valid range); return the kinds to extract."""
+    get_spec(options.backbone)
+    mode = options.mode or ("cues" if has_subs else "stride")
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
+    if mode in ("cues", "both") and not has_subs:
+        raise InputError(f"--mode {mode} needs subtitles (--subs FILE)")
+    if options.grid < 1:
+        raise InputError(f"--grid must be at least 1 (regions = grid × grid), got {options.grid}")
+    if options.clip_len < 1:
+        raise InputError(f"--clip-len must be at least 1 frame, got {options.clip_len}")
+    if options.batch_size < 1:
+        raise InputError(f"--batch-size must be at least 1, got {options.batch_size}")
+    if options.fps is not None and not options.fps > 0:
+        raise InputError(f"--fps must be > 0, got {options.fps}")
+    if options.size is not None and options.size < 8:
+        raise InputError(f"--size must be at least 8 px, got {options.size}")
+    if options.device not in DEVICES:
+        raise InputError(f"unknown device {options.device!r}; valid devices: {', '.join(DEVICES)}")
+    return ["cues", "stride"] if mode == "both" else [mode]
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError(
+            f"--device cuda: CUDA is not available (torch {torch.__version__}"
+            f"{' built without CUDA' if torch.version.cuda is None else ', no GPU visible'}); "
+            "use --device cpu"
+        )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    kind: str
+    key: str
+    spans: list[tuple[int, int]] | None
+
+
+def extract_features(
+    video: str | Path,
+    *,
+    subs: str | Path | None = None,
+    options: FeatureOptions | None = None,
+    workdir: str | Path | None = None,
+    progress: ProgressFn | None = None,
+    warn: WarnFn | None = None,
+) -> FeatureResult:
+    """Extract (or find cached) clip features of ``video`` into its workspace.
+
+    Args:
+        video: the video file.
+        subs: an SRT/VTT file: enables per-cue features (one clip per cue, in file order).
+        options: see :class:`FeatureOptions`.
+        workdir: parent folder of the workspace (default: beside the video).
+        progress: called as ``progress(kind, done, total)`` after every batch (and with 0 first).
+        warn: called with each warning (also collected in the result).
+
+    Returns:
+        :class:`FeatureResult`; per kind a store entry with ``pooled`` (N, D) and, for cues,
+        ``regions`` (N, grid², D), float16 on disk.
+
+    Raises:
+        MediaError, SubtitleError, WeightsError, InputError: bad inputs, each naming the file.
+    """
+    from vloc import __version__
+    from vloc.weights import resolve_weights
+
+    options = options or FeatureOptions()
+    t0 = time.perf_counter()
+    warnings: list[str] = []
+
+    def _warn(msg: str) -> None:
+        warnings.append(msg)
+        if warn is not None:
+            warn(msg)
+
+    kinds = validate_options(options, has_subs=subs is not None)
+    spec = get_spec(options.backbone)
+    video = Path(video)
+    if not video.exists():
+        raise InputError("video not found", path=video)
+    if not video.is_file():
+        raise InputError("not a video file (a folder?)", path=video)
+    fingerprint = file_fingerprint(video)
+    spans: list[tuple[int, int]] | None = None
+    sub_meta: dict[str, Any] | None = None
+    if subs is not None:
+        from vloc.subtitles import read_subtitles
+
+        doc = read_subtitles(subs, encoding=options.encoding)
+        if not doc.cues:
+            raise InputError("the subtitle file has no cues", path=subs)
+        spans = [(c.start_ms, c.end_ms) for c in doc.cues]
+        sub_meta = {
+            "path": str(subs),
+            "sha256": sha256_file(subs),
+            "n_cues": len(spans),
+            "encoding": doc.encoding,
+        }
+        for w in doc.warnings:
+            _warn(w)
+    source = resolve_weights(
+        options.backbone,
+        options.weights,
+        seed=options.seed,
+        weights_dir_override=options.weights_dir,
+    )
+    if source.is_random:
+        _warn(
+            f"using RANDOM weights for {options.backbone} (seed {source.seed}): features are "
+            "not meaningful; use this for testing only"
+        )
+    fps = float(options.fps if options.fps is not None else spec.fps)
+    size = int(options.size if options.size is not None else spec.size)
+    ws = Workspace.for_video(video, workdir)
+    plans = []
+    for kind in kinds:
+        key = feature_key(
+            kind=kind,
+            video_id=fingerprint,
+            spans_ms=spans if kind == "cues" else None,
+            backbone=options.backbone,
+            width=options.width,
+            weights_id=source.identity,
+            fps=fps,
+            clip_len=options.clip_len,
+            size=size,
+            grid=options.grid if kind == "cues" else None,
+        )
+        plans.append(_Plan(kind, key, spans if kind == "cues" else None))
+    timings = {"key": time.perf_counter() - t0}
+    outputs: dict[str, Path] = {}
+    metas: dict[str, dict[str, Any]] = {}
+    hits: dict[str, bool] = {}
+    for plan in plans:
+        meta = lookup(ws, plan.kind, options.backbone, plan.key)
+        if meta is not None:
+            outputs[plan.kind] = entry_paths(ws, plan.kind, options.backbone, plan.key)[0]
+            metas[plan.kind] = meta
+            hits[plan.kind] = True
+    todo = [p for p in plans if p.kind not in hits]
+    if todo:
+        from vloc import media
+
+        info = media.probe(video)
+        _check_device(options.device)
+        _ensure_writable(ws.root / FEATURES_DIR)  # fail before minutes of compute, not after
+        makers = {}
+        for plan in todo:
+            media_warnings: list[str] = []
+            if plan.kind == "cues":
+                assert plan.spans is not None, "cue plans always carry spans"
+                n = len(plan.spans)
+
+                def make_iter(plan: _Plan = plan, mw: list[str] = media_warnings) -> Iterator[Any]:
+                    return media.iter_cue_clips(
+                        video,
+                        plan.spans,
+                        fps=fps,
+                        clip_len=options.clip_len,
+                        size=size,
+                        info=info,
+                        warnings=mw,
+                    )
+            else:
+                n = media.count_stride_clips(info, fps=fps, clip_len=options.clip_len)
+
+                def make_iter(mw: list[str] = media_warnings) -> Iterator[Any]:
+                    return media.iter_stride_clips(
+                        video, fps=fps, clip_len=options.clip_len, size=size, info=info, warnings=mw
+                    )
+
+            makers[plan.kind] = (make_iter, n, media_warnings)
+        t_build = time.perf_counter()
+        first = todo[0].kind
+        started = None
+        if options.overlap:  # decode the first clips while the model is being built
+            started = iter_overlapped(makers[first][0], capacity=QUEUE_BATCHES * options.batch_size)
+        try:
+            backbone = _prepare_backbone(source, options)
+        except BaseException:
+            if started is not None:
+                started.close()
+            raise
+        timings["build"] = time.perf_counter() - t_build
+        for plan in todo:
+            t_kind = time.perf_counter()
+            make_iter, n, media_warnings = makers[plan.kind]
+            stats: dict[str, float] = {}
+            pooled, regions, clip_spans = _extract_kind(
+                backbone,
+                make_iter,
+                plan.kind,
+                n,
+                options,
+                progress,
+                started=started if plan.kind == first else None,
+                stats=stats,
+            )
+            if len(pooled) == 0:
+                raise InputError("no clips could be decoded from the video", path=video)
+            for w in media_warnings:
+                _warn(w)
+            elapsed = time.perf_counter() - t_kind
+            meta = {
+                "source": "extracted",
+                "backbone": options.backbone,
+                "width": options.width,
+                **source.to_meta(),
+                "fps": fps,
+                "clip_len": options.clip_len,
+                "size": size,
+                "grid": options.grid if plan.kind == "cues" else None,
+                "vloc_version": __version__,
+                "video": {
+                    "path": str(video),
+                    "name": video.name,
+                    "fingerprint": fingerprint,
+                    "duration_s": info.duration_s,
+                    "source_fps": info.fps,
+                },
+                "subtitles": sub_meta if plan.kind == "cues" else None,
+                "spans_ms": clip_spans.tolist(),
+                "requested_spans_ms": [list(s) for s in plan.spans] if plan.spans else None,
+                "device": options.device,
+                "optimizations": list(backbone.optimized),
+                "options": asdict(options),
+                "seconds": round(elapsed, 3),
+                "clips_per_s": round(len(pooled) / elapsed, 3) if elapsed > 0 else None,
+                "warnings": media_warnings,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            }
+            tensors_path, _ = write_entry(
+                ws,
+                kind=plan.kind,
+                backbone=options.backbone,
+                key=plan.key,
+                pooled=pooled,
+                regions=regions,
+                spans_ms=clip_spans,
+                meta=meta,
+            )
+            outputs[plan.kind] = tensors_path
+            metas[plan.kind] = lookup(ws, plan.kind, options.backbone, plan.key) or meta
+            hits[plan.kind] = False
+            timings[f"extract_{plan.kind}"] = elapsed
+            timings[f"compute_{plan.kind}"] = stats.get("compute_s", 0.0)
+    timings["total"] = time.perf_counter() - t0
+    ordered = [p.kind for p in plans]
+    return FeatureResult(
+        outputs={k: outputs[k] for k in ordered},
+        metas={k: metas[k] for k in ordered},
+        cache_hit=not todo,
+        hits={k: hits[k] for k in ordered},
+        timings=timings,
+        warnings=warnings,
+        workspace=ws.root,
+    )
+
+
+def _ensure_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise VlocError(f"cannot create the feature store: {e.strerror or e}", path=folder) from e
+
+
+def _prepare_backbone(source: Any, options: FeatureOptions) -> Any:
+    """Build the model with its weights, apply inference rewrites, move it to the device."""
+    import torch
+
+    from vloc.weights import instantiate
+
+    if options.threads is not None:
+        torch.set_num_threads(max(1, options.threads))
+    backbone = instantiate(source, width=options.width)
+    if options.fast:
+        # measured on a 2-core CPU (benchmarks/bench_features.py): folding BatchNorm and
+        # channels-last 3D together take i3d_r50 from ~27% to ~47% of matmul throughput
+        backbone.optimize(fuse_bn=True, channels_last=options.device == "cpu")
+    return backbone.to(options.device)
+
+
+def _extract_kind(
+    backbone: Any,
+    make_iter: Callable[[], Iterator[Any]],
+    kind: str,
+    n: int,
+    options: FeatureOptions,
+    progress: ProgressFn | None,
+    started: Overlapped | None = None,
+    stats: dict[str, float] | None = None,
+) -> tuple[Any, Any, Any]:
+    done = 0
+
+    def on_batch(k: int) -> None:
+        nonlocal done
+        done += k
+        if progress is not None:
+            progress(kind, done, n)
+
+    if progress is not None:
+        progress(kind, 0, n)
+    if started is not None:
+        clips: Any = started
+    elif options.overlap:
+        clips = iter_overlapped(make_iter, capacity=QUEUE_BATCHES * options.batch_size)
+    else:
+        clips = make_iter()
+    try:
+        pooled, regions, spans = run_backbone(
+            backbone,
+            clips,
+            n=n if kind == "cues" else None,
+            grid=options.grid if kind == "cues" else None,
+            batch_size=options.batch_size,
+            device=options.device,
+            on_batch=on_batch,
+            stats=stats,
+        )
+    finally:
+        if hasattr(clips, "close"):
+            clips.close()
+    return pooled, regions, spans
