@@ -9,6 +9,7 @@ previous version of the output.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -22,6 +23,24 @@ from vloc.errors import InputError, VlocError
 HASH_CHUNK = 1 << 20  # 1 MiB reads when hashing whole files
 FINGERPRINT_SAMPLES = 16  # evenly spaced 64 KiB windows read by file_fingerprint
 FINGERPRINT_WINDOW = 1 << 16
+FILE_MODE = 0o666  # what open() would create, before the umask
+
+
+@functools.lru_cache(maxsize=1)
+def _umask() -> int:
+    """The process umask, read once (os.umask can only read it by setting it)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def _publish(tmp: str, path: Path) -> None:
+    """Give ``tmp`` the permissions a plain ``open(path, "w")`` would, then rename it over ``path``.
+
+    mkstemp creates files readable by their owner only; outputs are meant to be shared.
+    """
+    os.chmod(tmp, FILE_MODE & ~_umask())
+    os.replace(tmp, path)
 
 
 @contextlib.contextmanager
@@ -41,7 +60,7 @@ def atomic_write(path: str | Path, mode: str = "wb", **open_kwargs: Any) -> Iter
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -79,7 +98,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
