@@ -1,12 +1,84 @@
-"""`vloc index` (not built yet)."""
+"""`vloc index VIDEO SUBS`: embed every cue and store a FAISS index in the video's workspace."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
 from vloc.cli._ui import JSON_OPTION, UI, command
-from vloc.errors import NotBuiltError
 
 
 @command
-def index(json_output: bool = JSON_OPTION, *, ui: UI) -> None:
-    """Not built yet in this version of vloc."""
-    raise NotBuiltError("'vloc index' is not built yet in this version of vloc")
+def index(
+    video: Path = typer.Argument(..., help="The video (names the workspace; not decoded)."),
+    subtitles: Path = typer.Argument(..., help="Its subtitles (SRT or WebVTT)."),
+    encoder: str = typer.Option(
+        None,
+        "--encoder",
+        help="Sentence-transformers model name or folder (default: the embedded all-MiniLM-L6-v2).",
+    ),
+    encoding: str = typer.Option(
+        None, "--encoding", help="Subtitle text encoding (e.g. gbk) (default: detect it)."
+    ),
+    workdir: Path = typer.Option(
+        None, "--workdir", help="Folder for workspaces (default: beside the video)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Rebuild even when the index is up to date."),
+    json_output: bool = JSON_OPTION,
+    *,
+    ui: UI,
+) -> None:
+    """Index the subtitles of a video for retrieval and search (cached by content hash)."""
+    from vloc.index import build_index
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = ui.progress(total, "embedding cues", "cues").__enter__()
+        bar.advance(done - bar.done)
+
+    try:
+        res = build_index(
+            video,
+            subtitles,
+            encoder=encoder,
+            encoding=encoding,
+            workdir=workdir,
+            force=force,
+            progress=progress,
+        )
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for w in res.warnings:
+        ui.warn(w)
+    m = res.index.manifest
+    rate = res.index.size / res.embed_seconds if res.embed_seconds > 0 else None
+    out = {
+        "video": str(video),
+        "subtitles": str(subtitles),
+        "index": str(res.folder),
+        "cached": res.cached,
+        "reason": res.reason,
+        "cues": res.index.size,
+        "encoder": res.index.encoder_name,
+        "encoder_sha256": res.index.encoder_sha256,
+        "dim": res.index.dim,
+        "seconds": round(res.seconds, 3),
+        "cues_per_second": None if rate is None else round(rate, 1),
+        "subtitle_encoding": m["subtitles"].get("encoding"),
+    }
+
+    def render(con: Console) -> None:
+        what = "up to date" if res.cached else f"built ({res.reason})"
+        speed = f", {rate:.0f} cues/s" if rate else ""
+        con.print(
+            f"{res.index.size} cues indexed with {res.index.encoder_name} "
+            f"({res.index.dim}-d): {what} in {res.seconds:.2f} s{speed}\n{res.folder}"
+        )
+
+    ui.result(out, render)

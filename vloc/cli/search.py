@@ -1,12 +1,91 @@
-"""`vloc search` (not built yet)."""
+"""`vloc search QUERY --index PATH [PATH ...]`: moments across indexed videos, best first."""
 
 from __future__ import annotations
 
-from vloc.cli._ui import JSON_OPTION, UI, command
-from vloc.errors import NotBuiltError
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from vloc.cli._ui import EXIT_USAGE, JSON_OPTION, UI, command
+
+
+def timestamp(ms: int) -> str:
+    """Milliseconds → ``hh:mm:ss.mmm``."""
+    h, rest = divmod(int(ms), 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
 @command
-def search(json_output: bool = JSON_OPTION, *, ui: UI) -> None:
-    """Not built yet in this version of vloc."""
-    raise NotBuiltError("'vloc search' is not built yet in this version of vloc")
+def search(
+    query: str = typer.Argument(..., help="What to look for (any language the encoder knows)."),
+    more: list[Path] = typer.Argument(
+        None, help="More index paths (as in --index A B C).", show_default=False
+    ),
+    index: list[Path] = typer.Option(
+        None,
+        "--index",
+        help="Index folder, video workspace, or folder of workspaces (repeatable).",
+    ),
+    top_k: int = typer.Option(10, "--top-k", "-k", min=1, help="Number of moments to show."),
+    encoder: str = typer.Option(
+        None, "--encoder", help="Query encoder (default: the one recorded in the indexes)."
+    ),
+    json_output: bool = JSON_OPTION,
+    *,
+    ui: UI,
+) -> None:
+    """Search moments across indexed videos by meaning."""
+    from vloc.search import search as run_search
+
+    paths = [*(index or []), *(more or [])]
+    if not paths:
+        ui.error("give at least one index path: --index PATH [PATH ...]")
+        raise typer.Exit(EXIT_USAGE)
+    res = run_search(query, paths, top_k=top_k, encoder=encoder)
+    out = {
+        "query": res.query,
+        "encoder": res.encoder,
+        "indexes": res.indexes,
+        "cues": res.cues,
+        "load_seconds": round(res.load_seconds, 3),
+        "query_seconds": round(res.query_seconds, 4),
+        "hits": [
+            {
+                "video": h.video,
+                "subtitles": h.subtitles,
+                "cue": h.cue,
+                "start": timestamp(h.start_ms),
+                "end": timestamp(h.end_ms),
+                "start_ms": h.start_ms,
+                "end_ms": h.end_ms,
+                "text": h.text,
+                "score": round(h.score, 4),
+                "index": h.index_folder,
+            }
+            for h in res.hits
+        ],
+    }
+
+    def render(con: Console) -> None:
+        from rich.table import Table
+
+        table = Table(title=f"{len(res.hits)} moments in {res.indexes} videos for {query!r}")
+        table.add_column("score", no_wrap=True, justify="right")
+        table.add_column("video", overflow="fold")
+        table.add_column("start – end", no_wrap=True)
+        table.add_column("#", no_wrap=True, justify="right")
+        table.add_column("text", overflow="fold", ratio=1)
+        for h in res.hits:
+            table.add_row(
+                f"{h.score:.3f}",
+                h.video,
+                f"{timestamp(h.start_ms)} – {timestamp(h.end_ms)}",
+                str(h.cue),
+                h.text,
+            )
+        con.print(table)
+
+    ui.result(out, render)

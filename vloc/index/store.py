@@ -1,0 +1,448 @@
+"""Build, cache and load the subtitle vector index of one video.
+
+Layout inside the video's workspace (one index per subtitle file name, so the English and the
+Chinese subtitles of a film can both be indexed)::
+
+    <workspace>/index/<subtitle file name>/
+        manifest.json          written last: format, version, inputs' hashes, encoder, files
+        <key>.faiss            faiss IndexFlatIP over the L2-normalised cue embeddings (N × D)
+        <key>.cues.json        cue metadata, columns: index, start_ms, end_ms, text
+
+``key`` hashes the format version, the subtitle file's bytes, the requested encoding and the
+encoder's content hash. The data files are written under new names before the manifest is
+replaced, and the manifest records their sha256: a crash at any point leaves either the old
+index or the new one, never a mix. Building again with the same inputs is a cache hit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vloc.errors import CacheError, InputError, SubtitleError, VlocError
+from vloc.fileio import (
+    atomic_path,
+    atomic_write_json,
+    file_fingerprint,
+    sha256_bytes,
+    sha256_file,
+    stable_hash,
+)
+from vloc.workspace import Workspace, safe_name
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from vloc.encoders import Encoder, EncoderRef
+
+INDEX_FORMAT = "vloc-subtitle-index"
+INDEX_FORMAT_VERSION = 1  # bump when the layout or the meaning of a field changes
+INDEX_DIR = "index"  # the workspace sub-folder holding one folder per indexed subtitle file
+MANIFEST = "manifest.json"
+PROGRESS_CHUNK = 256  # cues embedded between progress reports (4 encoder batches)
+KEY_CHARS = 16  # hex characters of the key used in data file names (64 bits)
+_TAGS = re.compile(r"<[^>]*>|\{\\[^}]*\}")  # HTML-style tags and ASS override blocks
+
+
+def plain_text(text: str) -> str:
+    """Cue text as embedded and shown: tags removed, lines joined by spaces."""
+    return " ".join(_TAGS.sub("", text).split())
+
+
+@dataclass(frozen=True)
+class SubtitleIndex:
+    """A loaded index: the faiss index and the cue metadata of one subtitle file.
+
+    Attributes:
+        folder: the index folder (holding ``manifest.json``).
+        manifest: the parsed manifest (format, video, subtitles, encoder, files).
+        faiss_index: ``faiss.IndexFlatIP`` with N unit vectors of width D.
+        cue_index, start_ms, end_ms: ``(N,)`` int64 cue numbers and times in milliseconds.
+        text: N cue texts as written in the file (tags kept).
+    """
+
+    folder: Path
+    manifest: dict[str, Any]
+    faiss_index: Any = field(repr=False)
+    cue_index: np.ndarray = field(repr=False)
+    start_ms: np.ndarray = field(repr=False)
+    end_ms: np.ndarray = field(repr=False)
+    text: list[str] = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        return int(self.faiss_index.ntotal)
+
+    @property
+    def dim(self) -> int:
+        return int(self.faiss_index.d)
+
+    @property
+    def video(self) -> str:
+        """The video id: the video's file name."""
+        return str(self.manifest["video"]["name"])
+
+    @property
+    def encoder_name(self) -> str:
+        return str(self.manifest["encoder"]["name"])
+
+    @property
+    def encoder_sha256(self) -> str:
+        return str(self.manifest["encoder"]["sha256"])
+
+    def embeddings(self) -> np.ndarray:
+        """The stored cue embeddings ``(N, D)`` float32, L2-normalised, in cue order."""
+        return self.faiss_index.reconstruct_n(0, self.size)
+
+    def check_encoder(self, sha256: str, name: str) -> None:
+        """Raise :class:`InputError` unless the index was built with the encoder ``sha256``."""
+        if sha256 != self.encoder_sha256:
+            raise InputError(
+                f"this index was built with encoder {self.encoder_name!r} "
+                f"(sha256 {self.encoder_sha256[:12]}) and cannot be queried with encoder "
+                f"{name!r} (sha256 {sha256[:12]}); use the same encoder or re-index",
+                path=self.folder,
+            )
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact inner-product search: queries ``(Q, D)`` unit rows → scores, ids ``(Q, k)``.
+
+        ids are 0-based cue positions, -1 (with score -inf) where k exceeds N.
+        """
+        import numpy as np
+
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        if q.ndim != 2 or q.shape[1] != self.dim:
+            raise InputError(f"queries must be (Q, {self.dim}), got {q.shape}", path=self.folder)
+        scores, ids = self.faiss_index.search(q, k)
+        scores[ids < 0] = -np.inf
+        return scores, ids
+
+    def search_text(self, encoder: Encoder, texts: list[str], k: int):
+        """Embed ``texts`` with ``encoder`` (it must be the index's own) and search."""
+        self.check_encoder(encoder.sha256, encoder.name)
+        return self.search(encoder.encode(texts), k)
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    """What :func:`build_index` did."""
+
+    index: SubtitleIndex  # the index, loaded
+    cached: bool  # True when an up-to-date index was found and nothing was computed
+    reason: str  # why it was (re)built or reused, for logs
+    seconds: float  # wall time of the whole call
+    embed_seconds: float  # time spent embedding (0 on a cache hit)
+    warnings: tuple[str, ...] = ()  # the subtitle reader's warnings (none on a cache hit)
+
+    @property
+    def folder(self) -> Path:
+        return self.index.folder
+
+
+def index_folder(
+    video: str | Path, subtitles: str | Path, workdir: str | Path | None = None
+) -> Path:
+    """Where the index of ``subtitles`` for ``video`` lives (nothing is created)."""
+    ws = Workspace.for_video(video, workdir)
+    return ws.root / INDEX_DIR / safe_name(Path(subtitles).name)
+
+
+def _fail(folder: Path, problem: str) -> CacheError:
+    return CacheError(
+        f"corrupt or foreign subtitle index: {problem}; delete the folder and run 'vloc index' again",
+        path=folder,
+    )
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / MANIFEST
+    try:
+        manifest = json.loads(path.read_bytes())
+    except FileNotFoundError as e:
+        raise CacheError(
+            f"no {MANIFEST}: not a vloc subtitle index (build one with 'vloc index VIDEO SUBS')",
+            path=folder,
+        ) from e
+    except OSError as e:
+        raise CacheError(f"cannot read: {e.strerror or e}", path=path) from e
+    except (ValueError, UnicodeDecodeError) as e:
+        raise _fail(folder, f"{MANIFEST} is not valid JSON ({e})") from e
+    if not isinstance(manifest, dict) or manifest.get("format") != INDEX_FORMAT:
+        raise _fail(folder, f"{MANIFEST} is not a {INDEX_FORMAT} manifest")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > INDEX_FORMAT_VERSION:
+        raise CacheError(
+            f"index format version {version!r} is newer than this vloc reads "
+            f"(up to {INDEX_FORMAT_VERSION}); upgrade vloc or re-index with this version",
+            path=folder,
+        )
+    if version < INDEX_FORMAT_VERSION:
+        raise CacheError(
+            f"index format version {version} is older than this vloc's "
+            f"({INDEX_FORMAT_VERSION}); run 'vloc index' again to rebuild it",
+            path=folder,
+        )
+    return manifest
+
+
+def load_index(folder: str | Path, *, verify: bool = True) -> SubtitleIndex:
+    """Load an index folder (the one holding ``manifest.json``).
+
+    Args:
+        verify: check the data files' sha256 against the manifest (a few ms per film).
+    Raises:
+        CacheError: missing, truncated, foreign or inconsistent files, or a newer format.
+    """
+    import faiss
+    import numpy as np
+
+    folder = Path(folder)
+    manifest = _read_manifest(folder)
+    try:
+        files = manifest["files"]
+        faiss_path, cues_path = folder / files["faiss"], folder / files["cues"]
+        n, dim = int(manifest["cue_count"]), int(manifest["encoder"]["dim"])
+        _ = (str(manifest["video"]["name"]), str(manifest["encoder"]["sha256"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise _fail(folder, f"{MANIFEST} lacks field {e}") from e
+    try:
+        faiss_bytes, cues_bytes = faiss_path.read_bytes(), cues_path.read_bytes()
+    except OSError as e:
+        raise _fail(folder, f"cannot read {e.filename}: {e.strerror or e}") from e
+    if verify:
+        for name, data, want in (
+            (faiss_path.name, faiss_bytes, files.get("faiss_sha256")),
+            (cues_path.name, cues_bytes, files.get("cues_sha256")),
+        ):
+            if sha256_bytes(data) != want:
+                raise _fail(folder, f"{name} does not match the checksum in {MANIFEST}")
+    try:
+        index = faiss.deserialize_index(np.frombuffer(faiss_bytes, dtype=np.uint8))
+    except RuntimeError as e:
+        raise _fail(folder, f"{faiss_path.name} is not a readable faiss index") from e
+    try:
+        cues = json.loads(cues_bytes)
+        columns = [np.asarray(cues[c], dtype=np.int64) for c in ("index", "start_ms", "end_ms")]
+        text = [str(t) for t in cues["text"]]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise _fail(folder, f"{cues_path.name} is not valid cue metadata ({e})") from e
+    if not isinstance(index, faiss.IndexFlatIP):
+        raise _fail(folder, f"{faiss_path.name} holds a {type(index).__name__}, not IndexFlatIP")
+    sizes = {index.ntotal, len(text), *(len(c) for c in columns)}
+    if sizes != {n} or index.d != dim:
+        raise _fail(
+            folder,
+            f"inconsistent sizes (manifest {n} cues × {dim}, faiss {index.ntotal} × {index.d}, "
+            f"metadata {len(text)} cues)",
+        )
+    return SubtitleIndex(folder, manifest, index, *columns, text)
+
+
+def _read_cues(subtitles: Path, encoding: str | None):
+    from vloc.subtitles import read_subtitles
+
+    subs = read_subtitles(subtitles, encoding=encoding)
+    if not subs.cues:
+        raise SubtitleError("no cues to index (the file holds no subtitles)", path=subtitles)
+    return subs
+
+
+def build_index(
+    video: str | Path,
+    subtitles: str | Path,
+    *,
+    encoder: str | Path | Encoder | None = None,
+    encoding: str | None = None,
+    workdir: str | Path | None = None,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> IndexResult:
+    """Embed every cue of ``subtitles`` and store the index in ``video``'s workspace.
+
+    Args:
+        video: the video file (must exist; it names the workspace and the video id, it is
+            not decoded).
+        subtitles: SRT/WebVTT file read with :func:`vloc.subtitles.read_subtitles`.
+        encoder: encoder name, folder, or an already loaded :class:`~vloc.encoders.Encoder`;
+            None = the embedded default.
+        encoding: subtitle text encoding, or None to detect it.
+        workdir: where workspaces live (default: beside the video).
+        force: rebuild even when an up-to-date index exists.
+        progress: called as ``progress(done, total)`` cues while embedding.
+    Returns:
+        :class:`IndexResult`; a cache hit loads no model at all.
+    """
+    import numpy as np
+
+    from vloc.encoders import Encoder, resolve_encoder
+
+    t0 = time.perf_counter()
+    video, subtitles = Path(video), Path(subtitles)
+    if not video.is_file():
+        raise InputError(
+            "video not found (the video names the index; give an existing file)", path=video
+        )
+    if not subtitles.is_file():
+        raise SubtitleError("subtitle file not found", path=subtitles)
+    ref: EncoderRef = encoder.ref if isinstance(encoder, Encoder) else resolve_encoder(encoder)
+    subs_sha = sha256_file(subtitles)
+    key = stable_hash(
+        {"v": INDEX_FORMAT_VERSION, "subs": subs_sha, "enc": encoding, "encoder": ref.sha256}
+    )
+    folder = index_folder(video, subtitles, workdir)
+    reason = "no index yet"
+    if (folder / MANIFEST).exists() and not force:
+        try:
+            old = load_index(folder)
+        except CacheError as e:
+            reason = f"previous index unusable ({e})"
+        else:
+            if old.manifest.get("key") == key:
+                return IndexResult(old, True, "up to date", time.perf_counter() - t0, 0.0)
+            if (old.manifest.get("subtitles") or {}).get("sha256") != subs_sha:
+                reason = "subtitles changed"
+            elif old.encoder_sha256 != ref.sha256:
+                reason = f"encoder changed ({old.encoder_name} -> {ref.name})"
+            else:
+                reason = "settings changed"
+    elif force:
+        reason = "forced"
+
+    subs = _read_cues(subtitles, encoding)
+    enc = encoder if isinstance(encoder, Encoder) else _load(ref)
+    t1 = time.perf_counter()
+    texts = [plain_text(c.text) for c in subs.cues]
+    order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths batch together
+    emb = np.empty((len(texts), enc.dim), dtype=np.float32)  # (N, D) unit rows, cue order
+    for s in range(0, len(texts), PROGRESS_CHUNK):
+        rows = order[s : s + PROGRESS_CHUNK]
+        emb[rows] = enc.encode([texts[i] for i in rows])
+        if progress is not None:
+            progress(min(s + PROGRESS_CHUNK, len(texts)), len(texts))
+    embed_seconds = time.perf_counter() - t1
+    _write(folder, key, emb, subs, ref, enc.dim, video, subtitles, subs_sha, encoding)
+    return IndexResult(
+        load_index(folder),
+        False,
+        reason,
+        time.perf_counter() - t0,
+        embed_seconds,
+        tuple(subs.warnings),
+    )
+
+
+def _load(ref: EncoderRef) -> Encoder:
+    from vloc.encoders import load_encoder
+
+    return load_encoder(ref)
+
+
+def _write(
+    folder: Path,
+    key: str,
+    emb: np.ndarray,
+    subs: Any,
+    ref: EncoderRef,
+    dim: int,
+    video: Path,
+    subtitles: Path,
+    subs_sha: str,
+    encoding: str | None,
+) -> None:
+    """Data files under new names, then the manifest, then remove superseded data files."""
+    import faiss
+
+    index = faiss.IndexFlatIP(dim)
+    index.add(emb)
+    stem = key[:KEY_CHARS]
+    faiss_name, cues_name = f"{stem}.faiss", f"{stem}.cues.json"
+    with atomic_path(folder / faiss_name) as tmp:
+        faiss.write_index(index, str(tmp))
+    cues = {
+        "index": [c.index for c in subs.cues],
+        "start_ms": [c.start_ms for c in subs.cues],
+        "end_ms": [c.end_ms for c in subs.cues],
+        "text": [c.text for c in subs.cues],
+    }
+    atomic_write_json(folder / cues_name, cues)
+    manifest = {
+        "format": INDEX_FORMAT,
+        "format_version": INDEX_FORMAT_VERSION,
+        "key": key,
+        "cue_count": int(emb.shape[0]),
+        "video": {
+            "name": video.name,
+            "path": str(video.resolve()),
+            "fingerprint": file_fingerprint(video),
+        },
+        "subtitles": {
+            "name": subtitles.name,
+            "path": str(subtitles.resolve()),
+            "sha256": subs_sha,
+            "encoding": subs.encoding,
+            "requested_encoding": encoding,
+            "format": subs.format,
+        },
+        "encoder": {
+            "name": ref.name,
+            "folder": str(ref.folder),
+            "sha256": ref.sha256,
+            "dim": int(dim),
+        },
+        "files": {
+            "faiss": faiss_name,
+            "faiss_sha256": sha256_file(folder / faiss_name),
+            "cues": cues_name,
+            "cues_sha256": sha256_file(folder / cues_name),
+        },
+    }
+    atomic_write_json(folder / MANIFEST, manifest)
+    for old in folder.iterdir():
+        if old.name.endswith((".faiss", ".cues.json")) and old.name not in (faiss_name, cues_name):
+            try:
+                old.unlink()
+            except OSError as e:
+                raise VlocError(
+                    f"cannot remove a superseded index file: {e.strerror}", path=old
+                ) from e
+
+
+def find_indexes(path: str | Path) -> list[Path]:
+    """Index folders under ``path``: an index folder, a workspace, or a folder of workspaces.
+
+    Returns them sorted by path. Raises :class:`InputError` when there is none.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file or folder", path=path)
+    if path.is_file() and path.name == MANIFEST:
+        return [path.parent]
+    if (path / MANIFEST).is_file():
+        return [path]
+    found = sorted(m.parent for m in path.rglob(MANIFEST) if m.parent.parent.name == INDEX_DIR)
+    if not found:
+        raise InputError(
+            "no vloc subtitle index found here (give an index folder, a video's workspace, or a "
+            "folder of workspaces; build indexes with 'vloc index VIDEO SUBS')",
+            path=path,
+        )
+    return found
+
+
+__all__ = [
+    "INDEX_FORMAT",
+    "INDEX_FORMAT_VERSION",
+    "IndexResult",
+    "SubtitleIndex",
+    "build_index",
+    "find_indexes",
+    "index_folder",
+    "load_index",
+    "plain_text",
+]
