@@ -32,8 +32,21 @@ def make_film(out: Path) -> Path:
     labels = "".join(f"[{i}:v]format=yuv420p,setsar=1[v{i}];" for i in range(len(SCENES)))
     concat = "".join(f"[v{i}]" for i in range(len(SCENES))) + f"concat=n={len(SCENES)}:v=1:a=0[out]"
     tmp = out.with_name(f".{out.name}.tmp.mp4")
-    argv += ["-filter_complex", labels + concat, "-map", "[out]", "-c:v", "libx264",
-             "-preset", "veryfast", "-crf", "28", "-pix_fmt", "yuv420p", str(tmp)]
+    argv += [
+        "-filter_complex",
+        labels + concat,
+        "-map",
+        "[out]",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "28",
+        "-pix_fmt",
+        "yuv420p",
+        str(tmp),
+    ]
     try:
         subprocess.run(argv, check=True, capture_output=True, text=True)
     except FileNotFoundError:

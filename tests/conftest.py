@@ -28,7 +28,11 @@ def make_video(
     """
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is not installed")
-    src = f"{source}=size={size}:rate={fps}" if "=" not in source else f"{source}:size={size}:rate={fps}"
+    src = (
+        f"{source}=size={size}:rate={fps}"
+        if "=" not in source
+        else f"{source}:size={size}:rate={fps}"
+    )
     argv = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", src]
     if audio:
         argv += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000"]

@@ -71,7 +71,9 @@ class WeightsSource:
         """The metadata recorded with features."""
         if self.is_random:
             return {"weights": RANDOM, "seed": self.seed, "weights_id": self.identity}
-        return {"weights": self.label, "weights_id": self.identity, "weights_path": str(self.path)}
+        # the file name only: where the cache lives must not change recorded metadata
+        name = self.path.name if self.path is not None else None
+        return {"weights": self.label, "weights_id": self.identity, "weights_file": name}
 
 
 def weights_dir(override: str | Path | None = None) -> Path:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +189,7 @@ def extract_features(
             raise InputError("the subtitle file has no cues", path=subs)
         spans = [(c.start_ms, c.end_ms) for c in doc.cues]
         sub_meta = {
-            "path": str(subs),
+            "name": Path(subs).name,
             "sha256": sha256_file(subs),
             "n_cues": len(spans),
             "encoding": doc.encoding,
@@ -310,8 +309,9 @@ def extract_features(
                 "size": size,
                 "grid": options.grid if plan.kind == "cues" else None,
                 "vloc_version": __version__,
+                # only content-determined facts: a re-run (or a run into another folder)
+                # writes byte-identical metadata; timings are in the result, not here
                 "video": {
-                    "path": str(video),
                     "name": video.name,
                     "fingerprint": fingerprint,
                     "duration_s": info.duration_s,
@@ -323,10 +323,7 @@ def extract_features(
                 "device": options.device,
                 "optimizations": list(backbone.optimized),
                 "options": asdict(options),
-                "seconds": round(elapsed, 3),
-                "clips_per_s": round(len(pooled) / elapsed, 3) if elapsed > 0 else None,
                 "warnings": media_warnings,
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
             tensors_path, _ = write_entry(
                 ws,

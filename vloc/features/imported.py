@@ -7,7 +7,6 @@ vector per 16 consecutive frames. They are stored as kind ``"stride"`` with
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 from vloc.errors import InputError
@@ -120,7 +119,6 @@ def import_features(
             },
             "subtitles": None,
             "spans_ms": spans.tolist() if spans is not None else None,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         tensors_path, _ = write_entry(
             ws,

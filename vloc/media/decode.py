@@ -114,7 +114,7 @@ def iter_frames(
         # so start_s is 0): the fps filter then still sees the source frame that is on screen at
         # start_s even when it began earlier, which ffmpeg's default accurate seek would drop.
         argv += ["-noaccurate_seek", "-ss", f"{start_s:.6f}"]
-    argv += ["-i", str(path), "-map", f"0:{info.stream_index}", "-an", "-sn", "-dn"]
+    argv += ["-i", str(path.absolute()), "-map", f"0:{info.stream_index}", "-an", "-sn", "-dn"]
     argv += ["-vf", ",".join(filters), "-vsync", "passthrough"]
     if end_s is not None:  # frames whose interval starts before end_s
         argv += ["-frames:v", str(max(1, math.ceil((end_s - start_s) * fps - 1e-6)))]

@@ -107,7 +107,8 @@ def probe(path: str | Path) -> VideoInfo:
     _check_file(path)
     argv = [_tool("ffprobe"), "-v", "error", "-show_streams", "-show_format", "-of", "json"]
     try:
-        proc = subprocess.run([*argv, str(path)], capture_output=True, check=False)
+        # absolute path: a name such as "-film.mp4" must not read as an option
+        proc = subprocess.run([*argv, str(path.absolute())], capture_output=True, check=False)
     except OSError as e:
         raise VlocError(f"cannot run ffprobe ({e}): {INSTALL_HINT}") from e
     if proc.returncode != 0:
