@@ -62,6 +62,7 @@ class TrainConfig:
     warmup_steps: int = 4000  # linear warm-up length in optimizer steps
     max_steps: int = 20_000  # stop after this many optimizer steps
     max_epochs: int | None = None  # or after this many passes over the training data
+    max_seconds: float | None = None  # or once this much training wall time has been spent
     max_tokens: int = 4096  # token-count batching: padded tokens per batch (src or tgt, the larger)
     batch_size: int | None = None  # fixed examples per batch instead of max_tokens (summarizer: 8)
     clip_norm: float = 1.0  # gradient L2-norm clipping threshold; 0 disables
@@ -268,6 +269,8 @@ class Trainer:
             for b in range(self.state.batch_in_epoch, len(batches)):
                 if self.state.step >= c.max_steps:
                     return self._finish("max_steps", t0)
+                if c.max_seconds is not None and time.perf_counter() - t0 >= c.max_seconds:
+                    return self._finish("max_seconds", t0)
                 loss_value, n_tokens = self._train_step(batches[b])
                 self.state.step += 1
                 self.state.batch_in_epoch = b + 1

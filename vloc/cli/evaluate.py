@@ -1,24 +1,74 @@
-"""`vloc eval translate|summarize` (not built yet)."""
+"""`vloc eval translate|summarize`: score models on a data manifest.
+
+Each sub-command parses and checks its options, calls one library function and renders the
+result (``--json``: one JSON object on stdout).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
 
-from vloc.cli._ui import JSON_OPTION, UI, command
-from vloc.errors import NotBuiltError
+from vloc.cli._ui import JSON_OPTION, UI, Progress, command
+from vloc.cli.summarize import eval_summarize
+from vloc.errors import InputError
 
 app = typer.Typer(help="Score a model on a data manifest.", no_args_is_help=True)
 
 
 @app.command("translate")
 @command
-def translate(json_output: bool = JSON_OPTION, *, ui: UI) -> None:
-    """Score a translation model (not built yet)."""
-    raise NotBuiltError("'vloc eval translate' is not built yet in this version of vloc")
+def translate(
+    model: list[str] = typer.Option(
+        ...,
+        "--model",
+        help="Model name, model folder, training run, or a folder of them (repeatable).",
+    ),
+    data: Path = typer.Option(..., "--data", help="Manifest (JSON Lines)."),
+    split: str = typer.Option("test", "--split", help="train | valid | test | all."),
+    beam: int = typer.Option(5, "--beam", help="Beam size (1 = greedy)."),
+    test_films: int = typer.Option(
+        0, "--test-films", help="Models without a recorded split: the last N films are 'test'."
+    ),
+    table: Path | None = typer.Option(None, "--table", help="Also write the markdown table here."),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
+    json_output: bool = JSON_OPTION,
+    *,
+    ui: UI,
+) -> None:
+    """Translate a manifest split and score it: BLEU, chrF, METEOR (one row per model)."""
+    from vloc.fileio import atomic_write_text
+    from vloc.translator.evaluate import EVAL_SPLITS, evaluate_translators
+
+    if split not in EVAL_SPLITS:
+        raise InputError(f"--split must be one of {', '.join(EVAL_SPLITS)}, got {split!r}")
+    if device not in ("cpu", "cuda"):
+        raise InputError(f"--device must be cpu or cuda, got {device!r}")
+    bars: dict[str, Progress] = {}
+
+    def progress(name: str, done: int, total: int) -> None:
+        if name not in bars:
+            bars[name] = ui.progress(total, f"translating ({name})", "cues").__enter__()
+        bars[name].advance(done - bars[name].done)
+
+    try:
+        result = evaluate_translators(
+            model, data, split=split, beam=beam, device=device, test_films=test_films,
+            progress=progress,
+        )  # fmt: skip
+    finally:
+        for bar in bars.values():
+            bar.__exit__(None, None, None)
+    text = result.table()
+    if table is not None:
+        atomic_write_text(table, text + "\n")
+    payload: dict[str, Any] = {**result.to_json(), "table": text}
+    if table is not None:
+        payload["table_file"] = str(table)
+    ui.result(payload, lambda console: console.print(text, markup=False, highlight=False))
 
 
-@app.command("summarize")
-@command
-def summarize(json_output: bool = JSON_OPTION, *, ui: UI) -> None:
-    """Score a summarization model (not built yet)."""
-    raise NotBuiltError("'vloc eval summarize' is not built yet in this version of vloc")
+# defined beside `vloc summarize`, which shares its model and data options
+app.command("summarize")(eval_summarize)
