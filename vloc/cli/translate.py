@@ -1,12 +1,116 @@
-"""`vloc translate` (not built yet)."""
+"""`vloc translate`: translate a film's subtitles with the video as context."""
 
 from __future__ import annotations
 
-from vloc.cli._ui import JSON_OPTION, UI, command
-from vloc.errors import NotBuiltError
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from vloc.cli._ui import JSON_OPTION, UI, Progress, command
+
+DEFAULT_BEAM = 5  # keep in step with vloc.translator.translate.DEFAULT_BEAM
+DEFAULT_BATCH = 32  # keep in step with vloc.translator.translate.DEFAULT_BATCH
+STAGE_UNITS = {"features": "clips", "index": "cues", "decode": "batches"}
+
+
+class _Bars:
+    """One progress display per stage, fed by the library's ``progress(stage, done, total)``."""
+
+    def __init__(self, ui: UI) -> None:
+        self.ui = ui
+        self.bars: dict[str, Progress] = {}
+        self.done: dict[str, int] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.bars:
+            unit = STAGE_UNITS.get(stage, "items")
+            self.bars[stage] = self.ui.progress(total, stage, unit).__enter__()
+            self.done[stage] = 0
+        if done > self.done[stage]:
+            self.bars[stage].advance(done - self.done[stage])
+            self.done[stage] = done
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.__exit__(None, None, None)
+        self.bars.clear()
 
 
 @command
-def translate(json_output: bool = JSON_OPTION, *, ui: UI) -> None:
-    """Not built yet in this version of vloc."""
-    raise NotBuiltError("'vloc translate' is not built yet in this version of vloc")
+def translate(
+    video: Path = typer.Argument(..., help="The video (mp4, mkv, webm, avi)."),
+    subs: Path = typer.Argument(..., help="Its subtitles (SRT/WebVTT) in the source language."),
+    to: str = typer.Option(..., "--to", help="Target language code; must be the model's."),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="Model name (in models/ or $VLOC_HOME/models) or folder. "
+        "Default: the only installed model into --to.",
+    ),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="Output file (default: film.<to>.srt beside SUBS)."
+    ),
+    beam: int = typer.Option(DEFAULT_BEAM, "--beam", help="Beam width (1 = greedy)."),
+    fmt: str | None = typer.Option(
+        None, "--format", help="srt | vtt (default: from -o, else the input's)."
+    ),
+    bilingual: bool = typer.Option(
+        False, "--bilingual", help="Each cue holds the source line(s), then the translation."
+    ),
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="Subtitle encoding (default: detect)."
+    ),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Parent folder of the workspace."),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
+    batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="Cues per decoding batch."),
+    json_output: bool = JSON_OPTION,
+    *,
+    ui: UI,
+) -> None:
+    """Translate subtitles using the video as context; same cues, same timing, written atomically.
+
+    Features and the index are cached in the workspace; a killed run resumes where it stopped.
+    """
+    from vloc.translator.translate import TranslateOptions, translate_subtitles
+
+    options = TranslateOptions(
+        to=to,
+        model=model,
+        output=output,
+        format=fmt,
+        beam_size=beam,
+        batch_size=batch_size,
+        bilingual=bilingual,
+        encoding=encoding,
+        workdir=workdir,
+        device=device,
+    )
+    bars = _Bars(ui)
+    try:
+        result = translate_subtitles(video, subs, options, progress=bars, warn=ui.warn)
+    finally:
+        bars.close()
+    payload: dict[str, Any] = result.to_json()
+    payload.pop("warnings", None)  # ui.result adds the warnings it printed
+
+    def render(console: Any) -> None:
+        v = result.readability
+        hits = ", ".join(
+            f"{k} {'cached' if hit else 'computed'}"
+            for k, hit in result.cache.items()
+            if hit is not None
+        )
+        console.print(f"wrote {result.output}")
+        console.print(
+            f"{result.cues} cues: {result.translated} translated, {result.reused} from an "
+            f"earlier run, {result.empty} empty" + (f"; {hits}" if hits else "")
+        )
+        stages = ", ".join(f"{k} {s:.1f} s" for k, s in result.timings.items())
+        console.print(f"time: {stages}")
+        console.print(
+            f"{v.line_violations} cue(s) over {v.max_chars} chars × {v.max_lines} lines, "
+            f"{v.speed_violations} over {v.max_cps:g} chars/s ({v.lang})"
+        )
+
+    ui.result(payload, render)
