@@ -1,0 +1,540 @@
+"""Summarization data: the How2-MCLS folder layout, encoded examples, and the trainer's tasks.
+
+The How2-MCLS layout (one row per video, rows of all files of a split line up)::
+
+    DATA/
+      <split>_action.txt          video ids, one per row (matches rows to feature files)
+      <split>_art_<lang>.txt      the transcript of each row in <lang> (en, pt, ...)
+      <split>_sum.txt             the target-language summary of each row
+      video_action_features/<video id>.npy   float32 (T, 2048): one 3D-ResNeXt-101 vector
+                                             per 16 non-overlapping frames
+
+Splits are usually ``pretrain`` (monolingual, e.g. English transcripts only), ``train``,
+``val`` and ``test``. Rows are lines; the last row of a file may lack its newline (so
+``wc -l`` counts one row fewer than there are).
+
+Limits are applied *visibly*: transcripts longer than the model's source positions (800
+tokens in the paper) are truncated and videos longer than its video positions (1024 steps)
+are average-pooled, and both are reported through the ``warn`` callback with counts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vloc.errors import InputError
+from vloc.fileio import atomic_write_json
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from vloc.summarizer.config import SummarizerConfig
+    from vloc.tokenization import Tokenizer
+
+SPLIT_ORDER = ("pretrain", "train", "val", "test")  # the How2-MCLS splits, listed first
+ACTION_SUFFIX = "_action.txt"
+SUMMARY_SUFFIX = "_sum.txt"
+TRANSCRIPT_INFIX = "_art_"  # <split>_art_<lang>.txt
+FEATURES_DIR = "video_action_features"
+INFO_FILE = "summarizer.json"  # vloc's metadata beside config.json in a model folder
+INFO_FORMAT = 1
+SRC_TOKENIZER_DIR = "src_tokenizer"
+TGT_TOKENIZER_DIR = "tgt_tokenizer"
+TEACHER_TOKENIZER_DIR = "teacher_tokenizer"  # stage 2: the teacher's source tokenizer
+
+WarnFn = Callable[[str], None]
+
+
+# ------------------------------------------------------------------------------- importer
+
+
+@dataclass(frozen=True)
+class How2Row:
+    """One video of a How2-MCLS split."""
+
+    split: str  # "pretrain", "train", "val", "test", ...
+    row: int  # 1-based row number in the split's files
+    video_id: str  # the id in <split>_action.txt
+    transcripts: dict[str, str] = field(hash=False)  # language code -> transcript
+    summary: str = ""  # the target-language summary
+    features: Path | None = None  # video_action_features/<video_id>.npy
+
+
+def _read_rows(path: Path) -> list[str]:
+    """Lines of a UTF-8 text file, stripped; a missing final newline does not lose a row,
+    trailing blank lines are dropped."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 text ({e.reason} at byte {e.start})", path=path) from e
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}", path=path) from e
+    rows = [line.strip() for line in text.splitlines()]
+    while rows and not rows[-1]:  # blank lines at the end of a file are not rows
+        rows.pop()
+    return rows
+
+
+def how2_splits(root: str | Path) -> list[str]:
+    """Split names present in a How2-MCLS folder (those with a ``<split>_action.txt``)."""
+    root = Path(root)
+    names = {p.name[: -len(ACTION_SUFFIX)] for p in root.glob(f"*{ACTION_SUFFIX}")}
+    return [s for s in SPLIT_ORDER if s in names] + sorted(names - set(SPLIT_ORDER))
+
+
+def import_how2(
+    root: str | Path, *, splits: Sequence[str] | None = None
+) -> dict[str, list[How2Row]]:
+    """Read the How2-MCLS layout (module docstring) → ``{split: [How2Row, ...]}``.
+
+    Every file of a split must have exactly one row per video id; every id needs its
+    feature file. Raises :class:`InputError` naming the file, the row and what was expected.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError("not a How2-MCLS data folder (not a directory)", path=root)
+    present = how2_splits(root)
+    if not present:
+        raise InputError(
+            f"no <split>{ACTION_SUFFIX} file here: expected the How2-MCLS layout "
+            f"(<split>{ACTION_SUFFIX}, <split>{TRANSCRIPT_INFIX}<lang>.txt, <split>{SUMMARY_SUFFIX}, "
+            f"{FEATURES_DIR}/<id>.npy)",
+            path=root,
+        )
+    wanted = list(splits) if splits is not None else present
+    for s in wanted:
+        if s not in present:
+            raise InputError(
+                f"split {s!r} not found (no {s}{ACTION_SUFFIX}); present: {', '.join(present)}",
+                path=root,
+            )
+    out: dict[str, list[How2Row]] = {}
+    for split in wanted:
+        action = root / f"{split}{ACTION_SUFFIX}"
+        ids = _read_rows(action)
+        for i, vid in enumerate(ids, 1):
+            if not vid:
+                raise InputError(f"row {i} holds no video id", path=action)
+        summary_path = root / f"{split}{SUMMARY_SUFFIX}"
+        if not summary_path.is_file():
+            raise InputError(f"summary file {summary_path.name} is missing", path=root)
+        files = {"": summary_path}
+        for p in sorted(root.glob(f"{split}{TRANSCRIPT_INFIX}*.txt")):
+            lang = p.name[len(split) + len(TRANSCRIPT_INFIX) : -len(".txt")]
+            if lang:
+                files[lang] = p
+        if len(files) == 1:
+            raise InputError(
+                f"no transcript file {split}{TRANSCRIPT_INFIX}<lang>.txt for split {split!r}",
+                path=root,
+            )
+        columns: dict[str, list[str]] = {}
+        for lang, path in files.items():
+            rows = _read_rows(path)
+            if len(rows) != len(ids):
+                raise InputError(
+                    f"{len(rows)} rows but {action.name} lists {len(ids)} videos: "
+                    "the files of a split must line up row by row",
+                    path=path,
+                )
+            columns[lang] = rows
+        split_rows = []
+        for i, vid in enumerate(ids):
+            npy = root / FEATURES_DIR / f"{vid}.npy"
+            if not npy.is_file():
+                raise InputError(
+                    f"feature file of row {i + 1} ({action.name}: {vid}) not found", path=npy
+                )
+            split_rows.append(
+                How2Row(
+                    split=split,
+                    row=i + 1,
+                    video_id=vid,
+                    transcripts={lang: col[i] for lang, col in columns.items() if lang},
+                    summary=columns[""][i],
+                    features=npy,
+                )
+            )
+        out[split] = split_rows
+    return out
+
+
+def load_video_features(
+    path: str | Path, *, dim: int | None = None, max_steps: int | None = None
+) -> tuple[np.ndarray, int]:
+    """A ``.npy`` of float features (T, D) → (float32 (min(T, max_steps), D), T).
+
+    Longer videos are average-pooled over time to ``max_steps`` (:func:`pool_video`);
+    ``dim`` checks D. Raises :class:`InputError` naming the file."""
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("video feature file not found", path=path)
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise InputError(f"not a readable .npy array ({e})", path=path) from e
+    if arr.ndim != 2 or arr.shape[0] < 1 or not np.issubdtype(arr.dtype, np.floating):
+        raise InputError(
+            f"expected float video features (T steps, D) with T >= 1, got {arr.dtype} {arr.shape}",
+            path=path,
+        )
+    if dim is not None and arr.shape[1] != dim:
+        raise InputError(f"features are {arr.shape[1]}-d but the model expects {dim}", path=path)
+    if not np.isfinite(arr).all():
+        raise InputError("features contain NaN or inf values", path=path)
+    steps = int(arr.shape[0])
+    arr = arr.astype(np.float32, copy=False)
+    if max_steps is not None and steps > max_steps:
+        import torch
+
+        from vloc.summarizer.model import pool_video
+
+        arr = pool_video(torch.from_numpy(np.ascontiguousarray(arr)), max_steps).numpy()
+    return arr, steps
+
+
+# ------------------------------------------------------------------------ encoded examples
+
+
+@dataclass(frozen=True)
+class SummaryExample:
+    """One encoded (video, transcript, summary) example."""
+
+    name: str  # "<split>/<video id>"
+    src: tuple[int, ...]  # source ids + EOS, at most max_source_len
+    tgt: tuple[int, ...]  # BOS + summary ids + EOS, at most max_target_len + 1
+    features: Path | None  # the video's .npy (None: no video)
+
+
+@dataclass
+class Truncation:
+    """Counts of inputs cut or pooled to the model's limits (reported, never silent)."""
+
+    texts: int = 0  # transcripts truncated
+    longest_text: int = 0  # tokens of the longest transcript before truncation
+    summaries: int = 0  # summaries truncated
+    longest_summary: int = 0
+
+    def report(self, what: str, n: int, max_source: int, max_target: int) -> list[str]:
+        out = []
+        if self.texts:
+            out.append(
+                f"{what}: {self.texts} of {n} transcripts were longer than {max_source} tokens "
+                f"and were truncated (longest {self.longest_text})"
+            )
+        if self.summaries:
+            out.append(
+                f"{what}: {self.summaries} of {n} summaries were longer than {max_target} "
+                f"tokens and were truncated (longest {self.longest_summary})"
+            )
+        return out
+
+
+def encode_source(tok: Tokenizer, text: str, max_len: int) -> tuple[list[int], int]:
+    """Source ids + EOS cut to ``max_len`` (EOS kept) → (ids, full length incl. EOS)."""
+    ids = tok.encode(text, add_eos=True)
+    n = len(ids)
+    if n > max_len:
+        ids = ids[: max_len - 1] + [tok.eos_id]
+    return ids, n
+
+
+def encode_examples(
+    rows: Sequence[How2Row],
+    *,
+    src_lang: str,
+    src_tok: Tokenizer,
+    tgt_tok: Tokenizer,
+    config: SummarizerConfig,
+    what: str,
+    warn: WarnFn | None = None,
+) -> list[SummaryExample]:
+    """Tokenize rows (transcript in ``src_lang`` → summary), truncating visibly."""
+    trunc = Truncation()
+    out = []
+    for r in rows:
+        if src_lang not in r.transcripts:
+            raise InputError(
+                f"{r.split} row {r.row} ({r.video_id}) has no {src_lang!r} transcript; "
+                f"languages present: {sorted(r.transcripts)}"
+            )
+        src, n = encode_source(src_tok, r.transcripts[src_lang], config.max_source_len)
+        if n > config.max_source_len:
+            trunc.texts += 1
+            trunc.longest_text = max(trunc.longest_text, n)
+        tgt = tgt_tok.encode(r.summary, add_bos=True, add_eos=True)
+        if len(tgt) > config.max_target_len + 1:
+            trunc.summaries += 1
+            trunc.longest_summary = max(trunc.longest_summary, len(tgt) - 1)
+            tgt = tgt[: config.max_target_len] + [tgt_tok.eos_id]
+        out.append(SummaryExample(f"{r.split}/{r.video_id}", tuple(src), tuple(tgt), r.features))
+    if warn is not None:
+        for msg in trunc.report(what, len(rows), config.max_source_len, config.max_target_len):
+            warn(msg)
+    return out
+
+
+def _pad(rows: Sequence[Sequence[int]], pad: int) -> Any:
+    import torch
+
+    width = max(len(r) for r in rows)
+    out = torch.full((len(rows), width), pad, dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.tensor(list(r), dtype=torch.long)
+    return out
+
+
+def collate_video(
+    paths: Sequence[Path | None], *, dim: int, max_steps: int, device: str
+) -> tuple[Any, Any]:
+    """Feature files → (video (B, S, D) float32, video_mask (B, S) bool), padded; a None
+    path gives an item without video steps."""
+    import torch
+
+    arrays = [
+        None if p is None else load_video_features(p, dim=dim, max_steps=max_steps)[0]
+        for p in paths
+    ]
+    steps = max([a.shape[0] for a in arrays if a is not None], default=1)
+    video = torch.zeros(len(paths), steps, dim)
+    mask = torch.zeros(len(paths), steps, dtype=torch.bool)
+    for i, a in enumerate(arrays):
+        if a is not None:
+            video[i, : a.shape[0]] = torch.from_numpy(a)
+            mask[i, : a.shape[0]] = True
+    return video.to(device), mask.to(device)
+
+
+# ---------------------------------------------------------------------------- model folder
+
+
+def write_model_info(folder: Path, info: dict[str, Any]) -> None:
+    atomic_write_json(folder / INFO_FILE, {"format": INFO_FORMAT, "task": "summarize", **info})
+
+
+def read_model_info(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / INFO_FILE
+    if not path.is_file():
+        raise InputError(
+            f"not a vloc summarizer folder: {INFO_FILE} is missing "
+            "(train one with `vloc train summarize`)",
+            path=folder,
+        )
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise InputError(f"unreadable model metadata: {e}", path=path) from e
+    if not isinstance(info, dict) or info.get("format") != INFO_FORMAT:
+        raise InputError(f"unsupported model metadata (expected format {INFO_FORMAT})", path=path)
+    return info
+
+
+# ----------------------------------------------------------------------------- train tasks
+
+
+class SummarizationTask:
+    """The trainer's task for stages plain, 1 and 3: (video, transcript) → summary with the
+    model's label-smoothed cross-entropy; validation loss per target token."""
+
+    def __init__(
+        self,
+        train: Sequence[SummaryExample],
+        valid: Sequence[SummaryExample],
+        *,
+        src_tok: Tokenizer,
+        tgt_tok: Tokenizer,
+        config: SummarizerConfig,
+        info: dict[str, Any],
+        description: str,
+        valid_batch: int = 8,
+    ) -> None:
+        if not train:
+            raise InputError("no training examples")
+        # without validation rows the training rows are scored (the card says which)
+        self.data = {"train": list(train), "valid": list(valid) or list(train)}
+        self.src_tok, self.tgt_tok = src_tok, tgt_tok
+        self.config = config
+        self.info = info  # written to summarizer.json with every export
+        self.description = description
+        self.valid_batch = valid_batch
+
+    def lengths(self, split: str) -> list[int]:
+        return [len(e.src) for e in self.data[split]]
+
+    def collate(self, split: str, indices: Sequence[int], device: str) -> dict[str, Any]:
+        c = self.config
+        ex = [self.data[split][i] for i in indices]
+        src = _pad([e.src for e in ex], c.pad_id)
+        tgt = _pad([e.tgt for e in ex], c.pad_id)
+        batch = {
+            "src": src.to(device),
+            "src_mask": (src != c.pad_id).to(device),
+            "tgt_in": tgt[:, :-1].to(device),
+            "tgt_out": tgt[:, 1:].to(device),
+            "video": None,
+            "video_mask": None,
+        }
+        if c.uses_video:
+            batch["video"], batch["video_mask"] = collate_video(
+                [e.features for e in ex], dim=c.video_dim, max_steps=c.max_video_len, device=device
+            )
+        return batch
+
+    def loss(self, model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
+        return model.loss(
+            batch["src"],
+            batch["src_mask"],
+            batch["video"],
+            batch["video_mask"],
+            batch["tgt_in"],
+            batch["tgt_out"],
+        )
+
+    def validate(self, model: Any) -> dict[str, float]:
+        valid = self.data["valid"]
+        device = next(model.parameters()).device.type
+        total, tokens = 0.0, 0
+        for i in range(0, len(valid), self.valid_batch):
+            idx = list(range(i, min(i + self.valid_batch, len(valid))))
+            loss, n = self.loss(model, self.collate("valid", idx, device))
+            total += float(loss) * n
+            tokens += n
+        return {"loss": total / max(tokens, 1)}
+
+    def save_model_files(self, model: Any, folder: Path) -> None:
+        atomic_write_json(folder / "config.json", model.config.to_dict())
+        self.src_tok.save(folder / SRC_TOKENIZER_DIR)
+        self.tgt_tok.save(folder / TGT_TOKENIZER_DIR)
+        write_model_info(folder, self.info)
+
+    def describe(self) -> str:
+        return self.description
+
+
+@dataclass(frozen=True)
+class ParallelExample:
+    """One encoded pair of parallel transcripts for distillation (stage 2)."""
+
+    name: str  # "<split>/<video id>"
+    teacher: tuple[int, ...]  # teacher-language ids + EOS
+    student: tuple[int, ...]  # student-language ids + EOS
+    features: Path | None  # needed only when distilling the fused encoder output
+
+
+def encode_parallel(
+    rows: Sequence[How2Row],
+    *,
+    teacher_lang: str,
+    student_lang: str,
+    teacher_tok: Tokenizer,
+    student_tok: Tokenizer,
+    max_len: int,
+    what: str,
+    warn: WarnFn | None = None,
+) -> list[ParallelExample]:
+    """Rows holding both transcripts → encoded pairs (rows lacking one are skipped)."""
+    out, cut, longest = [], 0, 0
+    for r in rows:
+        if teacher_lang not in r.transcripts or student_lang not in r.transcripts:
+            continue
+        t, nt = encode_source(teacher_tok, r.transcripts[teacher_lang], max_len)
+        s, ns = encode_source(student_tok, r.transcripts[student_lang], max_len)
+        if max(nt, ns) > max_len:
+            cut += 1
+            longest = max(longest, nt, ns)
+        out.append(ParallelExample(f"{r.split}/{r.video_id}", tuple(t), tuple(s), r.features))
+    if cut and warn is not None:
+        warn(
+            f"{what}: {cut} of {len(out)} transcript pairs had a side longer than {max_len} "
+            f"tokens and were truncated (longest {longest})"
+        )
+    return out
+
+
+class DistillationTask:
+    """Stage 2 for the trainer: a :class:`~vloc.summarizer.distill.Distiller` on parallel
+    transcripts; the loss is smooth-L1 between pooled student and teacher states."""
+
+    def __init__(
+        self,
+        train: Sequence[ParallelExample],
+        valid: Sequence[ParallelExample],
+        *,
+        teacher_tok: Tokenizer,
+        student_tok: Tokenizer,
+        tgt_tok: Tokenizer,
+        config: SummarizerConfig,
+        info: dict[str, Any],
+        description: str,
+        valid_batch: int = 8,
+    ) -> None:
+        if not train:
+            raise InputError("no parallel transcripts to distill on")
+        self.data = {"train": list(train), "valid": list(valid) or list(train)}
+        self.teacher_tok, self.student_tok, self.tgt_tok = teacher_tok, student_tok, tgt_tok
+        self.config = config  # the teacher's
+        self.info = info
+        self.description = description
+        self.valid_batch = valid_batch
+
+    def lengths(self, split: str) -> list[int]:
+        return [len(e.student) for e in self.data[split]]
+
+    def collate(self, split: str, indices: Sequence[int], device: str) -> dict[str, Any]:
+        c = self.config
+        ex = [self.data[split][i] for i in indices]
+        t = _pad([e.teacher for e in ex], c.pad_id)
+        s = _pad([e.student for e in ex], c.pad_id)
+        batch = {
+            "teacher_src": t.to(device),
+            "teacher_mask": (t != c.pad_id).to(device),
+            "student_src": s.to(device),
+            "student_mask": (s != c.pad_id).to(device),
+            "video": None,
+            "video_mask": None,
+        }
+        if c.uses_video:
+            batch["video"], batch["video_mask"] = collate_video(
+                [e.features for e in ex], dim=c.video_dim, max_steps=c.max_video_len, device=device
+            )
+        return batch
+
+    def loss(self, model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
+        return model.loss(
+            batch["teacher_src"],
+            batch["teacher_mask"],
+            batch["student_src"],
+            batch["student_mask"],
+            batch["video"],
+            batch["video_mask"],
+        )
+
+    def validate(self, model: Any) -> dict[str, float]:
+        valid = self.data["valid"]
+        device = next(model.parameters()).device.type
+        total, tokens = 0.0, 0
+        for i in range(0, len(valid), self.valid_batch):
+            idx = list(range(i, min(i + self.valid_batch, len(valid))))
+            loss, n = self.loss(model, self.collate("valid", idx, device))
+            total += float(loss) * n
+            tokens += n
+        return {"loss": total / max(tokens, 1)}
+
+    def save_model_files(self, model: Any, folder: Path) -> None:
+        from vloc.summarizer.distill import save_student
+
+        atomic_write_json(folder / "config.json", model.teacher.config.to_dict())
+        save_student(model.student, folder)
+        self.student_tok.save(folder / SRC_TOKENIZER_DIR)
+        self.tgt_tok.save(folder / TGT_TOKENIZER_DIR)
+        self.teacher_tok.save(folder / TEACHER_TOKENIZER_DIR)
+        write_model_info(folder, self.info)
+
+    def describe(self) -> str:
+        return self.description
