@@ -203,6 +203,12 @@ class BatchOptions:
     encoder: str | None = None  # sentence encoder for the index (None: the embedded default)
     device: str = "cpu"  # "cpu" or "cuda"
     model: str | None = None  # translation / summarization model name or path
+    weights_dir: str | None = None  # cache of published backbone checkpoints (None: default)
+    fps: float | None = None  # feature decode rate, frames/s (None: the backbone's)
+    size: int | None = None  # feature crop side in px (None: the backbone's)
+    clip_len: int = 16  # frames per feature clip
+    encoding: str | None = None  # subtitle encoding override (None: detect)
+    width: float = 1.0  # backbone width multiplier (1.0 = the real model; tests use less)
 
 
 TaskFn = Callable[[VideoJob, TaskSpec, Path, BatchOptions], list[Path]]
@@ -322,4 +328,99 @@ def run_batch(
     return write_report(report_path, source, tasks, list(results.values()))
 
 
-TASKS: dict[str, TaskFn] = {}
+# --------------------------------------------------------------------------- tasks
+# Every task writes under ``job_dir`` (= OUT/<name>) only: the video's workspace is
+# ``job_dir/<video>.vloc`` (the commands' ``workdir``), other outputs go beside it. Each relies
+# on its command's content-keyed cache (features, index) or journal (translate), so a re-run
+# of a finished video only re-hashes its inputs.
+
+
+def _need_subs(job: VideoJob, task: TaskSpec) -> Path:
+    if job.subs is None:
+        raise InputError(f"task {task} needs subtitles and none were found", path=job.video)
+    return job.subs
+
+
+def _task_features(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> list[Path]:
+    from vloc.features import FeatureOptions, extract_features
+
+    fo = FeatureOptions(
+        backbone=opts.backbone,
+        weights=opts.weights,
+        seed=opts.seed,
+        weights_dir=opts.weights_dir,
+        fps=opts.fps,
+        clip_len=opts.clip_len,
+        size=opts.size,
+        device=opts.device,
+        encoding=opts.encoding,
+        width=opts.width,
+    )
+    res = extract_features(job.video, subs=job.subs, options=fo, workdir=job_dir)
+    files: list[Path] = []
+    for path in res.outputs.values():
+        files.append(Path(path))
+        meta = Path(path).with_suffix(".json")
+        if meta.exists():
+            files.append(meta)
+    return files
+
+
+def _task_index(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> list[Path]:
+    from vloc.index import build_index
+
+    subs = _need_subs(job, task)
+    res = build_index(
+        job.video, subs, encoder=opts.encoder, encoding=opts.encoding, workdir=job_dir
+    )
+    return sorted(p for p in Path(res.folder).iterdir() if p.is_file())
+
+
+def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> list[Path]:
+    from vloc.translator.translate import TranslateOptions, translate_subtitles
+
+    subs = _need_subs(job, task)
+    assert task.arg, "parse_tasks guarantees translate:<lang>"
+    out = job_dir / f"{job.name}.{task.arg}{subs.suffix.lower()}"
+    res = translate_subtitles(
+        job.video,
+        subs,
+        TranslateOptions(
+            to=task.arg,
+            model=opts.model,
+            output=out,
+            encoding=opts.encoding,
+            workdir=job_dir,
+            device=opts.device,
+        ),
+    )
+    return [Path(res.output)]
+
+
+def _task_summarize(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> list[Path]:
+    from vloc.summarizer.summarize import SUMMARY_SUFFIX, SummarizeOptions, summarize
+
+    subs = _need_subs(job, task)
+    assert task.arg, "parse_tasks guarantees summarize:<lang>"
+    if opts.model is None:
+        raise InputError("task summarize needs --model (a summarization model name or folder)")
+    out = job_dir / f"{job.name}.{task.arg}{SUMMARY_SUFFIX}"
+    so = SummarizeOptions(
+        device=opts.device,
+        backbone=opts.backbone,
+        weights=opts.weights,
+        weights_dir=opts.weights_dir,
+        encoding=opts.encoding,
+    )
+    res = summarize(
+        job.video, subs, to=task.arg, model=opts.model, out=out, options=so, workdir=job_dir
+    )
+    return [Path(res.output)]
+
+
+TASKS: dict[str, TaskFn] = {
+    "features": _task_features,
+    "index": _task_index,
+    "translate": _task_translate,
+    "summarize": _task_summarize,
+}

@@ -1,12 +1,149 @@
-"""`vloc batch` (not built yet)."""
+"""`vloc batch SOURCE --tasks ...`: run tasks over many videos, resumably, with a JSON report."""
 
 from __future__ import annotations
 
-from vloc.cli._ui import JSON_OPTION, UI, command
-from vloc.errors import NotBuiltError
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from vloc.cli._ui import EXIT_FAILURE, JSON_OPTION, UI, command
 
 
 @command
-def batch(json_output: bool = JSON_OPTION, *, ui: UI) -> None:
-    """Not built yet in this version of vloc."""
-    raise NotBuiltError("'vloc batch' is not built yet in this version of vloc")
+def batch(
+    source: Path = typer.Argument(
+        ..., help="A folder (film.mp4 + film.en.srt pairs) or a manifest (.csv / .jsonl)."
+    ),
+    tasks: str = typer.Option(
+        ..., "--tasks", help="Comma-separated: features,index,translate:zh,summarize:en."
+    ),
+    out: Path = typer.Option(
+        Path("vloc-out"), "--out", help="Output root; each video writes only to OUT/<name>/."
+    ),
+    executor: str = typer.Option("local", "--executor", help="local | ray."),
+    workers: int = typer.Option(1, "--workers", help="Videos processed at the same time."),
+    report: Path | None = typer.Option(
+        None, "--report", help="JSON report path (default OUT/report.json)."
+    ),
+    address: str | None = typer.Option(
+        None, "--address", help="Ray cluster address to join (default: start a local Ray)."
+    ),
+    backbone: str | None = typer.Option(None, "--backbone", help="Feature backbone."),
+    weights: str | None = typer.Option(
+        None, "--weights", help="Backbone checkpoint, registry name, or 'random' (needs --seed)."
+    ),
+    weights_dir: Path | None = typer.Option(
+        None, "--weights-dir", help="Cache of published checkpoints."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Seed for --weights random."),
+    fps: float | None = typer.Option(None, "--fps", help="Feature decode rate, frames/s."),
+    size: int | None = typer.Option(None, "--size", help="Feature crop side in px."),
+    clip_len: int = typer.Option(16, "--clip-len", help="Frames per feature clip."),
+    width: float = typer.Option(
+        1.0, "--width", hidden=True, help="Backbone width multiplier (testing only)."
+    ),
+    encoder: str | None = typer.Option(
+        None, "--encoder", help="Sentence encoder name or folder for the index."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="Translation / summarization model name or folder."
+    ),
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="Subtitle encoding (default: detect)."
+    ),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
+    json_output: bool = JSON_OPTION,
+    *,
+    ui: UI,
+) -> None:
+    """Run tasks on every video of a folder or manifest; re-running skips finished work."""
+    from vloc.backbones import DEFAULT_BACKBONE
+    from vloc.batch import BatchOptions, JobResult, discover, parse_tasks, run_batch
+    from vloc.errors import InputError
+
+    if executor not in ("local", "ray"):
+        raise InputError(f"unknown --executor {executor!r}: use local or ray")
+    if workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
+    if weights == "random" and seed is None:
+        raise InputError("--weights random needs --seed N (random weights are never implicit)")
+    if device not in ("cpu", "cuda"):
+        raise InputError(f"unknown --device {device!r}: use cpu or cuda")
+    task_list = parse_tasks(tasks)
+    if executor == "ray":
+        from vloc.ray_executor import require_ray
+
+        require_ray()
+    jobs = discover(source)
+    _prepare_out(out)
+    options = BatchOptions(
+        backbone=backbone or DEFAULT_BACKBONE,
+        weights=weights,
+        seed=seed,
+        encoder=encoder,
+        device=device,
+        model=model,
+        weights_dir=str(weights_dir) if weights_dir is not None else None,
+        fps=fps,
+        size=size,
+        clip_len=clip_len,
+        encoding=encoding,
+        width=width,
+    )
+    ui.info(f"{len(jobs)} videos, tasks {','.join(map(str, task_list))} → {out}")
+
+    def on_result(r: JobResult, done: int, total: int) -> None:
+        secs = sum(r.seconds.values())
+        line = f"[{done}/{total}] {r.name}: {r.status} ({secs:.1f} s)"
+        if r.error:
+            line += f" — {r.error}"
+        ui.info(line)
+
+    result = run_batch(
+        jobs,
+        task_list,
+        out,
+        options=options,
+        executor=executor,
+        workers=workers,
+        address=address,
+        report_path=report,
+        source=str(source),
+        on_result=on_result,
+    )
+    report_path = report or out / "report.json"
+    summary = result["summary"]
+
+    def render(con: Any) -> None:
+        con.print(
+            f"{summary['ok']}/{summary['videos']} videos ok, {summary['failed']} failed; "
+            f"report: {report_path}",
+            markup=False,
+        )
+
+    if json_output:
+        import json
+        import sys
+
+        sys.stdout.write(
+            json.dumps(
+                {"ok": summary["failed"] == 0, "report": str(report_path), **result},
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+    else:
+        ui.result(result, render)
+    if summary["failed"]:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _prepare_out(out: Path) -> None:
+    """Create the output root, or fail with one line naming it."""
+    from vloc.errors import InputError
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create the output folder ({e.strerror or e})", path=out) from None
