@@ -20,90 +20,11 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from vloc.attention import FeedForward, MultiHeadAttention, safe_key_mask
 from vloc.errors import InputError
 from vloc.summarizer.config import SummarizerConfig
-
-
-def _safe_key_mask(key_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """key_mask (B, Lk) bool → (mask for attention, has_key (B,) bool). Rows without any valid
-    key attend to everything (a finite result) instead of producing NaNs; callers zero their
-    output with ``has_key``."""
-    has_key = key_mask.any(dim=-1)  # (B,)
-    return key_mask | ~has_key.unsqueeze(-1), has_key
-
-
-class MultiHeadAttention(nn.Module):
-    """Scaled dot-product attention, ``n_heads`` heads of width d / n_heads, output width d."""
-
-    def __init__(self, d: int, n_heads: int, dropout: float = 0.0) -> None:
-        super().__init__()
-        assert d % n_heads == 0, f"width {d} must be a multiple of n_heads {n_heads}"
-        self.n_heads = n_heads
-        self.q = nn.Linear(d, d)
-        self.k = nn.Linear(d, d)
-        self.v = nn.Linear(d, d)
-        self.out = nn.Linear(d, d)
-        self.dropout = dropout  # on the attention weights
-
-    def _heads(self, x: torch.Tensor) -> torch.Tensor:
-        B, T, C = x.shape
-        return x.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2)  # (B, H, T, hs)
-
-    def project_q(self, x: torch.Tensor) -> torch.Tensor:
-        return self._heads(self.q(x))  # (B, H, Lq, hs)
-
-    def project_kv(self, kv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self._heads(self.k(kv)), self._heads(self.v(kv))  # 2 × (B, H, Lk, hs)
-
-    def attend(
-        self,
-        q: torch.Tensor,
-        k: torch.Tensor,
-        v: torch.Tensor,
-        key_mask: torch.Tensor | None = None,
-        causal: bool = False,
-    ) -> torch.Tensor:
-        """q (B, H, Lq, hs), k/v (B, H, Lk, hs), key_mask (B, Lk) bool → (B, Lq, d).
-        ``causal`` (self-attention over a whole sequence) cannot be combined with a mask."""
-        assert not (causal and key_mask is not None), "causal attention takes no key mask"
-        B, H, Lq, hs = q.shape
-        mask, has_key = None, None
-        if key_mask is not None:
-            safe, has_key = _safe_key_mask(key_mask)
-            mask = safe[:, None, None, :]  # (B, 1, 1, Lk)
-        drop = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=drop, is_causal=causal
-        )
-        y = self.out(y.transpose(1, 2).reshape(B, Lq, H * hs))  # (B, Lq, d)
-        if has_key is not None:
-            y = y * has_key[:, None, None].to(y.dtype)
-        return y
-
-    def forward(
-        self,
-        x: torch.Tensor,
-        kv: torch.Tensor,
-        key_mask: torch.Tensor | None = None,
-        causal: bool = False,
-    ) -> torch.Tensor:
-        """x (B, Lq, d), kv (B, Lk, d), key_mask (B, Lk) → (B, Lq, d)."""
-        k, v = self.project_kv(kv)
-        return self.attend(self.project_q(x), k, v, key_mask, causal)
-
-
-class FeedForward(nn.Module):
-    def __init__(self, d: int, hidden: int, dropout: float) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(d, hidden)
-        self.fc2 = nn.Linear(hidden, d)
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.fc2(self.drop(F.relu(self.fc1(x)))))
 
 
 class TextEmbedding(nn.Module):
@@ -148,9 +69,11 @@ class EncoderLayer(nn.Module):
     def __init__(self, c: SummarizerConfig) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(c.d_model)
-        self.attn = MultiHeadAttention(c.d_model, c.n_heads, c.attention_dropout)
+        self.attn = MultiHeadAttention(
+            c.d_model, c.d_model, c.d_model, c.n_heads, c.d_model, c.attention_dropout
+        )
         self.ln2 = nn.LayerNorm(c.d_model)
-        self.ffn = FeedForward(c.d_model, c.ffn_dim, c.dropout)
+        self.ffn = FeedForward(c.d_model, c.ffn_dim, c.dropout, inner_dropout=True)
         self.drop = nn.Dropout(c.dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -231,7 +154,7 @@ class ForgetGateFusion(nn.Module):
         self, text: torch.Tensor, video: torch.Tensor, video_mask: torch.Tensor
     ) -> torch.Tensor:
         """text T (B, L, d), video V (B, S, d), video_mask (B, S) → T_FGF (B, L, d)."""
-        safe, has_video = _safe_key_mask(video_mask)
+        safe, has_video = safe_key_mask(video_mask)
         scores = torch.einsum("bld,bsd->bls", self.att(text), video) * self.scale  # (B, L, S)
         weights = scores.masked_fill(~safe[:, None, :], float("-inf")).softmax(dim=-1)
         a = torch.einsum("bls,bsd->bld", weights, video)  # (B, L, d)
@@ -278,16 +201,16 @@ class DecoderLayer(nn.Module):
         d = c.d_model
         self.index = index  # names this layer's cache entries
         self.ln_self = nn.LayerNorm(d)
-        self.self_attn = MultiHeadAttention(d, c.n_heads, c.attention_dropout)
+        self.self_attn = MultiHeadAttention(d, d, d, c.n_heads, d, c.attention_dropout)
         self.ln_cross = nn.LayerNorm(d)
-        self.cross_attn = MultiHeadAttention(d, c.n_heads, c.attention_dropout)
+        self.cross_attn = MultiHeadAttention(d, d, d, c.n_heads, d, c.attention_dropout)
         self.cascade = cascade
         if cascade:
             self.ln_video = nn.LayerNorm(d)
-            self.video_attn = MultiHeadAttention(d, c.n_heads, c.attention_dropout)
+            self.video_attn = MultiHeadAttention(d, d, d, c.n_heads, d, c.attention_dropout)
             self.fusion = nn.Linear(2 * d, d)  # W_de, b_de of eq. 7
         self.ln_ffn = nn.LayerNorm(d)
-        self.ffn = FeedForward(d, c.ffn_dim, c.dropout)
+        self.ffn = FeedForward(d, c.ffn_dim, c.dropout, inner_dropout=True)
         self.drop = nn.Dropout(c.dropout)
 
     def _after_self_attn(

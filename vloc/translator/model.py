@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vloc.attention import FeedForward, MultiHeadAttention, safe_key_mask
 from vloc.errors import InputError, WeightsError
 from vloc.translator.config import TranslatorConfig
 
@@ -63,94 +64,6 @@ def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
     angles = positions.float().unsqueeze(1) * freq.unsqueeze(0)  # (T, half)
     enc = torch.cat([angles.sin(), angles.cos()], dim=1)  # (T, 2·half)
     return F.pad(enc, (0, dim - 2 * half))
-
-
-def _safe_key_mask(key_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """key_mask (B, Lk) bool → (mask for attention, has_key (B,) bool). Rows without any valid
-    key attend to everything (a finite, ignored result) instead of producing NaNs; the caller
-    zeroes their output with ``has_key``."""
-    has_key = key_mask.any(dim=-1)  # (B,)
-    return key_mask | ~has_key.unsqueeze(-1), has_key
-
-
-class MultiHeadAttention(nn.Module):
-    """Scaled dot-product attention with ``n_heads`` heads; queries of width ``q_dim``, keys
-    and values of width ``kv_dim``, internal width ``width``; output ``out_dim`` (or no output
-    projection when ``out_dim`` is None)."""
-
-    def __init__(
-        self,
-        q_dim: int,
-        kv_dim: int,
-        width: int,
-        n_heads: int,
-        out_dim: int | None,
-        dropout: float = 0.0,
-    ) -> None:
-        super().__init__()
-        assert width % n_heads == 0, f"width {width} must be a multiple of n_heads {n_heads}"
-        self.n_heads = n_heads
-        self.q = nn.Linear(q_dim, width)
-        self.k = nn.Linear(kv_dim, width)
-        self.v = nn.Linear(kv_dim, width)
-        self.out = nn.Linear(width, out_dim) if out_dim is not None else nn.Identity()
-        self.dropout = dropout
-
-    def _heads(self, x: torch.Tensor) -> torch.Tensor:
-        B, T, C = x.shape
-        return x.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2)  # (B, H, T, hs)
-
-    def project_q(self, x: torch.Tensor) -> torch.Tensor:
-        return self._heads(self.q(x))  # (B, H, Lq, hs)
-
-    def project_kv(self, kv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self._heads(self.k(kv)), self._heads(self.v(kv))  # 2 × (B, H, Lk, hs)
-
-    def attend(
-        self,
-        q: torch.Tensor,
-        k: torch.Tensor,
-        v: torch.Tensor,
-        key_mask: torch.Tensor | None = None,
-        causal: bool = False,
-    ) -> torch.Tensor:
-        """q (N, H, Lq, hs), k/v (N, H, Lk, hs), key_mask (N, Lk) bool → (N, Lq, out)."""
-        N, H, Lq, hs = q.shape
-        mask, has_key = None, None
-        if key_mask is not None:
-            safe, has_key = _safe_key_mask(key_mask)
-            mask = safe[:, None, None, :]  # (N, 1, 1, Lk)
-        drop = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=drop, is_causal=causal and mask is None
-        )  # (N, H, Lq, hs)
-        y = y.transpose(1, 2).reshape(N, Lq, H * hs)  # (N, Lq, width)
-        y = self.out(y)
-        if has_key is not None:
-            y = y * has_key[:, None, None].to(y.dtype)
-        return y
-
-    def forward(
-        self,
-        x: torch.Tensor,
-        kv: torch.Tensor,
-        key_mask: torch.Tensor | None = None,
-        causal: bool = False,
-    ) -> torch.Tensor:
-        """x (B, Lq, q_dim), kv (B, Lk, kv_dim), key_mask (B, Lk) → (B, Lq, out)."""
-        k, v = self.project_kv(kv)
-        return self.attend(self.project_q(x), k, v, key_mask, causal)
-
-
-class FeedForward(nn.Module):
-    def __init__(self, dim: int, hidden: int, dropout: float) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.fc2(F.relu(self.fc1(x))))  # no inner dropout (fairseq default)
 
 
 class TokenEmbedding(nn.Module):
@@ -180,7 +93,7 @@ class EncoderLayer(nn.Module):
             c.d_model, c.d_model, c.d_model, c.n_heads, c.d_model, c.attention_dropout
         )
         self.ln2 = nn.LayerNorm(c.d_model)
-        self.ffn = FeedForward(c.d_model, c.ffn_dim, c.dropout)
+        self.ffn = FeedForward(c.d_model, c.ffn_dim, c.dropout, inner_dropout=False)
         self.drop = nn.Dropout(c.dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -242,7 +155,7 @@ class SegmentSelector(nn.Module):
         q = self.query((text * m).sum(1) / m.sum(1).clamp(min=1.0))  # (B, E_v) mean of queries
         keys = self.key(video.mean(dim=2))  # (B, P, E_v): region-mean segment vectors
         s = torch.einsum("be,bpe->bp", q, keys) / math.sqrt(keys.shape[-1])  # (B, P)
-        safe, _ = _safe_key_mask(video_mask)
+        safe, _ = safe_key_mask(video_mask)
         return s.masked_fill(~safe, float("-inf")).softmax(dim=-1) * video_mask  # (B, P)
 
     def forward(
@@ -338,7 +251,7 @@ class DecoderLayer(nn.Module):
         self.ln2 = nn.LayerNorm(d)
         self.cross_attn = MultiHeadAttention(d, d, d, c.n_heads, d, c.attention_dropout)
         self.ln3 = nn.LayerNorm(d)
-        self.ffn = FeedForward(d, c.ffn_dim, c.dropout)
+        self.ffn = FeedForward(d, c.ffn_dim, c.dropout, inner_dropout=False)
         self.drop = nn.Dropout(c.dropout)
 
     def forward(

@@ -1,0 +1,120 @@
+"""Transformer building blocks shared by the translator and the summarizer.
+
+Both models use the same multi-head attention (separate query / key-value projections so
+that decoders can cache projected keys and values, a key mask that never yields NaNs) and the
+same position-wise feed-forward block. Parameter names (``q``, ``k``, ``v``, ``out``, ``fc1``,
+``fc2``) are part of every saved checkpoint: do not rename them.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def safe_key_mask(key_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """key_mask (B, Lk) bool → (mask for attention, has_key (B,) bool).
+
+    Rows without any valid key attend to everything (a finite, ignored result) instead of
+    producing NaNs; callers zero their output with ``has_key``.
+    """
+    has_key = key_mask.any(dim=-1)  # (B,)
+    return key_mask | ~has_key.unsqueeze(-1), has_key
+
+
+class MultiHeadAttention(nn.Module):
+    """Scaled dot-product attention with ``n_heads`` heads.
+
+    Queries of width ``q_dim``, keys and values of width ``kv_dim``, internal width ``width``
+    (a multiple of ``n_heads``), output width ``out_dim`` — or no output projection when
+    ``out_dim`` is None. ``dropout`` applies to the attention weights while training.
+    """
+
+    def __init__(
+        self,
+        q_dim: int,
+        kv_dim: int,
+        width: int,
+        n_heads: int,
+        out_dim: int | None,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if width % n_heads:
+            raise ValueError(f"attention width {width} must be a multiple of n_heads {n_heads}")
+        self.n_heads = n_heads
+        self.q = nn.Linear(q_dim, width)
+        self.k = nn.Linear(kv_dim, width)
+        self.v = nn.Linear(kv_dim, width)
+        self.out = nn.Linear(width, out_dim) if out_dim is not None else nn.Identity()
+        self.dropout = dropout
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        return x.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2)  # (B, H, T, hs)
+
+    def project_q(self, x: torch.Tensor) -> torch.Tensor:
+        return self._heads(self.q(x))  # (B, H, Lq, hs)
+
+    def project_kv(self, kv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._heads(self.k(kv)), self._heads(self.v(kv))  # 2 × (B, H, Lk, hs)
+
+    def attend(
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        key_mask: torch.Tensor | None = None,
+        causal: bool = False,
+    ) -> torch.Tensor:
+        """q (N, H, Lq, hs), k/v (N, H, Lk, hs), key_mask (N, Lk) bool → (N, Lq, out).
+
+        ``causal`` (self-attention over a whole prefix, Lq == Lk) takes no key mask: padded
+        target positions only ever attend to earlier ones, and their outputs are ignored.
+        """
+        if causal and key_mask is not None:
+            raise ValueError("causal attention takes no key mask")
+        N, H, Lq, hs = q.shape
+        mask, has_key = None, None
+        if key_mask is not None:
+            safe, has_key = safe_key_mask(key_mask)
+            mask = safe[:, None, None, :]  # (N, 1, 1, Lk)
+        drop = self.dropout if self.training else 0.0
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=drop, is_causal=causal
+        )  # (N, H, Lq, hs)
+        y = self.out(y.transpose(1, 2).reshape(N, Lq, H * hs))  # (N, Lq, out)
+        if has_key is not None:
+            y = y * has_key[:, None, None].to(y.dtype)
+        return y
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        kv: torch.Tensor,
+        key_mask: torch.Tensor | None = None,
+        causal: bool = False,
+    ) -> torch.Tensor:
+        """x (B, Lq, q_dim), kv (B, Lk, kv_dim), key_mask (B, Lk) → (B, Lq, out)."""
+        k, v = self.project_kv(kv)
+        return self.attend(self.project_q(x), k, v, key_mask, causal)
+
+
+class FeedForward(nn.Module):
+    """Position-wise ``fc2(relu(fc1(x)))`` with dropout on the output, and also on the hidden
+    activations when ``inner_dropout`` (the translator follows fairseq's default of none; the
+    summarizer follows its authors' code)."""
+
+    def __init__(self, dim: int, hidden: int, dropout: float, *, inner_dropout: bool) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+        self.drop = nn.Dropout(dropout)
+        self.inner_dropout = inner_dropout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.fc1(x))  # (..., hidden)
+        if self.inner_dropout:
+            h = self.drop(h)
+        return self.drop(self.fc2(h))  # (..., dim)
