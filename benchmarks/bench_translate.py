@@ -87,7 +87,8 @@ def main() -> None:
         )
 
     from vloc.errors import VlocError
-    from vloc.translator.translate import TranslateOptions, list_models, translate_subtitles
+    from vloc.translator.registry import list_models
+    from vloc.translator.translate import TranslateOptions, translate_subtitles
 
     with tempfile.TemporaryDirectory(prefix="vloc-bench-translate-") as tmp:
         tmp_path = Path(tmp)

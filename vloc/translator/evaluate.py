@@ -72,8 +72,8 @@ class EvalResult:
 def load_model(name_or_path: str | Path, *, device: str = "cpu") -> Any:
     """A trained translator by name (under ``$VLOC_HOME/models`` or the repository's
     ``models/``) or by path (a model folder or a training run with ``best/``); fails fast
-    with the list of installed models. Returns :class:`vloc.translator.translate.LoadedModel`."""
-    from vloc.translator.translate import _target_lang, open_model, resolve_model
+    with the list of installed models. Returns :class:`vloc.translator.registry.LoadedModel`."""
+    from vloc.translator.registry import _target_lang, open_model, resolve_model
 
     folder = resolve_model(name_or_path, "")
     lang = _target_lang(folder)
@@ -85,7 +85,7 @@ def load_model(name_or_path: str | Path, *, device: str = "cpu") -> Any:
 def expand_models(models: Sequence[str | Path]) -> list[str | Path]:
     """``--model`` values with every folder of checkpoints (a folder whose sub-folders are
     models or training runs, but that is neither itself) replaced by those sub-folders."""
-    from vloc.translator.translate import _model_folder
+    from vloc.translator.registry import _model_folder
 
     out: list[str | Path] = []
     for m in models:
@@ -172,7 +172,8 @@ def evaluate_translators(
     import time
 
     from vloc.metrics import translation_scores
-    from vloc.translator.translate import _model_name, decode_batch, encode_sources
+    from vloc.translator.registry import _model_name
+    from vloc.translator.translate import decode_batch, encode_sources
 
     if beam < 1:
         raise InputError(f"--beam must be >= 1, got {beam}")

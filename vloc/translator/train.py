@@ -142,7 +142,7 @@ def _split_overrides(overrides: Mapping[str, Any]) -> tuple[dict, dict, dict]:
 def _feature_settings(splits: Any) -> dict[str, Any] | None:
     """The feature settings (backbone, weights, fps, ...) recorded beside the first training
     film's feature file, limited to those `vloc translate` re-applies; None when absent."""
-    from vloc.translator.translate import FEATURE_FIELDS
+    from vloc.translator.registry import FEATURE_FIELDS
 
     for e in splits.examples["train"]:
         path = splits.docs[e.doc].features
