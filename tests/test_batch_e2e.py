@@ -99,7 +99,13 @@ def test_sigkill_then_rerun_completes_with_identical_outputs(tmp_path, source, e
                            capture_output=True, text=True, env=env(), timeout=300)  # fmt: skip
     assert again.returncode == 0, again.stderr
     rep = json.loads(again.stdout)
-    assert rep["ok"] is True and rep["summary"] == {"videos": 3, "ok": 3, "failed": 0}
+    assert rep["ok"] is True
+    assert rep["summary"] == {
+        "videos": 3, "ok": 3 - len(finished), "skipped": len(finished), "failed": 0
+    }  # fmt: skip
+    by = {v["name"]: v for v in rep["videos"]}
+    for n in finished:  # complete before the re-run: every task found its outputs
+        assert by[n]["status"] == "skipped" and by[n]["cached"] == ["features", "index"]
     assert output_files(out) == expected  # byte-identical to the uninterrupted run
     # finished videos were not redone: their files were not rewritten
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
@@ -117,7 +123,12 @@ def test_report_and_exit_code_with_one_bad_video(tmp_path, source, encoder):
     res = CliRunner().invoke(app, batch_args(src, out, encoder) + ["--json"])
     assert res.exit_code == 1, res.output
     rep = json.loads(res.stdout)
-    assert rep["ok"] is False and rep["summary"] == {"videos": 3, "ok": 2, "failed": 1}
+    assert rep["ok"] is False and rep["summary"] == {
+        "videos": 3,
+        "ok": 2,
+        "skipped": 0,
+        "failed": 1,
+    }
     by = {v["name"]: v for v in rep["videos"]}
     assert by["broken"]["status"] == "failed"
     assert by["broken"]["error"].startswith("features:") and "broken.mp4" in by["broken"]["error"]
@@ -214,7 +225,7 @@ def test_ray_executor_runs_two_videos(tmp_path, source, encoder):
                         executor="ray")  # fmt: skip
     finally:
         ray.shutdown()
-    assert rep["summary"] == {"videos": 2, "ok": 2, "failed": 0}, rep
+    assert rep["summary"] == {"videos": 2, "ok": 2, "skipped": 0, "failed": 0}, rep
     local = tmp_path / "local-out"
     run_batch(discover(src), parse_tasks("features,index"), local, options=opts)
     assert output_files(out) == output_files(local)

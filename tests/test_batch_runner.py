@@ -68,7 +68,7 @@ def test_report_is_written_and_counts(tmp_path, monkeypatch):
     assert seen == [("a", 1, 2), ("missing", 2, 2)]
     on_disk = json.loads((tmp_path / "out" / "report.json").read_text())
     assert on_disk == report
-    assert report["summary"] == {"videos": 2, "ok": 1, "failed": 1}
+    assert report["summary"] == {"videos": 2, "ok": 1, "skipped": 0, "failed": 1}
     assert [v["status"] for v in report["videos"]] == ["ok", "failed"]
 
 

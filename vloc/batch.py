@@ -64,6 +64,7 @@ class JobResult:
     status: str = "pending"  # "ok", "failed" or "skipped" (everything already complete)
     outputs: dict[str, list[str]] = field(default_factory=dict)  # task -> files (relative to OUT)
     seconds: dict[str, float] = field(default_factory=dict)  # task -> wall time
+    cached: list[str] = field(default_factory=list)  # tasks that found their outputs complete
     error: str | None = None  # one line, with the task that failed
 
 
@@ -211,7 +212,15 @@ class BatchOptions:
     width: float = 1.0  # backbone width multiplier (1.0 = the real model; tests use less)
 
 
-TaskFn = Callable[[VideoJob, TaskSpec, Path, BatchOptions], list[Path]]
+@dataclass(frozen=True)
+class TaskDone:
+    """What a task returns: its output files and whether they were all already complete."""
+
+    paths: list[Path]
+    cached: bool = False
+
+
+TaskFn = Callable[[VideoJob, TaskSpec, Path, BatchOptions], "TaskDone | list[Path]"]
 
 
 def run_job(
@@ -242,8 +251,11 @@ def run_job(
             return result
         finally:
             result.seconds[str(task)] = round(time.perf_counter() - t0, 3)
-        result.outputs[str(task)] = [_relative(p, out_root) for p in outputs]
-    result.status = "ok"
+        done = outputs if isinstance(outputs, TaskDone) else TaskDone(list(outputs))
+        result.outputs[str(task)] = [_relative(p, out_root) for p in done.paths]
+        if done.cached:
+            result.cached.append(str(task))
+    result.status = "skipped" if tasks and len(result.cached) == len(tasks) else "ok"
     return result
 
 
@@ -265,6 +277,7 @@ def write_report(
         "summary": {
             "videos": len(results),
             "ok": sum(r.status == "ok" for r in results),
+            "skipped": sum(r.status == "skipped" for r in results),
             "failed": sum(r.status == "failed" for r in results),
         },
         "videos": [asdict(r) for r in results],
@@ -341,7 +354,7 @@ def _need_subs(job: VideoJob, task: TaskSpec) -> Path:
     return job.subs
 
 
-def _task_features(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> list[Path]:
+def _task_features(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
     from vloc.features import FeatureOptions, extract_features
 
     fo = FeatureOptions(
@@ -363,25 +376,26 @@ def _task_features(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpti
         meta = Path(path).with_suffix(".json")
         if meta.exists():
             files.append(meta)
-    return files
+    return TaskDone(files, res.cache_hit)
 
 
-def _task_index(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> list[Path]:
+def _task_index(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
     from vloc.index import build_index
 
     subs = _need_subs(job, task)
     res = build_index(
         job.video, subs, encoder=opts.encoder, encoding=opts.encoding, workdir=job_dir
     )
-    return sorted(p for p in Path(res.folder).iterdir() if p.is_file())
+    return TaskDone(sorted(p for p in Path(res.folder).iterdir() if p.is_file()), res.cached)
 
 
-def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> list[Path]:
+def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
     from vloc.translator.translate import TranslateOptions, translate_subtitles
 
     subs = _need_subs(job, task)
     assert task.arg, "parse_tasks guarantees translate:<lang>"
     out = job_dir / f"{job.name}.{task.arg}{subs.suffix.lower()}"
+    existed = out.is_file()
     res = translate_subtitles(
         job.video,
         subs,
@@ -394,7 +408,8 @@ def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
             device=opts.device,
         ),
     )
-    return [Path(res.output)]
+    # complete before this run: every cue came from the journal and the file was there
+    return TaskDone([Path(res.output)], existed and res.translated == 0)
 
 
 def _task_summarize(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> list[Path]:

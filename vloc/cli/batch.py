@@ -117,7 +117,8 @@ def batch(
 
     def render(con: Any) -> None:
         con.print(
-            f"{summary['ok']}/{summary['videos']} videos ok, {summary['failed']} failed; "
+            f"{summary['videos']} videos: {summary['ok']} ok, {summary['skipped']} already "
+            f"complete, {summary['failed']} failed; "
             f"report: {report_path}",
             markup=False,
         )
