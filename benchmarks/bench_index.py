@@ -227,7 +227,7 @@ def main() -> int:
             emb = src.embeddings()[perm]
             _write(
                 folder, f"{i:064x}", emb, cues, ref, enc.dim, video, subs,
-                src.manifest["subtitles"]["sha256"], None, 0.0,
+                src.manifest["subtitles"]["sha256"], None,
             )  # fmt: skip
         before = rss_mb()
         t = time.perf_counter()
