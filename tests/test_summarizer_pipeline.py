@@ -422,3 +422,18 @@ def test_cli_summarize_without_features_needs_backbone_weights(stages, tmp_path)
     assert "resnext101_3d" in r.output and str(tmp_path / "weights") in r.output, r.output
     assert r.output.count("\n") == 1
     assert not (tmp_path / "film.en.summary.md").exists()
+
+
+def test_transcripts_join_chinese_cues_without_spaces(tmp_path):
+    from vloc.summarizer.summarize import join_texts, transcript_from_subtitles
+
+    assert join_texts(["很少有人听说过。", "", "没有人料到"]) == "很少有人听说过。没有人料到"
+    assert join_texts(["in the", "river", "卡罗米", "Karomi"]) == "in the river 卡罗米 Karomi"
+    srt = tmp_path / "talk.zh.srt"
+    srt.write_text(
+        "1\n00:00:01,000 --> 00:00:02,000\n很少有人\n听说过卡罗米。\n\n"
+        "2\n00:00:02,500 --> 00:00:04,000\n<i>卡罗米</i>随着季节而变化。\n",
+        encoding="utf-8",
+    )
+    got = transcript_from_subtitles(srt)
+    assert got["text"] == "很少有人听说过卡罗米。卡罗米随着季节而变化。" and got["cues"] == 2

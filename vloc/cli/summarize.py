@@ -53,8 +53,11 @@ def summarize(
         ..., help="Its subtitles (SRT/VTT) in the model's source language."
     ),
     to: str = typer.Option(..., "--to", help="Summary language (the model's target language)."),
-    model: str = typer.Option(
-        "how2-vdf", "--model", help="Model folder, training output, or name under models/."
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="Model folder, training output, or name under models/ (default: the one "
+        "installed model into --to).",
     ),
     out: Path | None = typer.Option(
         None, "-o", "--out", help="Markdown file (default: <video stem>.<lang>.summary.md)."
@@ -66,8 +69,11 @@ def summarize(
     length_penalty: float = PENALTY_OPTION,
     max_len: int = MAX_LEN_OPTION,
     no_repeat_ngram: int = NO_REPEAT_OPTION,
-    backbone: str = typer.Option(
-        "resnext101_3d", "--backbone", help="Feature extractor when --features is not given."
+    backbone: str | None = typer.Option(
+        None,
+        "--backbone",
+        help="Feature extractor when --features is not given (default: the model's, else "
+        "resnext101_3d).",
     ),
     weights: str | None = typer.Option(
         None, "--weights", help="Backbone checkpoint file or registry name (default: published)."

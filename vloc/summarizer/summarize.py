@@ -1,13 +1,14 @@
 """Summarize a video's subtitles in another language with a trained VDF summarizer.
 
-``summarize(video, subs, to="en", model="how2-vdf")`` reads the transcript from the subtitle
-file (cue texts joined, tags stripped), takes the video's fixed-stride clip features (extracted
-with the 3D-ResNeXt-101 backbone by default, cached in the video's workspace, or given as a
-``.npy`` array), runs beam search (the paper's beam 6, length penalty 1) and writes
+``summarize(video, subs, to="en")`` reads the transcript from the subtitle file (cue texts
+joined, tags stripped, no spaces between Chinese cues), takes the video's fixed-stride clip
+features (extracted with the model's recorded extractor — or the 3D-ResNeXt-101 backbone by
+default — cached in the video's workspace, or given as a ``.npy`` array), runs beam search (the paper's beam 6, length penalty 1) and writes
 ``<video stem>.<lang>.summary.md`` atomically.
 
 A model is a folder written by ``vloc train summarize`` (its ``best/`` or the training output
-itself), or a name looked up as ``models/<name>/`` under ``$VLOC_HOME`` and in the repository.
+itself), or a name looked up as ``models/<name>/`` under ``$VLOC_HOME`` and in the repository;
+without one, the only installed model into the requested language is used.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from vloc.summarizer.data import (
     load_video_features,
     read_model_info,
 )
+from vloc.tokenization import CJK_PATTERN
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from vloc.features import FeatureOptions
     from vloc.summarizer.model import VDFSummarizer
     from vloc.tokenization import Tokenizer
 
@@ -42,6 +45,7 @@ DEFAULT_BACKBONE = "resnext101_3d"  # the paper's video features (3D-ResNeXt-101
 DEFAULT_MAX_SUMMARY_TOKENS = 100  # How2 summaries are 2-3 sentences (~33 words on average)
 GENERATE_BATCH = 8  # videos summarized per beam-search batch
 _TAGS = re.compile(r"<[^>]*>|\{\\[^}]*\}")  # HTML-style tags and ASS override blocks
+_CJK = re.compile(CJK_PATTERN)  # a CJK character or CJK/full-width punctuation mark
 
 WarnFn = Callable[[str], None]
 ProgressFn = Callable[[str, int, int], None]
@@ -57,8 +61,8 @@ class SummarizeOptions:
     min_len: int = 0  # fewest summary tokens before EOS is allowed
     no_repeat_ngram: int = 0  # forbid repeating n-grams of this size (0: off)
     device: str = "cpu"  # "cpu" or "cuda" (model and feature extraction)
-    backbone: str = DEFAULT_BACKBONE  # feature extractor when no --features file is given
-    weights: str | None = None  # its weights: None (published checkpoint), a path, a name
+    backbone: str | None = None  # feature extractor without --features; None: the model's
+    weights: str | None = None  # its weights: None (the model's or published), a path, a name
     weights_dir: str | None = None  # cache folder of published checkpoints
     encoding: str | None = None  # subtitle encoding override
 
@@ -168,9 +172,22 @@ def load_model_folder(folder: str | Path, *, device: str = "cpu") -> LoadedSumma
     return LoadedSummarizer(model, src_tok, tgt_tok, info, folder)
 
 
+def join_texts(parts: Sequence[str]) -> str:
+    """Join pieces of a transcript: with a space, except between two CJK characters (Chinese and
+    Japanese are written without spaces, and the transcripts a model was trained on have none
+    there: a space would become an extra token the model never saw)."""
+    out = ""
+    for p in parts:
+        if not p:
+            continue
+        glue = "" if out and _CJK.match(out[-1]) and _CJK.match(p[0]) else " "
+        out = p if not out else out + glue + p
+    return out
+
+
 def plain_text(text: str) -> str:
-    """Cue text without tags, its lines joined by spaces."""
-    return " ".join(_TAGS.sub("", text).split())
+    """Cue text without tags, its lines joined (:func:`join_texts`)."""
+    return join_texts(_TAGS.sub("", text).split())
 
 
 def transcript_from_subtitles(path: str | Path, *, encoding: str | None = None) -> dict[str, Any]:
@@ -183,7 +200,7 @@ def transcript_from_subtitles(path: str | Path, *, encoding: str | None = None) 
     if not texts:
         raise InputError("the subtitle file holds no text to summarize", path=path)
     return {
-        "text": " ".join(texts),
+        "text": join_texts(texts),
         "cues": len(doc.cues),
         "encoding": doc.encoding,
         "warnings": list(doc.warnings),
@@ -333,7 +350,7 @@ def summarize(
     subs: str | Path,
     *,
     to: str,
-    model: str | Path,
+    model: str | Path | None = None,
     out: str | Path | None = None,
     features: str | Path | None = None,
     options: SummarizeOptions | None = None,
@@ -347,7 +364,8 @@ def summarize(
         video: the video; only used for naming the output when ``features`` is given.
         subs: its subtitles (SRT/WebVTT) in the model's source language.
         to: the summary language; must be the model's target language.
-        model: a model folder or name (see :func:`find_model`).
+        model: a model folder or name (see :func:`find_model`); None: the one installed model
+            into ``to`` (:func:`default_model`).
         out: the markdown file (default ``<video stem>.<to>.summary.md`` beside the video).
         features: a ``.npy`` (T, D) of the video's clip features instead of extracting them.
         options: decoding and feature-extraction settings.
@@ -372,7 +390,7 @@ def summarize(
     video, subs = Path(video), Path(subs)
     if features is None and not video.is_file():
         raise InputError("video not found (or pass --features FILE.npy)", path=video)
-    folder = find_model(model)
+    folder = find_model(model) if model is not None else default_model(to)
     loaded = load_model_folder(folder, device=options.device)
     if to != loaded.tgt_lang:
         raise InputError(
@@ -421,6 +439,73 @@ def summarize(
     return result
 
 
+def feature_options(loaded: LoadedSummarizer, options: SummarizeOptions) -> FeatureOptions:
+    """How to extract a video's features for this model.
+
+    A model folder may record its feature extractor in ``summarizer.json`` (``video``:
+    ``backbone``, ``weights`` — a checkpoint file inside the folder —, ``width``, ``size``,
+    ``fps``, ``clip_frames``); then those settings are used unless the options pick another
+    backbone or other weights, so that features match the training ones on any machine.
+    Otherwise: ``options.backbone`` (default the paper's 3D-ResNeXt-101) with its published
+    checkpoint or ``options.weights``.
+    """
+    from vloc.features import FeatureOptions
+
+    rec = loaded.info.get("video", {}) or {}
+    recorded = rec.get("backbone")
+    backbone = options.backbone
+    if backbone is None or (backbone == DEFAULT_BACKBONE and recorded and options.weights is None):
+        backbone = recorded or DEFAULT_BACKBONE
+    same = recorded is not None and backbone == recorded
+    weights = options.weights
+    if weights is None and same and rec.get("weights"):
+        weights = str(loaded.folder / str(rec["weights"]))
+    return FeatureOptions(
+        backbone=backbone,
+        weights=weights,
+        weights_dir=options.weights_dir,
+        mode="stride",
+        clip_len=int(rec.get("clip_frames", 16)),
+        width=float(rec.get("width", 1.0)) if same else 1.0,
+        size=int(rec["size"]) if same and rec.get("size") else None,
+        fps=float(rec["fps"]) if same and rec.get("fps") else None,
+        device=options.device,
+    )
+
+
+def installed_models() -> list[Path]:
+    """Summarizer folders installed as ``models/<name>/`` in ``$VLOC_HOME`` and the repository
+    (a name found in both: the ``$VLOC_HOME`` one), sorted by name."""
+    from vloc.workspace import vloc_home
+
+    found: dict[str, Path] = {}
+    for base in (vloc_home() / MODELS_DIR, repository_models_dir()):
+        if base.is_dir():
+            for d in sorted(base.iterdir()):
+                if d.name not in found and (d / INFO_FILE).is_file():
+                    found[d.name] = d
+    return [found[n] for n in sorted(found)]
+
+
+def default_model(to: str) -> Path:
+    """The one installed summarizer into language ``to`` (fails naming the candidates when
+    there is none or more than one: then ``--model`` decides)."""
+    fits = []
+    for d in installed_models():
+        info = read_model_info(d)
+        if info.get("tgt_lang") == to and info.get("stage") != "2":
+            fits.append(d)
+    if len(fits) == 1:
+        return fits[0]
+    if not fits:
+        raise WeightsError(
+            f"no installed summarizer writes {to!r} (looked for models/<name>/ in $VLOC_HOME and "
+            "the repository); pass --model DIR (e.g. the output of `vloc train summarize`)"
+        )
+    names = ", ".join(d.name for d in fits)
+    raise InputError(f"several installed summarizers write {to!r} ({names}): pick one with --model")
+
+
 def _extract(
     video: Path,
     loaded: LoadedSummarizer,
@@ -430,23 +515,15 @@ def _extract(
     progress: ProgressFn | None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Fixed-stride clip features of ``video`` (cached in its workspace)."""
-    from vloc.features import FeatureOptions, extract_features, load_features
+    from vloc.features import extract_features, load_features
 
-    clip = int(loaded.info.get("video", {}).get("clip_frames", 16))
-    fo = FeatureOptions(
-        backbone=options.backbone,
-        weights=options.weights,
-        weights_dir=options.weights_dir,
-        mode="stride",
-        clip_len=clip,
-        device=options.device,
-    )
+    fo = feature_options(loaded, options)
     r = extract_features(video, options=fo, workdir=workdir, progress=progress, warn=warn)
     fs = load_features(r.outputs["stride"])
     dim = loaded.model.config.video_dim
     if fs.pooled.shape[1] != dim:
         raise InputError(
-            f"backbone {options.backbone!r} gives {fs.pooled.shape[1]}-d features but the model "
+            f"backbone {fo.backbone!r} gives {fs.pooled.shape[1]}-d features but the model "
             f"was trained on {dim}-d ones ({loaded.info.get('video', {}).get('feature')}); "
             "pick that backbone or pass --features FILE.npy",
             path=video,
@@ -454,7 +531,8 @@ def _extract(
     info = {
         "used": True,
         "source": str(r.outputs["stride"]),
-        "backbone": options.backbone,
+        "backbone": fo.backbone,
+        "weights": fo.weights or "published",
         "cache_hit": r.cache_hit,
         "steps": int(fs.pooled.shape[0]),
     }

@@ -3,9 +3,10 @@
 Each film is about one place (a random name) of one visual topic. Its transcript (Chinese
 source, with a parallel English version for monolingual pre-training and distillation) is
 topic-free narration: filler lines and lines that only name the place. The English summary
-names the topic with topic-specific words ("river", "dunes", "pines", "traffic"), so a model
-that ignores the video can at best guess the topic, while the video's shots (half of them show
-the topic, the rest are neutral) reveal it.
+names the place and describes it with topic-specific phrases (the kind of place, what the film
+shows there, what lives there: "herons wading among reeds", "camels carrying salt across
+dunes"), so most of its words depend on the topic: a model that ignores the video can at best
+guess it, while the video's shots (half of them show the topic, the rest are neutral) reveal it.
 
 Outputs in the set folder (see :func:`make_summarization_set`):
 
@@ -38,19 +39,31 @@ TRUTH_FORMAT = 1
 FILM_PREFIX = "sum"  # film ids: sum000, sum001, ...
 HOW2_SPLITS = {"pretrain": "train", "train": "train", "val": "valid", "test": "test"}
 
-# Topic words used by the summaries: (place noun, what shapes life there, what lives there,
-# a scene the film shows)
-TOPIC_WORDS: dict[str, tuple[str, str, str, str]] = {
-    "water": ("river", "the water", "fish and herons", "boats crossing the lake at dawn"),
-    "desert": ("desert", "the heat", "camels and lizards", "dunes moving under the sun"),
-    "forest": ("forest", "the canopy", "deer and owls", "moss growing on old oaks"),
-    "city": ("city", "the traffic", "commuters and shops", "buses filling the main square"),
-}
-SCENE_SENTENCE = "It shows {scene}."  # second sentence of every summary
+# What each topic's summary says: (place noun, kind of place, a scene, a sight, what lives
+# there). Every phrase is specific to its topic and none of its words occurs in a transcript, so
+# most of a summary depends on what the video shows: a text-only model can only guess the topic
+# (1 in 4) and shares little more than the frame words and the place name with the reference.
+TOPIC_WORDS: dict[str, tuple[str, str, str, str, str]] = {
+    "water": (
+        "river", "fishing harbour", "boats crossing the lake at dawn",
+        "fishermen casting nets", "herons wading among reeds",
+    ),
+    "desert": (
+        "desert", "salt oasis", "camels carrying salt across dunes",
+        "nomads walking under the burning sun", "lizards hiding beneath rocks",
+    ),
+    "forest": (
+        "forest", "woodcutters village", "deer walking under tall pines",
+        "moss covering old oaks", "owls hunting at dusk",
+    ),
+    "city": (
+        "city", "crowded metropolis", "traffic filling the streets at dawn",
+        "buses crowding the main square", "commuters rushing into subways",
+    ),
+}  # fmt: skip
 SUMMARY_TEMPLATES = (
-    "A documentary about the {noun} of {n}, showing how {force} shapes daily life there.",
-    "The film spends a year in the {noun} of {n}, home to {life}.",
-    "A portrait of {n}, a {noun} where {force} decides everything, and of its {life}.",
+    "A documentary about the {noun} of {n}, a {kind}. It shows {scene}, {sight} and {life}.",
+    "The film follows a year in the {noun} of {n}, a {kind}: {scene}, {sight} and {life}.",
 )  # chosen independently of the topic: only the topic words differ between topics
 
 
@@ -118,10 +131,9 @@ def plan_summary_film(index: int, options: SummarizationSetOptions) -> tuple[Sum
     shots = [topic] * n_rev + [NEUTRAL] * (n - n_rev)
     shots = [shots[int(i)] for i in rng.permutation(n)]
     spans, shot_list = lay_out(shots, rng, options.timing)
-    noun, force, life, scene = TOPIC_WORDS[topic]
-    template = SUMMARY_TEMPLATES[int(rng.integers(len(SUMMARY_TEMPLATES)))]
-    summary = template.format(noun=noun, n=name.en, force=force, life=life)
-    summary = f"{summary} {SCENE_SENTENCE.format(scene=scene)}"
+    noun, kind, scene, sight, life = TOPIC_WORDS[topic]
+    template = SUMMARY_TEMPLATES[int(rng.integers(len(SUMMARY_TEMPLATES)))]  # after the shots
+    summary = template.format(noun=noun, n=name.en, kind=kind, scene=scene, sight=sight, life=life)
     cues = tuple(
         dict(
             index=i + 1,
