@@ -24,7 +24,9 @@ GOOD_SRT = (
 # x3d_m at its smallest sensible input: 32 px crops, 8 frames at 8 fps (about 1 s per run)
 FEATURE_ARGS = "--backbone x3d_m --weights random --seed 0 --size 32 --fps 8 --clip-len 8"
 BATCH_ARGS = FEATURE_ARGS + " --width 0.0625"
-COMMANDS = ("features", "index", "translate", "batch")
+# summarize runs the shipped zh→en demo summarizer (models/synth-zh-en-summary) with the
+# small extractor recorded in its folder
+COMMANDS = ("features", "index", "translate", "summarize", "batch")
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +63,9 @@ def invoke(cmd: str, video: Path | str, subs: Path | str, out: Path, assets: dic
     elif cmd == "index":
         args = ["index", str(video), str(subs), "--workdir", str(out)]
         args += ["--encoder", str(assets["encoder"])]
+    elif cmd == "summarize":
+        args = ["summarize", str(video), str(subs), "--to", "en", "--workdir", str(out)]
+        args += ["-o", str(out / "film.en.summary.md")]
     elif cmd == "translate":
         args = ["translate", str(video), str(subs), "--to", "zh", "--workdir", str(out)]
         args += ["--model", str(assets["translator"]), "-o", str(out / "film.zh.srt")]
@@ -222,7 +227,7 @@ def test_unwritable_output_folder(cmd, tmp_path, assets):
     assert blocker.read_text() == "x"
 
 
-@pytest.mark.parametrize("cmd", ["features", "index", "translate"])
+@pytest.mark.parametrize("cmd", ["features", "index", "translate", "summarize"])
 def test_full_disk_keeps_previous_outputs(cmd, tmp_path, assets, monkeypatch):
     subs = write_srt(tmp_path / "film.srt", GOOD_SRT)
     out = tmp_path / "out"

@@ -229,3 +229,37 @@ def test_ray_executor_runs_two_videos(tmp_path, source, encoder):
     local = tmp_path / "local-out"
     run_batch(discover(src), parse_tasks("features,index"), local, options=opts)
     assert output_files(out) == output_files(local)
+
+
+def test_summarize_task_uses_the_installed_summarizer_and_its_extractor(tmp_path):
+    """`summarize:en` with no --model and no --backbone: the shipped zh→en summarizer, with the
+    feature extractor recorded in its folder (not the features task's default backbone)."""
+    from vloc.errors import WeightsError
+    from vloc.subtitles import Cue, write_subtitles
+    from vloc.summarizer.summarize import default_model
+    from vloc.synthetic import RenderOptions, SummarizationSetOptions
+    from vloc.synthetic.films import render_film
+    from vloc.synthetic.summarization import plan_summary_film
+
+    try:
+        default_model("en")
+    except WeightsError:
+        pytest.skip("no zh→en summarizer installed in models/")
+    film, shots = plan_summary_film(703, SummarizationSetOptions(seed=0))  # held out
+    src = tmp_path / "src"
+    src.mkdir()
+    render_film(src / "talk.mp4", shots, RenderOptions())
+    cues = [Cue(c["index"], c["start_ms"], c["end_ms"], c["zh"]) for c in film.cues]
+    write_subtitles(src / "talk.zh.srt", cues)
+    out = tmp_path / "out"
+    args = ["batch", str(src), "--tasks", "summarize:en", "--out", str(out), "--json"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.stdout)
+    (video,) = rep["videos"]
+    assert video["status"] == "ok", video
+    (rel,) = video["outputs"]["summarize:en"]
+    assert rel == "talk/talk.en.summary.md"
+    text = (out / rel).read_text(encoding="utf-8")
+    assert text.startswith("# Summary (en)\n\n") and len(text.split()) > 10
+    assert sorted(p.name for p in src.iterdir()) == ["talk.mp4", "talk.zh.srt"]  # inputs only

@@ -198,7 +198,8 @@ REPORT_VERSION = 1
 class BatchOptions:
     """Settings passed to every task of every video (the per-command options of ``vloc``)."""
 
-    backbone: str = "i3d_r50"  # feature backbone (features task)
+    backbone: str | None = None  # feature backbone; None: i3d_r50 for the features task, the
+    # model's recorded extractor for translate/summarize
     weights: str | None = None  # backbone weights: registry name, local file, or "random"
     seed: int | None = None  # seed for --weights random
     encoder: str | None = None  # sentence encoder for the index (None: the embedded default)
@@ -355,10 +356,11 @@ def _need_subs(job: VideoJob, task: TaskSpec) -> Path:
 
 
 def _task_features(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
+    from vloc.backbones import DEFAULT_BACKBONE
     from vloc.features import FeatureOptions, extract_features
 
     fo = FeatureOptions(
-        backbone=opts.backbone,
+        backbone=opts.backbone or DEFAULT_BACKBONE,
         weights=opts.weights,
         seed=opts.seed,
         weights_dir=opts.weights_dir,
@@ -417,8 +419,6 @@ def _task_summarize(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
 
     subs = _need_subs(job, task)
     assert task.arg, "parse_tasks guarantees summarize:<lang>"
-    if opts.model is None:
-        raise InputError("task summarize needs --model (a summarization model name or folder)")
     out = job_dir / f"{job.name}.{task.arg}{SUMMARY_SUFFIX}"
     so = SummarizeOptions(
         device=opts.device,

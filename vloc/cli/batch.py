@@ -58,7 +58,6 @@ def batch(
     ui: UI,
 ) -> None:
     """Run tasks on every video of a folder or manifest; re-running skips finished work."""
-    from vloc.backbones import DEFAULT_BACKBONE
     from vloc.batch import BatchOptions, JobResult, discover, parse_tasks, run_batch
     from vloc.errors import InputError
 
@@ -78,7 +77,7 @@ def batch(
     jobs = discover(source)
     _prepare_out(out)
     options = BatchOptions(
-        backbone=backbone or DEFAULT_BACKBONE,
+        backbone=backbone,
         weights=weights,
         seed=seed,
         encoder=encoder,
