@@ -394,3 +394,15 @@ def test_output_never_overwrites_the_input(film, models, tmp_path):
         translate_subtitles(
             video, tmp_path / "missing.srt", TranslateOptions(to="zh", model=str(models["full"]))
         )
+
+
+def test_summarizer_folders_are_not_offered_as_translators():
+    from vloc.errors import WeightsError
+    from vloc.translator.registry import list_models, resolve_model
+
+    repo_models = Path(__file__).resolve().parents[1] / "models"
+    names = {p.name for p in list_models()}
+    assert "synth-zh-en-summary" not in names
+    if (repo_models / "synth-zh-en-summary").is_dir():
+        with pytest.raises(WeightsError, match="not a translator folder"):
+            resolve_model(repo_models / "synth-zh-en-summary", "en")

@@ -123,7 +123,7 @@ def parse_timestamp(s: str) -> int:
     """
     m = _TIMESTAMP_RE.fullmatch(s.strip())
     if m is None:
-        raise SubtitleError(f"malformed timestamp {s.strip()!r}; expected hh:mm:ss,mmm")
+        raise SubtitleError(f"malformed timestamp {s.strip()!r}")
     hours, minutes, seconds, frac = m.groups()
     if int(minutes) >= 60 or int(seconds) >= 60:
         raise SubtitleError(f"malformed timestamp {s.strip()!r}: minutes and seconds must be < 60")
@@ -390,7 +390,8 @@ def parse_subtitles(
             start, end, cue_settings = _parse_timing_line(lines[t])
         except SubtitleError as e:
             raise SubtitleError(
-                f"line {t + 1}: {e}; expected hh:mm:ss,mmm --> hh:mm:ss,mmm", path=path
+                f"line {t + 1}: {e} (a timing line reads hh:mm:ss,mmm --> hh:mm:ss,mmm)",
+                path=path,
             ) from None
         if k + 1 < len(timing):
             stop = labels[k + 1] if labels[k + 1] is not None else timing[k + 1]

@@ -69,8 +69,15 @@ def model_dirs() -> list[Path]:
     return [vloc_home() / MODELS_DIR, Path(__file__).resolve().parents[2] / MODELS_DIR]
 
 
+SUMMARIZER_INFO_FILE = "summarizer.json"  # marks a summarizer folder (vloc.summarizer)
+
+
 def _is_model(folder: Path) -> bool:
-    return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
+    return (
+        (folder / "config.json").is_file()
+        and (folder / "model.safetensors").is_file()
+        and not (folder / SUMMARIZER_INFO_FILE).is_file()
+    )
 
 
 def _model_folder(folder: Path) -> Path | None:
