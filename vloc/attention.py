@@ -1,9 +1,10 @@
 """Transformer building blocks shared by the translator and the summarizer.
 
 Both models use the same multi-head attention (separate query / key-value projections so
-that decoders can cache projected keys and values, a key mask that never yields NaNs) and the
-same position-wise feed-forward block. Parameter names (``q``, ``k``, ``v``, ``out``, ``fc1``,
-``fc2``) are part of every saved checkpoint: do not rename them.
+that decoders can cache projected keys and values, a key mask that never yields NaNs), the
+same position-wise feed-forward block and the same pre-norm encoder layer. Parameter names
+(``q``, ``k``, ``v``, ``out``, ``fc1``, ``fc2``, ``ln1``, ``attn``, ``ln2``, ``ffn``) are part
+of every saved checkpoint: do not rename them.
 """
 
 from __future__ import annotations
@@ -100,6 +101,20 @@ class MultiHeadAttention(nn.Module):
         k, v = self.project_kv(kv)
         return self.attend(self.project_q(x), k, v, key_mask, causal)
 
+    def self_attention_step(
+        self, x: torch.Tensor, cache: dict[str, torch.Tensor], index: int
+    ) -> torch.Tensor:
+        """Causal self-attention of decoder layer ``index``, one new position at a time:
+        x (B, 1, q_dim) attends to itself and to the earlier positions, whose keys/values
+        (B, H, t, hs) ``cache`` holds as ``self_k.{index}``, ``self_v.{index}``; extends them
+        in place → (B, 1, out)."""
+        k, v = self.project_kv(x)  # (B, H, 1, hs)
+        if f"self_k.{index}" in cache:
+            k = torch.cat([cache[f"self_k.{index}"], k], dim=2)  # (B, H, t+1, hs)
+            v = torch.cat([cache[f"self_v.{index}"], v], dim=2)
+        cache[f"self_k.{index}"], cache[f"self_v.{index}"] = k, v
+        return self.attend(self.project_q(x), k, v)  # (B, 1, out)
+
 
 class FeedForward(nn.Module):
     """Position-wise ``fc2(relu(fc1(x)))`` with dropout on the output, and also on the hidden
@@ -118,3 +133,56 @@ class FeedForward(nn.Module):
         if self.inner_dropout:
             h = self.drop(h)
         return self.drop(self.fc2(h))  # (..., dim)
+
+
+class EncoderLayer(nn.Module):
+    """Pre-norm self-attention + FFN of width ``d``: x (B, L, d), mask (B, L) → (B, L, d);
+    ``inner_dropout`` as in :class:`FeedForward`. Parameter names (``ln1``, ``attn``, ``ln2``,
+    ``ffn``) are part of both models' checkpoints."""
+
+    def __init__(
+        self,
+        d: int,
+        n_heads: int,
+        ffn_dim: int,
+        dropout: float,
+        attention_dropout: float,
+        *,
+        inner_dropout: bool,
+    ) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d)
+        self.attn = MultiHeadAttention(d, d, d, n_heads, d, attention_dropout)
+        self.ln2 = nn.LayerNorm(d)
+        self.ffn = FeedForward(d, ffn_dim, dropout, inner_dropout=inner_dropout)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """x (B, L, d), mask (B, L) → (B, L, d)."""
+        h = self.ln1(x)
+        x = x + self.drop(self.attn(h, h, mask))
+        return x + self.ffn(self.ln2(x))
+
+
+class DecoderStack(nn.Module):
+    """Base of both models' decoders, for incremental decoding. Subclasses set ``embed``
+    (ids (B, T), start position → (B, T, d)), ``layers`` (each with ``step(x, memory, cache)``
+    for x (B, 1, d)), the final LayerNorm ``ln`` and the output projection ``head``."""
+
+    embed: nn.Module
+    layers: nn.ModuleList
+    ln: nn.LayerNorm
+    head: nn.Linear
+
+    def step(
+        self,
+        tokens: torch.Tensor,
+        memory: dict[str, torch.Tensor],
+        cache: dict[str, torch.Tensor],
+        step: int,
+    ) -> torch.Tensor:
+        """tokens (B, 1) at position ``step`` → logits (B, V); extends ``cache`` in place."""
+        x = self.embed(tokens, start=step)  # (B, 1, d)
+        for layer in self.layers:
+            x = layer.step(x, memory, cache)
+        return self.head(self.ln(x))[:, 0]  # (B, V)

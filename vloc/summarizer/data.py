@@ -338,7 +338,61 @@ def read_model_info(folder: Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- train tasks
 
 
-class SummarizationTask:
+class _SummarizerTask:
+    """What :class:`SummarizationTask` and :class:`DistillationTask` share: the video half of
+    a batch (examples with ``features``, read as the summarizer ``config`` says) and the
+    validation loss over ``data["valid"]`` in batches of ``valid_batch``."""
+
+    def __init__(
+        self,
+        train: Sequence[Any],
+        valid: Sequence[Any],
+        config: SummarizerConfig,
+        info: dict[str, Any],
+        description: str,
+        valid_batch: int,
+    ) -> None:
+        # without validation rows the training rows are scored (the card says which)
+        self.data = {"train": list(train), "valid": list(valid) or list(train)}
+        self.config = config
+        self.info = info  # written to summarizer.json with every export
+        self.description = description
+        self.valid_batch = valid_batch
+
+    def collate(self, split: str, indices: Sequence[int], device: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def loss(self, model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
+        raise NotImplementedError
+
+    def _with_video(self, batch: dict[str, Any], ex: Sequence[Any], device: str) -> dict[str, Any]:
+        """Set ``batch["video"]`` (B, S, D_v) and ``batch["video_mask"]`` (B, S) from the
+        examples' feature files when the model reads video (they stay None otherwise)."""
+        c = self.config
+        if c.uses_video:
+            batch["video"], batch["video_mask"] = collate_video(
+                [e.features for e in ex], dim=c.video_dim, max_steps=c.max_video_len, device=device
+            )
+        return batch
+
+    def validate(self, model: Any) -> dict[str, float]:
+        """→ {"loss": the task's loss per token (target token or student state) over the
+        validation examples}."""
+        valid = self.data["valid"]
+        device = next(model.parameters()).device.type
+        total, tokens = 0.0, 0
+        for i in range(0, len(valid), self.valid_batch):
+            idx = list(range(i, min(i + self.valid_batch, len(valid))))
+            loss, n = self.loss(model, self.collate("valid", idx, device))
+            total += float(loss) * n
+            tokens += n
+        return {"loss": total / max(tokens, 1)}
+
+    def describe(self) -> str:
+        return self.description
+
+
+class SummarizationTask(_SummarizerTask):
     """The trainer's task for stages plain, 1 and 3: (video, transcript) → summary with the
     model's label-smoothed cross-entropy; validation loss per target token."""
 
@@ -356,13 +410,8 @@ class SummarizationTask:
     ) -> None:
         if not train:
             raise InputError("no training examples")
-        # without validation rows the training rows are scored (the card says which)
-        self.data = {"train": list(train), "valid": list(valid) or list(train)}
+        super().__init__(train, valid, config, info, description, valid_batch)
         self.src_tok, self.tgt_tok = src_tok, tgt_tok
-        self.config = config
-        self.info = info  # written to summarizer.json with every export
-        self.description = description
-        self.valid_batch = valid_batch
 
     def lengths(self, split: str) -> list[int]:
         return [len(e.src) for e in self.data[split]]
@@ -380,11 +429,7 @@ class SummarizationTask:
             "video": None,
             "video_mask": None,
         }
-        if c.uses_video:
-            batch["video"], batch["video_mask"] = collate_video(
-                [e.features for e in ex], dim=c.video_dim, max_steps=c.max_video_len, device=device
-            )
-        return batch
+        return self._with_video(batch, ex, device)
 
     def loss(self, model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
         return model.loss(
@@ -396,25 +441,11 @@ class SummarizationTask:
             batch["tgt_out"],
         )
 
-    def validate(self, model: Any) -> dict[str, float]:
-        valid = self.data["valid"]
-        device = next(model.parameters()).device.type
-        total, tokens = 0.0, 0
-        for i in range(0, len(valid), self.valid_batch):
-            idx = list(range(i, min(i + self.valid_batch, len(valid))))
-            loss, n = self.loss(model, self.collate("valid", idx, device))
-            total += float(loss) * n
-            tokens += n
-        return {"loss": total / max(tokens, 1)}
-
     def save_model_files(self, model: Any, folder: Path) -> None:
         atomic_write_json(folder / "config.json", model.config.to_dict())
         self.src_tok.save(folder / SRC_TOKENIZER_DIR)
         self.tgt_tok.save(folder / TGT_TOKENIZER_DIR)
         write_model_info(folder, self.info)
-
-    def describe(self) -> str:
-        return self.description
 
 
 @dataclass(frozen=True)
@@ -457,7 +488,7 @@ def encode_parallel(
     return out
 
 
-class DistillationTask:
+class DistillationTask(_SummarizerTask):
     """Stage 2 for the trainer: a :class:`~vloc.summarizer.distill.Distiller` on parallel
     transcripts; the loss is smooth-L1 between pooled student and teacher states."""
 
@@ -476,12 +507,8 @@ class DistillationTask:
     ) -> None:
         if not train:
             raise InputError("no parallel transcripts to distill on")
-        self.data = {"train": list(train), "valid": list(valid) or list(train)}
+        super().__init__(train, valid, config, info, description, valid_batch)  # teacher's config
         self.teacher_tok, self.student_tok, self.tgt_tok = teacher_tok, student_tok, tgt_tok
-        self.config = config  # the teacher's
-        self.info = info
-        self.description = description
-        self.valid_batch = valid_batch
 
     def lengths(self, split: str) -> list[int]:
         return [len(e.student) for e in self.data[split]]
@@ -499,11 +526,7 @@ class DistillationTask:
             "video": None,
             "video_mask": None,
         }
-        if c.uses_video:
-            batch["video"], batch["video_mask"] = collate_video(
-                [e.features for e in ex], dim=c.video_dim, max_steps=c.max_video_len, device=device
-            )
-        return batch
+        return self._with_video(batch, ex, device)
 
     def loss(self, model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
         return model.loss(
@@ -515,17 +538,6 @@ class DistillationTask:
             batch["video_mask"],
         )
 
-    def validate(self, model: Any) -> dict[str, float]:
-        valid = self.data["valid"]
-        device = next(model.parameters()).device.type
-        total, tokens = 0.0, 0
-        for i in range(0, len(valid), self.valid_batch):
-            idx = list(range(i, min(i + self.valid_batch, len(valid))))
-            loss, n = self.loss(model, self.collate("valid", idx, device))
-            total += float(loss) * n
-            tokens += n
-        return {"loss": total / max(tokens, 1)}
-
     def save_model_files(self, model: Any, folder: Path) -> None:
         from vloc.summarizer.distill import save_student
 
@@ -535,6 +547,3 @@ class DistillationTask:
         self.tgt_tok.save(folder / TGT_TOKENIZER_DIR)
         self.teacher_tok.save(folder / TEACHER_TOKENIZER_DIR)
         write_model_info(folder, self.info)
-
-    def describe(self) -> str:
-        return self.description

@@ -22,6 +22,7 @@ import math
 import torch
 from torch import nn
 
+from vloc import attention
 from vloc.attention import FeedForward, MultiHeadAttention, safe_key_mask
 from vloc.errors import InputError
 from vloc.summarizer.config import SummarizerConfig
@@ -63,24 +64,13 @@ class TextEmbedding(nn.Module):
         return self.add_positions(self.lookup(ids), start)  # (B, T, d)
 
 
-class EncoderLayer(nn.Module):
-    """Pre-norm self-attention + FFN."""
+class EncoderLayer(attention.EncoderLayer):
+    """Pre-norm self-attention + FFN, with dropout inside the FFN (the authors' code)."""
 
     def __init__(self, c: SummarizerConfig) -> None:
-        super().__init__()
-        self.ln1 = nn.LayerNorm(c.d_model)
-        self.attn = MultiHeadAttention(
-            c.d_model, c.d_model, c.d_model, c.n_heads, c.d_model, c.attention_dropout
+        super().__init__(
+            c.d_model, c.n_heads, c.ffn_dim, c.dropout, c.attention_dropout, inner_dropout=True
         )
-        self.ln2 = nn.LayerNorm(c.d_model)
-        self.ffn = FeedForward(c.d_model, c.ffn_dim, c.dropout, inner_dropout=True)
-        self.drop = nn.Dropout(c.dropout)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """x (B, L, d), mask (B, L) → (B, L, d)."""
-        h = self.ln1(x)
-        x = x + self.drop(self.attn(h, h, mask))
-        return x + self.ffn(self.ln2(x))
 
 
 class TextEncoder(nn.Module):
@@ -245,13 +235,7 @@ class DecoderLayer(nn.Module):
     ) -> torch.Tensor:
         """x (B, 1, d), the newest position only; extends ``cache`` in place → (B, 1, d)."""
         i = self.index
-        h = self.ln_self(x)
-        k, v = self.self_attn.project_kv(h)  # (B, H, 1, hs)
-        if f"self_k.{i}" in cache:
-            k = torch.cat([cache[f"self_k.{i}"], k], dim=2)  # (B, H, t+1, hs)
-            v = torch.cat([cache[f"self_v.{i}"], v], dim=2)
-        cache[f"self_k.{i}"], cache[f"self_v.{i}"] = k, v
-        c_x = x + self.drop(self.self_attn.attend(self.self_attn.project_q(h), k, v))
+        c_x = x + self.drop(self.self_attn.self_attention_step(self.ln_self(x), cache, i))
         cross_kv = _cached_kv(self.cross_attn, f"cross.{i}", memory["memory"], cache)
         video_kv = None
         if self.cascade:
@@ -259,7 +243,7 @@ class DecoderLayer(nn.Module):
         return self._after_self_attn(c_x, memory, cross_kv, video_kv)
 
 
-class Decoder(nn.Module):
+class Decoder(attention.DecoderStack):
     """Target prefix → logits (B, T, V_tgt); the first ``fusion_decoder_layers`` layers are
     cascaded fusion layers when the variant has them."""
 
@@ -282,15 +266,3 @@ class Decoder(nn.Module):
         for layer in self.layers:
             x = layer(x, memory)
         return self.head(self.ln(x))  # (B, T, V)
-
-    def step(
-        self,
-        tokens: torch.Tensor,
-        memory: dict[str, torch.Tensor],
-        cache: dict[str, torch.Tensor],
-        step: int,
-    ) -> torch.Tensor:
-        x = self.embed(tokens, start=step)  # (B, 1, d)
-        for layer in self.layers:
-            x = layer.step(x, memory, cache)
-        return self.head(self.ln(x))[:, 0]  # (B, V)

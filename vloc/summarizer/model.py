@@ -25,7 +25,6 @@ The building blocks and the choices the paper leaves open are in
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,18 +32,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vloc.errors import InputError, WeightsError
+from vloc.errors import InputError
+from vloc.seq2seq import Seq2Seq, load_model_folder, save_model_folder
 from vloc.summarizer.config import SummarizerConfig
 from vloc.summarizer.layers import Decoder, ForgetFusionLayer, TextEncoder, VideoEncoder
 
 if TYPE_CHECKING:
     from vloc.generation import BeamResult
 
-CONFIG_FILE = "config.json"
-MODEL_FILE = "model.safetensors"
 
-
-class VDFSummarizer(nn.Module):
+class VDFSummarizer(Seq2Seq):
     """VDF; ``config.variant`` selects the paper's model or one of its ablations.
 
     Example::
@@ -173,16 +170,6 @@ class VDFSummarizer(nn.Module):
 
     # -- decoding ---------------------------------------------------------------------------
 
-    def decode_step(
-        self,
-        tokens: torch.Tensor,
-        memory: dict[str, torch.Tensor],
-        cache: dict[str, torch.Tensor],
-        step: int,
-    ) -> torch.Tensor:
-        """The :class:`vloc.generation.IncrementalDecoder` step: tokens (B, 1) → logits (B, V)."""
-        return self.decoder.step(tokens, memory, cache, step).float()
-
     def forward(
         self,
         src: torch.Tensor,
@@ -193,27 +180,6 @@ class VDFSummarizer(nn.Module):
     ) -> torch.Tensor:
         """Teacher-forced logits (B, T, V_tgt)."""
         return self.decoder(tgt_in, self.encode(src, src_mask, video, video_mask))
-
-    def loss(
-        self,
-        src: torch.Tensor,
-        src_mask: torch.Tensor,
-        video: torch.Tensor | None,
-        video_mask: torch.Tensor | None,
-        tgt_in: torch.Tensor,
-        tgt_out: torch.Tensor,
-    ) -> tuple[torch.Tensor, int]:
-        """(label-smoothed cross-entropy per target token, number of target tokens); pad
-        positions of ``tgt_out`` (B, T) are ignored."""
-        logits = self(src, src_mask, video, video_mask, tgt_in)  # (B, T, V)
-        c = self.config
-        loss = F.cross_entropy(
-            logits.float().reshape(-1, logits.shape[-1]),
-            tgt_out.reshape(-1),
-            ignore_index=c.pad_id,
-            label_smoothing=c.label_smoothing,
-        )
-        return loss, int((tgt_out != c.pad_id).sum())
 
     @torch.inference_mode()
     def generate(
@@ -231,22 +197,14 @@ class VDFSummarizer(nn.Module):
     ) -> BeamResult:
         """Summarize a batch: beam search (greedy when ``beam_size`` is 1) with at most
         ``min(max_len, max_target_len − 1)`` tokens per summary (EOS excluded)."""
-        from vloc.generation import beam_search, greedy_search
-
-        c = self.config
-        memory = self.encode(src, src_mask, video, video_mask)
-        common = dict(
-            bos=c.bos_id,
-            eos=c.eos_id,
-            max_len=min(max_len, c.max_target_len - 1),
+        return self.search(
+            self.encode(src, src_mask, video, video_mask),
+            beam_size=beam_size,
+            max_len=min(max_len, self.config.max_target_len - 1),
             min_len=min_len,
             length_penalty=length_penalty,
             no_repeat_ngram=no_repeat_ngram,
-            banned=(c.pad_id, c.bos_id),
         )
-        if beam_size == 1:
-            return greedy_search(self, memory, **common)
-        return beam_search(self, memory, beam_size=beam_size, **common)
 
 
 def pool_video(features: torch.Tensor, max_steps: int) -> torch.Tensor:
@@ -262,44 +220,16 @@ def pool_video(features: torch.Tensor, max_steps: int) -> torch.Tensor:
 
 def save_summarizer(model: VDFSummarizer, folder: str | Path) -> Path:
     """Write ``config.json`` and ``model.safetensors`` into ``folder`` (each atomically)."""
-    from safetensors.torch import save_model
-
-    from vloc.fileio import atomic_path, atomic_write_text
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / CONFIG_FILE, json.dumps(model.config.to_dict(), indent=2))
-    with atomic_path(folder / MODEL_FILE) as tmp:
-        save_model(model, str(tmp))
-    return folder
+    return save_model_folder(model, folder)
 
 
 def load_summarizer(folder: str | Path, *, device: str = "cpu") -> VDFSummarizer:
-    """Build a summarizer from ``config.json`` and load ``model.safetensors`` from ``folder``."""
-    from safetensors.torch import load_model
-
-    folder = Path(folder)
-    cfg_path, weights = folder / CONFIG_FILE, folder / MODEL_FILE
-    for path in (cfg_path, weights):
-        if not path.is_file():
-            raise WeightsError(
-                f"summarizer file {path.name} not found; expected {CONFIG_FILE} and "
-                f"{MODEL_FILE} (train one with `vloc train`)",
-                path=folder,
-            )
-    try:
-        config = SummarizerConfig.from_dict(json.loads(cfg_path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError, InputError) as exc:
-        raise WeightsError(f"unreadable summarizer config: {exc}", path=cfg_path) from exc
-    model = VDFSummarizer(config)
-    try:
-        missing, unexpected = load_model(model, str(weights), strict=False, device=device)
-    except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise WeightsError(f"unreadable summarizer weights: {exc}", path=weights) from exc
-    if missing or unexpected:
-        raise WeightsError(
-            f"weights do not match the config: missing {sorted(missing)[:5]}, "
-            f"unexpected {sorted(unexpected)[:5]}",
-            path=weights,
-        )
-    return model.to(device).eval()
+    """Build a summarizer from ``config.json`` and load ``model.safetensors`` from ``folder``;
+    any problem raises :class:`~vloc.errors.WeightsError`."""
+    return load_model_folder(
+        folder,
+        model_class=VDFSummarizer,
+        config_class=SummarizerConfig,
+        kind="summarizer",
+        device=device,
+    )

@@ -34,7 +34,6 @@ Choices the paper leaves open (documented here once):
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,15 +42,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vloc import attention
 from vloc.attention import FeedForward, MultiHeadAttention, safe_key_mask
-from vloc.errors import InputError, WeightsError
+from vloc.errors import InputError
+from vloc.seq2seq import Seq2Seq, load_model_folder, save_model_folder
 from vloc.translator.config import TranslatorConfig
 
 if TYPE_CHECKING:
     from vloc.generation import BeamResult
 
-CONFIG_FILE = "config.json"
-MODEL_FILE = "model.safetensors"
 POSITION_BASE = 10000.0  # sinusoid wavelength base (Vaswani et al.)
 
 
@@ -85,21 +84,13 @@ class TokenEmbedding(nn.Module):
         return self.drop(x)
 
 
-class EncoderLayer(nn.Module):
-    def __init__(self, c: TranslatorConfig) -> None:
-        super().__init__()
-        self.ln1 = nn.LayerNorm(c.d_model)
-        self.attn = MultiHeadAttention(
-            c.d_model, c.d_model, c.d_model, c.n_heads, c.d_model, c.attention_dropout
-        )
-        self.ln2 = nn.LayerNorm(c.d_model)
-        self.ffn = FeedForward(c.d_model, c.ffn_dim, c.dropout, inner_dropout=False)
-        self.drop = nn.Dropout(c.dropout)
+class EncoderLayer(attention.EncoderLayer):
+    """Pre-norm self-attention + FFN, without dropout inside the FFN (fairseq's default)."""
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        h = self.ln1(x)  # (B, L, d)
-        x = x + self.drop(self.attn(h, h, mask))
-        return x + self.ffn(self.ln2(x))
+    def __init__(self, c: TranslatorConfig) -> None:
+        super().__init__(
+            c.d_model, c.n_heads, c.ffn_dim, c.dropout, c.attention_dropout, inner_dropout=False
+        )
 
 
 class TextEncoder(nn.Module):
@@ -276,13 +267,7 @@ class DecoderLayer(nn.Module):
         """x (B, 1, d), the newest position only; reads this layer's cross keys/values from
         ``memory`` (see :meth:`Translator.encode`), extends ``cache`` in place → (B, 1, d)."""
         i = self.index
-        h = self.ln1(x)
-        k, v = self.self_attn.project_kv(h)  # (B, H, 1, hs)
-        if f"self_k.{i}" in cache:
-            k = torch.cat([cache[f"self_k.{i}"], k], dim=2)  # (B, H, t+1, hs)
-            v = torch.cat([cache[f"self_v.{i}"], v], dim=2)
-        cache[f"self_k.{i}"], cache[f"self_v.{i}"] = k, v
-        x = x + self.drop(self.self_attn.attend(self.self_attn.project_q(h), k, v))
+        x = x + self.drop(self.self_attn.self_attention_step(self.ln1(x), cache, i))
         q = self.cross_attn.project_q(self.ln2(x))
         y = self.cross_attn.attend(
             q, memory[f"cross_k.{i}"], memory[f"cross_v.{i}"], memory["memory_mask"]
@@ -291,7 +276,7 @@ class DecoderLayer(nn.Module):
         return x + self.ffn(self.ln3(x))
 
 
-class TextDecoder(nn.Module):
+class TextDecoder(attention.DecoderStack):
     """Pre-norm transformer decoder over the memory F; logits over the target vocabulary."""
 
     def __init__(self, c: TranslatorConfig) -> None:
@@ -311,21 +296,8 @@ class TextDecoder(nn.Module):
             x = layer(x, memory, memory_mask)
         return self.head(self.ln(x))  # (B, T, V)
 
-    def step(
-        self,
-        tokens: torch.Tensor,
-        memory: dict[str, torch.Tensor],
-        cache: dict[str, torch.Tensor],
-        step: int,
-    ) -> torch.Tensor:
-        """tokens (B, 1) at position ``step`` → logits (B, V)."""
-        x = self.embed(tokens, start=step)  # (B, 1, d)
-        for layer in self.layers:
-            x = layer.step(x, memory, cache)
-        return self.head(self.ln(x))[:, 0]  # (B, V)
 
-
-class Translator(nn.Module):
+class Translator(Seq2Seq):
     """The translator; ``config.variant`` selects the paper's model or one of its baselines.
 
     Example::
@@ -425,16 +397,6 @@ class Translator(nn.Module):
 
     # -- decoding ---------------------------------------------------------------------------
 
-    def decode_step(
-        self,
-        tokens: torch.Tensor,
-        memory: dict[str, torch.Tensor],
-        cache: dict[str, torch.Tensor],
-        step: int,
-    ) -> torch.Tensor:
-        """The :class:`vloc.generation.IncrementalDecoder` step: tokens (B, 1) → logits (B, V)."""
-        return self.decoder.step(tokens, memory, cache, step).float()  # (B, V)
-
     def forward(
         self,
         src: torch.Tensor,
@@ -446,27 +408,6 @@ class Translator(nn.Module):
         """Teacher-forced logits (B, T, V_tgt)."""
         fused = self.fuse(src, src_mask, video, video_mask)  # (B, L, d)
         return self.decoder(tgt_in, fused, src_mask.bool())  # (B, T, V)
-
-    def loss(
-        self,
-        src: torch.Tensor,
-        src_mask: torch.Tensor,
-        video: torch.Tensor | None,
-        video_mask: torch.Tensor | None,
-        tgt_in: torch.Tensor,
-        tgt_out: torch.Tensor,
-    ) -> tuple[torch.Tensor, int]:
-        """(label-smoothed cross-entropy per target token, number of target tokens); pad
-        positions of ``tgt_out`` (B, T) are ignored."""
-        logits = self(src, src_mask, video, video_mask, tgt_in)  # (B, T, V)
-        c = self.config
-        loss = F.cross_entropy(
-            logits.float().reshape(-1, logits.shape[-1]),
-            tgt_out.reshape(-1),
-            ignore_index=c.pad_id,
-            label_smoothing=c.label_smoothing,
-        )
-        return loss, int((tgt_out != c.pad_id).sum())
 
     @torch.inference_mode()
     def generate(
@@ -484,66 +425,31 @@ class Translator(nn.Module):
     ) -> BeamResult:
         """Translate a batch: beam search (greedy when ``beam_size`` is 1) with at most
         ``min(max_len_a × source length + max_len_b, max_target_len)`` tokens per cue."""
-        from vloc.generation import beam_search, greedy_search
-
-        c = self.config
         memory = self.encode(src, src_mask, video, video_mask)
         src_len = src_mask.bool().sum(dim=1).float()  # (B,)
-        limit = (src_len * max_len_a + max_len_b).floor().long().clamp(max=c.max_target_len)
-        common = dict(
-            bos=c.bos_id,
-            eos=c.eos_id,
-            max_len=limit,
+        limit = (src_len * max_len_a + max_len_b).floor().long()  # (B,)
+        return self.search(
+            memory,
+            beam_size=beam_size,
+            max_len=limit.clamp(max=self.config.max_target_len),
             length_penalty=length_penalty,
             no_repeat_ngram=no_repeat_ngram,
-            banned=(c.pad_id, c.bos_id),
         )
-        if beam_size == 1:
-            return greedy_search(self, memory, **common)
-        return beam_search(self, memory, beam_size=beam_size, **common)
 
 
 def save_translator(model: Translator, folder: str | Path) -> Path:
     """Write ``config.json`` and ``model.safetensors`` into ``folder`` (each atomically)."""
-    from safetensors.torch import save_model
-
-    from vloc.fileio import atomic_path, atomic_write_text
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / CONFIG_FILE, json.dumps(model.config.to_dict(), indent=2))
-    with atomic_path(folder / MODEL_FILE) as tmp:
-        save_model(model, str(tmp))
-    return folder
+    return save_model_folder(model, folder)
 
 
 def load_translator(folder: str | Path, *, device: str = "cpu") -> Translator:
     """Build a translator from ``config.json`` and load ``model.safetensors`` from ``folder``
-    (a training run's ``best/`` folder or :func:`save_translator`'s output)."""
-    from safetensors.torch import load_model
-
-    folder = Path(folder)
-    cfg_path, weights = folder / CONFIG_FILE, folder / MODEL_FILE
-    for path in (cfg_path, weights):
-        if not path.is_file():
-            raise WeightsError(
-                f"translator file {path.name} not found; expected {CONFIG_FILE} and "
-                f"{MODEL_FILE} (train one with `vloc train`)",
-                path=folder,
-            )
-    try:
-        data = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"unreadable translator config: {exc}", path=cfg_path) from exc
-    model = Translator(TranslatorConfig.from_dict(data))
-    try:
-        missing, unexpected = load_model(model, str(weights), strict=False, device=device)
-    except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise WeightsError(f"unreadable translator weights: {exc}", path=weights) from exc
-    if missing or unexpected:
-        raise WeightsError(
-            f"weights do not match the config: missing {sorted(missing)[:5]}, "
-            f"unexpected {sorted(unexpected)[:5]}",
-            path=weights,
-        )
-    return model.to(device).eval()
+    (a training run's ``best/`` folder or :func:`save_translator`'s output); any problem
+    raises :class:`~vloc.errors.WeightsError`."""
+    return load_model_folder(
+        folder,
+        model_class=Translator,
+        config_class=TranslatorConfig,
+        kind="translator",
+        device=device,
+    )

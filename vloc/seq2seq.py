@@ -1,0 +1,153 @@
+"""What the translator and the summarizer share as encoder-decoder models: the teacher-forced
+loss, the decoder step and the search entry point (:class:`Seq2Seq`), and the model folder
+(``config.json`` + ``model.safetensors``, :func:`save_model_folder`, :func:`load_model_folder`).
+
+Inputs as in both models::
+
+    src        (B, L)    int64    source token ids, padded with pad_id
+    src_mask   (B, L)    bool     True at real tokens
+    video      (B, ...)  float32  the model's video features (None for its text-only variant)
+    video_mask (B, ...)  bool     True at real video steps / segments
+    tgt_in     (B, T)    int64    BOS + target ids (teacher forcing), padded with pad_id
+    tgt_out    (B, T)    int64    target ids + EOS, padded with pad_id
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vloc.errors import InputError, WeightsError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from vloc.generation import BeamResult
+
+CONFIG_FILE = "config.json"
+MODEL_FILE = "model.safetensors"
+
+ModelT = TypeVar("ModelT", bound="Seq2Seq")
+
+
+class Seq2Seq(nn.Module):
+    """Base of :class:`~vloc.translator.model.Translator` and
+    :class:`~vloc.summarizer.model.VDFSummarizer`.
+
+    Subclasses set ``config`` (with ``pad_id``, ``bos_id``, ``eos_id``, ``label_smoothing`` and
+    ``to_dict()``) and ``decoder`` (whose ``step(tokens, memory, cache, step)`` gives logits
+    (B, V)), and define ``forward(src, src_mask, video, video_mask, tgt_in)`` → teacher-forced
+    logits (B, T, V).
+    """
+
+    config: Any
+    decoder: nn.Module
+
+    def decode_step(
+        self,
+        tokens: torch.Tensor,
+        memory: dict[str, torch.Tensor],
+        cache: dict[str, torch.Tensor],
+        step: int,
+    ) -> torch.Tensor:
+        """The :class:`vloc.generation.IncrementalDecoder` step: tokens (B, 1) → logits (B, V)."""
+        return self.decoder.step(tokens, memory, cache, step).float()  # (B, V)
+
+    def loss(
+        self,
+        src: torch.Tensor,
+        src_mask: torch.Tensor,
+        video: torch.Tensor | None,
+        video_mask: torch.Tensor | None,
+        tgt_in: torch.Tensor,
+        tgt_out: torch.Tensor,
+    ) -> tuple[torch.Tensor, int]:
+        """(label-smoothed cross-entropy per target token, number of target tokens); pad
+        positions of ``tgt_out`` (B, T) are ignored."""
+        logits = self(src, src_mask, video, video_mask, tgt_in)  # (B, T, V)
+        c = self.config
+        loss = F.cross_entropy(
+            logits.float().reshape(-1, logits.shape[-1]),
+            tgt_out.reshape(-1),
+            ignore_index=c.pad_id,
+            label_smoothing=c.label_smoothing,
+        )
+        return loss, int((tgt_out != c.pad_id).sum())
+
+    def search(
+        self, memory: dict[str, torch.Tensor], *, beam_size: int, **options: Any
+    ) -> BeamResult:
+        """Generate from BOS to EOS over ``memory`` (from ``encode``), never emitting pad or
+        BOS: beam search, greedy when ``beam_size`` is 1. ``options`` (``max_len``,
+        ``min_len``, ``length_penalty``, ``no_repeat_ngram``) go to
+        :func:`vloc.generation.beam_search`."""
+        from vloc.generation import beam_search, greedy_search
+
+        c = self.config
+        common = dict(bos=c.bos_id, eos=c.eos_id, banned=(c.pad_id, c.bos_id), **options)
+        if beam_size == 1:
+            return greedy_search(self, memory, **common)
+        return beam_search(self, memory, beam_size=beam_size, **common)
+
+
+def save_model_folder(model: Seq2Seq, folder: str | Path) -> Path:
+    """Write ``config.json`` (``model.config.to_dict()``) and ``model.safetensors`` into
+    ``folder`` (each atomically) → ``folder``."""
+    from safetensors.torch import save_model
+
+    from vloc.fileio import atomic_path, atomic_write_text
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / CONFIG_FILE, json.dumps(model.config.to_dict(), indent=2))
+    with atomic_path(folder / MODEL_FILE) as tmp:
+        save_model(model, str(tmp))
+    return folder
+
+
+def load_model_folder(
+    folder: str | Path,
+    *,
+    model_class: Callable[[Any], ModelT],
+    config_class: Any,
+    kind: str,
+    device: str = "cpu",
+) -> ModelT:
+    """Build ``model_class(config_class.from_dict(config.json))`` and load
+    ``model.safetensors`` from ``folder`` into it → the model on ``device``, in eval mode.
+
+    Every problem (a missing file, a config that is not JSON or not a valid config, corrupt
+    weights, weights of another shape) raises :class:`WeightsError`; ``kind`` names the model
+    in its message ("translator", "summarizer")."""
+    from safetensors.torch import load_model
+
+    folder = Path(folder)
+    cfg_path, weights = folder / CONFIG_FILE, folder / MODEL_FILE
+    for path in (cfg_path, weights):
+        if not path.is_file():
+            raise WeightsError(
+                f"{kind} file {path.name} not found; expected {CONFIG_FILE} and "
+                f"{MODEL_FILE} (train one with `vloc train`)",
+                path=folder,
+            )
+    try:
+        config = config_class.from_dict(json.loads(cfg_path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, InputError) as exc:
+        raise WeightsError(f"unreadable {kind} config: {exc}", path=cfg_path) from exc
+    model = model_class(config)
+    try:
+        missing, unexpected = load_model(model, str(weights), strict=False, device=device)
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise WeightsError(f"unreadable {kind} weights: {exc}", path=weights) from exc
+    if missing or unexpected:
+        raise WeightsError(
+            f"weights do not match the config: missing {sorted(missing)[:5]}, "
+            f"unexpected {sorted(unexpected)[:5]}",
+            path=weights,
+        )
+    return model.to(device).eval()
