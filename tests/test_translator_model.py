@@ -337,9 +337,8 @@ def test_tiny_model_overfits_eight_pairs_and_beam_search_reproduces_them():
         loss, _ = model.loss(src, src_mask, video, video_mask, tgt_in, tgt_out)
         loss.backward()
         opt.step()
-    seconds = time.perf_counter() - t0
+    print(f"200 steps: {time.perf_counter() - t0:.1f} s")  # speed lives in benchmarks/
     model.eval()
-    assert seconds < 30, f"200 steps took {seconds:.1f} s"
     expected = [t for _, t in PAIRS]
     result = model.generate(src, src_mask, video, video_mask, beam_size=4)
     assert result.tokens == expected
