@@ -172,6 +172,39 @@ def test_overlapped_equals_sequential(film):
     assert np.array_equal(fa.spans_ms, fb.spans_ms)
 
 
+def test_compiled_equals_eager(film):
+    video, subs = film
+    eager = extract_features(video, subs=subs, options=TINY)
+    compiled = extract_features(
+        video, subs=subs, options=replace(TINY, compile=True), workdir=video.parent / "w2"
+    )
+    assert compiled.warnings == eager.warnings  # the compiler ran: no fallback warning
+    assert compiled.metas["cues"]["optimizations"][-1] == "compile"
+    assert compiled.metas["cues"]["key"] == eager.metas["cues"]["key"]  # same cache entry
+    fa, fb = load_features(eager.outputs["cues"]), load_features(compiled.outputs["cues"])
+    np.testing.assert_allclose(fa.pooled, fb.pooled, rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(fa.regions, fb.regions, rtol=2e-3, atol=2e-3)
+
+
+def test_compiler_failure_warns_and_runs_eager(film, monkeypatch):
+    import torch
+
+    def broken_compile(fn, **kwargs):
+        def run(x):
+            raise RuntimeError("no C compiler found\nsecond line")
+
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    video, subs = film
+    res = extract_features(video, subs=subs, options=replace(TINY, compile=True))
+    assert any(
+        "torch.compile failed (RuntimeError: no C compiler found)" in w for w in res.warnings
+    )
+    assert "compile" not in res.metas["cues"]["optimizations"]
+    assert load_features(res.outputs["cues"]).pooled.shape[0] == 3
+
+
 def test_iter_overlapped_propagates_errors_and_stops():
     def boom():
         yield 1

@@ -311,6 +311,7 @@ def _make_backbone_class() -> type:
             self.dim = _last_conv_channels(list(self.trunk_layers))
             self.optimized: tuple[str, ...] = ()
             self.channels_last = False
+            self.compiled: Any = None  # torch.compile'd _run_layers, see optimize()
 
         def trunk(self, x: torch.Tensor) -> torch.Tensor:
             """``x`` (B, 3, T, H, W) float normalised → feature map (B, D, T', H', W')."""
@@ -320,6 +321,9 @@ def _make_backbone_class() -> type:
                 import torch
 
                 x = x.contiguous(memory_format=torch.channels_last_3d)
+            return (self.compiled or self._run_layers)(x)
+
+        def _run_layers(self, x: torch.Tensor) -> torch.Tensor:
             for layer in self.trunk_layers:
                 x = layer(x)
             return x
@@ -330,13 +334,17 @@ def _make_backbone_class() -> type:
             """``x`` (B, 3, T, H, W) → pooled (B, D), regions (B, grid², D)."""
             return pool_features(self.trunk(x), grid)
 
-        def optimize(self, *, fuse_bn: bool = True, channels_last: bool = False) -> Backbone:
+        def optimize(
+            self, *, fuse_bn: bool = True, channels_last: bool = False, compile: bool = False
+        ) -> Backbone:
             """Rewrite for inference in place (after loading weights); returns ``self``.
 
             ``fuse_bn`` folds every BatchNorm3d that directly follows a Conv3d into the
             conv's weights and bias (exact up to float rounding; the state dict then no
             longer matches checkpoints). ``channels_last`` stores weights and activations
-            channels-last (NDHWC), which oneDNN convolutions prefer.
+            channels-last (NDHWC), which oneDNN convolutions prefer. ``compile`` wraps the
+            trunk in ``torch.compile`` (static shapes): the first call per input shape
+            compiles, which takes seconds; see :meth:`uncompile` to undo it.
             """
             import torch
 
@@ -349,7 +357,16 @@ def _make_backbone_class() -> type:
                 self.to(memory_format=torch.channels_last_3d)
                 self.channels_last = True
                 applied.append("channels_last")
+            if compile and "compile" not in applied:
+                self.compiled = torch.compile(self._run_layers, dynamic=False)
+                applied.append("compile")
             self.optimized = tuple(applied)
+            return self
+
+        def uncompile(self) -> Backbone:
+            """Drop the ``torch.compile`` wrapper (e.g. after the compiler failed)."""
+            self.compiled = None
+            self.optimized = tuple(o for o in self.optimized if o != "compile")
             return self
 
     return Backbone

@@ -211,6 +211,7 @@ class BatchOptions:
     clip_len: int = 16  # frames per feature clip
     encoding: str | None = None  # subtitle encoding override (None: detect)
     width: float = 1.0  # backbone width multiplier (1.0 = the real model; tests use less)
+    compile: bool = False  # torch.compile the backbone of the features task
 
 
 @dataclass(frozen=True)
@@ -370,6 +371,7 @@ def _task_features(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpti
         device=opts.device,
         encoding=opts.encoding,
         width=opts.width,
+        compile=opts.compile,
     )
     res = extract_features(job.video, subs=job.subs, options=fo, workdir=job_dir)
     files: list[Path] = []

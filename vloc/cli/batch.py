@@ -53,6 +53,9 @@ def batch(
         None, "--encoding", help="Subtitle encoding (default: detect)."
     ),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
+    compile: bool = typer.Option(
+        False, "--compile", help="torch.compile the features task's backbone (long films)."
+    ),
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
@@ -89,6 +92,7 @@ def batch(
         clip_len=clip_len,
         encoding=encoding,
         width=width,
+        compile=compile,
     )
     ui.info(f"{len(jobs)} videos, tasks {','.join(map(str, task_list))} → {out}")
 

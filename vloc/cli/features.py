@@ -78,6 +78,11 @@ def features(
     no_fast: bool = typer.Option(
         False, "--no-fast", help="Run the model exactly as built (no BatchNorm folding)."
     ),
+    compile: bool = typer.Option(
+        False,
+        "--compile",
+        help="torch.compile the backbone: ~10 s up front, ~25% faster per clip (long films).",
+    ),
     workdir: Path | None = typer.Option(None, "--workdir", help="Parent folder of the workspace."),
     from_npy: Path | None = typer.Option(
         None, "--from-npy", help="Import a published (T, D) .npy array as stride features."
@@ -133,6 +138,7 @@ def features(
         batch_size=batch_size,
         device=device,
         fast=not no_fast,
+        compile=compile,
         encoding=encoding,
         threads=threads,
     )
