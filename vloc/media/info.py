@@ -48,9 +48,11 @@ def _tool(name: str) -> str:
     return exe
 
 
-def _tail(data: bytes | str, limit: int = STDERR_TAIL_BYTES) -> str:
+def _tail(data: bytes | str, limit: int = STDERR_TAIL_BYTES, lines: int = 6) -> str:
+    """The last ``lines`` non-blank lines of a tool's stderr, joined into one line for errors."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    text = text.strip()
+    kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    text = " | ".join(kept)
     return text if len(text) <= limit else "..." + text[-limit:]
 
 
