@@ -97,7 +97,9 @@ def assert_clean_failure(res, name: str, out: Path) -> None:
     assert res.exit_code != 0, res.output
     assert "Traceback" not in res.output
     text = res.stderr if res.exit_code != 0 else res.output
-    assert name in text, text
+    # one line names the file and the problem: the CLI's `error:` line, or batch's line for the video
+    errors = [ln for ln in text.splitlines() if ln.startswith("error:") or ": failed (" in ln]
+    assert len(errors) == 1 and name in errors[0], text
     no_partial_files(out)
 
 
