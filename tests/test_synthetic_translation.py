@@ -18,8 +18,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MARGIN = 0.08  # ambiguous-word accuracy `full` must gain over `text-only` (chance is ~0.5)
-FILMS = 60  # 16-cue films; with fewer, training memorises each place name's sense
+MARGIN = 0.15  # ambiguous-word accuracy `full` must gain over `text-only` (chance is ~0.5);
+# measured with generator seeds 0 / 1 / 2: 0.775 vs 0.463, 0.713 vs 0.488, 0.800 vs 0.450
+FILMS = 100  # 16-cue films; with fewer, training memorises each place name's sense
+STEPS = 4000  # validated once, at the end: the final weights are scored. On so few films the
+# validation loss bottoms out early (step 1,000 of 4,000 on seed 1) while the model is still
+# learning to read the video, and scoring that early checkpoint left full at chance
 SEED = int(os.environ.get("VLOC_TEST_SYNTH_SEED", "0"))  # generator seed (stability checks)
 
 
@@ -41,7 +45,7 @@ def test_full_beats_text_only_on_held_out_films(tmp_path: Path):
     bench = _bench()
     settings = bench.BenchSettings(
         films=FILMS, seed=SEED, cues=(16, 16), ambiguous=2, size=32, clip_len=4, d_model=64,
-        layers=1, segments=6, select_k=3, steps=2000, warmup=100, val_every=1000, threads=1,
+        layers=1, segments=6, select_k=3, steps=STEPS, warmup=100, val_every=STEPS, threads=1,
         variants=("full", "text-only"),
     )  # fmt: skip
     r = bench.run_benchmark(tmp_path, settings, log=lambda _m: None)
