@@ -1,6 +1,7 @@
 """What the translator and the summarizer share as encoder-decoder models: the teacher-forced
-loss, the decoder step and the search entry point (:class:`Seq2Seq`), and the model folder
-(``config.json`` + ``model.safetensors``, :func:`save_model_folder`, :func:`load_model_folder`).
+loss, the decoder step and the search entry point (:class:`Seq2Seq`), and the folder a module is
+saved in (a JSON config + safetensors weights, :func:`save_module_folder`,
+:func:`load_module_folder`; the distillation student uses it too).
 
 Inputs as in both models::
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.safetensors"
 
-ModelT = TypeVar("ModelT", bound="Seq2Seq")
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
 class Seq2Seq(nn.Module):
@@ -95,59 +96,68 @@ class Seq2Seq(nn.Module):
         return beam_search(self, memory, beam_size=beam_size, **common)
 
 
-def save_model_folder(model: Seq2Seq, folder: str | Path) -> Path:
-    """Write ``config.json`` (``model.config.to_dict()``) and ``model.safetensors`` into
-    ``folder`` (each atomically) → ``folder``."""
+def save_module_folder(
+    module: nn.Module,
+    folder: str | Path,
+    config: dict[str, Any],
+    *,
+    config_file: str = CONFIG_FILE,
+    model_file: str = MODEL_FILE,
+) -> Path:
+    """Write ``config`` as JSON to ``config_file`` and the module's weights to ``model_file``
+    (safetensors) in ``folder``, each atomically → ``folder``."""
     from safetensors.torch import save_model
 
     from vloc.fileio import atomic_path, atomic_write_text
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / CONFIG_FILE, json.dumps(model.config.to_dict(), indent=2))
-    with atomic_path(folder / MODEL_FILE) as tmp:
-        save_model(model, str(tmp))
+    atomic_write_text(folder / config_file, json.dumps(config, indent=2))
+    with atomic_path(folder / model_file) as tmp:
+        save_model(module, str(tmp))
     return folder
 
 
-def load_model_folder(
+def load_module_folder(
     folder: str | Path,
+    build: Callable[[Any], ModuleT],
     *,
-    model_class: Callable[[Any], ModelT],
-    config_class: Any,
     kind: str,
+    config_file: str = CONFIG_FILE,
+    model_file: str = MODEL_FILE,
+    noun: str = "config",
+    hint: str = " (train one with `vloc train`)",
     device: str = "cpu",
-) -> ModelT:
-    """Build ``model_class(config_class.from_dict(config.json))`` and load
-    ``model.safetensors`` from ``folder`` into it → the model on ``device``, in eval mode.
+) -> ModuleT:
+    """``build(parsed config_file)`` and load ``model_file`` into it → the module on
+    ``device``, in eval mode.
 
-    Every problem (a missing file, a config that is not JSON or not a valid config, corrupt
-    weights, weights of another shape) raises :class:`WeightsError`; ``kind`` names the model
-    in its message ("translator", "summarizer")."""
+    Every problem (a missing file, a config that is not JSON or that ``build`` rejects, corrupt
+    weights, weights of another shape) raises :class:`WeightsError`; ``kind`` names the module
+    in its message ("translator", "summarizer", "student encoder"), ``noun`` its config file
+    ("config", "spec") and ``hint`` ends the missing-file message."""
     from safetensors.torch import load_model
 
     folder = Path(folder)
-    cfg_path, weights = folder / CONFIG_FILE, folder / MODEL_FILE
+    cfg_path, weights = folder / config_file, folder / model_file
     for path in (cfg_path, weights):
         if not path.is_file():
             raise WeightsError(
-                f"{kind} file {path.name} not found; expected {CONFIG_FILE} and "
-                f"{MODEL_FILE} (train one with `vloc train`)",
+                f"{kind} file {path.name} not found; expected {config_file} and {model_file}{hint}",
                 path=folder,
             )
     try:
-        config = config_class.from_dict(json.loads(cfg_path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError, InputError) as exc:
-        raise WeightsError(f"unreadable {kind} config: {exc}", path=cfg_path) from exc
-    model = model_class(config)
+        module = build(json.loads(cfg_path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError, InputError) as exc:
+        raise WeightsError(f"unreadable {kind} {noun}: {exc}", path=cfg_path) from exc
     try:
-        missing, unexpected = load_model(model, str(weights), strict=False, device=device)
+        missing, unexpected = load_model(module, str(weights), strict=False, device=device)
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise WeightsError(f"unreadable {kind} weights: {exc}", path=weights) from exc
     if missing or unexpected:
         raise WeightsError(
-            f"weights do not match the config: missing {sorted(missing)[:5]}, "
+            f"weights do not match the {noun}: missing {sorted(missing)[:5]}, "
             f"unexpected {sorted(unexpected)[:5]}",
             path=weights,
         )
-    return model.to(device).eval()
+    return module.to(device).eval()

@@ -46,23 +46,6 @@ class _Bars:
         self.bars.clear()
 
 
-def _decoding_options(
-    beam: int, length_penalty: float, max_len: int, no_repeat_ngram: int, device: str, **more: Any
-) -> Any:
-    """The decoding options of `vloc summarize` and `vloc eval summarize` (``more``: other
-    fields) → :class:`vloc.summarizer.summarize.SummarizeOptions`."""
-    from vloc.summarizer.summarize import SummarizeOptions
-
-    return SummarizeOptions(
-        beam=beam,
-        length_penalty=length_penalty,
-        max_len=max_len,
-        no_repeat_ngram=no_repeat_ngram,
-        device=device,
-        **more,
-    )
-
-
 @command
 def summarize(
     video: Path = typer.Argument(..., help="The video (with --features: used to name the output)."),
@@ -106,14 +89,15 @@ def summarize(
     ui: UI,
 ) -> None:
     """Summarize a video's subtitles in another language (cross-lingual, video-guided)."""
+    from vloc.summarizer.summarize import SummarizeOptions
     from vloc.summarizer.summarize import summarize as run
 
-    options = _decoding_options(
-        beam,
-        length_penalty,
-        max_len,
-        no_repeat_ngram,
-        device,
+    options = SummarizeOptions(
+        beam=beam,
+        length_penalty=length_penalty,
+        max_len=max_len,
+        no_repeat_ngram=no_repeat_ngram,
+        device=device,
         backbone=backbone,
         weights=weights,
         weights_dir=str(weights_dir) if weights_dir is not None else None,
@@ -274,8 +258,15 @@ def eval_summarize(
     """Score summarizers: BLEU-1..4, ROUGE-1/2/L, METEOR, CIDEr (one row per model)."""
     from vloc.fileio import atomic_write_text
     from vloc.summarizer.evaluate import evaluate_summarizers
+    from vloc.summarizer.summarize import SummarizeOptions
 
-    options = _decoding_options(beam, length_penalty, max_len, no_repeat_ngram, device)
+    options = SummarizeOptions(
+        beam=beam,
+        length_penalty=length_penalty,
+        max_len=max_len,
+        no_repeat_ngram=no_repeat_ngram,
+        device=device,
+    )
     bars = _Bars(ui, "summarize", "videos")
     try:
         result = evaluate_summarizers(

@@ -31,7 +31,6 @@ over its real positions only (padding never enters an average).
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vloc.errors import InputError, WeightsError
+from vloc.errors import InputError
+from vloc.seq2seq import load_module_folder, save_module_folder
 from vloc.summarizer.config import SummarizerConfig
 from vloc.summarizer.layers import EncoderLayer, TextEmbedding
 from vloc.summarizer.model import VDFSummarizer
@@ -274,48 +274,29 @@ class Distiller(nn.Module):
 
 def save_student(student: StudentEncoder, folder: str | Path) -> Path:
     """Write ``student.json`` and ``student.safetensors`` into ``folder`` (each atomically)."""
-    from safetensors.torch import save_model
-
-    from vloc.fileio import atomic_path, atomic_write_text
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / STUDENT_CONFIG_FILE, json.dumps(student.spec(), indent=2))
-    with atomic_path(folder / STUDENT_MODEL_FILE) as tmp:
-        save_model(student, str(tmp))
-    return folder
+    return save_module_folder(
+        student,
+        folder,
+        student.spec(),
+        config_file=STUDENT_CONFIG_FILE,
+        model_file=STUDENT_MODEL_FILE,
+    )
 
 
 def load_student(folder: str | Path, *, device: str = "cpu") -> StudentEncoder:
     """Rebuild a :class:`StudentEncoder` written by :func:`save_student`."""
-    from safetensors.torch import load_model
 
-    folder = Path(folder)
-    spec_path, weights = folder / STUDENT_CONFIG_FILE, folder / STUDENT_MODEL_FILE
-    for path in (spec_path, weights):
-        if not path.is_file():
-            raise WeightsError(
-                f"student encoder file {path.name} not found; expected {STUDENT_CONFIG_FILE} "
-                f"and {STUDENT_MODEL_FILE}",
-                path=folder,
-            )
-    try:
-        spec = json.loads(spec_path.read_text(encoding="utf-8"))
-        student = StudentEncoder(
-            SummarizerConfig.from_dict(spec["teacher_config"]),
-            int(spec["vocab_size"]),
-            spec["layer"],
-        )
-    except (OSError, ValueError, KeyError, TypeError, InputError) as exc:
-        raise WeightsError(f"unreadable student encoder spec: {exc}", path=spec_path) from exc
-    try:
-        missing, unexpected = load_model(student, str(weights), strict=False, device=device)
-    except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise WeightsError(f"unreadable student encoder weights: {exc}", path=weights) from exc
-    if missing or unexpected:
-        raise WeightsError(
-            f"weights do not match the spec: missing {sorted(missing)[:5]}, "
-            f"unexpected {sorted(unexpected)[:5]}",
-            path=weights,
-        )
-    return student.to(device).eval()
+    def build(spec: dict[str, Any]) -> StudentEncoder:
+        config = SummarizerConfig.from_dict(spec["teacher_config"])
+        return StudentEncoder(config, int(spec["vocab_size"]), spec["layer"])
+
+    return load_module_folder(
+        folder,
+        build,
+        kind="student encoder",
+        config_file=STUDENT_CONFIG_FILE,
+        model_file=STUDENT_MODEL_FILE,
+        noun="spec",
+        hint="",
+        device=device,
+    )

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vloc.errors import InputError
-from vloc.seq2seq import Seq2Seq, load_model_folder, save_model_folder
+from vloc.seq2seq import Seq2Seq, load_module_folder, save_module_folder
 from vloc.summarizer.config import SummarizerConfig
 from vloc.summarizer.layers import Decoder, ForgetFusionLayer, TextEncoder, VideoEncoder
 
@@ -220,16 +220,15 @@ def pool_video(features: torch.Tensor, max_steps: int) -> torch.Tensor:
 
 def save_summarizer(model: VDFSummarizer, folder: str | Path) -> Path:
     """Write ``config.json`` and ``model.safetensors`` into ``folder`` (each atomically)."""
-    return save_model_folder(model, folder)
+    return save_module_folder(model, folder, model.config.to_dict())
 
 
 def load_summarizer(folder: str | Path, *, device: str = "cpu") -> VDFSummarizer:
     """Build a summarizer from ``config.json`` and load ``model.safetensors`` from ``folder``;
     any problem raises :class:`~vloc.errors.WeightsError`."""
-    return load_model_folder(
+    return load_module_folder(
         folder,
-        model_class=VDFSummarizer,
-        config_class=SummarizerConfig,
+        lambda data: VDFSummarizer(SummarizerConfig.from_dict(data)),
         kind="summarizer",
         device=device,
     )

@@ -45,7 +45,7 @@ from torch import nn
 from vloc import attention
 from vloc.attention import FeedForward, MultiHeadAttention, safe_key_mask
 from vloc.errors import InputError
-from vloc.seq2seq import Seq2Seq, load_model_folder, save_model_folder
+from vloc.seq2seq import Seq2Seq, load_module_folder, save_module_folder
 from vloc.translator.config import TranslatorConfig
 
 if TYPE_CHECKING:
@@ -439,17 +439,16 @@ class Translator(Seq2Seq):
 
 def save_translator(model: Translator, folder: str | Path) -> Path:
     """Write ``config.json`` and ``model.safetensors`` into ``folder`` (each atomically)."""
-    return save_model_folder(model, folder)
+    return save_module_folder(model, folder, model.config.to_dict())
 
 
 def load_translator(folder: str | Path, *, device: str = "cpu") -> Translator:
     """Build a translator from ``config.json`` and load ``model.safetensors`` from ``folder``
     (a training run's ``best/`` folder or :func:`save_translator`'s output); any problem
     raises :class:`~vloc.errors.WeightsError`."""
-    return load_model_folder(
+    return load_module_folder(
         folder,
-        model_class=Translator,
-        config_class=TranslatorConfig,
+        lambda data: Translator(TranslatorConfig.from_dict(data)),
         kind="translator",
         device=device,
     )
