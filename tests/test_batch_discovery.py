@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from vloc.batch import TaskSpec, discover, parse_tasks
+from vloc.batch import TaskSpec, discover, parse_tasks, reserved_names
 from vloc.errors import InputError
 
 
@@ -100,3 +100,63 @@ def test_parse_tasks():
     ]:
         with pytest.raises(InputError, match=msg):
             parse_tasks(bad)
+
+
+def test_folder_names_never_collide_with_an_existing_suffix(tmp_path):
+    """``film-2.mp4`` keeps its own name; the second ``film`` takes the next free one."""
+    for n in ("film.mp4", "film.mkv", "film-2.mp4"):
+        touch(tmp_path / n)
+    jobs = discover(tmp_path)
+    names = {j.video.name: j.name for j in jobs}
+    assert names == {"film-2.mp4": "film-2", "film.mkv": "film", "film.mp4": "film-3"}
+    # a re-run (resume) gives every video the same name
+    assert [(j.name, j.video) for j in discover(tmp_path)] == [(j.name, j.video) for j in jobs]
+
+
+def test_manifest_names_never_collide_with_an_explicit_one(tmp_path):
+    (tmp_path / "m.csv").write_text("video,name\nx.mp4,a\ny.mp4,a\nz.mp4,a-2\nw.mp4,a\n")
+    jobs = discover(tmp_path / "m.csv")
+    assert [(j.video.name, j.name) for j in jobs] == [
+        ("x.mp4", "a"),
+        ("y.mp4", "a-3"),
+        ("z.mp4", "a-2"),
+        ("w.mp4", "a-4"),
+    ]
+
+
+def test_names_are_unique_case_insensitively(tmp_path):
+    for n in ("Film.mp4", "film.mkv", "FILM-2.webm"):
+        touch(tmp_path / n)
+    names = {j.video.name: j.name for j in discover(tmp_path)}
+    # sorted file names: "FILM-2.webm" < "Film.mp4" < "film.mkv"
+    assert names == {"FILM-2.webm": "FILM-2", "Film.mp4": "Film", "film.mkv": "film-3"}
+    # Unicode normalisation forms are one name too (macOS file names are decomposed, NFD);
+    # names are given in NFC, so the accent survives sanitising
+    rows = [{"video": "a.mp4", "name": "caf\u00e9"}, {"video": "b.mp4", "name": "CAFE\u0301"}]
+    (tmp_path / "m.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    assert [j.name for j in discover(tmp_path / "m.jsonl")] == ["caf\u00e9", "CAF\u00c9-2"]
+
+
+def test_no_video_takes_the_report_file_name(tmp_path):
+    """The report is OUT/report.json: ``report.mp4`` writes to OUT/report/ (no clash), while a
+    video whose name would be ``report.json`` (any case) must not become that folder."""
+    for n in ("report.mp4", "report.json.mp4", "Report.JSON.mkv"):
+        touch(tmp_path / n)
+    names = {j.video.name: j.name for j in discover(tmp_path)}
+    assert names == {
+        "Report.JSON.mkv": "Report.JSON-2",
+        "report.json.mp4": "report.json-3",
+        "report.mp4": "report",
+    }
+    (tmp_path / "m.csv").write_text("video,name\nv.mp4,report.json\nw.mp4,summary.json\n")
+    assert [j.name for j in discover(tmp_path / "m.csv")] == ["report.json-2", "summary.json"]
+
+
+def test_a_custom_report_in_out_reserves_its_name(tmp_path):
+    out = tmp_path / "out"
+    assert reserved_names(out) == ("report.json",)
+    assert reserved_names(out, tmp_path / "elsewhere.json") == ("report.json",)
+    assert reserved_names(out, out / "summary.json") == ("report.json", "summary.json")
+    (tmp_path / "m.csv").write_text("video,name\nv.mp4,Summary.json\n")
+    jobs = discover(tmp_path / "m.csv", reserved_names(out, out / "summary.json"))
+    assert [j.name for j in jobs] == ["Summary.json-2"]

@@ -9,8 +9,16 @@
 * manifest: CSV with a header, or JSONL, with fields ``video``, optional ``subs``, ``name``
   and ``lang``; relative paths are resolved against the manifest's folder.
 
-Each video gets its own output folder ``OUT/<name>/`` (names sanitised and made unique); no
-task writes anywhere else. One video failing never stops the others.
+Each video gets its own output folder ``OUT/<name>/``; no task writes anywhere else. One
+video failing never stops the others.
+
+Names: a manifest's ``name`` or else the video's stem, made file-system-safe. They are unique
+case-insensitively (after Unicode NFC normalisation and case folding), since OUT may live on a
+macOS or Windows share where ``Film`` and ``film`` are one folder, and never equal a file that
+batch itself writes into OUT (the report, ``report.json``). Every video whose name is free
+keeps it; the others, in discovery order (folder: sorted file names; manifest: row order), get
+``-2``, ``-3``, ... the first suffix that no other name has taken. The same inputs always give
+the same names, so a re-run resumes into the same folders.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import csv
 import json
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +41,9 @@ SUBTITLE_EXTENSIONS = (".srt", ".vtt")
 KNOWN_TASKS = ("features", "index", "translate", "summarize")
 TASKS_WITH_LANGUAGE = ("translate", "summarize")
 _LANG_TAG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+REPORT_NAME = "report.json"  # the report's file name in OUT unless --report says otherwise
+RESERVED_NAMES = (REPORT_NAME,)  # entries batch itself writes into OUT: no video may be named so
+FIRST_SUFFIX = 2  # the first duplicate of "film" becomes "film-2"
 
 
 @dataclass(frozen=True)
@@ -92,8 +104,32 @@ def parse_tasks(spec: str) -> list[TaskSpec]:
     return tasks
 
 
-def discover(source: str | Path) -> list[VideoJob]:
-    """The videos of a folder or a manifest (see the module docstring), with unique names."""
+def name_key(name: str) -> str:
+    """What identifies an output name on every file system: NFC-normalised and case-folded
+    (``Film`` and ``film`` are the same folder on macOS and Windows)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def reserved_names(out_root: str | Path, report_path: str | Path | None = None) -> tuple[str, ...]:
+    """The names no video may take: what batch writes into ``out_root`` besides video folders.
+
+    Always :data:`RESERVED_NAMES` (so names do not change between runs with and without
+    ``--report``), plus the report's file name when ``report_path`` lies directly in ``out_root``.
+    """
+    names = list(RESERVED_NAMES)
+    if report_path is not None:
+        report_path = Path(report_path)
+        if report_path.parent.resolve() == Path(out_root).resolve():
+            names.append(report_path.name)
+    return tuple(dict.fromkeys(names))
+
+
+def discover(source: str | Path, reserved: Sequence[str] = RESERVED_NAMES) -> list[VideoJob]:
+    """The videos of a folder or a manifest (see the module docstring), with unique names.
+
+    ``reserved``: names no video may take (see :func:`reserved_names`); compared
+    case-insensitively like the names themselves.
+    """
     source = Path(source)
     if source.is_dir():
         found = _scan_folder(source)
@@ -105,7 +141,7 @@ def discover(source: str | Path) -> list[VideoJob]:
         raise InputError(
             "no videos found (looked for " + " ".join(VIDEO_EXTENSIONS) + ")", path=source
         )
-    return _unique_names(found)
+    return _unique_names(found, reserved)
 
 
 def _split_subtitle_name(path: Path) -> tuple[str, str | None]:
@@ -178,16 +214,38 @@ def _read_manifest(path: Path) -> list[tuple[str, Path, Path | None, str | None]
     return jobs
 
 
-def _unique_names(found: list[tuple[str, Path, Path | None, str | None]]) -> list[VideoJob]:
-    seen: dict[str, int] = {}
-    jobs = []
-    for name, video, subs, lang in found:
-        base = safe_name(name)
-        n = seen.get(base.lower(), 0)
-        seen[base.lower()] = n + 1
-        unique = base if n == 0 else f"{base}-{n + 1}"
-        jobs.append(VideoJob(name=unique, video=video, subs=subs, lang=lang))
-    return jobs
+def _unique_names(
+    found: list[tuple[str, Path, Path | None, str | None]], reserved: Sequence[str] = ()
+) -> list[VideoJob]:
+    """Safe names, unique under :func:`name_key` and distinct from ``reserved``.
+
+    Two passes, both in ``found``'s order (deterministic, so a re-run gets the same names):
+    first every video whose safe name is still free takes it, so ``film-2.mp4`` keeps
+    ``film-2`` even when it comes before a second ``film``; then each remaining video takes
+    ``<name>-2``, ``<name>-3``, ... the first that no explicit, reserved or already generated
+    name has taken.
+    """
+    taken = {name_key(r) for r in reserved}
+    # NFC first: safe_name drops combining accents, which macOS file names (NFD) are full of
+    bases = [safe_name(unicodedata.normalize("NFC", name)) for name, *_ in found]
+    names: list[str | None] = [None] * len(found)
+    for i, base in enumerate(bases):
+        if name_key(base) not in taken:
+            taken.add(name_key(base))
+            names[i] = base
+    for i, base in enumerate(bases):
+        if names[i] is not None:
+            continue
+        n = FIRST_SUFFIX
+        while name_key(f"{base}-{n}") in taken:
+            n += 1
+        names[i] = f"{base}-{n}"
+        taken.add(name_key(names[i]))
+    return [
+        VideoJob(name=name, video=video, subs=subs, lang=lang)
+        for name, (_, video, subs, lang) in zip(names, found, strict=True)
+        if name is not None
+    ]
 
 
 # --------------------------------------------------------------------------- running

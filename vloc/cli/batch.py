@@ -61,7 +61,14 @@ def batch(
     ui: UI,
 ) -> None:
     """Run tasks on every video of a folder or manifest; re-running skips finished work."""
-    from vloc.batch import BatchOptions, JobResult, discover, parse_tasks, run_batch
+    from vloc.batch import (
+        BatchOptions,
+        JobResult,
+        discover,
+        parse_tasks,
+        reserved_names,
+        run_batch,
+    )
     from vloc.errors import InputError
 
     if executor not in ("local", "ray"):
@@ -77,7 +84,7 @@ def batch(
         from vloc.ray_executor import require_ray
 
         require_ray()
-    jobs = discover(source)
+    jobs = discover(source, reserved_names(out, report))  # no video named like the report
     _prepare_out(out)
     options = BatchOptions(
         backbone=backbone,
