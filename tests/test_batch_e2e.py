@@ -169,6 +169,66 @@ def test_task_needing_subtitles_fails_only_that_video(tmp_path, source, encoder)
     assert "needs subtitles" in by["nosubs"]["error"] and "nosubs.mp4" in by["nosubs"]["error"]
 
 
+def test_three_videos_with_colliding_names_get_three_folders(tmp_path, encoder):
+    """``film.mp4``, ``film.mkv`` and ``film-2.mp4``: two stems are ``film`` and one name is
+    already ``film-2``; every video still gets its own folder, its own outputs and its own
+    report row, and a re-run finds each of them complete under the same name."""
+    src = tmp_path / "src"
+    src.mkdir()
+    make_video(src / "film.mp4", seconds=2.0, fps=8, size="64x48", source="testsrc2")
+    make_video(src / "film.mkv", seconds=2.0, fps=8, size="64x48", source="mandelbrot")
+    make_video(src / "film-2.mp4", seconds=2.0, fps=8, size="64x48", source="rgbtestsrc")
+    (src / "film.en.srt").write_text(SRT.format(n="film"), encoding="utf-8")
+    (src / "film-2.en.srt").write_text(SRT.format(n="film-2"), encoding="utf-8")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, batch_args(src, out, encoder) + ["--json"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.stdout)
+    assert rep["summary"] == {"videos": 3, "ok": 3, "skipped": 0, "failed": 0}
+    assert len(rep["videos"]) == 3
+    assert {Path(v["video"]).name: v["name"] for v in rep["videos"]} == {
+        "film-2.mp4": "film-2",
+        "film.mkv": "film",
+        "film.mp4": "film-3",
+    }
+    assert sorted(p.name for p in out.iterdir()) == ["film", "film-2", "film-3", "report.json"]
+    features = {}
+    for v in rep["videos"]:
+        for rel in v["outputs"]["features"] + v["outputs"]["index"]:
+            assert rel.startswith(v["name"] + "/") and (out / rel).is_file(), rel
+        (tensors,) = [r for r in v["outputs"]["features"] if r.endswith(".safetensors")]
+        features[v["name"]] = (out / tensors).read_bytes()
+    assert len(set(features.values())) == 3, "three videos, three different feature files"
+    assert json.loads((out / "report.json").read_text())["videos"] == rep["videos"]
+
+    files = output_files(out)
+    again = CliRunner().invoke(app, batch_args(src, out, encoder) + ["--json"])
+    assert again.exit_code == 0, again.output
+    rep2 = json.loads(again.stdout)
+    assert rep2["summary"] == {"videos": 3, "ok": 0, "skipped": 3, "failed": 0}
+    assert [(v["name"], v["video"]) for v in rep2["videos"]] == [
+        (v["name"], v["video"]) for v in rep["videos"]
+    ]
+    assert output_files(out) == files
+
+
+def test_a_video_named_like_the_report_does_not_replace_it(tmp_path, source):
+    """The report is OUT/report.json; ``report.json.mp4`` would be the folder OUT/report.json
+    and ``report.mp4`` the folder OUT/report: the first is renamed, the second is fine."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for n in ("report.json", "report"):
+        (src / f"{n}.mp4").write_bytes((source / "alpha.mp4").read_bytes())
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["batch", str(src), "--tasks", "features", "--out", str(out),
+                                   "--json", *TINY_ARGS])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (out / "report.json").is_file()
+    rep = json.loads((out / "report.json").read_text())
+    assert sorted(v["name"] for v in rep["videos"]) == ["report", "report.json-2"]
+    assert sorted(p.name for p in out.iterdir()) == ["report", "report.json", "report.json-2"]
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

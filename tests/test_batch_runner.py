@@ -7,7 +7,7 @@ import json
 import pytest
 
 from vloc.batch import BatchOptions, TaskSpec, VideoJob, run_batch, run_job
-from vloc.errors import InputError, MediaError
+from vloc.errors import InputError, MediaError, VlocError
 from vloc.fileio import atomic_write_text
 
 
@@ -92,3 +92,76 @@ def test_atomic_report_write_keeps_previous_on_failure(tmp_path, monkeypatch):
         atomic_write_text(path, '{"new": 1}\n')
     assert path.read_text() == "{}\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+@pytest.mark.parametrize(
+    ("names", "report", "message"),
+    [
+        (["film", "Film"], None, "same folder as the output of"),
+        (["caf\u00e9", "cafe\u0301"], None, "same folder as the output of"),
+        (["a", "Report.json"], None, "same folder as the batch file 'report.json'"),
+        (["a", "summary.json"], "out/summary.json", "the batch file 'summary.json'"),
+        (["a", ".."], None, "not a folder name"),
+    ],
+)
+def test_jobs_sharing_an_output_folder_are_refused_before_any_work(
+    tmp_path, names, report, message
+):
+    with pytest.raises(InputError, match=message):
+        run_batch(
+            jobs_in(tmp_path, names),
+            [TaskSpec("features")],
+            tmp_path / "out",
+            report_path=tmp_path / report if report else None,
+        )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_report_elsewhere_leaves_its_name_free(tmp_path, monkeypatch):
+    import vloc.batch as batch
+
+    monkeypatch.setattr(batch, "TASKS", REGISTRY)
+    report = run_batch(
+        jobs_in(tmp_path, ["summary.json"]),
+        [TaskSpec("features")],
+        tmp_path / "out",
+        report_path=tmp_path / "summary.json",
+    )
+    assert report["summary"]["ok"] == 1
+    assert (tmp_path / "out" / "summary.json" / "reversed.bin").read_bytes() == b"summary.json"[
+        ::-1
+    ]
+
+
+def test_results_are_kept_by_job_position(tmp_path, monkeypatch):
+    """Results arriving out of order land in their job's row; a result reported twice or a
+    missing one is an internal error, never a report with fewer rows than videos."""
+    import vloc.batch as batch
+    import vloc.ray_executor as ray_executor
+
+    monkeypatch.setattr(batch, "TASKS", REGISTRY)
+    jobs = jobs_in(tmp_path, ["a", "b", "c"])
+
+    def reversed_order(jobs, tasks, out_root, options, **kw):
+        for i in reversed(range(len(jobs))):
+            yield i, run_job(jobs[i], tasks, out_root, options)
+
+    monkeypatch.setattr(ray_executor, "run_on_ray", reversed_order)
+    rep = run_batch(jobs, [TaskSpec("features")], tmp_path / "out", executor="ray")
+    assert [v["name"] for v in rep["videos"]] == ["a", "b", "c"]
+    assert rep["summary"] == {"videos": 3, "ok": 3, "skipped": 0, "failed": 0}
+
+    def twice(jobs, tasks, out_root, options, **kw):
+        yield 0, run_job(jobs[0], tasks, out_root, options)
+        yield 0, run_job(jobs[0], tasks, out_root, options)
+
+    monkeypatch.setattr(ray_executor, "run_on_ray", twice)
+    with pytest.raises(VlocError, match="internal error"):
+        run_batch(jobs, [TaskSpec("features")], tmp_path / "o2", executor="ray")
+
+    def one_short(jobs, tasks, out_root, options, **kw):
+        yield 0, run_job(jobs[0], tasks, out_root, options)
+
+    monkeypatch.setattr(ray_executor, "run_on_ray", one_short)
+    with pytest.raises(VlocError, match="internal error: 1 results and 3 report entries"):
+        run_batch(jobs, [TaskSpec("features")], tmp_path / "o3", executor="ray")

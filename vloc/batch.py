@@ -248,6 +248,26 @@ def _unique_names(
     ]
 
 
+def check_names(jobs: Sequence[VideoJob], reserved: Sequence[str] = RESERVED_NAMES) -> None:
+    """Raise :class:`InputError` unless every job has its own output folder in OUT.
+
+    Two jobs whose names are equal under :func:`name_key`, or a job named like a file batch
+    writes into OUT, would overwrite each other's outputs.
+    """
+    owner = {name_key(r): f"the batch file {r!r}" for r in reserved}
+    for job in jobs:
+        key = name_key(job.name)
+        if key in ("", ".", "..") or "/" in key or "\\" in key:
+            raise InputError(f"output name {job.name!r} is not a folder name", path=job.video)
+        if key in owner:
+            raise InputError(
+                f"output name {job.name!r} is the same folder as {owner[key]} "
+                "(names must differ case-insensitively)",
+                path=job.video,
+            )
+        owner[key] = f"the output of {job.video}"
+
+
 # --------------------------------------------------------------------------- running
 REPORT_VERSION = 1
 
@@ -363,42 +383,55 @@ def run_batch(
 
     ``executor="local"`` runs in this process (``workers=1``) or in a pool of worker
     processes; ``executor="ray"`` sends each video to Ray as a task (see :mod:`vloc.ray_executor`).
+    Jobs must have distinct output folders (:func:`check_names`; :func:`discover` makes them
+    so); results are kept by job position, so the report lists every job once, in job order.
     """
     out_root = Path(out_root)
-    report_path = Path(report_path) if report_path else out_root / "report.json"
-    results: dict[str, JobResult] = {
-        j.name: JobResult(name=j.name, video=str(j.video)) for j in jobs
-    }
-    done = 0
+    report_path = Path(report_path) if report_path else out_root / REPORT_NAME
+    if executor not in ("local", "ray"):
+        raise InputError(f"unknown executor {executor!r}: use 'local' or 'ray'")
+    check_names(jobs, reserved_names(out_root, report_path))
+    results = [JobResult(name=j.name, video=str(j.video)) for j in jobs]  # by job position
+    reported: set[int] = set()
 
-    def finished(r: JobResult) -> None:
-        nonlocal done
-        done += 1
-        results[r.name] = r
-        write_report(report_path, source, tasks, list(results.values()))
+    def finished(i: int, r: JobResult) -> None:
+        if i in reported or r.name != jobs[i].name:
+            raise VlocError(
+                f"internal error: a result for {r.name!r} came back as job {i} "
+                f"({jobs[i].name!r}) or twice"
+            )
+        reported.add(i)
+        results[i] = r
+        write_report(report_path, source, tasks, results)
         if on_result is not None:
-            on_result(r, done, len(jobs))
+            on_result(r, len(reported), len(jobs))
 
     if executor == "local" and workers <= 1:
-        for job in jobs:
-            finished(run_job(job, tasks, out_root, options))
+        for i, job in enumerate(jobs):
+            finished(i, run_job(job, tasks, out_root, options))
     elif executor == "local":
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            futures = [pool.submit(run_job, job, tasks, out_root, options) for job in jobs]
+            futures = {
+                pool.submit(run_job, job, tasks, out_root, options): i for i, job in enumerate(jobs)
+            }
             for f in as_completed(futures):
-                finished(f.result())
-    elif executor == "ray":
+                finished(futures[f], f.result())
+    else:
         from vloc.ray_executor import run_on_ray
 
-        for r in run_on_ray(jobs, tasks, out_root, options, workers=workers, address=address):
-            finished(r)
-    else:
-        raise InputError(f"unknown executor {executor!r}: use 'local' or 'ray'")
-    return write_report(report_path, source, tasks, list(results.values()))
+        for i, r in run_on_ray(jobs, tasks, out_root, options, workers=workers, address=address):
+            finished(i, r)
+    report = write_report(report_path, source, tasks, results)
+    if len(reported) != len(jobs) or len(report["videos"]) != len(jobs):
+        raise VlocError(
+            f"internal error: {len(reported)} results and {len(report['videos'])} report "
+            f"entries for {len(jobs)} videos"
+        )
+    return report
 
 
 # --------------------------------------------------------------------------- tasks

@@ -35,7 +35,7 @@ def run_on_ray(
     workers: int = 1,
     address: str | None = None,
 ) -> Iterator:
-    """Yield a :class:`vloc.batch.JobResult` per video as each Ray task finishes.
+    """Yield ``(position in jobs, JobResult)`` per video as each Ray task finishes.
 
     ``workers`` caps the CPUs of a locally started Ray (ignored when joining ``address``).
     """
@@ -54,10 +54,14 @@ def run_on_ray(
     try:
         num_gpus = 1 if options.device == "cuda" else 0
         remote = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=0)(run_job)
-        pending = [remote.remote(job, list(tasks), Path(out_root), options) for job in jobs]
+        position = {
+            remote.remote(job, list(tasks), Path(out_root), options): i
+            for i, job in enumerate(jobs)
+        }
+        pending = list(position)
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(ready[0])
+            yield position[ready[0]], ray.get(ready[0])
     finally:
         if started:
             ray.shutdown()
