@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections import defaultdict
 from pathlib import Path
@@ -186,6 +187,63 @@ def test_malformed_timing_lines(tmp_path: Path, timing_line: str, reason: str) -
     assert "x.srt" in str(err.value) and "line 6" in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "line", "reason"),
+    [
+        # mid-file: before, this cue (timing line included) became text of cue 1
+        ("00:00:03,000 -->", "-00:00:03,000 -->", 6, "cannot be negative"),
+        # first cue: before, it was dropped with only a warning
+        ("00:00:01,000 -->", "-00:00:01,000 -->", 2, "cannot be negative"),
+        ("00:00:01,000 -->", "aa:00:01,000 -->", 2, "'aa:00:01,000'"),
+        ("00:00:03,000 -->", "00:00:aa,000 -->", 6, "'00:00:aa,000'"),
+        ("00:00:03,000 -->", "T00:00:03,000 -->", 6, "'T00:00:03,000'"),
+        ("00:00:05,000 -->", "00:61:05,000 -->", 11, "must be < 60"),
+        ("--> 00:00:06,250", "--> 00:00:06,2x0", 11, "'00:00:06,2x0'"),
+        ("00:00:03,000 --> 00:00:04,000", "00:00:03,000", 6, "without '-->' and an end"),
+        ("00:00:03,000 --> 00:00:04,000", "-00:00:03,000 00:00:04,000", 6, "without '-->'"),
+    ],
+)
+def test_unparsable_timing_lines_are_errors_never_text(
+    tmp_path: Path, old: str, new: str, line: int, reason: str
+) -> None:
+    assert old in SRT
+    path = write(tmp_path, "bad times.srt", SRT.replace(old, new).replace("\n", "\r\n"))
+    with pytest.raises(SubtitleError, match=reason) as err:
+        read_subtitles(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: line {line}: ")
+    assert "expected 'hh:mm:ss,mmm --> hh:mm:ss,mmm'" in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "reason"),
+    [
+        ("00:00:03.000 -->", "-00:00:03.000 -->", 18, "cannot be negative"),
+        ("00:01.000 -->", "00:xx.000 -->", 15, "'00:xx.000'"),
+        ("00:00:05.000 --> 00:00:06.000 line:0", "00:00:05.000 --> line:0", 25, "'line:0'"),
+        ("00:00:05.000 -->", "00:00:75.000 -->", 25, "must be < 60"),
+        ("00:00:05.000 -->", "A -->", 25, "'A'"),  # WebVTT text may not hold '-->'
+    ],
+)
+def test_vtt_unparsable_timing_lines_are_errors(
+    tmp_path: Path, old: str, new: str, line: int, reason: str
+) -> None:
+    assert old in VTT
+    path = write(tmp_path, "bad.vtt", VTT.replace(old, new))
+    with pytest.raises(SubtitleError, match=reason) as err:
+        read_subtitles(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: line {line}: ")
+    assert "expected '[hh:]mm:ss.mmm --> [hh:]mm:ss.mmm [settings]'" in message
+
+
+def test_arrows_and_clock_times_in_dialogue_stay_text() -> None:
+    lines = ["A --> B", "Win10 --> Win11", "Meet at 10:30 --> the bridge", "♪ --> ♪", "7", "12:30"]
+    text = "1\n00:00:01,000 --> 00:00:02,000\n" + "\n".join(lines) + "\n"
+    subs = parse_subtitles(text)
+    assert [c.text for c in subs.cues] == ["\n".join(lines)] and subs.warnings == ()
+
+
 def test_timing_oddities_are_kept_in_order_with_warnings(tmp_path: Path) -> None:
     text = (
         "1\n00:00:05,000 --> 00:00:06,000\nlate\n\n"
@@ -318,6 +376,25 @@ def test_undecodable_bytes_ask_for_an_encoding(tmp_path: Path) -> None:
         SubtitleError, match=r"sjis\.srt: cannot tell the (text )?encoding.*--encoding"
     ):
         read_subtitles(write(tmp_path, "sjis.srt", data))
+
+
+def test_utf8_bom_on_windows_1252_names_the_encoding_that_reads_it(tmp_path: Path) -> None:
+    body = "1\r\n00:00:01,000 --> 00:00:02,000\r\nUn café à Noël.\r\n".encode("cp1252")
+    path = write(tmp_path, "mislabelled.srt", codecs.BOM_UTF8 + body)
+    with pytest.raises(SubtitleError) as err:
+        read_subtitles(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: starts with a UTF-8 BOM but is not valid UTF-8")
+    assert message.endswith("pass --encoding cp1252")
+    # and the advice works: the BOM is dropped, the first cue keeps its number
+    subs = read_subtitles(path, encoding="cp1252")
+    assert subs.cues == (Cue(1, 1000, 2000, "Un café à Noël."),) and subs.warnings == ()
+
+
+def test_utf8_bom_on_unknown_bytes_asks_for_the_encoding(tmp_path: Path) -> None:
+    body = "1\n00:00:01,000 --> 00:00:02,000\nこんにちは、世界。\n".encode("shift_jis")
+    with pytest.raises(SubtitleError, match=r"not valid UTF-8; .*pass --encoding with the real"):
+        read_subtitles(write(tmp_path, "jp.srt", codecs.BOM_UTF8 + body))
 
 
 # ---------------------------------------------------------------- WebVTT

@@ -7,9 +7,30 @@ Reading is deliberately forgiving about layout and strict about meaning:
 * encodings: UTF-8 (with or without BOM), UTF-16/32 with BOM, GB18030/GBK and Big5 without BOM
   (chosen by strict decoding plus a score of common Chinese characters), Windows-1252 for
   Western files; when the bytes fit two encodings equally well the reader refuses to guess;
-* cues with no blank line between them stay separate (the parser splits on ``-->`` lines);
+  a UTF-8 BOM in front of bytes that are not UTF-8 is an error that names the encoding the
+  rest of the file reads as (``--encoding cp1252``), and with ``encoding`` given that BOM is
+  dropped before decoding;
+* cues with no blank line between them stay separate (the parser splits on timing lines);
 * overlapping, unsorted, zero-length and reversed cues are kept in file order and reported
-  as warnings; a malformed timestamp is an error naming the file and the 1-based line.
+  as warnings.
+
+Timing lines are found by shape, then parsed strictly: a line that looks like a timing line
+but does not parse is an error naming the file, the 1-based line and the expected form; it is
+never read as cue text and never skipped. A line looks like a timing line when
+
+* WebVTT: it contains ``-->`` (the format forbids ``-->`` in cue text, identifiers and notes);
+* SRT: it contains ``-->`` and the text before the first ``-->`` is empty, or only digits,
+  spaces, signs and ``:.,;`` with at least one digit (``00 : 00 : 01,000``), or one word of
+  letters, digits, signs and ``:.,;`` that has a colon or starts with a digit or sign, with a
+  digit in it or in the word after the arrow (``-00:00:03,000``, ``00:00:aa,000``,
+  ``T00:00:01,000``). Dialogue such as ``A --> B``, ``Win10 --> Win11`` or
+  ``Meet at 10:30 --> the bridge`` stays text; the rare ``1 --> 2`` in dialogue is an error;
+* both: two timestamps with no ``-->`` between them (``00:00:01,000 -> 00:00:02,000``), or a
+  lone ``hh:mm:ss[,mmm]``/``mm:ss,mmm`` right under a cue number that starts a block.
+
+What does not parse: negative times, letters in numbers, a missing start or end, minutes or
+seconds >= 60. Accepted: ``00:00:03.5`` (3.5 s), ``,`` or ``.`` before the fraction, hours
+past 99, WebVTT ``mm:ss.ttt`` and cue settings after the end time.
 
 Example::
 
@@ -109,10 +130,23 @@ class Subtitles:
 # ---------------------------------------------------------------- timestamps
 
 _TIMESTAMP_RE = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[.,](\d+))?")
-_TIMING_START_RE = re.compile(r"\s*(?:\d|-->)")  # a '-->' line that is meant as a timing line
+_SIGNS = "+-\u2212"  # plus, hyphen-minus, Unicode minus: a signed time is a (bad) time
+_TIME_PUNCTUATION = ":.,;" + _SIGNS  # what sits between and around the digits of a timestamp
 # two timestamps on a line with no '-->' between them ("00:00:01,000 -> 00:00:02,000")
-_MISSING_ARROW_RE = re.compile(r"\s*\d+:\d{2}[:.,]\d+\S*\s*[-=~>–—]{0,3}\s*\d+:\d{2}[:.,]\d+")
+_MISSING_ARROW_RE = re.compile(
+    r"\s*[-+\u2212]?\d+:\d{2}[:.,]\d+\S*\s*[-=~>–—]{0,3}\s*[-+\u2212]?\d+:\d{2}[:.,]\d+"
+)
+# one timestamp alone on its line, with hours or a fraction ("00:00:03,000", "00:03.000"),
+# so that a clock time in dialogue ("12:30") never matches
+_LONE_TIMESTAMP_RE = re.compile(
+    r"\s*[-+\u2212]?(?:\d+:\d{1,2}:\d{1,2}(?:[.,]\d+)?|\d{1,2}:\d{1,2}[.,]\d+)\s*"
+)
 _NUMBER_RE = re.compile(r"\s*[0-9]+\s*")  # an SRT cue number (ASCII digits only)
+# the form a timing line must have, per format, quoted in errors
+_TIMING_FORMS = {
+    "srt": "'hh:mm:ss,mmm --> hh:mm:ss,mmm'",
+    "vtt": "'[hh:]mm:ss.mmm --> [hh:]mm:ss.mmm [settings]'",
+}
 
 
 def parse_timestamp(s: str) -> int:
@@ -123,6 +157,8 @@ def parse_timestamp(s: str) -> int:
     """
     m = _TIMESTAMP_RE.fullmatch(s.strip())
     if m is None:
+        if s.strip()[:1] in tuple(_SIGNS):
+            raise SubtitleError(f"malformed timestamp {s.strip()!r}: times cannot be negative")
         raise SubtitleError(f"malformed timestamp {s.strip()!r}")
     hours, minutes, seconds, frac = m.groups()
     if int(minutes) >= 60 or int(seconds) >= 60:
@@ -145,6 +181,25 @@ def format_timestamp(ms: int, fmt: str = "srt") -> str:
     hours, minutes = divmod(minutes, 60)
     sep = "," if fmt == "srt" else "."
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}{sep}{millis:03d}"
+
+
+def _looks_like_timing(line: str, fmt: str) -> bool:
+    """Is this line meant as a ``start --> end`` line? (The rule is in the module docstring.)"""
+    if "-->" not in line:
+        return False
+    if fmt == "vtt":
+        return True
+    left, _, right = line.partition("-->")
+    left = left.strip()
+    if not left:
+        return True
+    if all(ch.isdecimal() or ch.isspace() or ch in _TIME_PUNCTUATION for ch in left):
+        return any(ch.isdecimal() for ch in left)  # "00 : 00 : 01,000"
+    if not all(ch.isalnum() or ch in _TIME_PUNCTUATION for ch in left):
+        return False  # several words, or symbols no timestamp has: dialogue
+    right_words = right.split(None, 1)
+    has_digit = any(ch.isdecimal() for ch in left + (right_words[0] if right_words else ""))
+    return has_digit and (":" in left or left[0].isdecimal() or left[0] in _SIGNS)
 
 
 def _parse_timing_line(line: str) -> tuple[int, int, str]:
@@ -192,6 +247,22 @@ def _strict_decode(data: bytes, codec: str) -> str | None:
         return None
 
 
+def _mislabelled_bom_hint(rest: bytes) -> str:
+    """For a UTF-8 BOM on non-UTF-8 bytes: what the bytes after the BOM read as, as advice.
+
+    Runs the same detection as a file without BOM, so the encoding named is one that
+    ``--encoding`` accepts and that reads the file; when detection cannot tell, says so.
+    """
+    try:
+        _, codec = decode_subtitle_bytes(rest)
+    except SubtitleError:
+        return (
+            "; the rest is no encoding vloc can tell, "
+            "pass --encoding with the real one (e.g. cp1252, gbk, big5)"
+        )
+    return f"; the rest reads as {codec}: pass --encoding {codec}"
+
+
 def decode_subtitle_bytes(
     data: bytes, *, path: str | Path | None = None, encoding: str | None = None
 ) -> tuple[str, str]:
@@ -210,8 +281,13 @@ def decode_subtitle_bytes(
                 f"unknown encoding {encoding!r}; try utf-8, utf-16, gbk, gb18030, big5 or cp1252",
                 path=path,
             ) from None
-        if codec == "utf-8" and data.startswith(codecs.BOM_UTF8):
-            codec = "utf-8-sig"
+        if data.startswith(codecs.BOM_UTF8):
+            if codec == "utf-8":
+                codec = "utf-8-sig"
+            elif not codec.startswith(("utf-16", "utf-32")):
+                # a UTF-8 BOM on a file in another encoding is a mislabel, not text: as
+                # cp1252 it would read "ï»¿" and hide the first cue number or WEBVTT header
+                data = data[len(codecs.BOM_UTF8) :]
         try:
             text = data.decode(codec)
         except UnicodeDecodeError as e:
@@ -232,8 +308,10 @@ def decode_subtitle_bytes(
         if data.startswith(bom):
             text = _strict_decode(data, codec)
             if text is None:
+                hint = _mislabelled_bom_hint(data[len(bom) :]) if bom == codecs.BOM_UTF8 else ""
+                name = codec.upper().removesuffix("-SIG")  # "UTF-8", "UTF-16", "UTF-32"
                 raise SubtitleError(
-                    f"starts with a {codec} BOM but is not valid {codec}", path=path
+                    f"starts with a {name} BOM but is not valid {name}{hint}", path=path
                 )
             return text.removeprefix("\ufeff"), codec
 
@@ -337,7 +415,8 @@ def parse_subtitles(
 
     ``format`` defaults to the ``WEBVTT`` header, then ``path``'s extension, then SRT.
     ``encoding`` is only recorded in the result. Raises :class:`SubtitleError` with the
-    1-based line number for malformed timing lines, and when non-empty text has no cue at all.
+    1-based line number and the expected form for any line that looks like a timing line but
+    does not parse (see the module docstring), and when non-empty text has no cue at all.
     """
     path = Path(path) if path is not None else None
     text = text.replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff")
@@ -348,16 +427,32 @@ def parse_subtitles(
     lines = text.split("\n")
     skip = _vtt_skipped_lines(lines) if fmt == "vtt" else [False] * len(lines)
 
-    timing: list[int] = []
+    expected = _TIMING_FORMS[fmt]
+    timing: list[int] = []  # line index of each cue's timing line
+    spans: list[tuple[int, int, str]] = []  # (start_ms, end_ms, settings) per timing line
     for i, line in enumerate(lines):
         if skip[i]:
             continue
-        if "-->" in line and _TIMING_START_RE.match(line):
+        if _looks_like_timing(line, fmt):
+            try:
+                spans.append(_parse_timing_line(line))
+            except SubtitleError as e:
+                raise SubtitleError(f"line {i + 1}: {e}; expected {expected}", path=path) from None
             timing.append(i)
         elif _MISSING_ARROW_RE.match(line):
             raise SubtitleError(
-                f"line {i + 1}: timing line without '-->': {line.strip()!r}; "
-                "expected hh:mm:ss,mmm --> hh:mm:ss,mmm",
+                f"line {i + 1}: timing line without '-->': {line.strip()!r}; expected {expected}",
+                path=path,
+            )
+        elif (
+            _LONE_TIMESTAMP_RE.fullmatch(line)
+            and i > 0
+            and _NUMBER_RE.fullmatch(lines[i - 1])
+            and (i == 1 or not lines[i - 2].strip() or skip[i - 2])
+        ):
+            raise SubtitleError(
+                f"line {i + 1}: timing line without '-->' and an end time: {line.strip()!r}; "
+                f"expected {expected}",
                 path=path,
             )
 
@@ -386,13 +481,7 @@ def parse_subtitles(
     settings: dict[int, str] = {}
     identifiers: dict[int, str] = {}
     for k, t in enumerate(timing):
-        try:
-            start, end, cue_settings = _parse_timing_line(lines[t])
-        except SubtitleError as e:
-            raise SubtitleError(
-                f"line {t + 1}: {e} (a timing line reads hh:mm:ss,mmm --> hh:mm:ss,mmm)",
-                path=path,
-            ) from None
+        start, end, cue_settings = spans[k]
         if k + 1 < len(timing):
             stop = labels[k + 1] if labels[k + 1] is not None else timing[k + 1]
         else:
