@@ -254,3 +254,29 @@ def test_full_disk_keeps_previous_outputs(cmd, tmp_path, assets, monkeypatch):
             assert p.read_bytes().startswith(data)
         else:
             assert p.read_bytes() == data  # earlier outputs untouched
+
+
+@pytest.mark.parametrize("cmd", ["translate", "index"])
+@pytest.mark.parametrize(
+    ("old", "line"), [("00:00:01,000 -->", 6), ("00:00:00,000 -->", 2)], ids=["mid", "first"]
+)
+def test_negative_timestamp_fails_at_its_line(cmd, old, line, tmp_path, assets):
+    # neither merged into the cue before it nor dropped with a warning
+    subs = write_srt(tmp_path / "neg times.srt", GOOD_SRT.replace(old, "-" + old))
+    out = tmp_path / "out"
+    res = invoke(cmd, assets["video"], subs, out, assets)
+    assert_clean_failure(res, "neg times.srt", out)
+    assert f"line {line}: " in res.stderr and "cannot be negative" in res.stderr, res.stderr
+    assert not (out / "film.zh.srt").exists() and not list(out.rglob("*.faiss"))
+
+
+def test_utf8_bom_on_cp1252_suggests_the_encoding(tmp_path, assets):
+    subs = tmp_path / "bom.srt"
+    western = (
+        "1\n00:00:00,000 --> 00:00:01,000\nUn café.\n\n2\n00:00:01,000 --> 00:00:02,000\nÀ Noël.\n"
+    )
+    subs.write_bytes(b"\xef\xbb\xbf" + western.encode("cp1252"))  # a UTF-8 BOM, cp1252 bytes
+    out = tmp_path / "out"
+    res = invoke("translate", assets["video"], subs, out, assets)
+    assert_clean_failure(res, "bom.srt", out)
+    assert "pass --encoding cp1252" in res.stderr, res.stderr
