@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vloc.errors import InputError, VlocError
-from vloc.fileio import atomic_write_json
+from vloc.fileio import atomic_write_json, check_output, protect_inputs
 from vloc.workspace import safe_name
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v")
@@ -321,7 +321,8 @@ def run_job(
     for task in tasks:
         t0 = time.perf_counter()
         try:
-            outputs = registry[task.name](job, task, job_dir, options)
+            with protect_inputs([job.video, job.subs]):  # no task may write over them
+                outputs = registry[task.name](job, task, job_dir, options)
         except VlocError as e:
             result.status, result.error = "failed", f"{task}: {e}"
             return result
@@ -391,6 +392,10 @@ def run_batch(
     if executor not in ("local", "ray"):
         raise InputError(f"unknown executor {executor!r}: use 'local' or 'ray'")
     check_names(jobs, reserved_names(out_root, report_path))
+    manifest = Path(source) if source and Path(source).is_file() else None
+    check_output(
+        report_path, [manifest, *(p for j in jobs for p in (j.video, j.subs))], what="report"
+    )
     results = [JobResult(name=j.name, video=str(j.video)) for j in jobs]  # by job position
     reported: set[int] = set()
 

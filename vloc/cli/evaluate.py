@@ -39,9 +39,12 @@ def translate(
     ui: UI,
 ) -> None:
     """Translate a manifest split and score it: BLEU, chrF, METEOR (one row per model)."""
-    from vloc.fileio import atomic_write_text
+    from vloc.fileio import atomic_write_text, check_output, protect_inputs
     from vloc.translator.evaluate import EVAL_SPLITS, evaluate_translators
 
+    inputs = [data, *(m for m in model if Path(m).exists())]
+    if table is not None:
+        check_output(table, inputs, what="--table file")
     if split not in EVAL_SPLITS:
         raise InputError(f"--split must be one of {', '.join(EVAL_SPLITS)}, got {split!r}")
     if device not in ("cpu", "cuda"):
@@ -63,7 +66,8 @@ def translate(
             bar.__exit__(None, None, None)
     text = result.table()
     if table is not None:
-        atomic_write_text(table, text + "\n")
+        with protect_inputs(inputs):
+            atomic_write_text(table, text + "\n")
     payload: dict[str, Any] = {**result.to_json(), "table": text}
     if table is not None:
         payload["table_file"] = str(table)
