@@ -6,21 +6,31 @@
   plain line every few seconds, suited to CI logs.
 * A :class:`~vloc.errors.VlocError` becomes one ``error: ...`` line and exit code 1
   (with ``--json`` also ``{"ok": false, "error": ...}`` on stdout); usage errors exit 2.
+* Nothing read from a file (cue text, file names, model names) can control the terminal:
+  every console shows control characters (ESC, BEL, C1 codes, bidi overrides) visibly
+  escaped, as ``\x1b``; ``--json`` keeps the exact text (JSON escapes it).
+* Before the command runs, every file it is asked to write (``-o``, ``--table``,
+  ``--report``) is checked against every path it reads (:func:`vloc.fileio.check_output`),
+  and those inputs stay protected from atomic writes for the whole run.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
+import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.segment import Segment
 
 from vloc.errors import VlocError
 
@@ -28,6 +38,46 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 PLAIN_PROGRESS_EVERY_S = 10.0  # seconds between progress lines when stderr is not a TTY
+# parameters that name files a command writes (checked against its inputs), and those that
+# are not inputs to protect: folders written into, and batch's source folder (vloc.batch
+# protects exactly the videos and subtitles it finds there)
+OUTPUT_FILE_PARAMS = ("output", "table", "report")
+NOT_INPUT_PARAMS = ("out", "workdir", "weights_dir", "source")
+# C0 controls but tab and newline, DEL, C1 controls, bidirectional overrides and isolates
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """``text`` with every terminal control character shown escaped (``ESC`` -> ``\\x1b``)."""
+    return _CONTROL.sub(
+        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text
+    )
+
+
+def one_line(text: str) -> str:
+    """:func:`visible`, and newlines shown as ``\\n``: an error stays on one line."""
+    return visible(text).replace("\n", "\\n")
+
+
+class SafeConsole(Console):
+    """A rich console that never passes control characters of the text it prints to the
+    terminal; rich's own styling and cursor controls are untouched.
+
+    Strings are escaped before rich reads them (rich would silently drop BEL or CR);
+    :class:`rich.text.Text` built elsewhere is escaped as it is written out."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Any:
+        return super().render_str(visible(text), **kwargs)
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        def clean(segments: Iterable[Segment]) -> Iterator[Segment]:
+            for seg in segments:
+                if seg.control or not _CONTROL.search(seg.text):
+                    yield seg
+                else:
+                    yield Segment(visible(seg.text), seg.style)
+
+        return super()._render_buffer(clean(buffer))
 
 
 class UI:
@@ -36,8 +86,8 @@ class UI:
     def __init__(self, json_mode: bool = False, quiet: bool = False) -> None:
         self.json_mode = json_mode
         self.quiet = quiet
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
-        self.out = Console(highlight=False, soft_wrap=True)
+        self.err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
+        self.out = SafeConsole(highlight=False, soft_wrap=True)
         self.warnings: list[str] = []
 
     @property
@@ -49,11 +99,14 @@ class UI:
             self.err.print(escape(msg))
 
     def warn(self, msg: str) -> None:
+        """Print a warning once: the same message reported by two stages shows once."""
+        if msg in self.warnings:
+            return
         self.warnings.append(msg)
         self.err.print(f"[yellow]warning:[/yellow] {escape(msg)}")
 
     def error(self, msg: str) -> None:
-        self.err.print(f"[red]error:[/red] {escape(msg)}")
+        self.err.print(f"[red]error:[/red] {escape(one_line(msg))}")
 
     def result(self, obj: dict[str, Any], render: Callable[[Console], None] | None = None) -> None:
         """Print the command's result: JSON (with warnings) or the human rendering."""
@@ -144,9 +197,16 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from vloc.fileio import check_output, protect_inputs
+
         ui = UI(json_mode=bool(kwargs.get("json_output", False)))
         try:
-            return fn(*args, ui=ui, **kwargs)
+            inputs = _input_paths(kwargs)
+            for name in OUTPUT_FILE_PARAMS:
+                if kwargs.get(name) is not None:
+                    check_output(kwargs[name], inputs, what=_option_name(name))
+            with protect_inputs(inputs):
+                return fn(*args, ui=ui, **kwargs)
         except typer.Exit:
             raise
         except VlocError as e:
@@ -160,8 +220,6 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
             _fail(ui, f"unexpected {type(e).__name__}: {e} (set VLOC_DEBUG=1 for a traceback)")
 
     # typer reads the signature: hide the injected ``ui`` parameter
-    import inspect
-
     sig = inspect.signature(fn)
     wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]
         parameters=[p for p in sig.parameters.values() if p.name != "ui"]
@@ -169,11 +227,37 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _fail(ui: UI, message: str) -> None:
+def _option_name(param: str) -> str:
+    return "output" if param == "output" else f"--{param} file"
+
+
+def _input_paths(kwargs: dict[str, Any]) -> list[str]:
+    """Every existing path among a command's arguments except the outputs it writes: the
+    files (and model folders) the run reads."""
+    skip = {*OUTPUT_FILE_PARAMS, *NOT_INPUT_PARAMS}
+    found: list[str] = []
+    for name, value in kwargs.items():
+        if name in skip or value is None or isinstance(value, bool | int | float):
+            continue
+        for v in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(v, str | Path) and str(v) and os.path.exists(v):
+                found.append(str(v))
+    return found
+
+
+def _fail(ui: UI, message: str, *, code: int = EXIT_FAILURE) -> None:
     ui.error(message)
     if ui.json_mode:
-        sys.stdout.write(json.dumps({"ok": False, "error": message}, ensure_ascii=False) + "\n")
-    raise typer.Exit(EXIT_FAILURE)
+        obj: dict[str, Any] = {"ok": False, "error": message}
+        if code == EXIT_USAGE:
+            obj["usage"] = True
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    raise typer.Exit(code)
+
+
+def usage_error(ui: UI, message: str) -> None:
+    """A wrong combination of flags: one ``error:`` line (and the JSON object), exit 2."""
+    _fail(ui, message, code=EXIT_USAGE)
 
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout, nothing else.")

@@ -7,18 +7,145 @@ so ``vloc --help`` stays fast.
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
+
+try:  # recent typer vendors click as typer._click; older typer builds on click itself
+    from typer.core import _click  # type: ignore[attr-defined]
+
+    click_exceptions = _click.exceptions
+except ImportError:  # pragma: no cover
+    import click as _click
+    import click.exceptions as click_exceptions
 
 from vloc import __version__
 from vloc.cli import batch, evaluate, features, index, search, summarize, train, translate
+from vloc.cli._ui import EXIT_USAGE, one_line
+
+HELP_OPTIONS = ["-h", "--help"]
+
+
+class VlocGroup(TyperGroup):
+    """The root command: usage errors become one ``error:`` line (exit 2), and with ``--json``
+    also ``{"ok": false, "error": ..., "usage": true}`` on stdout, as every other failure."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        _polish_help(self)
+        argv = list(sys.argv[1:] if args is None else args)
+        json_mode = "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
+        try:
+            rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_exceptions.NoArgsIsHelpError as e:
+            e.show()
+            rv = EXIT_USAGE
+        except click_exceptions.UsageError as e:
+            rv = _usage_failure(e, json_mode)
+        except click_exceptions.ClickException as e:
+            typer.echo(f"error: {one_line(e.format_message())}", err=True)
+            rv = e.exit_code
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            rv = 1
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+# two or three invocations per command, shown at the end of its --help
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "features": (
+        "vloc features film.mp4 --subs film.en.srt",
+        "vloc features film.mp4 --mode stride --compile",
+        "vloc features talk.mp4 --from-npy talk_action.npy --json",
+    ),
+    "index": (
+        "vloc index film.mp4 film.en.srt",
+        "vloc index film.mp4 film.zh.srt --workdir cache/ --json",
+    ),
+    "search": (
+        'vloc search "a dry riverbed" --index films/',
+        'vloc search "glacier ice" --index a.mp4.vloc b.mp4.vloc --top-k 10 --json',
+    ),
+    "translate": (
+        "vloc translate film.mp4 film.en.srt --to zh",
+        "vloc translate film.mp4 film.en.srt --to zh --bilingual -o film.en-zh.vtt",
+        "vloc translate film.mp4 film.en.srt --to zh --model runs/full/best --json",
+    ),
+    "summarize": (
+        "vloc summarize talk.mp4 talk.zh.srt --to en",
+        "vloc summarize talk.mp4 talk.pt.srt --to en --features talk_action.npy -o talk.md",
+    ),
+    "batch": (
+        "vloc batch videos/ --tasks features,index,translate:zh",
+        "vloc batch list.csv --tasks translate:zh --out results/ --json",
+        "vloc batch videos/ --tasks features --executor ray --workers 4",
+    ),
+    "train translate": (
+        "vloc train translate --data manifest.jsonl --out runs/full --variant full",
+        "vloc train translate --data manifest.jsonl --out runs/full --resume",
+    ),
+    "train summarize": (
+        "vloc train summarize --data how2/ --out runs/vdf",
+        "vloc train summarize --data how2/ --out runs/s2 --stage 2 --teacher runs/s1/best",
+    ),
+    "eval translate": (
+        "vloc eval translate --model runs/full --data manifest.jsonl --split test",
+        "vloc eval translate --model runs/ --data manifest.jsonl --table scores.md --json",
+    ),
+    "eval summarize": (
+        "vloc eval summarize --model runs/vdf --data how2/",
+        "vloc eval summarize --model a --model b --data how2/ --table scores.md",
+    ),
+}
+
+
+def _polish_help(command: Any, path: str = "") -> None:
+    """Boolean flags take no value: no ``<bool>`` placeholder in ``--help``; every command
+    ends its help with its examples."""
+    ctx = _click.Context(command, help_option_names=HELP_OPTIONS)
+    for param in [*command.params, command.get_help_option(ctx)]:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    if path in EXAMPLES and not command.epilog:
+        command.epilog = "Examples:\n\n" + "\n\n".join(EXAMPLES[path])
+    for name, sub in getattr(command, "commands", {}).items():
+        _polish_help(sub, f"{path} {name}".strip())
+
+
+def _usage_failure(e: click_exceptions.UsageError, json_mode: bool) -> int:
+    message = one_line(e.format_message())
+    ctx = e.ctx
+    if ctx is not None:
+        typer.echo(one_line(ctx.get_usage()), err=True)
+        message += f" (see '{ctx.command_path} --help')"
+    typer.echo(f"error: {message}", err=True)
+    if json_mode:
+        obj = {"ok": False, "error": message, "usage": True}
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    return EXIT_USAGE
+
 
 app = typer.Typer(
     name="vloc",
+    cls=VlocGroup,
     help="Localize the subtitles of long videos, using the video itself as context.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP_OPTIONS},
 )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from vloc.cli._ui import EXIT_USAGE, JSON_OPTION, UI, Progress, command
+from vloc.cli._ui import JSON_OPTION, UI, Progress, command, usage_error
 
 
 class _Bars:
@@ -33,11 +33,6 @@ class _Bars:
         for bar in self.bars.values():
             bar.__exit__(None, None, None)
         self.bars.clear()
-
-
-def _usage(ui: UI, message: str) -> None:
-    ui.error(message)
-    raise typer.Exit(EXIT_USAGE)
 
 
 @command
@@ -95,7 +90,7 @@ def features(
     from vloc.backbones import DEFAULT_BACKBONE
 
     if weights == "random" and seed is None:
-        _usage(ui, "--weights random needs --seed N (random weights are never implicit)")
+        usage_error(ui, "--weights random needs --seed N (random weights are never implicit)")
     if from_npy is not None:
         from vloc.features import import_features
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from vloc.cli._ui import EXIT_USAGE, JSON_OPTION, UI, command
+from vloc.cli._ui import JSON_OPTION, UI, command, usage_error
 
 
 def timestamp(ms: int) -> str:
@@ -42,8 +42,7 @@ def search(
 
     paths = [*(index or []), *(more or [])]
     if not paths:
-        ui.error("give at least one index path: --index PATH [PATH ...]")
-        raise typer.Exit(EXIT_USAGE)
+        usage_error(ui, "give at least one index path: --index PATH [PATH ...]")
     res = run_search(query, paths, top_k=top_k, encoder=encoder)
     out = {
         "query": res.query,
