@@ -447,12 +447,14 @@ class Trainer:
         import torch
         from safetensors.torch import load_model
 
+        from vloc.weights import safe_torch_load
+
         pointer = self.out / LATEST_FILE
         if not pointer.exists():
             raise InputError("holds no checkpoint to resume from (no 'latest' file)", path=self.out)
         folder = self.out / pointer.read_text().strip()
         try:
-            payload = torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
+            payload = safe_torch_load(folder / STATE_FILE)
             load_model(self.model, str(folder / MODEL_FILE), device=self.config.device)
         except (OSError, RuntimeError, KeyError) as e:
             raise InputError(f"cannot resume from this checkpoint: {e}", path=folder) from e

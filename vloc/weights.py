@@ -229,6 +229,31 @@ def resolve_weights(
     return WeightsSource(backbone, "file", f"sha256:{cached_sha256(path)}", path, label=str(path))
 
 
+SAFE_FORMATS = (
+    ".safetensors, or a .pt/.pth/.pyth checkpoint holding only tensors and plain containers"
+)
+
+
+def safe_torch_load(path: str | Path) -> Any:
+    """``torch.load(path, weights_only=True)``; a file that needs arbitrary unpickling is a
+    one-line :class:`WeightsError` naming it and the accepted formats."""
+    import pickle
+    import warnings
+
+    import torch
+
+    try:
+        with warnings.catch_warnings():  # torch's notes on pickle protocols are not for users
+            warnings.simplefilter("ignore")
+            return torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise WeightsError(
+            f"not a safe weights file: it holds pickled Python objects, which vloc never "
+            f"loads; accepted: {SAFE_FORMATS}",
+            path=path,
+        ) from e
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a checkpoint's tensors without unpickling arbitrary objects.
 
@@ -244,7 +269,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
             obj: Any = load_file(str(path), device="cpu")
         else:
-            obj = torch.load(str(path), map_location="cpu", weights_only=True)
+            obj = safe_torch_load(path)
+    except WeightsError:
+        raise
     except Exception as e:  # corrupt files raise many types (pickle, zip, safetensors errors)
         raise WeightsError(f"cannot read checkpoint: {type(e).__name__}: {e}", path=path) from e
     for key in NESTED_KEYS:
