@@ -177,6 +177,23 @@ def test_errors_and_warnings_with_control_characters_stay_one_visible_line(tmp_p
     assert len(errors) == 1 and len(res.stderr.strip().splitlines()) == 1, res.stderr
 
 
+def test_translate_prints_each_subtitle_warning_once(film, tmp_path):
+    from test_translate import build_tiny_translator
+
+    model = build_tiny_translator(tmp_path / "tr", variant="segment-level")  # reads features
+    overlapping = SRT.replace("00:00:01,000 --> 00:00:02,000", "00:00:00,500 --> 00:00:02,000")
+    film["subs"].write_text(overlapping)
+    res = CliRunner().invoke(
+        app,
+        ["translate", str(film["video"]), str(film["subs"]), "--to", "zh", "--model", str(model),
+         "-o", str(tmp_path / "out.zh.srt"), "--workdir", str(tmp_path / "ws")],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    warnings = [ln for ln in res.stderr.splitlines() if ln.startswith("warning:")]
+    assert warnings and len(warnings) == len(set(warnings)), res.stderr
+    assert any("overlap" in w for w in warnings), res.stderr
+
+
 # ---------------------------------------------------------------- the output contract
 @pytest.mark.parametrize(
     "argv",
