@@ -152,3 +152,50 @@ def test_encoder_mismatch_and_mixing_stay_errors(zh_film, tmp_path, use):
     with pytest.raises(InputError, match="different encoders") as e:
         search("ice", [archive])
     assert USE in str(e.value) and str(tiny) in str(e.value)
+
+
+# ---------------------------------------------------------------- translators' retrieval encoder
+
+
+def test_a_translator_that_records_no_encoder_keeps_all_minilm():
+    """The shipped demo translator was trained with all-MiniLM-L6-v2 and records ``null``."""
+    from vloc.translator.registry import open_model
+
+    folder = Path(__file__).resolve().parents[1] / "models" / "synth-en-zh"
+    info = json.loads((folder / "translator.json").read_text(encoding="utf-8"))
+    assert info["index"]["encoder"] is None
+    assert open_model(folder, "zh").index_encoder == "all-MiniLM-L6-v2"
+
+
+def test_training_with_global_retrieval_records_its_encoder(tmp_path):
+    from safetensors.numpy import save_file
+    from test_translator_train import _corpus
+
+    from vloc.encoders import DEFAULT_ENCODER
+    from vloc.translator.data import Documentary, read_manifest, write_manifest
+    from vloc.translator.registry import open_model
+    from vloc.translator.train import train_translator
+
+    data = _corpus(tmp_path, films=2, cues=8)
+    docs, rng = [], np.random.default_rng(0)
+    for d in read_manifest(data):
+        feats = tmp_path / "data" / f"{d.id}.safetensors"
+        regions = rng.normal(size=(len(d.cues), 4, 16)).astype(np.float16)  # (N, R, D)
+        save_file({"pooled": regions.mean(axis=1), "regions": regions}, str(feats))
+        shapes = {"pooled": [len(d.cues), 16], "regions": [len(d.cues), 4, 16]}
+        meta = {"kind": "cues", "backbone": "i3d_r50", "grid": 2, "shapes": shapes}
+        feats.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
+        docs.append(Documentary(d.id, "en", "zh", d.cues, features=feats))
+    data = write_manifest(data, docs)
+    overrides = {"d_model": 16, "ffn_dim": 32, "n_heads": 2, "encoder_layers": 1,
+                 "decoder_layers": 1, "video_dim": 16, "video_regions": 4, "visual_dim": 16,
+                 "segments": 3, "select_k": 2, "src_vocab": 300, "tgt_vocab": 300,
+                 "val_every": 0}  # fmt: skip
+    res = train_translator(data, tmp_path / "run", variant="full", overrides=overrides, max_steps=1)
+    info = json.loads((res.best / "translator.json").read_text(encoding="utf-8"))
+    assert info["index"] == {"encoder": DEFAULT_ENCODER}
+    assert open_model(res.best, "zh").index_encoder == DEFAULT_ENCODER
+    text = train_translator(
+        data, tmp_path / "text", variant="text-only", overrides=overrides, max_steps=1
+    )
+    assert "index" not in json.loads((text.best / "translator.json").read_text(encoding="utf-8"))

@@ -14,7 +14,8 @@ fix the values of the features (``backbone``, ``weights``, ``seed``, ``width``, 
 ``clip_len``, ``size``, ``grid``); a relative ``weights`` path is relative to the model folder,
 ``"weights": "random"`` with a ``seed`` gives reproducible test models. Without it, the
 defaults of ``FeatureOptions`` (I3D-R50 with its published weights, 3×3 grid) are used.
-``index.encoder`` is the sentence encoder used for retrieval (default: the embedded one).
+``index.encoder`` is the sentence encoder used for retrieval; a model that records none was
+trained with all-MiniLM-L6-v2 (the embedded default of its time) and keeps retrieving with it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vloc.encoders import MINILM_ENCODER
 from vloc.errors import InputError, WeightsError
 from vloc.fileio import sha256_file, stable_hash
 from vloc.workspace import vloc_home
@@ -51,7 +53,7 @@ class LoadedModel:
     src_tokenizer: Tokenizer
     tgt_tokenizer: Tokenizer
     features: dict[str, Any] | None  # FeatureOptions fields recorded with the model
-    index_encoder: str | None  # sentence encoder for retrieval (None: the embedded default)
+    index_encoder: str  # sentence encoder for retrieval (recorded, else all-MiniLM-L6-v2)
     identity: str  # sha256 over the weights, config, tokenizers and inference settings
 
     @property
@@ -219,8 +221,9 @@ def open_model(name_or_path: str | Path | None, to: str, *, device: str = "cpu")
     for sub in (SRC_TOKENIZER_DIR, TGT_TOKENIZER_DIR):
         parts.append(sha256_file(folder / sub / "tokenizer.json"))
     identity = stable_hash({"files": parts, "features": features, "encoder": encoder})
+    index_encoder = MINILM_ENCODER if encoder is None else encoder  # None: trained with it
     return LoadedModel(
-        _model_name(folder), folder, model, src_tok, tgt_tok, features, encoder, identity
+        _model_name(folder), folder, model, src_tok, tgt_tok, features, index_encoder, identity
     )
 
 

@@ -276,6 +276,12 @@ def train_translator(
     features = _feature_settings(splits) if model_cfg.uses_video else None
     if features:
         info["features"] = features  # what `vloc translate` must extract for this model
+    if model_cfg.context == "global" and video_loader is None:
+        from vloc.encoders import DEFAULT_ENCODER
+
+        # load_film_video retrieves with the default encoder: `vloc translate` must use the
+        # same one (a model that records none is taken to use all-MiniLM-L6-v2)
+        info["index"] = {"encoder": DEFAULT_ENCODER}
     task = TranslationTask(
         splits, model_cfg, src_tok, tgt_tok, video_loader=video_loader, info=info
     )
