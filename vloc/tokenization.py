@@ -118,6 +118,17 @@ class Tokenizer:
     def token_to_id(self, token: str) -> int | None:
         return self._backend.token_to_id(token)
 
+    def split_words(self, text: str) -> list[str]:
+        """``text`` cut into the pieces BPE works inside, before any merge: words with their
+        ``▁``, single CJK characters, punctuation marks (see the module docstring)."""
+        normalized = self._backend.normalizer.normalize_str(text)
+        return [piece for piece, _ in self._backend.pre_tokenizer.pre_tokenize_str(normalized)]
+
+    def piece_ids(self, piece: str) -> list[int]:
+        """The ids BPE spells one piece of :meth:`split_words` with (byte ids 4–259 where a
+        character is not in the vocabulary)."""
+        return [t.id for t in self._backend.model.tokenize(piece)]
+
     def to_str(self) -> str:
         """The backend's JSON (used to compare tokenizers and to save them)."""
         return str(self._backend.to_str())
