@@ -45,8 +45,8 @@ def translate(
     model: str | None = typer.Option(
         None,
         "--model",
-        help="Model name (in models/ or $VLOC_HOME/models) or folder. "
-        "Default: the only installed model into --to.",
+        help="Model name (in models/ or $VLOC_HOME/models) or folder. Default: the installed "
+        "model into --to (a demo only on subtitles it covers).",
     ),
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Output file (default: film.<to>.srt beside SUBS)."
@@ -64,6 +64,12 @@ def translate(
     workdir: Path | None = typer.Option(None, "--workdir", help="Parent folder of the workspace."),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
     batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="Cues per decoding batch."),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Fail (exit 1) instead of warning when the model does not know the subtitles' "
+        "words (coverage check; for CI).",
+    ),
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
@@ -71,6 +77,10 @@ def translate(
     """Translate subtitles using the video as context; same cues, same timing, written atomically.
 
     Features and the index are cached in the workspace; a killed run resumes where it stopped.
+
+    The shipped model, synth-en-zh, is a demo: it knows only vloc's synthetic documentaries (scripts/demo.sh shows it working) and turns real subtitles into nonsense.
+
+    Before translating, vloc measures the share of the subtitles' words that the model never learned (limit 35 %). Without --model the demo runs only on text it knows; any model warns on text it does not know, and --strict makes that an error. For real films, train a model on subtitles like yours with `vloc train translate` and pass --model DIR.
     """
     from vloc.translator.translate import TranslateOptions, translate_subtitles
 
@@ -85,6 +95,7 @@ def translate(
         encoding=encoding,
         workdir=workdir,
         device=device,
+        strict=strict,
     )
     bars = _Bars(ui)
     try:
@@ -112,5 +123,12 @@ def translate(
             f"{v.line_violations} cue(s) over {v.max_chars} chars × {v.max_lines} lines, "
             f"{v.speed_violations} over {v.max_cps:g} chars/s ({v.lang})"
         )
+        if result.coverage is not None:
+            c = result.coverage
+            console.print(
+                f"coverage: {100 * c['unknown_share']:.1f} % of {c['words']:,} words unknown to "
+                f"{result.model} (limit {100 * c['limit']:g} %): "
+                + ("ok" if c["ok"] else "NOT COVERED")
+            )
 
     ui.result(payload, render)

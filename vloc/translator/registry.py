@@ -16,6 +16,13 @@ fix the values of the features (``backbone``, ``weights``, ``seed``, ``width``, 
 defaults of ``FeatureOptions`` (I3D-R50 with its published weights, 3×3 grid) are used.
 ``index.encoder`` is the sentence encoder used for retrieval; a model that records none was
 trained with all-MiniLM-L6-v2 (the embedded default of its time) and keeps retrieving with it.
+``demo`` (true for the shipped demo models) and ``domain`` (one line on the training text) feed
+the coverage check (:mod:`vloc.coverage`): without ``--model``, a demo is picked only when no
+other model translates into ``--to``, and used only when the input's words fit it.
+
+:func:`choose_model` settles which folder a run uses from the folders' JSON files alone (no
+torch), so that a missing model, a wrong ``--to`` or a broken ``translator.json`` fails in well
+under a second; every error about a folder starts with the folder's path.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vloc.coverage import read_marks
 from vloc.encoders import MINILM_ENCODER
 from vloc.errors import InputError, WeightsError
 from vloc.fileio import sha256_file, stable_hash
@@ -107,9 +115,19 @@ def _model_name(folder: Path) -> str:
     return folder.parent.name if folder.name == BEST_DIR else folder.name
 
 
+def describe_installed() -> str:
+    """``synth-en-zh (en→zh, demo), my-en-zh (en→zh)``, or ``none``: the installed translators."""
+    rows = [
+        f"{_model_name(p)} ({_lang(p, SRC_TOKENIZER_DIR) or '?'}→{_target_lang(p) or '?'}"
+        + (", demo)" if _is_demo(p) else ")")
+        for p in list_models()
+    ]
+    return ", ".join(rows) if rows else "none"
+
+
 def _missing_model(what: str) -> WeightsError:
-    names = [_model_name(p) for p in list_models()]
-    listed = ", ".join(names) if names else "none installed"
+    listed = describe_installed()
+    listed = listed if listed != "none" else "none installed"
     where = " and ".join(str(d) for d in model_dirs())
     return WeightsError(
         f"{what}; models in {where}: {listed}. Pass --model NAME for one of them or "
@@ -123,6 +141,9 @@ def resolve_model(name_or_path: str | Path | None, to: str) -> Path:
     model into ``to``."""
     if name_or_path is None:
         matches = [p for p in list_models() if _lang_base(_target_lang(p) or "") == _lang_base(to)]
+        real = [p for p in matches if not _is_demo(p)]
+        if len(real) == 1:
+            return real[0]  # a demo never shadows a real model
         if len(matches) == 1:
             return matches[0]
         if not matches:
@@ -148,12 +169,69 @@ def resolve_model(name_or_path: str | Path | None, to: str) -> Path:
     raise _missing_model(f"model {name!r} not found")
 
 
-def _target_lang(folder: Path) -> str | None:
+def _lang(folder: Path, tokenizer_dir: str) -> str | None:
+    """The ``lang`` a tokenizer folder records (JSON only), None when unreadable."""
     try:
-        meta = json.loads((folder / TGT_TOKENIZER_DIR / "vloc_tokenizer.json").read_text("utf-8"))
+        meta = json.loads((folder / tokenizer_dir / "vloc_tokenizer.json").read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    return meta.get("lang") if isinstance(meta, dict) else None
+    lang = meta.get("lang") if isinstance(meta, dict) else None
+    return str(lang) if lang else None
+
+
+def _target_lang(folder: Path) -> str | None:
+    return _lang(folder, TGT_TOKENIZER_DIR)
+
+
+def _info_json(folder: Path) -> dict[str, Any]:
+    """``translator.json`` as a dict ({} when absent); a folder-naming error when unreadable."""
+    path = folder / INFO_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise WeightsError(f"{INFO_FILE}: unreadable model information: {e}", path=folder) from e
+    if not isinstance(data, dict):
+        raise WeightsError(f"{INFO_FILE}: model information must be a JSON object", path=folder)
+    return data
+
+
+def _is_demo(folder: Path) -> bool:
+    try:
+        return _info_json(folder).get("demo") is True
+    except WeightsError:
+        return False
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The translator folder a run will use, read from its JSON files only (no weights)."""
+
+    folder: Path  # the model folder (a training output's best/)
+    name: str  # its name
+    source_lang: str  # its source tokenizer's language
+    target_lang: str  # its target tokenizer's language
+    demo: bool  # marked as a demo ("demo": true in translator.json)
+    domain: str | None  # what it was trained on ("domain" in translator.json)
+    by_default: bool  # no --model was given: the model installed for --to
+
+
+def choose_model(name_or_path: str | Path | None, to: str) -> ModelChoice:
+    """Which model a run into ``to`` uses, checked as far as the JSON files allow: the folder
+    exists and holds a translator, translates into ``to``, and its ``translator.json`` is valid
+    (backbone name, weights file). Imports no torch: fails fast."""
+    folder = resolve_model(name_or_path, to)
+    for sub in (SRC_TOKENIZER_DIR, TGT_TOKENIZER_DIR):
+        if not (folder / sub).is_dir():
+            raise WeightsError(f"the model folder has no {sub}/ (its tokenizer)", path=folder)
+    source, target = _lang(folder, SRC_TOKENIZER_DIR), _target_lang(folder)
+    _check_target(folder, target or "", to)
+    _read_info(folder)
+    demo, domain = read_marks(_info_json(folder), folder / INFO_FILE)
+    return ModelChoice(
+        folder, _model_name(folder), source or "", target or "", demo, domain, name_or_path is None
+    )
 
 
 def _read_info(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -161,31 +239,42 @@ def _read_info(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
     Only the FeatureOptions fields that change feature values are kept."""
     from dataclasses import fields
 
+    from vloc.backbones import REGISTRY
     from vloc.features import FeatureOptions
 
-    path = folder / INFO_FILE
-    if not path.is_file():
+    if not (folder / INFO_FILE).is_file():
         return None, None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise WeightsError(f"unreadable model information: {e}", path=path) from e
-    if not isinstance(data, dict):
-        raise WeightsError("model information must be a JSON object", path=path)
+    data = _info_json(folder)
     feats = data.get("features")
     if feats is not None:
         known = {f.name for f in fields(FeatureOptions)}
         if not isinstance(feats, dict) or set(feats) - known:
             raise WeightsError(
-                f"'features' must be an object of feature options {list(FEATURE_FIELDS)}; "
-                f"unknown: {sorted(set(feats) - known) if isinstance(feats, dict) else feats}",
-                path=path,
+                f"{INFO_FILE}: 'features' must be an object of feature options "
+                f"{list(FEATURE_FIELDS)}; unknown: "
+                f"{sorted(set(feats) - known) if isinstance(feats, dict) else feats}",
+                path=folder,
             )
         feats = {k: v for k, v in feats.items() if k in FEATURE_FIELDS}
+        backbone = feats.get("backbone")
+        if backbone is not None and backbone not in REGISTRY:
+            raise WeightsError(
+                f"{INFO_FILE}: unknown backbone {backbone!r}; valid backbones: "
+                f"{', '.join(sorted(REGISTRY))}",
+                path=folder,
+            )
         w = feats.get("weights")
-        if w not in (None, "random") and not Path(str(w)).is_absolute():
-            if (folder / str(w)).exists():
-                feats["weights"] = str(folder / str(w))
+        if w not in (None, "random") and str(w) not in REGISTRY:
+            file = Path(str(w)).expanduser()
+            file = file if file.is_absolute() else folder / file
+            if not file.is_file():
+                raise WeightsError(
+                    f"{INFO_FILE}: backbone weights {str(w)!r} not found (a file in the model "
+                    f"folder, an absolute path, 'random' or a registry name: "
+                    f"{', '.join(sorted(REGISTRY))})",
+                    path=folder,
+                )
+            feats["weights"] = str(file)
     index = data.get("index") or {}
     encoder = index.get("encoder") if isinstance(index, dict) else None
     if encoder is not None and not Path(str(encoder)).is_absolute():

@@ -2,9 +2,12 @@
 
 Stages, each timed and each cached where it can be:
 
-1. **model** — resolve ``--model`` (a folder, or a name under the model folders) and load the
-   translator and its two tokenizers; fail here, before any heavy work, on a missing model or
-   a ``--to`` that the model does not translate into.
+1. **model** — resolve ``--model`` (a folder, or a name under the model folders) from the
+   folders' JSON files alone and fail here, before torch is imported, on a missing model, a
+   ``--to`` that the model does not translate into or a broken ``translator.json``; then, once
+   the subtitles are read, the coverage check (:mod:`vloc.coverage`: a demo model picked by
+   default is refused on text it does not know, any other model warns, ``strict`` fails), and
+   only then load the translator and its two tokenizers.
 2. **features** — per-cue clip features of the video (:func:`vloc.features.extract_features`,
    cached in the workspace), extracted with exactly the backbone, weights, fps, clip length,
    crop size and grid recorded in the model folder (``translator.json``, below). Skipped by the
@@ -50,7 +53,11 @@ from vloc.subtitles import FORMATS
 from vloc.translator.linebreak import ReadabilityReport, break_text, check_readability
 from vloc.translator.registry import (
     INFO_FILE,
+    SRC_TOKENIZER_DIR,
     LoadedModel,
+    ModelChoice,
+    choose_model,
+    describe_installed,
     open_model,
 )
 from vloc.workspace import Workspace, safe_name
@@ -58,6 +65,7 @@ from vloc.workspace import Workspace, safe_name
 if TYPE_CHECKING:
     import numpy as np
 
+    from vloc.coverage import Coverage
     from vloc.subtitles import Subtitles
 
 DEFAULT_BEAM = 5  # beam width (the translator paper decodes with beam search; 5 is fairseq's)
@@ -90,6 +98,7 @@ class TranslateOptions:
     encoding: str | None = None  # subtitle encoding override (default: detect)
     workdir: str | Path | None = None  # parent folder of the video's workspace
     device: str = "cpu"  # "cpu" | "cuda", for the backbone and the translator
+    strict: bool = False  # a failed coverage check is an error instead of a warning
 
 
 @dataclass
@@ -111,6 +120,7 @@ class TranslateResult:
     target_lang: str
     journal: Path  # the decoding journal
     warnings: list[str] = field(default_factory=list)
+    coverage: dict[str, Any] | None = None  # vloc.coverage.Coverage.to_json() of the input
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -129,6 +139,7 @@ class TranslateResult:
             "target_lang": self.target_lang,
             "journal": str(self.journal),
             "warnings": self.warnings,
+            "coverage": self.coverage,
         }
 
 
@@ -471,9 +482,7 @@ def translate_subtitles(
     if not subtitles.is_file():
         raise SubtitleError("subtitle file not found", path=subtitles)
     c0 = time.perf_counter()
-    _check_device(options.device)
-    loaded = open_model(options.model, options.to, device=options.device)
-    config = loaded.model.config
+    choice = choose_model(options.model, options.to)  # JSON files only: fails before torch
     timings["model"] = time.perf_counter() - c0
 
     c0 = time.perf_counter()
@@ -488,6 +497,13 @@ def translate_subtitles(
     styled = [split_style(c.text) for c in subs.cues]
     n = len(subs.cues)
     timings["read"] = time.perf_counter() - c0
+    coverage = _check_coverage(choice, [s.plain for s in styled], subtitles, options, _warn)
+
+    c0 = time.perf_counter()
+    _check_device(options.device)
+    loaded = open_model(choice.folder, options.to, device=options.device)
+    config = loaded.model.config
+    timings["model"] += time.perf_counter() - c0
 
     kind = config.context
     cache: dict[str, bool | None] = {"features": None, "index": None}
@@ -615,7 +631,41 @@ def translate_subtitles(
         target_lang=loaded.target_lang,
         journal=journal.path,
         warnings=warnings,
+        coverage=coverage.to_json(),
     )
+
+
+def _check_coverage(
+    choice: ModelChoice,
+    texts: list[str],
+    subtitles: Path,
+    options: TranslateOptions,
+    warn: WarnFn,
+) -> Coverage:
+    """Measure the source texts against the model's source tokenizer and apply the coverage
+    policy (:func:`vloc.coverage.check`); → the :class:`~vloc.coverage.Coverage`."""
+    from vloc.coverage import ModelFacts, check, measure_folder
+
+    coverage = measure_folder(choice.folder / SRC_TOKENIZER_DIR, texts)
+    facts = ModelFacts(
+        name=choice.name,
+        kind="translator",
+        source_lang=choice.source_lang,
+        target_lang=choice.target_lang,
+        demo=choice.demo,
+        domain=choice.domain,
+        by_default=choice.by_default,
+    )
+    check(
+        coverage,
+        facts,
+        subtitles,
+        installed=describe_installed(),
+        train_command="vloc train translate",
+        strict=options.strict,
+        warn=warn,
+    )
+    return coverage
 
 
 def _check_same_cues(src: Subtitles, out: Subtitles, path: Path) -> None:
