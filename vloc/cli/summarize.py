@@ -84,11 +84,20 @@ def summarize(
     encoding: str | None = typer.Option(None, "--encoding", help="Subtitle encoding."),
     workdir: Path | None = typer.Option(None, "--workdir", help="Parent folder of the workspace."),
     device: str = DEVICE_OPTION,
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Fail (exit 1) instead of warning when the model does not know the transcript's "
+        "words (coverage check; for CI).",
+    ),
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
 ) -> None:
-    """Summarize a video's subtitles in another language (cross-lingual, video-guided)."""
+    """Summarize a video's subtitles in another language (cross-lingual, video-guided).
+
+    The shipped model, synth-zh-en-summary, is a demo that knows only vloc's synthetic documentaries. Without --model it runs only on a transcript whose words it knows (coverage check, limit 35 % unknown); any model warns on a transcript it does not know, and --strict makes that an error. For real videos, train a model with `vloc train summarize` and pass --model DIR.
+    """
     from vloc.summarizer.summarize import SummarizeOptions
     from vloc.summarizer.summarize import summarize as run
 
@@ -102,6 +111,7 @@ def summarize(
         weights=weights,
         weights_dir=str(weights_dir) if weights_dir is not None else None,
         encoding=encoding,
+        strict=strict,
     )
     bars = _Bars(ui, "features", "clips")
     try:
@@ -123,6 +133,15 @@ def summarize(
     def render(console: Any) -> None:
         console.print(result.summary, markup=False)
         console.print(f"→ {result.output}", markup=False, style="dim")
+        if result.coverage is not None:
+            c = result.coverage
+            console.print(
+                f"coverage: {100 * c['unknown_share']:.1f} % of {c['words']:,} words unknown to "
+                f"the model (limit {100 * c['limit']:g} %): "
+                + ("ok" if c["ok"] else "NOT COVERED"),
+                markup=False,
+                style="dim",
+            )
 
     ui.result(result.to_json(), render)
 

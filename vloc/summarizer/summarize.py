@@ -8,7 +8,12 @@ default — cached in the video's workspace, or given as a ``.npy`` array), runs
 
 A model is a folder written by ``vloc train summarize`` (its ``best/`` or the training output
 itself), or a name looked up as ``models/<name>/`` under ``$VLOC_HOME`` and in the repository;
-without one, the only installed model into the requested language is used.
+without one, the only installed model into the requested language is used (a model marked
+``"demo": true`` in its ``summarizer.json`` only when no other one writes that language).
+The model is chosen from its ``summarizer.json`` alone, before torch is imported, and the
+transcript is measured against its source tokenizer first (:mod:`vloc.coverage`): a demo picked
+by default is refused on a transcript it does not know, any other model warns, and
+``SummarizeOptions.strict`` turns the warning into an error.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from vloc.tokenization import CJK_PATTERN
 if TYPE_CHECKING:
     import numpy as np
 
+    from vloc.coverage import Coverage
     from vloc.features import FeatureOptions
     from vloc.summarizer.model import VDFSummarizer
     from vloc.tokenization import Tokenizer
@@ -65,6 +71,7 @@ class SummarizeOptions:
     weights: str | None = None  # its weights: None (the model's or published), a path, a name
     weights_dir: str | None = None  # cache folder of published checkpoints
     encoding: str | None = None  # subtitle encoding override
+    strict: bool = False  # a failed coverage check is an error instead of a warning
 
     def check(self) -> None:
         if self.beam < 1:
@@ -153,12 +160,7 @@ def load_model_folder(folder: str | Path, *, device: str = "cpu") -> LoadedSumma
 
     folder = Path(folder)
     info = read_model_info(folder)
-    if info.get("stage") == "2":
-        raise InputError(
-            "is a stage-2 distillation output (a source encoder, not a summarizer): fine-tune "
-            "it first with `vloc train summarize --stage 3 --student DIR`",
-            path=folder,
-        )
+    _check_info(folder, info)
     model = load_summarizer(folder, device=device)
     src_tok = Tokenizer.load(folder / SRC_TOKENIZER_DIR)
     tgt_tok = Tokenizer.load(folder / TGT_TOKENIZER_DIR)
@@ -170,6 +172,32 @@ def load_model_folder(folder: str | Path, *, device: str = "cpu") -> LoadedSumma
             path=folder,
         )
     return LoadedSummarizer(model, src_tok, tgt_tok, info, folder)
+
+
+def _check_info(folder: Path, info: dict[str, Any]) -> None:
+    """What ``summarizer.json`` alone can tell is wrong with a folder, before any weights load:
+    a stage-2 output, an unknown backbone, a missing backbone weights file."""
+    from vloc.backbones import REGISTRY
+
+    if info.get("stage") == "2":
+        raise InputError(
+            "is a stage-2 distillation output (a source encoder, not a summarizer): fine-tune "
+            "it first with `vloc train summarize --stage 3 --student DIR`",
+            path=folder,
+        )
+    video = info.get("video") or {}
+    backbone, weights = video.get("backbone"), video.get("weights")
+    if backbone is not None and backbone not in REGISTRY:
+        raise WeightsError(
+            f"{INFO_FILE}: unknown backbone {backbone!r}; valid backbones: "
+            f"{', '.join(sorted(REGISTRY))}",
+            path=folder,
+        )
+    if weights and weights not in REGISTRY and not (folder / str(weights)).is_file():
+        raise WeightsError(
+            f"{INFO_FILE}: backbone weights {weights!r} not found in the model folder",
+            path=folder,
+        )
 
 
 def join_texts(parts: Sequence[str]) -> str:
@@ -326,6 +354,7 @@ class SummaryResult:
     model: dict[str, Any]  # the model used
     decoding: dict[str, Any]  # beam, length penalty, ...
     warnings: list[str]
+    coverage: dict[str, Any] | None = None  # vloc.coverage.Coverage.to_json() of the transcript
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -336,6 +365,7 @@ class SummaryResult:
             "model": self.model,
             "decoding": self.decoding,
             "warnings": self.warnings,
+            "coverage": self.coverage,
         }
 
 
@@ -391,14 +421,25 @@ def summarize(
     if features is None and not video.is_file():
         raise InputError("video not found (or pass --features FILE.npy)", path=video)
     folder = find_model(model) if model is not None else default_model(to)
-    loaded = load_model_folder(folder, device=options.device)
-    if to != loaded.tgt_lang:
+    info = read_model_info(folder)  # the model is chosen and checked before torch is imported
+    _check_info(folder, info)
+    if to != info.get("tgt_lang"):
         raise InputError(
-            f"--to {to!r}: this model summarizes into {loaded.tgt_lang!r} only", path=folder
+            f"--to {to!r}: this model summarizes into {info.get('tgt_lang')!r} only", path=folder
         )
     transcript = transcript_from_subtitles(subs, encoding=options.encoding)
     for w in transcript["warnings"]:
         _warn(w)
+    coverage = _check_coverage(
+        folder,
+        info,
+        transcript["text"],
+        subs,
+        by_default=model is None,
+        options=options,
+        warn=_warn,
+    )
+    loaded = load_model_folder(folder, device=options.device)
     c = loaded.model.config
     feats, feature_info = None, {"used": False}
     if c.uses_video:
@@ -434,7 +475,9 @@ def summarize(
         "no_repeat_ngram": options.no_repeat_ngram,
     }
     out_path = Path(out) if out is not None else default_output(video, to)
-    result = SummaryResult(summary, to, out_path, source, loaded.describe(), decoding, warnings)
+    result = SummaryResult(
+        summary, to, out_path, source, loaded.describe(), decoding, warnings, coverage.to_json()
+    )
     atomic_write_text(out_path, render_markdown(result))
     return result
 
@@ -473,6 +516,57 @@ def feature_options(loaded: LoadedSummarizer, options: SummarizeOptions) -> Feat
     )
 
 
+def _check_coverage(
+    folder: Path,
+    info: dict[str, Any],
+    text: str,
+    subs: Path,
+    *,
+    by_default: bool,
+    options: SummarizeOptions,
+    warn: WarnFn,
+) -> Coverage:
+    """Measure the transcript against the model's source tokenizer and apply the coverage
+    policy (:func:`vloc.coverage.check`)."""
+    from vloc.coverage import ModelFacts, check, measure_folder, read_marks
+
+    coverage = measure_folder(folder / SRC_TOKENIZER_DIR, [text])
+    demo, domain = read_marks(info, folder / INFO_FILE)
+    name = folder.parent.name if folder.name == BEST_DIR else folder.name
+    facts = ModelFacts(
+        name=name,
+        kind="summarizer",
+        source_lang=str(info.get("src_lang", "")),
+        target_lang=str(info.get("tgt_lang", "")),
+        demo=demo,
+        domain=domain,
+        by_default=by_default,
+    )
+    check(
+        coverage,
+        facts,
+        subs,
+        installed=describe_installed(),
+        train_command="vloc train summarize",
+        strict=options.strict,
+        warn=warn,
+    )
+    return coverage
+
+
+def describe_installed() -> str:
+    """``synth-zh-en-summary (zh→en, demo)``, or ``none``: the installed summarizers."""
+    rows = []
+    for d in installed_models():
+        try:
+            info = read_model_info(d)
+        except InputError:
+            continue
+        pair = f"{info.get('src_lang', '?')}→{info.get('tgt_lang', '?')}"
+        rows.append(f"{d.name} ({pair}" + (", demo)" if info.get("demo") is True else ")"))
+    return ", ".join(rows) if rows else "none"
+
+
 def installed_models() -> list[Path]:
     """Summarizer folders installed as ``models/<name>/`` in ``$VLOC_HOME`` and the repository
     (a name found in both: the ``$VLOC_HOME`` one), sorted by name."""
@@ -490,17 +584,22 @@ def installed_models() -> list[Path]:
 def default_model(to: str) -> Path:
     """The one installed summarizer into language ``to`` (fails naming the candidates when
     there is none or more than one: then ``--model`` decides)."""
-    fits = []
+    fits, real = [], []
     for d in installed_models():
         info = read_model_info(d)
         if info.get("tgt_lang") == to and info.get("stage") != "2":
             fits.append(d)
+            if info.get("demo") is not True:
+                real.append(d)
+    if len(real) == 1:
+        return real[0]  # a demo never shadows a real model
     if len(fits) == 1:
         return fits[0]
     if not fits:
         raise WeightsError(
             f"no installed summarizer writes {to!r} (looked for models/<name>/ in $VLOC_HOME and "
-            "the repository); pass --model DIR (e.g. the output of `vloc train summarize`)"
+            f"the repository; installed: {describe_installed()}); pass --model DIR (e.g. the "
+            "output of `vloc train summarize`)"
         )
     names = ", ".join(d.name for d in fits)
     raise InputError(f"several installed summarizers write {to!r} ({names}): pick one with --model")
