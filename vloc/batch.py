@@ -78,6 +78,7 @@ class JobResult:
     seconds: dict[str, float] = field(default_factory=dict)  # task -> wall time
     cached: list[str] = field(default_factory=list)  # tasks that found their outputs complete
     error: str | None = None  # one line, with the task that failed
+    warnings: list[str] = field(default_factory=list)  # "task: warning" (e.g. model coverage)
 
 
 def parse_tasks(spec: str) -> list[TaskSpec]:
@@ -290,6 +291,7 @@ class BatchOptions:
     encoding: str | None = None  # subtitle encoding override (None: detect)
     width: float = 1.0  # backbone width multiplier (1.0 = the real model; tests use less)
     compile: bool = False  # torch.compile the backbone of the features task
+    strict: bool = False  # translate/summarize fail when the model does not know the text
 
 
 @dataclass(frozen=True)
@@ -298,6 +300,7 @@ class TaskDone:
 
     paths: list[Path]
     cached: bool = False
+    warnings: tuple[str, ...] = ()  # what the task warned about (reported per video)
 
 
 TaskFn = Callable[[VideoJob, TaskSpec, Path, BatchOptions], "TaskDone | list[Path]"]
@@ -334,6 +337,7 @@ def run_job(
             result.seconds[str(task)] = round(time.perf_counter() - t0, 3)
         done = outputs if isinstance(outputs, TaskDone) else TaskDone(list(outputs))
         result.outputs[str(task)] = [_relative(p, out_root) for p in done.paths]
+        result.warnings += [f"{task}: {w}" for w in done.warnings]
         if done.cached:
             result.cached.append(str(task))
     result.status = "skipped" if tasks and len(result.cached) == len(tasks) else "ok"
@@ -506,13 +510,14 @@ def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
             encoding=opts.encoding,
             workdir=job_dir,
             device=opts.device,
+            strict=opts.strict,
         ),
     )
     # complete before this run: every cue came from the journal and the file was there
-    return TaskDone([Path(res.output)], existed and res.translated == 0)
+    return TaskDone([Path(res.output)], existed and res.translated == 0, tuple(res.warnings))
 
 
-def _task_summarize(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> list[Path]:
+def _task_summarize(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
     from vloc.summarizer.summarize import SUMMARY_SUFFIX, SummarizeOptions, summarize
 
     subs = _need_subs(job, task)
@@ -524,11 +529,12 @@ def _task_summarize(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
         weights=opts.weights,
         weights_dir=opts.weights_dir,
         encoding=opts.encoding,
+        strict=opts.strict,
     )
     res = summarize(
         job.video, subs, to=task.arg, model=opts.model, out=out, options=so, workdir=job_dir
     )
-    return [Path(res.output)]
+    return TaskDone([Path(res.output)], warnings=tuple(res.warnings))
 
 
 TASKS: dict[str, TaskFn] = {

@@ -56,6 +56,12 @@ def batch(
     compile: bool = typer.Option(
         False, "--compile", help="torch.compile the features task's backbone (long films)."
     ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="A translate/summarize task fails when its model does not know the subtitles' "
+        "words (coverage check) instead of warning.",
+    ),
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
@@ -100,6 +106,7 @@ def batch(
         encoding=encoding,
         width=width,
         compile=compile,
+        strict=strict,
     )
     ui.info(f"{len(jobs)} videos, tasks {','.join(map(str, task_list))} → {out}")
 
@@ -109,6 +116,8 @@ def batch(
         if r.error:
             line += f" — {r.error}"
         ui.info(line)
+        for w in r.warnings:
+            ui.warn(f"{r.name}: {w}")
 
     result = run_batch(
         jobs,
