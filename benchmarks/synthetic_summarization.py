@@ -41,6 +41,16 @@ from pathlib import Path
 ROUGE_MARGIN = 5.0  # ROUGE-L points the full model must gain over the text-only ablation
 BACKBONE_SEED = 0  # seed of the random-weight feature backbone
 BACKBONE_FILE = "backbone.safetensors"  # its weights inside a shipped model folder
+SHIPPED_DOMAIN = (  # the shipped model's training text, as its summarizer.json records it
+    "vloc's synthetic documentaries (Chinese narration about made-up places by a river, in a "
+    "desert, a forest or a city; vloc.synthetic.summarization)"
+)
+DEMO_SECTION = [
+    "## A demo: what it knows",
+    "",
+    '- `summarizer.json` marks it `"demo": true` and records its training domain (`"domain"`): Chinese narration about made-up places by a river, in a desert, a forest or a city.',
+    "- Before summarizing, `vloc summarize` measures the transcript against `src_tokenizer/` (`vloc.coverage`): the share of characters and words it cannot spell as one learned symbol. The example transcript and held-out synthetic films stay far under the 35 % limit, real documentaries and other languages far over it (figures: README, `benchmarks/coverage.py`). Without `--model` it is used only under the limit; named with `--model` it warns over it (`--strict`: fails).",
+]  # of the card
 FEATURE_FPS = 10.0  # decode rate of the feature extractor (the films are rendered at 10 fps)
 
 
@@ -97,6 +107,8 @@ def ship_model(run: Path, target: Path, args: argparse.Namespace, results: dict)
         save_file(state, str(tmp))
     info = json.loads((best / "summarizer.json").read_text(encoding="utf-8"))
     info["data"] = f"synthetic summarization set ({args.films} films, seed 0)"
+    info["demo"] = True  # picked by default only on text it covers (vloc.coverage)
+    info["domain"] = SHIPPED_DOMAIN
     if info.get("parent"):  # a local training folder: name the stage, not the path
         info["parent"] = f"{Path(info['parent']).parent.name} (not shipped)"
     info["video"] = {
@@ -120,6 +132,8 @@ def ship_model(run: Path, target: Path, args: argparse.Namespace, results: dict)
         "of place they are about (river, desert, forest, city), while half of their shots show it. "
         "It is a demo of the pipeline, not a general summarizer: it only knows the four synthetic "
         "topics and their phrasing.",
+        "",
+        *DEMO_SECTION,
         "",
         "## Use",
         "",

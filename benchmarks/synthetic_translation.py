@@ -47,7 +47,17 @@ TARGETS = (
     ("segment-level", "<=", CHANCE_CEILING),
 )
 BACKBONE_FILE = "backbone.safetensors"  # shipped model: the features' backbone weights
+SHIPPED_DOMAIN = (  # the shipped model's training text, as its translator.json records it
+    "vloc's synthetic documentaries (short English narration about made-up towns by a river, "
+    "in a desert, a forest or a city; vloc.synthetic.translation)"
+)
 BEAM = 5  # beam width at evaluation (as `vloc translate`)
+DEMO_SECTION = [
+    "## A demo: what it knows",
+    "",
+    '- `translator.json` marks it `"demo": true` and records its training domain (`"domain"`): short English narration about made-up towns by a river, in a desert, a forest or a city.',
+    "- Before translating, `vloc translate` measures the subtitles against `src_tokenizer/` (`vloc.coverage`): the share of words it cannot spell as one learned symbol. The example film and held-out synthetic films stay far under the 35 % limit, real documentaries far over it (figures: README, `benchmarks/coverage.py`). Without `--model` it is used only under the limit; named with `--model` it warns over it (`--strict`: fails).",
+]  # of the card
 
 
 @dataclass(frozen=True)
@@ -380,6 +390,8 @@ def ship_model(out: Path, s: BenchSettings, results: dict[str, Any], dest: Path)
     features["weights"] = BACKBONE_FILE
     ship_info = {
         "variant": "full",
+        "demo": True,  # picked by default only on text it covers (vloc.coverage)
+        "domain": SHIPPED_DOMAIN,
         "features": features,
         "index": {"encoder": s.encoder},
         "splits": info["splits"],
@@ -406,6 +418,8 @@ def model_card(r: dict[str, Any], features: dict[str, Any]) -> str:
                 "variant (global retrieval of visual context, TVSS) of "
                 "`benchmarks/synthetic_translation.py`, shipped with the backbone weights its "
                 "features need, so it gives the same translations on any machine.",
+                "",
+                *DEMO_SECTION,
                 "",
                 "## Data",
                 "",
