@@ -23,6 +23,8 @@ from pathlib import Path
 TARGET_S = 2.0  # every bad-input error must arrive within this wall time
 ROOT = Path(__file__).resolve().parents[1]
 GOOD_SRT = "1\n00:00:00,000 --> 00:00:01,000\nThe lions rest.\n"
+REAL_EN = "The stock market crashed in 2008 and the banks were bailed out."  # not the demo's text
+REAL_ZH = "股市在二〇〇八年崩溃，银行得到了救助。"
 
 
 def cases(d: Path) -> dict[str, list[str]]:
@@ -45,6 +47,15 @@ def cases(d: Path) -> dict[str, list[str]]:
             "summarize", str(video), str(subs), "--to", "en", "-o", str(subs)
         ],
         "summarize: no model into fr": ["summarize", str(video), str(subs), "--to", "fr"],
+        "translate: demo model, real subtitles": [
+            "translate", str(video), str(d / "real.en.srt"), "--to", "zh"
+        ],
+        "translate: unknown backbone in the model": [
+            "translate", str(video), str(subs), "--to", "zh", "--model", str(d / "bad-model")
+        ],
+        "summarize: demo model, real transcript": [
+            "summarize", str(video), str(d / "real.zh.srt"), "--to", "en"
+        ],
         "batch: folder not found": ["batch", str(d / "no-folder"), "--tasks", "index"],
         "eval: table is the manifest": [
             "eval", "translate", "--model", "x", "--data", str(subs), "--table", str(subs)
@@ -78,6 +89,12 @@ def main() -> int:
         )  # fmt: skip
         (d / "film.en.srt").write_text(GOOD_SRT)
         (d / "bad.srt").write_text(GOOD_SRT.replace("00:00:01,000 -->", "00:0x:01 -->"))
+        for name, line in (("real.en.srt", REAL_EN), ("real.zh.srt", REAL_ZH)):
+            (d / name).write_text(GOOD_SRT.replace("The lions rest.", line), encoding="utf-8")
+        bad_model = shutil.copytree(ROOT / "models" / "synth-en-zh", d / "bad-model")
+        info = json.loads((bad_model / "translator.json").read_text(encoding="utf-8"))
+        info["features"]["backbone"] = "nope_net"
+        (bad_model / "translator.json").write_text(json.dumps(info), encoding="utf-8")
         baseline = statistics.median(run(["--version"])[0] for _ in range(args.repeat))
         rows = []
         for name, argv in cases(d).items():

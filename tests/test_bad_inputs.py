@@ -25,7 +25,8 @@ GOOD_SRT = (
 FEATURE_ARGS = "--backbone x3d_m --weights random --seed 0 --size 32 --fps 8 --clip-len 8"
 BATCH_ARGS = FEATURE_ARGS + " --width 0.0625"
 # summarize runs the shipped zh→en demo summarizer (models/synth-zh-en-summary) with the
-# small extractor recorded in its folder
+# small extractor recorded in its folder, named with --model: by default the demo refuses text
+# it does not know (vloc.coverage), and these subtitles mix in English
 COMMANDS = ("features", "index", "translate", "summarize", "batch")
 
 
@@ -65,7 +66,7 @@ def invoke(cmd: str, video: Path | str, subs: Path | str, out: Path, assets: dic
         args += ["--encoder", str(assets["encoder"])]
     elif cmd == "summarize":
         args = ["summarize", str(video), str(subs), "--to", "en", "--workdir", str(out)]
-        args += ["-o", str(out / "film.en.summary.md")]
+        args += ["-o", str(out / "film.en.summary.md"), "--model", "synth-zh-en-summary"]
     elif cmd == "translate":
         args = ["translate", str(video), str(subs), "--to", "zh", "--workdir", str(out)]
         args += ["--model", str(assets["translator"]), "-o", str(out / "film.zh.srt")]

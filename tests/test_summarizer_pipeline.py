@@ -339,7 +339,8 @@ def test_cli_summarize_bad_inputs_exit_1_with_one_line(stages, how2, tmp_path):
         to = "zh" if "only" in message else "en"
         r = CliRunner().invoke(cli(), ["summarize", video, str(subs), "--to", to, *extra])
         assert r.exit_code == 1, (message, r.output)
-        lines = [line for line in r.output.splitlines() if line.strip()]
+        # the tiny model knows few of these words: the coverage warning may precede the error
+        lines = [x for x in r.output.splitlines() if x.strip() and "does not know" not in x]
         assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], r.output
     r = CliRunner().invoke(
         cli(), ["summarize", video, str(tmp_path / "none.srt"), "--to", "en", "--features", str(npy),
@@ -420,7 +421,8 @@ def test_cli_summarize_without_features_needs_backbone_weights(stages, tmp_path)
     r = CliRunner().invoke(cli(), argv)
     assert r.exit_code == 1, r.output
     assert "resnext101_3d" in r.output and str(tmp_path / "weights") in r.output, r.output
-    assert r.output.count("\n") == 1
+    errors = [x for x in r.output.splitlines() if "does not know" not in x]  # coverage warning
+    assert len(errors) == 1, r.output
     assert not (tmp_path / "film.en.summary.md").exists()
 
 
