@@ -1,0 +1,108 @@
+"""A chat backend running a local GGUF model in-process with llama-cpp-python (``vloc[gguf]``).
+
+Same prompts and reply schema as the ``openai`` engine, no server: the schema becomes a
+llama.cpp grammar (``response_format={"type": "json_object", "schema": ...}``), so the reply
+always has exactly the batch's keys. Greedy decoding (temperature 0) with a fixed seed and a
+repeat penalty. One model instance serves the whole run; calls are serialised (llama.cpp
+contexts are not thread-safe), so ``--concurrency`` gives no speed-up with this engine.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vloc.engines.base import EngineError, Usage
+from vloc.errors import InputError
+
+DEFAULT_CONTEXT = 4096  # tokens: the stable prefix, ~30 related and previous lines and a batch
+INSTALL_HINT = (
+    'install the optional runtime: pip install "vloc[gguf]" (llama-cpp-python builds from '
+    'source; on CPUs that advertise instructions they cannot run, build it with CMAKE_ARGS="-DGGML_NATIVE=OFF")'
+)
+
+
+@dataclass(frozen=True)
+class GGUFSettings:
+    """How to run the local model."""
+
+    path: Path  # the .gguf file
+    n_ctx: int = DEFAULT_CONTEXT  # context window in tokens
+    threads: int | None = None  # CPU threads (None: all cores)
+    seed: int = 0
+    temperature: float = 0.0
+    repeat_penalty: float = 1.1
+
+
+def check_model_file(path: str | Path) -> Path:
+    """A readable GGUF file, or one clear error naming it."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise InputError("GGUF model not found (pass --model PATH.gguf)", path=p)
+    try:
+        with open(p, "rb") as f:
+            magic = f.read(4)
+    except OSError as e:
+        raise InputError(f"cannot read the model: {e.strerror or e}", path=p) from None
+    if magic != b"GGUF":
+        raise InputError("not a GGUF model file (its first bytes are not 'GGUF')", path=p)
+    return p
+
+
+class LlamaCppBackend:
+    """llama.cpp in this process (see the module docstring)."""
+
+    accepts_images = False
+
+    def __init__(self, settings: GGUFSettings) -> None:
+        path = check_model_file(settings.path)
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise EngineError(f"the gguf engine needs llama-cpp-python: {INSTALL_HINT}") from None
+        self.settings = settings
+        self._lock = threading.Lock()
+        try:
+            self.llm = Llama(
+                model_path=str(path),
+                n_ctx=settings.n_ctx,
+                n_threads=settings.threads or os.cpu_count() or 1,
+                seed=settings.seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as e:
+            raise EngineError(f"{path}: llama.cpp cannot load this model: {e}") from None
+
+    def close(self) -> None:
+        llm = getattr(self, "llm", None)
+        if llm is not None and hasattr(llm, "close"):
+            llm.close()
+
+    def complete(
+        self, messages: list[dict[str, Any]], *, schema: dict[str, Any], max_tokens: int
+    ) -> tuple[str, Usage]:
+        s = self.settings
+        with self._lock:
+            try:
+                out = self.llm.create_chat_completion(
+                    messages=messages,
+                    response_format={"type": "json_object", "schema": schema},
+                    temperature=s.temperature,
+                    seed=s.seed,
+                    repeat_penalty=s.repeat_penalty,
+                    max_tokens=max_tokens,
+                )
+            except ValueError as e:  # e.g. the prompt exceeds the context window
+                raise EngineError(
+                    f"{s.path.name}: {e} (raise --n-ctx or lower --batch-cues)"
+                ) from None
+        u = out.get("usage") or {}
+        usage = Usage(
+            prompt_tokens=int(u.get("prompt_tokens") or 0),
+            completion_tokens=int(u.get("completion_tokens") or 0),
+            requests=1,
+        )
+        return out["choices"][0]["message"]["content"] or "", usage

@@ -1,0 +1,147 @@
+"""Glossaries (``--glossary terms.tsv``): reading, matching, enforcing and reporting.
+
+File format: UTF-8 text, one term per line, tab-separated ``source<TAB>target[<TAB>note]``.
+Blank lines and lines starting with ``#`` are ignored; a first line ``source<TAB>target...``
+is a header. A source term matches case-insensitively on word boundaries in Latin-script
+text (``Rommel`` matches "Rommel's", not "Rommelsberg") and as a plain substring in text
+without spaces between words (Chinese, Japanese).
+
+Every engine is held to the glossary the same way: the report counts, per term, the cues
+whose source contains it and how many of their translations contain the required target
+(honoured) or not (missed). LLM engines get the terms in their prompt; the ``seq2seq`` engine
+masks each term with a placeholder the model copies through and puts the target back
+(:func:`mask_terms` / :func:`unmask_terms`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vloc.engines.base import GlossaryTerm
+from vloc.errors import InputError
+from vloc.fileio import sha256_bytes
+
+HEADER = ("source", "target")
+PLACEHOLDER = "ZXQ{}"  # a token no language uses; models copy it through untranslated
+_PLACEHOLDER = re.compile(r"Z\s?X\s?Q\s?(\d+)", re.IGNORECASE)
+
+
+def read_glossary(path: str | Path) -> tuple[GlossaryTerm, ...]:
+    """Read a glossary file; one :class:`InputError` naming the file and line on bad input."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise InputError("glossary file not found", path=path) from None
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"glossary is not UTF-8 text ({e.reason} at byte {e.start})", path=path
+        ) from None
+    except OSError as e:
+        raise InputError(f"cannot read the glossary: {e.strerror or e}", path=path) from None
+    terms: list[GlossaryTerm] = []
+    seen: dict[str, int] = {}
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip("\r")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cols = [c.strip() for c in line.split("\t")]
+        if n == 1 and tuple(c.lower() for c in cols[:2]) == HEADER:
+            continue
+        if len(cols) < 2 or not cols[0] or not cols[1]:
+            raise InputError(
+                f"line {n}: expected 'source<TAB>target[<TAB>note]', got {line[:60]!r}", path=path
+            )
+        key = cols[0].casefold()
+        if key in seen:
+            raise InputError(
+                f"line {n}: {cols[0]!r} is already defined on line {seen[key]}", path=path
+            )
+        seen[key] = n
+        terms.append(GlossaryTerm(cols[0], cols[1], cols[2] if len(cols) > 2 else ""))
+    return tuple(terms)
+
+
+def glossary_hash(terms: Sequence[GlossaryTerm]) -> str:
+    """Content hash of a glossary (keys the translation journal)."""
+    body = "\n".join(f"{t.source}\t{t.target}\t{t.note}" for t in terms)
+    return sha256_bytes(body.encode())
+
+
+def _pattern(term: str) -> re.Pattern[str]:
+    escaped = re.escape(term)
+    if re.search(r"[A-Za-z0-9]", term):  # word boundaries where the term has word characters
+        return re.compile(rf"(?<!\w){escaped}(?!\w)", re.IGNORECASE)
+    return re.compile(escaped)
+
+
+def terms_in(texts: Sequence[str], terms: Sequence[GlossaryTerm]) -> tuple[GlossaryTerm, ...]:
+    """The terms that occur in any of ``texts``, in glossary order."""
+    return tuple(t for t in terms if any(_pattern(t.source).search(x) for x in texts))
+
+
+def mask_terms(text: str, terms: Sequence[GlossaryTerm]) -> tuple[str, list[int]]:
+    """Replace every glossary term in ``text`` with a placeholder; (masked text, the indices of
+    the terms masked, in placeholder order). Longer terms are masked first."""
+    used: list[int] = []
+    order = sorted(range(len(terms)), key=lambda i: -len(terms[i].source))
+    for i in order:
+        pat = _pattern(terms[i].source)
+        if pat.search(text):
+            text = pat.sub(PLACEHOLDER.format(len(used)), text)
+            used.append(i)
+    return text, used
+
+
+def unmask_terms(text: str, terms: Sequence[GlossaryTerm], used: Sequence[int]) -> str:
+    """Put the targets back where the model copied the placeholders through."""
+
+    def put(m: re.Match[str]) -> str:
+        k = int(m.group(1))
+        return terms[used[k]].target if k < len(used) else m.group(0)
+
+    return _PLACEHOLDER.sub(put, text)
+
+
+@dataclass
+class TermReport:
+    """How one glossary term fared over a film."""
+
+    source: str
+    target: str
+    cues: int = 0  # cues whose source contains the term
+    honoured: int = 0  # ... whose translation contains the target
+    missed_cues: list[int] | None = None  # 1-based numbers of the cues that missed it
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "target": self.target,
+            "cues": self.cues,
+            "honoured": self.honoured,
+            "missed": self.cues - self.honoured,
+            "missed_cues": (self.missed_cues or [])[:20],
+        }
+
+
+def glossary_report(
+    sources: Sequence[str], translations: Sequence[str], terms: Sequence[GlossaryTerm]
+) -> list[TermReport]:
+    """Per term: in how many cues it occurs and how often its target was used there."""
+    out = []
+    for t in terms:
+        pat = _pattern(t.source)
+        target = t.target.casefold()
+        rep = TermReport(t.source, t.target, missed_cues=[])
+        for n, (src, tr) in enumerate(zip(sources, translations, strict=True), start=1):
+            if pat.search(src):
+                rep.cues += 1
+                if target in tr.casefold():
+                    rep.honoured += 1
+                else:
+                    rep.missed_cues.append(n)  # type: ignore[union-attr]
+        out.append(rep)
+    return out

@@ -1,0 +1,138 @@
+"""The LLM engines' batch loop: prompt, validate, re-ask once, then halve — never lose a line.
+
+:class:`LLMEngine` turns a :class:`~vloc.engines.base.BatchRequest` into chat messages
+(:mod:`vloc.engines.prompts`), sends them through a :class:`ChatBackend` (an OpenAI-compatible
+HTTP endpoint, :mod:`vloc.engines.openai_api`, or llama.cpp in-process,
+:mod:`vloc.engines.gguf`) and checks the reply (:mod:`vloc.engines.replies`). A rejected reply
+is asked again once, with the problem stated; if the second reply is rejected too, the batch
+is split in two halves, each with the same context, down to single lines. A single line whose
+reply is still only *softly* wrong (no target script, a loop) is kept with a warning; a line
+that gets no usable reply at all stops the run with an :class:`EngineError` — its batch is
+never written, and every batch finished before it stays in the journal for the next run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from vloc.engines.base import BatchRequest, BatchResult, EngineError, Usage
+from vloc.engines.prompts import build_messages, reask_messages, reply_schema
+from vloc.engines.replies import ReplyError, parse_reply
+
+# the reply may use this many tokens per source character, plus a fixed allowance per line
+# (JSON key and quotes) and per reply: the repetition guard's hard limit
+TOKENS_PER_SOURCE_CHAR = 1.5
+TOKENS_PER_LINE = 12
+TOKENS_PER_REPLY = 24
+
+WarnFn = Callable[[str], None]
+
+
+class ChatBackend(Protocol):
+    """Something that completes a chat: an HTTP endpoint or an in-process model."""
+
+    accepts_images: bool
+
+    def complete(
+        self, messages: list[dict[str, Any]], *, schema: dict[str, Any], max_tokens: int
+    ) -> tuple[str, Usage]:
+        """The assistant's reply text and the tokens it cost (``requests``/``retries`` set)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def max_reply_tokens(request: BatchRequest) -> int:
+    chars = sum(len(c.source) for c in request.cues)
+    return int(
+        TOKENS_PER_REPLY + TOKENS_PER_LINE * len(request.cues) + TOKENS_PER_SOURCE_CHAR * chars
+    )
+
+
+class LLMEngine:
+    """A translation engine over a chat model (see the module docstring)."""
+
+    uses_context = True
+
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        identity: str,
+        backend: ChatBackend,
+        *,
+        image_urls: Callable[[BatchRequest], list[str]] | None = None,
+        warn: WarnFn | None = None,
+    ) -> None:
+        self.kind, self.name, self.identity = kind, name, identity
+        self.backend = backend
+        self.accepts_images = backend.accepts_images
+        self._image_urls = image_urls
+        self._warn = warn or (lambda _msg: None)
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def translate_batch(self, request: BatchRequest) -> BatchResult:
+        usage = Usage()
+        translations = self._translate(request, usage)
+        return BatchResult({n: translations[n] for n in request.numbers}, usage)
+
+    # ------------------------------------------------------------ internals
+
+    def _ask(self, request: BatchRequest, usage: Usage) -> dict[int, str]:
+        images = self._image_urls(request) if (self._image_urls and self.accepts_images) else None
+        messages = build_messages(request, images=images)
+        schema = reply_schema(request.numbers)
+        limit = max_reply_tokens(request)
+        reply, cost = self.backend.complete(messages, schema=schema, max_tokens=limit)
+        usage.add(cost)
+        try:
+            return parse_reply(reply, request.cues, request.target_lang)
+        except ReplyError as first:
+            usage.reasks += 1
+            again = reask_messages(messages, reply, str(first), request.numbers)
+            reply2, cost = self.backend.complete(again, schema=schema, max_tokens=limit)
+            usage.add(cost)
+            try:
+                return parse_reply(reply2, request.cues, request.target_lang)
+            except ReplyError as second:
+                second.reply = reply2  # type: ignore[attr-defined]
+                raise second from None
+
+    def _translate(self, request: BatchRequest, usage: Usage) -> dict[int, str]:
+        try:
+            return self._ask(request, usage)
+        except ReplyError as e:
+            if len(request.cues) > 1:
+                usage.splits += 1
+                half = len(request.cues) // 2
+                out = {}
+                for part in (request.cues[:half], request.cues[half:]):
+                    out.update(self._translate(dataclasses.replace(request, cues=part), usage))
+                return out
+            cue = request.cues[0]
+            if not e.hard:
+                kept = _loose_single(getattr(e, "reply", ""), cue.number)
+                if kept:
+                    self._warn(f"{self.name}: line {cue.number} kept although {e}")
+                    return {cue.number: kept}
+            raise EngineError(
+                f"{self.kind} engine {self.name!r} gave no usable translation for line "
+                f"{cue.number} ({cue.source[:50]!r}) after a re-ask: {e}; the lines before it "
+                "are kept in the journal and a re-run resumes there"
+            ) from None
+
+
+def _loose_single(reply: str, number: int) -> str:
+    """The text of a one-line reply that only failed the soft checks."""
+    import json
+
+    try:
+        obj = json.loads(reply[reply.find("{") : reply.rfind("}") + 1])
+        value = obj.get(str(number))
+        return value.strip() if isinstance(value, str) else ""
+    except (ValueError, AttributeError):
+        return ""

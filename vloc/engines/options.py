@@ -1,0 +1,142 @@
+"""Engine settings: the command line, with defaults from ``$VLOC_HOME/engines.toml``.
+
+A CI job needs no flags: put the endpoint in the config file, e.g.::
+
+    engine = "openai"                     # default engine for `vloc translate`
+    [openai]
+    base_url = "http://127.0.0.1:11434/v1"
+    model = "qwen2.5:7b-instruct"
+    api_key_env = "MY_ENDPOINT_KEY"       # the variable's *name*; the key stays in the environment
+    images = false                        # true for a vision-language model
+    [gguf]
+    model = "~/models/qwen2.5-1.5b-instruct-q4_k_m.gguf"
+    [seq2seq]
+    model = "Helsinki-NLP/opus-mt-en-zh"
+
+Flags override the file; the file overrides the built-in defaults. The key itself is never
+read from the file, the command line or a report: only from the named environment variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vloc.errors import InputError
+from vloc.workspace import vloc_home
+
+ENGINES = ("vloc", "openai", "gguf", "seq2seq")
+LLM_ENGINES = ("openai", "gguf")
+CONTEXTS = ("global", "window", "none")
+FRAME_SELECT = ("text", "uniform")
+CONFIG_FILE = "engines.toml"
+DEFAULT_API_KEY_ENV = "VLOC_API_KEY"
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Which engine translates and how much of the film it sees."""
+
+    kind: str = "vloc"  # vloc | openai | gguf | seq2seq
+    model: str | None = None  # openai: the server's model id; gguf: a .gguf path; seq2seq: a
+    # hub name or folder; vloc: a vloc model name or folder
+    base_url: str | None = None  # openai: e.g. http://127.0.0.1:8080/v1
+    api_key_env: str = DEFAULT_API_KEY_ENV  # openai: name of the variable holding the key
+    images: bool = False  # openai: the model takes images (keyframes are attached)
+    batch_cues: int = 20  # consecutive cues per request (LLM engines) or per beam-search batch
+    context: str = "global"  # global: related lines from the whole film + previous lines;
+    # window: previous lines only; none: the batch alone
+    related: int = 10  # P: retrieved lines per cue (eq. 1), merged over the batch
+    max_related: int = 24  # most related lines shown per batch
+    previous: int = 5  # k: lines just before the batch
+    lag: int = 1  # a batch sees the translations of batches that end at least this many
+    # batches before it (1: up to the batch just before); the output depends on it, never on
+    # --concurrency
+    concurrency: int = 1  # batches in flight (openai); at most ``lag`` overlap, since a batch
+    # waits for the translations it may see
+    frames: int = 0  # K keyframes attached per batch (models that take images)
+    frame_select: str = "text"  # text: ranked by relevance to the batch's text; uniform
+    glossary: str | None = None  # TSV file of terms (source, target, optional note)
+    synopsis: str = ""  # what the film is about ("@file" reads it from a file)
+    timeout_s: float = 120.0  # openai: per request
+    max_retries: int = 5  # openai: transport retries per request
+    n_ctx: int = 4096  # gguf: context window in tokens
+    threads: int | None = None  # gguf / seq2seq: CPU threads
+    beam_size: int = 4  # seq2seq: beam width
+    seed: int = 0
+
+    def check(self) -> None:
+        if self.kind not in ENGINES:
+            raise InputError(f"--engine {self.kind!r}; valid: {', '.join(ENGINES)}")
+        if self.context not in CONTEXTS:
+            raise InputError(f"--context {self.context!r}; valid: {', '.join(CONTEXTS)}")
+        if self.frame_select not in FRAME_SELECT:
+            raise InputError(
+                f"--frame-select {self.frame_select!r}; valid: {', '.join(FRAME_SELECT)}"
+            )
+        for name in ("batch_cues", "related", "concurrency", "lag", "n_ctx", "beam_size"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')} must be at least 1")
+        for name in ("previous", "frames", "max_related"):
+            if getattr(self, name) < 0:
+                raise InputError(f"--{name.replace('_', '-')} must not be negative")
+        if self.kind == "openai" and not self.base_url:
+            raise InputError(
+                "--engine openai needs --base-url (e.g. http://127.0.0.1:11434/v1) or base_url "
+                f"in {vloc_home() / CONFIG_FILE}"
+            )
+        if self.kind in ("openai", "gguf", "seq2seq") and not self.model:
+            raise InputError(
+                f"--engine {self.kind} needs --model (the server's model id, a .gguf file or a "
+                f"seq2seq model name) or model in {vloc_home() / CONFIG_FILE}"
+            )
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.api_key_env or ""):
+            raise InputError(
+                "--api-key-env takes the name of an environment variable (letters, digits, _), "
+                "never the key itself"
+            )
+
+
+def read_config(path: Path | None = None) -> dict[str, Any]:
+    """The engine config file as a dict ({} when there is none)."""
+    path = path or vloc_home() / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        raise InputError("reading engines.toml needs Python 3.11 or newer", path=path) from None
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"not a valid TOML file: {e}", path=path) from None
+
+
+def resolve(flags: dict[str, Any], config: dict[str, Any] | None = None) -> EngineOptions:
+    """Options from flags (None = not given) over the config file over the defaults."""
+    config = read_config() if config is None else config
+    kind = flags.get("kind") or config.get("engine") or "vloc"
+    section = config.get(kind, {}) if isinstance(config.get(kind), dict) else {}
+    fields = {f.name for f in dataclasses.fields(EngineOptions)}
+    if "api_key" in section or "api_key" in config:
+        raise InputError(
+            "engines.toml must not hold the key itself: set api_key_env to the name of an "
+            "environment variable that holds it",
+            path=vloc_home() / CONFIG_FILE,
+        )
+    values: dict[str, Any] = {k: v for k, v in section.items() if k in fields}
+    values.update({k: v for k, v in flags.items() if v is not None and k in fields})
+    values["kind"] = kind
+    synopsis = values.get("synopsis") or ""
+    if isinstance(synopsis, str) and synopsis.startswith("@"):
+        p = Path(synopsis[1:]).expanduser()
+        try:
+            values["synopsis"] = p.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"cannot read the synopsis: {e}", path=p) from None
+    options = EngineOptions(**values)
+    options.check()
+    return options

@@ -1,0 +1,110 @@
+"""Validating an LLM's reply to one batch: every line once, nothing extra, nothing empty.
+
+:func:`parse_reply` accepts a JSON object (optionally inside a Markdown code fence or after a
+sentence of chatter) whose keys are exactly the batch's cue numbers. Problems are *hard*
+(not JSON, a number missing or extra, an empty translation for a non-empty line: the batch
+cannot be used) or *soft* (the target script is absent, or the line loops — "汽车, 汽车, 汽车"
+— or runs far longer than its source: probably wrong, worth asking again). Both raise
+:class:`ReplyError`; the engine re-asks once, then halves the batch (:mod:`vloc.engines.llm`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from vloc.engines.base import Line
+
+# a translation may be at most this many times its source's length (plus slack) before it is
+# taken for a runaway generation
+MAX_LENGTH_RATIO = 4.0
+LENGTH_SLACK = 40  # characters
+_LOOP = re.compile(r"(.{2,12}?)(?:\s*\1){4,}", re.DOTALL)  # a short unit repeated 5+ times
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+_SCRIPTS = {
+    "cjk": re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]"),
+    "cyrillic": re.compile(r"[\u0400-\u04ff]"),
+    "arabic": re.compile(r"[\u0600-\u06ff]"),
+    "devanagari": re.compile(r"[\u0900-\u097f]"),
+    "latin": re.compile(r"[A-Za-z\u00c0-\u024f]"),
+}
+_SCRIPT_OF = {
+    "zh": "cjk", "ja": "cjk", "ko": "cjk", "ru": "cyrillic", "uk": "cyrillic",
+    "bg": "cyrillic", "sr": "cyrillic", "ar": "arabic", "fa": "arabic", "hi": "devanagari",
+}  # fmt: skip
+_LETTERS = re.compile(r"[^\W\d_]{2,}")  # two letters in a row: a line with words in it
+
+
+class ReplyError(ValueError):
+    """A reply that cannot be used as it is; ``hard`` when nothing of it can be trusted."""
+
+    def __init__(self, message: str, *, hard: bool) -> None:
+        super().__init__(message)
+        self.hard = hard
+
+
+def target_script(lang: str) -> str:
+    """The script a translation into ``lang`` must contain (``latin`` by default)."""
+    return _SCRIPT_OF.get(lang.lower().split("-")[0].split("_")[0], "latin")
+
+
+def _json_object(reply: str) -> dict:
+    text = reply.strip()
+    fence = _FENCE.search(text)
+    if fence:
+        text = fence.group(1).strip()
+    if not text.startswith("{"):
+        start, end = text.find("{"), text.rfind("}")
+        if start < 0 or end <= start:
+            raise ReplyError("the reply is not a JSON object", hard=True)
+        text = text[start : end + 1]
+    try:
+        obj = json.loads(text)
+    except ValueError as e:
+        raise ReplyError(
+            f"the reply is not valid JSON ({e.msg} at char {e.pos})", hard=True
+        ) from None
+    if not isinstance(obj, dict):
+        raise ReplyError("the reply is JSON but not an object", hard=True)
+    return obj
+
+
+def parse_reply(
+    reply: str, cues: tuple[Line, ...] | list[Line], target_lang: str
+) -> dict[int, str]:
+    """The translations in ``reply`` for ``cues``, keyed by cue number; raises
+    :class:`ReplyError` (hard problems first) when the reply cannot be used."""
+    obj = _json_object(reply)
+    want = {c.number: c for c in cues}
+    got: dict[int, str] = {}
+    extra = []
+    for key, value in obj.items():
+        k = str(key).strip().lstrip("#")
+        if not k.isdigit() or int(k) not in want:
+            extra.append(str(key))
+            continue
+        if int(k) in got:
+            raise ReplyError(f"line {k} appears twice", hard=True)
+        if not isinstance(value, str):
+            raise ReplyError(f"line {k}: the translation is not a string", hard=True)
+        got[int(k)] = value.strip()
+    missing = [n for n in want if n not in got]
+    if missing:
+        raise ReplyError(f"lines missing: {', '.join(map(str, missing))}", hard=True)
+    if extra:
+        raise ReplyError(f"unexpected keys: {', '.join(extra[:5])}", hard=True)
+    empty = [n for n, c in want.items() if c.source.strip() and not got[n]]
+    if empty:
+        raise ReplyError(f"empty translations for lines {', '.join(map(str, empty))}", hard=True)
+    script = _SCRIPTS[target_script(target_lang)]
+    for n, c in want.items():
+        text = got[n]
+        if _LETTERS.search(c.source) and not script.search(text):
+            raise ReplyError(
+                f"line {n} is not written in the target language: {text[:40]!r}", hard=False
+            )
+        if len(text) > MAX_LENGTH_RATIO * len(c.source) + LENGTH_SLACK or _LOOP.search(text):
+            raise ReplyError(
+                f"line {n} repeats itself or runs far longer than its source", hard=False
+            )
+    return {n: got[n] for n in want}
