@@ -59,8 +59,12 @@ def summarize(
         help="Model folder, training output, or name under models/ (default: the one "
         "installed model into --to).",
     ),
-    out: Path | None = typer.Option(
-        None, "-o", "--out", help="Markdown file (default: <video stem>.<lang>.summary.md)."
+    output: Path | None = typer.Option(
+        None,
+        "-o",
+        "--output",
+        "--out",
+        help="Markdown file (default: <video stem>.<lang>.summary.md).",
     ),
     features: Path | None = typer.Option(
         None, "--features", help="The video's (T, D) clip features as .npy instead of extracting."
@@ -120,7 +124,7 @@ def summarize(
             subs,
             to=to,
             model=model,
-            out=out,
+            out=output,
             features=features,
             options=options,
             workdir=workdir,
@@ -275,9 +279,13 @@ def eval_summarize(
     ui: UI,
 ) -> None:
     """Score summarizers: BLEU-1..4, ROUGE-1/2/L, METEOR, CIDEr (one row per model)."""
-    from vloc.fileio import atomic_write_text
+    from vloc.fileio import atomic_write_text, check_output, protect_inputs
     from vloc.summarizer.evaluate import evaluate_summarizers
     from vloc.summarizer.summarize import SummarizeOptions
+
+    inputs = [data, *(m for m in model if Path(m).exists())]
+    if table is not None:
+        check_output(table, inputs, what="--table file")
 
     options = SummarizeOptions(
         beam=beam,
@@ -295,7 +303,8 @@ def eval_summarize(
         bars.close()
     md = result.table()
     if table is not None:
-        atomic_write_text(table, md + "\n")
+        with protect_inputs(inputs):
+            atomic_write_text(table, md + "\n")
 
     def render(console: Any) -> None:
         console.print(md, markup=False)

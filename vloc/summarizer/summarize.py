@@ -406,7 +406,7 @@ def summarize(
     Raises:
         InputError, SubtitleError, MediaError, WeightsError: each naming the file at fault.
     """
-    from vloc.fileio import atomic_write_text, sha256_file
+    from vloc.fileio import atomic_write_text, check_output, protect_inputs, sha256_file
 
     options = options or SummarizeOptions()
     options.check()
@@ -420,6 +420,11 @@ def summarize(
     video, subs = Path(video), Path(subs)
     if features is None and not video.is_file():
         raise InputError("video not found (or pass --features FILE.npy)", path=video)
+    if not subs.is_file():
+        raise InputError("subtitle file not found", path=subs)
+    out_path = Path(out) if out is not None else default_output(video, to)
+    inputs = [video, subs, features, model if model and Path(model).exists() else None]
+    check_output(out_path, inputs)  # before any heavy work
     folder = find_model(model) if model is not None else default_model(to)
     info = read_model_info(folder)  # the model is chosen and checked before torch is imported
     _check_info(folder, info)
@@ -474,11 +479,11 @@ def summarize(
         "min_len": options.min_len,
         "no_repeat_ngram": options.no_repeat_ngram,
     }
-    out_path = Path(out) if out is not None else default_output(video, to)
     result = SummaryResult(
         summary, to, out_path, source, loaded.describe(), decoding, warnings, coverage.to_json()
     )
-    atomic_write_text(out_path, render_markdown(result))
+    with protect_inputs([*inputs, folder]):
+        atomic_write_text(out_path, render_markdown(result))
     return result
 
 

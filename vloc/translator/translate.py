@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError, SubtitleError, VlocError, WeightsError
-from vloc.fileio import stable_hash
+from vloc.fileio import check_output, protect_inputs, stable_hash
 from vloc.subtitles import FORMATS
 from vloc.translator.linebreak import ReadabilityReport, break_text, check_readability
 from vloc.translator.registry import (
@@ -247,13 +247,21 @@ def _validate(options: TranslateOptions) -> None:
 
 
 def _check_device(device: str) -> None:
+    if device != "cuda":
+        return
     import torch
 
-    if device == "cuda" and not torch.cuda.is_available():
+    if not torch.cuda.is_available():
         raise InputError("--device cuda: CUDA is not available here; use --device cpu")
 
 
-def _output_path(subs: Subtitles, subtitles: Path, options: TranslateOptions) -> tuple[Path, str]:
+def _output_path(
+    subs_format: str | None, video: Path, subtitles: Path, options: TranslateOptions
+) -> tuple[Path, str]:
+    """The output file and its format, checked against the run's inputs (never one of them).
+
+    ``subs_format`` is the input's format once read (None before: then only ``-o`` is checked).
+    """
     if options.output is not None:
         out = Path(options.output)
         fmt = options.format or out.suffix.lower().lstrip(".")
@@ -264,14 +272,10 @@ def _output_path(subs: Subtitles, subtitles: Path, options: TranslateOptions) ->
                 path=out,
             )
     else:
-        fmt = options.format or subs.format
+        fmt = options.format or subs_format or "srt"
         out = default_output(subtitles, options.to, fmt)
-    if out.resolve() == subtitles.resolve():
-        raise InputError(
-            "the output would overwrite the input subtitles; pass -o OUT", path=subtitles
-        )
-    if out.is_dir():
-        raise InputError("the output is a folder; pass a file name with -o", path=out)
+    model = options.model if options.model and Path(options.model).exists() else None
+    check_output(out, [video, subtitles, model])
     return out, fmt
 
 
@@ -469,6 +473,8 @@ def translate_subtitles(
     warnings: list[str] = []
 
     def _warn(msg: str) -> None:
+        if msg in warnings:  # the features stage re-reads the subtitles: say it once
+            return
         warnings.append(msg)
         if warn is not None:
             warn(msg)
@@ -481,6 +487,10 @@ def translate_subtitles(
     video, subtitles = Path(video), Path(subtitles)
     if not subtitles.is_file():
         raise SubtitleError("subtitle file not found", path=subtitles)
+    if not video.is_file():
+        raise InputError("video not found", path=video)
+    if options.output is not None:
+        _output_path(None, video, subtitles, options)  # refuse a bad -o before any heavy work
     c0 = time.perf_counter()
     choice = choose_model(options.model, options.to)  # JSON files only: fails before torch
     timings["model"] = time.perf_counter() - c0
@@ -493,7 +503,7 @@ def translate_subtitles(
         raise SubtitleError("nothing to translate: the file holds no subtitle cues", path=subtitles)
     for w in subs.warnings:
         _warn(w)
-    out_path, fmt = _output_path(subs, subtitles, options)
+    out_path, fmt = _output_path(subs.format, video, subtitles, options)
     styled = [split_style(c.text) for c in subs.cues]
     n = len(subs.cues)
     timings["read"] = time.perf_counter() - c0
@@ -612,7 +622,8 @@ def translate_subtitles(
     readability = check_readability(shown, [(c.start_ms, c.end_ms) for c in subs.cues], options.to)
     from vloc.subtitles import write_subtitles
 
-    write_subtitles(out_path, out_doc, format=fmt, keep_indices=True)
+    with protect_inputs([video, subtitles, loaded.path]):
+        write_subtitles(out_path, out_doc, format=fmt, keep_indices=True)
     timings["write"] = time.perf_counter() - c0
     timings["total"] = time.perf_counter() - t_start
     return TranslateResult(
