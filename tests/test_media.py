@@ -438,6 +438,140 @@ def test_truncated_tail_decodes_what_it_can(tmp_path):
     assert info.duration_s == pytest.approx(4.0, abs=0.05)
 
 
+def cut_indexed_mp4(tmp_path: Path, *, seconds: float = 8.7, keep: float = 0.15) -> Path:
+    """An mp4 whose index (moov) is at the start (``+faststart``), cut to ``keep`` of its bytes:
+    ffprobe still reports the whole duration, decoding stops where the data does."""
+    good = make_video(
+        tmp_path / "whole.mp4",
+        seconds=seconds,
+        size="160x120",
+        extra_args=("-g", "25", "-movflags", "+faststart"),
+    )
+    cut = tmp_path / "cut.mp4"
+    data = good.read_bytes()
+    cut.write_bytes(data[: int(len(data) * keep)])
+    return cut
+
+
+def test_truncated_indexed_mp4_fails_saying_how_much_is_missing(tmp_path):
+    cut = cut_indexed_mp4(tmp_path)
+    info = probe(cut)
+    assert info.duration_s == pytest.approx(8.72, abs=0.01)  # the index survived
+    assert info.duration_source == "stream"
+    with pytest.raises(MediaError) as e:
+        list(iter_stride_clips(cut, fps=8, clip_len=8, size=32, info=info, allow_truncated=False))
+    msg = str(e.value)
+    assert msg.startswith(f"{cut}: decoded ") and "\n" not in msg
+    assert " of 8.8 s expected (" in msg and "% missing): the file looks truncated" in msg
+    assert msg.endswith("pass --allow-truncated to go on with what decodes")
+    # allowed: what decodes, a warning with the missing share, the shortfall recorded
+    warns: list[str] = []
+    shorts: list = []
+    clips = list(
+        iter_stride_clips(
+            cut, fps=8, clip_len=8, size=32, info=info, warnings=warns, shortfalls=shorts
+        )
+    )
+    (short,) = shorts
+    assert 0 < len(clips) < 9 and short.expected_s == 70 / 8
+    assert short.decoded_s < 2.0 and short.missing_share > 0.75
+    assert any(short.describe() in w and "truncated" in w for w in warns)
+    # cue clips fail only when a cue needs the missing part
+    early = list(iter_cue_clips(cut, [(0, 500)], fps=8, size=32, info=info, allow_truncated=False))
+    assert len(early) == 1 and not early[0].padded
+    with pytest.raises(MediaError, match=r"% missing\): the file looks truncated"):
+        list(iter_cue_clips(cut, [(0, 500), (7000, 8000)], fps=8, size=32, allow_truncated=False))
+    warns = []
+    cue = list(iter_cue_clips(cut, [(0, 500), (7000, 8000)], fps=8, size=32, warnings=warns))
+    assert [c.padded for c in sorted(cue, key=lambda c: c.index)] == [False, True]
+    assert any(
+        "% missing)" in w and "padded by repeating the last decoded frame: cues 2" in w
+        for w in warns
+    )
+
+
+INTACT = {  # name: (ffmpeg output arguments, extra input: audio longer than the video)
+    "ntsc.mp4": (["-c:v", "libx264", "-preset", "ultrafast", "-r", "30000/1001"], False),
+    "bframes.mp4": (["-c:v", "libx264", "-bf", "3", "-g", "48"], False),
+    "audio-longer.mp4": (["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"], True),
+    "audio-longer.flv": (["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"], True),
+    "audio-longer.ts": (["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"], True),
+    "vp8.webm": (["-c:v", "libvpx", "-b:v", "200k"], False),
+    "theora.ogv": (["-c:v", "libtheora"], False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INTACT))
+def test_intact_files_are_not_truncated(tmp_path, name):
+    args, audio = INTACT[name]
+    path = tmp_path / name
+    inputs = ["-f", "lavfi", "-t", "6", "-i", "testsrc2=size=96x64:rate=25"]
+    if audio:  # audio runs 2 s past the video: FLV then knows only the container's duration
+        inputs += ["-f", "lavfi", "-i", "sine=duration=8"]
+    ffmpeg(*inputs, *args, str(path))
+    info = probe(path)
+    for fps in (30 / 8, 8.0, 30.0):
+        shorts: list = []
+        clips = list(
+            iter_stride_clips(path, fps=fps, clip_len=4, size=16, info=info, shortfalls=shorts)
+        )
+        assert shorts == [] and len(clips) >= 6 * fps // 4
+    if name.endswith(".flv"):
+        assert info.duration_source == "container" and info.duration_s > 7.9
+
+
+def test_shortfall_slack():
+    from vloc.media.info import CONTAINER_SLACK_S, TRUNCATION_SLACK_S, VideoInfo, shortfall
+
+    def info(source: str) -> VideoInfo:
+        return VideoInfo(Path("v.mp4"), 100.0, 25.0, 64, 48, None, "h264", False, False,
+                         duration_source=source)  # fmt: skip
+
+    for fps in (3.75, 25.0):
+        full = count_frames(info("stream"), fps=fps)
+        slack = max(TRUNCATION_SLACK_S * fps, 2)
+        assert shortfall(info("stream"), fps=fps, decoded_frames=full) is None
+        assert shortfall(info("stream"), fps=fps, decoded_frames=math.ceil(full - slack)) is None
+        short = shortfall(info("stream"), fps=fps, decoded_frames=math.floor(full - slack - 1))
+        assert short is not None and short.expected_s == pytest.approx(100.0)
+        late = full - CONTAINER_SLACK_S * fps
+        assert shortfall(info("container"), fps=fps, decoded_frames=math.ceil(late)) is None
+        assert shortfall(info("container"), fps=fps, decoded_frames=math.floor(late - 1))
+    half = shortfall(info("stream"), fps=10, decoded_frames=500)
+    assert (
+        half is not None and half.describe() == "decoded 50.0 s of 100.0 s expected (50 % missing)"
+    )
+
+
+def test_resuming_clip_iterators_gives_the_same_clips(tmp_path):
+    path = tmp_path / "gop.mp4"  # B-frames, a keyframe every 12 frames: resuming seeks
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-t", "24",
+        "-c:v", "libx264", "-bf", "3", "-g", "12", str(path),
+    )  # fmt: skip
+    info = probe(path)
+    full = list(iter_stride_clips(path, fps=8, clip_len=8, size=32, info=info))
+    assert len(full) == 24
+    for start in (1, 13, 23, 24, 30):
+        part = list(
+            iter_stride_clips(path, fps=8, clip_len=8, size=32, info=info, start_clip=start)
+        )
+        assert [c.index for c in part] == list(range(start, 24))
+        assert all(
+            np.array_equal(a.frames, b.frames) for a, b in zip(part, full[start:], strict=True)
+        )
+        assert [(c.start_ms, c.end_ms) for c in part] == [
+            (c.start_ms, c.end_ms) for c in full[start:]
+        ]
+    spans = [(i * 1000, i * 1000 + 1500) for i in range(24)] + [(23_500, 30_000)]
+    every = {c.index: c for c in iter_cue_clips(path, spans, fps=8, size=32, info=info)}
+    only = [3, 17, 18, 24]
+    some = list(iter_cue_clips(path, spans, fps=8, size=32, info=info, only=only))
+    assert sorted(c.index for c in some) == only
+    assert all(np.array_equal(c.frames, every[c.index].frames) for c in some)
+    assert list(iter_cue_clips(path, spans, fps=8, size=32, info=info, only=[])) == []
+
+
 def test_decoder_failure_reports_ffmpeg_stderr(tmp_path):
     info = probe(make_video(tmp_path / "good.mp4", seconds=1))
     broken = tmp_path / "replaced.mp4"
@@ -487,3 +621,13 @@ def test_real_videos_probe_and_decode(shared_data):
     spans = [(59_000, 61_000), (10_000, 12_000)]
     cue = list(iter_cue_clips(bunny.path, spans, fps=4, size=64, info=bunny))
     assert [c.index for c in cue] == [1, 0] and cue[0].frames.std() > 5
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["big_buck_bunny.mp4", "v_GGSY1Qvo990.mp4"])
+def test_real_videos_are_not_truncated(shared_data, name):
+    info = probe(shared_data / "videos" / name)
+    for fps in (30 / 8, 6.0, 15.0, 30.0):  # i3d_r50, x3d_m, csn/slow, the How2 extractor
+        n = sum(1 for _ in iter_stride_clips(info.path, fps=fps, clip_len=16, size=16, info=info,
+                                             allow_truncated=False))  # fmt: skip
+        assert n == count_stride_clips(info, fps=fps, clip_len=16)

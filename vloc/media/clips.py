@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import collections
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vloc.errors import InputError, MediaError
 from vloc.media.decode import CROP_SIZE, _validate, iter_frames
-from vloc.media.info import VideoInfo, count_frames, probe
+from vloc.media.info import Shortfall, VideoInfo, count_frames, probe, shortfall
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,6 +31,8 @@ class Clip:
     start_ms: int  # the span the frames were sampled from, [start_ms, end_ms), after clamping
     end_ms: int
     frames: np.ndarray  # (T, H, W, 3) uint8 RGB [0, 255]; H = W = size when crop=True
+    padded: bool = False  # some frames repeat an earlier one because the decode ended first
+    # (a partial last stride clip, a cue past the decoded end)
 
 
 def count_stride_clips(info: VideoInfo, *, fps: float, clip_len: int = CLIP_FRAMES) -> int:
@@ -129,6 +131,25 @@ def _sample_indices(span: tuple[int, int], fps: float, clip_len: int, n: int) ->
     ]
 
 
+def _check_end(
+    info: VideoInfo,
+    fps: float,
+    decoded_frames: int,
+    allow_truncated: bool,
+    shortfalls: list[Shortfall] | None,
+) -> Shortfall | None:
+    """At the end of a decode: the shortfall beyond the slack (recorded in ``shortfalls``),
+    or a :class:`MediaError` saying how much is missing unless ``allow_truncated``."""
+    short = shortfall(info, fps=fps, decoded_frames=decoded_frames)
+    if short is None:
+        return None
+    if not allow_truncated:
+        raise MediaError(short.error(), path=info.path)
+    if shortfalls is not None:
+        shortfalls.append(short)
+    return short
+
+
 def iter_cue_clips(
     path: str | Path,
     spans_ms: Sequence[tuple[int, int]],
@@ -138,6 +159,9 @@ def iter_cue_clips(
     size: int = CROP_SIZE,
     info: VideoInfo | None = None,
     warnings: list[str] | None = None,
+    only: Collection[int] | None = None,
+    allow_truncated: bool = True,
+    shortfalls: list[Shortfall] | None = None,
 ) -> Iterator[Clip]:
     """One :class:`Clip` per span, from a single decoding pass at ``fps``.
 
@@ -145,9 +169,15 @@ def iter_cue_clips(
     :func:`plan_cue_clips`. Clip ``i`` holds frames at ``t_k = start + (k + 0.5) * (end - start)
     / clip_len`` (k = 0..clip_len-1); it is yielded as soon as its last frame is decoded, so clips
     come in order of span end, each with ``index`` = its position in ``spans_ms``. Only frames an
-    unfinished clip needs are kept. If the file decodes to fewer frames than its duration
-    promises (truncated tail), the missing frames repeat the last decoded one and a warning is
-    added to ``warnings``.
+    unfinished clip needs are kept. ``only`` restricts the output to those positions (a resumed
+    run): decoding then starts at the first frame they need.
+
+    If the file decodes to fewer frames than its duration promises (a truncated tail) and a clip
+    needs the missing frames: within the slack of :func:`vloc.media.info.shortfall` the missing
+    frames repeat the last decoded one; beyond it, :class:`MediaError` says how much is missing,
+    or with ``allow_truncated`` the clips are padded the same way, a warning naming the missing
+    share and the padded cues is added to ``warnings`` and the :class:`Shortfall` to
+    ``shortfalls``.
     """
     import numpy as np
 
@@ -160,27 +190,29 @@ def iter_cue_clips(
         spans_ms, duration_s=info.duration_s, fps=fps, clip_len=clip_len
     )
     warns.extend(f"{info.path}: {w}" for w in plan_warns)
-    if not plan:
+    wanted = sorted(set(range(len(plan))) if only is None else set(only) & set(range(len(plan))))
+    if not wanted:
         return
     n_expected = count_frames(info, fps=fps)
     indices = [_sample_indices(span, fps, clip_len, n_expected) for span in plan]
     needers: dict[int, list[int]] = collections.defaultdict(list)  # frame index -> clip ids
-    for cid, idx in enumerate(indices):
-        for fi in sorted(set(idx)):
+    for cid in wanted:
+        for fi in sorted(set(indices[cid])):
             needers[fi].append(cid)
-    missing = [len(set(idx)) for idx in indices]  # distinct frames each clip still waits for
+    missing = {cid: len(set(indices[cid])) for cid in wanted}  # distinct frames still awaited
     held: dict[int, dict[int, np.ndarray]] = {}  # clip id -> frame index -> (H, W, 3) frame
 
     def make(cid: int, last: np.ndarray | None = None) -> Clip:
         got = held.pop(cid, {})
         frames = np.stack([got.get(fi, last) for fi in indices[cid]])  # (T, H, W, 3)
-        return Clip(index=cid, start_ms=plan[cid][0], end_ms=plan[cid][1], frames=frames)
+        start, end = plan[cid]
+        return Clip(cid, start, end, frames, padded=last is not None)
 
-    left = len(plan)
+    left = len(wanted)
     last_frame = None
     n_decoded = 0
-    first = min(min(idx) for idx in indices)
-    skip = first if first / fps >= SEEK_MIN_S else 0  # frames before the first cue's first frame
+    first = min(min(indices[cid]) for cid in wanted)
+    skip = first if first / fps >= SEEK_MIN_S else 0  # frames before the first needed frame
     frames = iter_frames(path, fps=fps, size=size, start_s=skip / fps, info=info, warnings=warns)
     try:
         for fi, frame in enumerate(frames, start=skip):
@@ -203,14 +235,14 @@ def iter_cue_clips(
             n_decoded, last_frame = fi + 1, frame
     if last_frame is None:
         raise MediaError("no frames could be decoded", path=info.path)
-    short = sorted(
-        (cid for cid in range(len(plan)) if missing[cid]), key=lambda c: (max(indices[c]), c)
-    )
-    warns.append(
-        f"{info.path}: decoded only {n_decoded} of {n_expected} frames at {fps:g} fps "
-        f"(the file may be truncated); {len(short)} clip(s) padded by repeating the last "
-        f"decoded frame: cues {_positions(sorted(short))}"
-    )
+    short = sorted((cid for cid in wanted if missing[cid]), key=lambda c: (max(indices[c]), c))
+    gap = _check_end(info, fps, n_decoded, allow_truncated, shortfalls)
+    if gap is not None:
+        warns.append(
+            f"{info.path}: {gap.describe()}: the file looks truncated or corrupt; "
+            f"{len(short)} clip(s) padded by repeating the last decoded frame: "
+            f"cues {_positions(sorted(short))}"
+        )
     for cid in short:
         yield make(cid, last_frame)
 
@@ -223,41 +255,58 @@ def iter_stride_clips(
     size: int = CROP_SIZE,
     info: VideoInfo | None = None,
     warnings: list[str] | None = None,
+    start_clip: int = 0,
+    allow_truncated: bool = True,
+    shortfalls: list[Shortfall] | None = None,
 ) -> Iterator[Clip]:
     """Non-overlapping clips over the whole video: clip ``j`` = frames ``[j*clip_len, (j+1)*clip_len)``.
 
     A partial last clip is padded by repeating its last frame when it has at least
     ``clip_len / 2`` frames and dropped otherwise (:func:`count_stride_clips` gives the count).
-    Spans are in ms from the frame grid, the last one cut at the decoded end. A file that
-    decodes to a different clip count than its duration promises adds a warning.
+    Spans are in ms from the frame grid, the last one cut at the decoded end. ``start_clip``
+    skips the clips before it by seeking (a resumed run; the frames are those of a decode from
+    0). A file that decodes shorter than its duration promises, beyond the slack of
+    :func:`vloc.media.info.shortfall`, raises :class:`MediaError` saying how much is missing
+    after the last clip, or with ``allow_truncated`` adds a warning naming the missing share
+    (and the :class:`Shortfall` to ``shortfalls``).
     """
     import numpy as np
 
     _validate(fps, size)
     if clip_len < 1:
         raise InputError(f"clip length must be at least 1 frame, got {clip_len}")
+    if start_clip < 0:
+        raise InputError(f"start clip must be >= 0, got {start_clip}")
     info = info or probe(path)
 
     def ms(frame: int) -> int:
         return round(frame / fps * 1000)
 
     buf: list[np.ndarray] = []
-    j = n_decoded = 0
-    for frame in iter_frames(path, fps=fps, size=size, info=info, warnings=warnings):
-        buf.append(frame)
-        n_decoded += 1
-        if len(buf) == clip_len:
-            yield Clip(j, ms(j * clip_len), ms((j + 1) * clip_len), np.stack(buf))
-            buf, j = [], j + 1
+    j = start_clip
+    n_decoded = skipped = start_clip * clip_len
+    decoded = iter_frames(
+        path, fps=fps, size=size, start_s=skipped / fps, info=info, warnings=warnings
+    )
+    try:
+        for frame in decoded:
+            buf.append(frame)
+            n_decoded += 1
+            if len(buf) == clip_len:
+                yield Clip(j, ms(j * clip_len), ms((j + 1) * clip_len), np.stack(buf))
+                buf, j = [], j + 1
+    finally:
+        decoded.close()
     if buf and 2 * len(buf) >= clip_len:
         frames = np.stack(buf + [buf[-1]] * (clip_len - len(buf)))  # (T, H, W, 3)
-        yield Clip(j, ms(j * clip_len), ms(n_decoded), frames)
+        yield Clip(j, ms(j * clip_len), ms(n_decoded), frames, padded=len(buf) < clip_len)
         j += 1
-    expected = count_stride_clips(info, fps=fps, clip_len=clip_len)
     if n_decoded == 0:
         raise MediaError("no frames could be decoded", path=info.path)
-    if j != expected and warnings is not None:
+    gap = _check_end(info, fps, n_decoded, allow_truncated, shortfalls)
+    if gap is not None and warnings is not None:
+        expected = count_stride_clips(info, fps=fps, clip_len=clip_len)
         warnings.append(
-            f"{info.path}: decoded {n_decoded} frames at {fps:g} fps, giving {j} clip(s) where "
-            f"its duration ({info.duration_s:.2f} s) promises {expected}; the file may be truncated"
+            f"{info.path}: {gap.describe()}: the file looks truncated or corrupt; "
+            f"{j} clip(s) where its duration promises {expected}"
         )
