@@ -77,7 +77,7 @@ class BenchSettings:
     clip_len: int = 8  # frames per cue clip
     grid: int = 2  # regions per cue = grid²
     backbone_seed: int = 0  # seed of the random backbone weights
-    encoder: str | None = None  # sentence encoder for retrieval (None: the embedded default)
+    encoder: str = "all-MiniLM-L6-v2"  # retrieval encoder: the films were written for it
     d_model: int = 64  # translator width (also the visual width E_v)
     layers: int = 2  # encoder and decoder layers each
     heads: int = 4
@@ -132,7 +132,7 @@ def embedding_loader(embeddings: dict[str, Any]) -> Any:
         from vloc.features.store import read_entry
         from vloc.index import enhance
         from vloc.translator.data import FilmVideo
-        from vloc.translator.translate import context_ids
+        from vloc.translator.decode import context_ids
 
         regions = read_entry(doc.features).regions  # (N, R, D)
         assert regions is not None and regions.shape[0] == len(doc.cues), doc.id

@@ -15,15 +15,10 @@ from typer.testing import CliRunner
 from vloc.cli.app import app
 from vloc.errors import InputError, SubtitleError, WeightsError
 from vloc.subtitles import read_subtitles
-from vloc.translator.translate import (
-    Journal,
-    TranslateOptions,
-    context_ids,
-    default_output,
-    gather_context,
-    split_style,
-    translate_subtitles,
-)
+from vloc.translator.cues import default_output, split_style
+from vloc.translator.decode import context_ids, gather_context
+from vloc.translator.journal import Journal
+from vloc.translator.translate import TranslateOptions, translate_subtitles
 
 EN = [
     "The river begins high in the mountains.",

@@ -295,7 +295,7 @@ class FilmVideo:
     Attributes:
         segments: (N, R, D) float16 per-cue region features, already window-fused (eq. 2).
         ids: (N, P) int64 context cue positions per cue (-1 = padding), see
-            :func:`vloc.translator.translate.context_ids`.
+            :func:`vloc.translator.decode.context_ids`.
     """
 
     segments: Any
@@ -313,7 +313,7 @@ def load_film_video(doc: Documentary, config: Any, *, encoder: str | None = None
 
     from vloc.features.store import read_entry
     from vloc.index import enhance
-    from vloc.translator.translate import context_ids
+    from vloc.translator.decode import context_ids
 
     if doc.features is None:
         raise InputError(

@@ -173,7 +173,7 @@ def evaluate_translators(
 
     from vloc.metrics import translation_scores
     from vloc.translator.registry import _model_name
-    from vloc.translator.translate import decode_batch, encode_sources
+    from vloc.translator.decode import decode_batch, encode_sources
 
     if beam < 1:
         raise InputError(f"--beam must be >= 1, got {beam}")

@@ -1,0 +1,163 @@
+"""The decoding stage of ``vloc translate --engine openai|gguf|seq2seq``.
+
+1. **index** (``--context global``) — the film's subtitle index (:func:`vloc.index.build_index`,
+   cached in the workspace) gives every cue's embedding, for retrieval (eq. 1) and for
+   text-aware keyframe selection.
+2. **engine** — opened once (:func:`vloc.engines.open_engine`).
+3. **decode** — :class:`vloc.engines.runner.EngineRunner`: consecutive batches with the film's
+   context, journaled under keys over the engine's identity and everything each prompt showed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vloc.engines.options import LLM_ENGINES, EngineOptions
+from vloc.fileio import stable_hash
+from vloc.translator.journal import JOURNAL_FORMAT, Decoded, Journal, journal_path
+
+if TYPE_CHECKING:
+    from vloc.engines.base import GlossaryTerm
+
+ProgressFn = Callable[[str, int, int], None]
+WarnFn = Callable[[str], None]
+_LANG_TAG = re.compile(r"\.([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?)$")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+CJK_SHARE = 0.3  # a film whose letters are at least this share CJK is taken for Chinese
+
+
+def source_language(subtitles: Path, texts: list[str], given: str | None) -> str:
+    """``given``, else the language tag of ``film.en.srt``, else a guess from the script."""
+    if given:
+        return given
+    m = _LANG_TAG.search(subtitles.stem)
+    if m:
+        return m.group(1)
+    letters = "".join(ch for t in texts for ch in t if ch.isalpha())
+    cjk = len(_CJK.findall(letters))
+    return "zh" if letters and cjk / len(letters) >= CJK_SHARE else "en"
+
+
+def decode_with_engine(
+    engine_options: EngineOptions,
+    video: Path,
+    subtitles: Path,
+    texts: list[str],
+    times_ms: list[tuple[int, int]],
+    *,
+    to: str,
+    source_lang: str | None = None,
+    glossary: tuple[GlossaryTerm, ...] = (),
+    encoding: str | None = None,
+    workdir: str | Path | None = None,
+    device: str = "cpu",
+    progress: ProgressFn,
+    warn: WarnFn,
+) -> Decoded:
+    """Translate the cues' plain ``texts`` ("" for an empty cue) with the engine
+    ``engine_options`` names; see the module docstring."""
+    from vloc.engines import open_engine
+    from vloc.engines.runner import EngineRunner, FilmText
+
+    opt = engine_options
+    timings: dict[str, float] = {}
+    cache: dict[str, bool | None] = {"features": None, "index": None}
+    src_lang = source_language(subtitles, texts, source_lang)
+    c0 = time.perf_counter()
+    engine = open_engine(opt, device=device, warn=warn)
+    timings["model"] = time.perf_counter() - c0
+    try:
+        embeddings = None
+        wants_index = opt.kind in LLM_ENGINES and (
+            opt.context == "global" or (opt.frames and opt.frame_select == "text")
+        )
+        if wants_index:
+            from vloc.index import build_index
+
+            c0 = time.perf_counter()
+            res = build_index(
+                video,
+                subtitles,
+                encoding=encoding,
+                workdir=workdir,
+                progress=lambda done, total: progress("index", done, total),
+            )
+            embeddings, cache["index"] = res.index.embeddings(), res.cached
+            timings["index"] = time.perf_counter() - c0
+        frames = None
+        if opt.frames:
+            if engine.accepts_images:
+                frames = _frames_fn(video, times_ms, opt, embeddings)
+            else:
+                warn(
+                    f"--frames {opt.frames}: the {opt.kind} engine {engine.name!r} takes no "
+                    "images (pass --images for a vision-language model); no keyframes sent"
+                )
+        if opt.concurrency > opt.lag:
+            warn(
+                f"--concurrency {opt.concurrency} overlaps at most --lag {opt.lag} batches (a "
+                "batch waits for the translations it may see); raise --lag to overlap more"
+            )
+        film = FilmText(
+            texts,
+            src_lang,
+            to,
+            embeddings=embeddings,
+            synopsis=opt.synopsis,
+            glossary=glossary,
+        )
+        key = stable_hash({"v": JOURNAL_FORMAT, "engine": engine.identity, "to": to})
+        journal = Journal(journal_path(video, workdir, subtitles, to, key))
+        runner = EngineRunner(
+            engine, film, opt, journal, frames=frames, progress=progress, warn=warn
+        )
+        c0 = time.perf_counter()
+        result = runner.run()
+        timings["decode"] = time.perf_counter() - c0
+    finally:
+        engine.close()
+    return Decoded(
+        translations=result.translations,
+        translated=result.translated,
+        reused=result.reused,
+        batches=result.batches,
+        journal=journal.path,
+        model=engine.name,
+        variant=opt.kind,
+        source_lang=src_lang,
+        target_lang=to,
+        cache=cache,
+        timings=timings,
+        extra={
+            "engine": opt.kind,
+            "usage": result.usage.to_json(),
+            "context": {
+                "mode": opt.context if engine.uses_context else "none",
+                "batch_cues": opt.batch_cues,
+                "related": opt.related,
+                "previous": opt.previous,
+                "lag": opt.lag,
+                "frames": opt.frames if frames else 0,
+                "frame_select": opt.frame_select,
+                "context_lines": result.prompt_lines,
+            },
+        },
+    )
+
+
+def _frames_fn(video, times_ms, opt, embeddings):
+    from vloc.engines.frames import FrameGrabber, select_frames
+
+    grabber = FrameGrabber(video)
+
+    def frames(rows: list[int], related: list[int]) -> list[bytes]:
+        stamps = select_frames(
+            rows, related, times_ms, opt.frames, opt.frame_select, embeddings=embeddings
+        )
+        return [grabber.jpeg(t) for t in stamps]
+
+    return frames

@@ -1,0 +1,327 @@
+"""The ``vloc`` engine's decoding stage: vloc's own global-context video-guided translator.
+
+1. **features** — per-cue clip features of the video (:func:`vloc.features.extract_features`,
+   cached in the workspace), extracted with exactly the backbone, weights, fps, clip length,
+   crop size and grid recorded in the model folder (``translator.json``). Skipped by the
+   ``text-only`` variant.
+2. **index** — the subtitle vector index (:func:`vloc.index.build_index`, cached), only for the
+   variants that retrieve globally (``config.context == "global"``).
+3. **context** — the segments each cue sees: the top-P retrieved cues with window fusion
+   (eq. 1–3, as :func:`vloc.index.global_context`, retrieved once for the film and gathered
+   per batch), the P cues nearest in time with the same fusion (``no-gr*``), the cue's own raw
+   segment (``segment-level``) or nothing (``text-only``).
+4. **decode** — batched beam search with incremental decoding (:meth:`Translator.generate`).
+   Every finished batch is appended to the journal (:mod:`vloc.translator.journal`), keyed by
+   a hash of the model, the decoding settings, the feature/index keys, the cue's source text
+   and its context ids. Batches are a fixed partition of the cues, so a resumed run decodes the
+   same batches as an uninterrupted one and gives byte-identical output.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vloc.errors import InputError, VlocError, WeightsError
+from vloc.fileio import stable_hash
+from vloc.translator.journal import JOURNAL_FORMAT, Decoded, Journal, journal_path
+from vloc.translator.registry import INFO_FILE, LoadedModel
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from vloc.translator.translate import TranslateOptions
+
+DEFAULT_BEAM = 5  # beam width (the translator paper decodes with beam search; 5 is fairseq's)
+SOURCE_ADD_EOS = True  # source ids end with EOS (fairseq convention, as in training)
+
+ProgressFn = Callable[[str, int, int], None]  # (stage, done, total)
+WarnFn = Callable[[str], None]
+
+
+def decode_with_model(
+    loaded: LoadedModel,
+    video: Path,
+    subtitles: Path,
+    texts: list[str],
+    options: TranslateOptions,
+    *,
+    progress: ProgressFn,
+    warn: WarnFn,
+) -> Decoded:
+    """Translate the cues' plain ``texts`` ("" for an empty cue) with vloc's model; see the
+    module docstring for the stages."""
+    config = loaded.model.config
+    n = len(texts)
+    timings: dict[str, float] = {}
+    _progress, _warn = progress, warn
+    kind = config.context
+    cache: dict[str, bool | None] = {"features": None, "index": None}
+    regions = embeddings = None
+    feature_key = index_key = None
+    if kind != "none":
+        c0 = time.perf_counter()
+        regions, feature_key, cache["features"] = _cue_features(
+            loaded, video, subtitles, n, options, progress=_progress, warn=_warn
+        )
+        timings["features"] = time.perf_counter() - c0
+    if kind == "global":
+        c0 = time.perf_counter()
+        embeddings, index_key, cache["index"] = _cue_embeddings(
+            loaded, video, subtitles, options, progress=_progress
+        )
+        timings["index"] = time.perf_counter() - c0
+
+    # every cue's context ids, and the segments they index: window-fused (eq. 2) for the
+    # retrieved/temporal variants, the raw segment V_i for segment-level
+    c0 = time.perf_counter()
+    ctx_ids = context_ids(kind, n, p=config.segments, embeddings=embeddings)
+    segments = regions
+    if kind in ("global", "temporal"):
+        from vloc.index import enhance
+
+        segments = enhance(regions, w=config.window, gamma=config.window_gamma)  # (N, R, D)
+    timings["context"] = time.perf_counter() - c0
+
+    run_key = stable_hash(
+        {
+            "v": JOURNAL_FORMAT,
+            "model": loaded.identity,
+            "beam": options.beam_size,
+            "features": feature_key,
+            "index": index_key,
+            "eos": SOURCE_ADD_EOS,
+        }
+    )
+    journal = Journal(journal_path(video, options.workdir, subtitles, options.to, run_key))
+    todo = [i for i in range(n) if texts[i]]
+    src_ids = encode_sources(loaded, [texts[i] for i in todo], warn=_warn)
+    # a fixed partition of the cues (by length, so that batches pad little): a resumed run
+    # decodes exactly the batches an uninterrupted run would have
+    order = sorted(range(len(todo)), key=lambda k: (len(src_ids[k]), k))
+    batches = [
+        [todo[k] for k in order[s : s + options.batch_size]]
+        for s in range(0, len(order), options.batch_size)
+    ]
+    ids_of = {i: src_ids[k] for k, i in enumerate(todo)}
+    translations: dict[int, str] = {}
+    reused = decoded = ran = 0
+    decode_s = 0.0
+    _progress("decode", 0, len(batches))
+    for b, rows in enumerate(batches):
+        c0 = time.perf_counter()
+        ids = vid = vmask = None
+        if ctx_ids is not None:
+            ids = ctx_ids[rows]  # (B, P)
+            vid, vmask = gather_context(ids, segments)  # (B, P, R, D), (B, P)
+        keys = [
+            stable_hash(
+                {
+                    "run": run_key,
+                    "text": texts[i],
+                    "ctx": None if ids is None else ids[r].tolist(),
+                }
+            )
+            for r, i in enumerate(rows)
+        ]
+        timings["context"] += time.perf_counter() - c0
+        if all(k in journal.entries for k in keys):
+            translations.update((i, journal.entries[k]) for i, k in zip(rows, keys, strict=True))
+            reused += len(rows)
+        else:
+            c0 = time.perf_counter()
+            outs = decode_batch(
+                loaded,
+                [ids_of[i] for i in rows],
+                vid,
+                vmask,
+                beam_size=options.beam_size,
+                device=options.device,
+            )
+            journal.append(list(zip(keys, outs, strict=True)))
+            translations.update(zip(rows, outs, strict=True))
+            decoded += len(rows)
+            ran += 1
+            decode_s += time.perf_counter() - c0
+        _progress("decode", b + 1, len(batches))
+    timings["decode"] = decode_s
+
+    return Decoded(
+        translations=translations,
+        translated=decoded,
+        reused=reused,
+        batches=ran,
+        journal=journal.path,
+        model=loaded.name,
+        variant=config.variant,
+        source_lang=loaded.source_lang,
+        target_lang=loaded.target_lang,
+        cache=cache,
+        timings=timings,
+    )
+
+
+def _feature_options(loaded: LoadedModel, options: TranslateOptions, warn: WarnFn) -> Any:
+    from vloc.features import FeatureOptions
+
+    spec = dict(loaded.features or {})
+    if loaded.features is None:
+        warn(
+            f"model {loaded.name!r} records no feature settings ({INFO_FILE}); "
+            "using the default backbone and weights"
+        )
+    return FeatureOptions(**spec, device=options.device, encoding=options.encoding)
+
+
+def context_ids(
+    kind: str,
+    n: int,
+    *,
+    p: int,
+    embeddings: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """Per cue, the positions of the segments it sees: ``(N, P)`` int64, ``PAD_ID`` (-1) where
+    a film has fewer cues than P; ``(N, 1)`` (the cue itself) for ``own``; None for ``none``.
+
+    ``global``: eq. 1, the P most similar cues by subtitle embedding (the cue itself first);
+    ``temporal``: the P cues nearest in time (:func:`temporal_context_ids`).
+    """
+    import numpy as np
+
+    from vloc.index import PAD_ID, retrieve
+    from vloc.translator.config import temporal_context_ids
+
+    if kind == "none":
+        return None
+    if kind == "own":
+        return np.arange(n, dtype=np.int64)[:, None]
+    if kind == "global":
+        assert embeddings is not None, "global retrieval needs the subtitle embeddings"
+        ids, _ = retrieve(embeddings, p=p)
+        return ids
+    ids = np.full((n, p), PAD_ID, dtype=np.int64)
+    for i, near in enumerate(temporal_context_ids(n, p)):
+        ids[i, : len(near)] = near
+    return ids
+
+
+def gather_context(ids: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(video ``(B, P, R, D)`` float32 with zeros at padding, mask ``(B, P)`` bool) for the
+    context ids ``(B, P)`` of a batch, from per-cue segments ``(N, R, D)``."""
+    import numpy as np
+
+    mask = ids >= 0
+    video = segments[np.where(mask, ids, 0)]  # (B, P, R, D)
+    video[~mask] = 0.0
+    return np.ascontiguousarray(video, dtype=np.float32), mask
+
+
+def _cue_features(
+    loaded: LoadedModel,
+    video: Path,
+    subtitles: Path,
+    n: int,
+    options: TranslateOptions,
+    *,
+    progress: ProgressFn,
+    warn: WarnFn,
+) -> tuple[np.ndarray, str, bool]:
+    """(per-cue segment features ``(N, R, D_v)`` float32, their store key, cache hit)."""
+    from vloc.features import extract_features, load_features
+
+    if not video.is_file():
+        raise InputError("video not found", path=video)
+    config = loaded.model.config
+    result = extract_features(
+        video,
+        subs=subtitles,
+        options=_feature_options(loaded, options, warn),
+        workdir=options.workdir,
+        progress=lambda _kind, done, total: progress("features", done, total),
+        warn=warn,
+    )
+    entry = result.outputs["cues"]
+    fs = load_features(entry)
+    regions = fs.regions  # (N, R, D_v) float32
+    if regions is None or regions.shape[0] != n:
+        rows = 0 if regions is None else regions.shape[0]
+        raise VlocError(
+            f"cue features have {rows} rows for {n} cues; delete this entry and retry", path=entry
+        )
+    if regions.shape[1:] != (config.video_regions, config.video_dim):
+        raise WeightsError(
+            f"features are (R={regions.shape[1]}, D={regions.shape[2]}) per cue but the model "
+            f"expects (R={config.video_regions}, D={config.video_dim}): record the backbone and "
+            f"grid it was trained with in {INFO_FILE}",
+            path=loaded.path,
+        )
+    return regions, str(fs.meta.get("key") or entry.name), result.cache_hit
+
+
+def _cue_embeddings(
+    loaded: LoadedModel,
+    video: Path,
+    subtitles: Path,
+    options: TranslateOptions,
+    *,
+    progress: ProgressFn,
+) -> tuple[np.ndarray, str, bool]:
+    """(subtitle embeddings ``(N, E)`` unit rows, the index key, cache hit)."""
+    from vloc.index import build_index
+
+    result = build_index(
+        video,
+        subtitles,
+        encoder=loaded.index_encoder,
+        encoding=options.encoding,
+        workdir=options.workdir,
+        progress=lambda done, total: progress("index", done, total),
+    )
+    return result.index.embeddings(), str(result.index.manifest.get("key")), result.cached
+
+
+def encode_sources(
+    loaded: LoadedModel, texts: list[str], *, warn: WarnFn | None = None
+) -> list[list[int]]:
+    """Source token ids per text (EOS last), truncated to the model's ``max_source_len``."""
+    config = loaded.model.config
+    out, truncated = [], 0
+    for ids in loaded.src_tokenizer.encode_batch(texts, add_eos=SOURCE_ADD_EOS):
+        if len(ids) > config.max_source_len:
+            truncated += 1
+            ids = ids[: config.max_source_len - 1] + [config.eos_id]
+        out.append(ids)
+    if truncated and warn is not None:
+        warn(f"{truncated} cue(s) longer than {config.max_source_len} tokens were truncated")
+    return out
+
+
+def decode_batch(
+    loaded: LoadedModel,
+    src_ids: list[list[int]],
+    video: np.ndarray | None,
+    video_mask: np.ndarray | None,
+    *,
+    beam_size: int = DEFAULT_BEAM,
+    device: str = "cpu",
+) -> list[str]:
+    """Translate one batch: source ids (B lists), video ``(B, P, R, D_v)`` float32 and its mask
+    ``(B, P)`` bool (None for text-only) -> B target texts."""
+    import torch
+
+    config = loaded.model.config
+    length = max(len(ids) for ids in src_ids)
+    src = torch.full((len(src_ids), length), config.pad_id, dtype=torch.long)  # (B, L)
+    for r, ids in enumerate(src_ids):
+        src[r, : len(ids)] = torch.tensor(ids)
+    src_mask = src != config.pad_id
+    video_t = mask_t = None
+    if video is not None and video_mask is not None:
+        video_t = torch.from_numpy(video).to(device)  # (B, P, R, D_v)
+        mask_t = torch.from_numpy(video_mask).to(device)  # (B, P)
+    result = loaded.model.generate(
+        src.to(device), src_mask.to(device), video_t, mask_t, beam_size=beam_size
+    )
+    return loaded.tgt_tokenizer.decode_batch(result.tokens)

@@ -1,0 +1,86 @@
+"""The decoding journal: every finished batch of a translation, appended and fsynced.
+
+A killed ``vloc translate`` restarts from its journal and decodes only what is left. Entries
+are ``{"k": key, "t": translation}`` JSON lines; the key hashes everything that determines
+the translation (model or engine identity, decoding settings, the cue's text and the context
+it saw), so a stale entry is never reused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vloc.errors import VlocError
+from vloc.workspace import Workspace, safe_name
+
+JOURNAL_DIR = "translations"  # workspace sub-folder of decoding journals
+JOURNAL_FORMAT = 1  # bump when the meaning of a journal entry changes
+
+
+def journal_path(
+    video: Path, workdir: str | Path | None, subtitles: Path, to: str, key: str
+) -> Path:
+    """Where the journal of one (video, subtitles, target, run key) lives in the workspace."""
+    ws = Workspace.for_video(video, workdir)
+    return ws.root / JOURNAL_DIR / f"{safe_name(subtitles.name)}.{to}.{key[:16]}.jsonl"
+
+
+class Journal:
+    """Append-only JSON lines ``{"k": key, "t": translation}``; each batch fsynced."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[str, str] = {}
+        if path.is_file():
+            try:
+                raw = path.read_text(encoding="utf-8", errors="replace")
+            except OSError as e:
+                raise VlocError(f"cannot read the translation journal: {e}", path=path) from e
+            for line in raw.split("\n"):
+                try:
+                    item = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by a kill, or blank
+                if isinstance(item, dict) and isinstance(item.get("k"), str):
+                    self.entries[item["k"]] = str(item.get("t", ""))
+
+    def append(self, items: list[tuple[str, str]]) -> None:
+        data = "".join(
+            json.dumps({"k": k, "t": t}, ensure_ascii=False) + "\n" for k, t in items
+        ).encode()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "ab") as f:
+                if f.tell() > 0:
+                    with open(self.path, "rb") as r:
+                        r.seek(-1, os.SEEK_END)
+                        if r.read(1) != b"\n":
+                            data = b"\n" + data  # after a line cut short by a kill
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise VlocError(f"cannot write the translation journal: {e}", path=self.path) from e
+        self.entries.update(items)
+
+
+@dataclass
+class Decoded:
+    """What a decoding stage (vloc's model or an engine) hands back to the pipeline."""
+
+    translations: dict[int, str]  # cue position (0-based) -> translation, cues with text only
+    translated: int  # cues decoded by this run
+    reused: int  # cues taken from the journal
+    batches: int  # batches decoded by this run
+    journal: Path
+    model: str  # the model's or engine model's name
+    variant: str  # vloc: the translator variant; engines: the engine kind
+    source_lang: str
+    target_lang: str
+    cache: dict[str, bool | None] = field(default_factory=dict)  # features/index cache hits
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    extra: dict[str, Any] = field(default_factory=dict)  # engine usage, context settings
