@@ -401,5 +401,9 @@ def test_interrupt_leaves_no_partial_output(film):
 
     with pytest.raises(KeyboardInterrupt):
         extract_features(video, subs=subs, options=replace(TINY, batch_size=1), progress=interrupt)
-    assert list((video.parent / "film.mp4.vloc").rglob("*.*")) == []
+    ws = video.parent / "film.mp4.vloc"
+    left = [p.relative_to(ws) for p in ws.rglob("*.*")]
+    assert len(left) == 1 and left[0].parts[0] == "locks"  # the lock file alone, released:
+    assert left[0].name.startswith("features-cues-i3d_r50-") and left[0].suffix == ".lock"
+    assert extract_features(video, subs=subs, options=TINY).cache_hit is False  # not blocked
     assert _ffmpeg_children() == []

@@ -5,16 +5,34 @@ the subtitle index, translations in progress. By default it sits next to the vid
 (``film.mp4`` -> ``film.mp4.vloc/``); with ``--workdir DIR`` it is ``DIR/film.mp4.vloc/``.
 Artefacts inside are named by content hashes of their inputs and settings, so a
 stale artefact is never mistaken for a fresh one, whatever the timestamps say.
+
+Runs that share a workspace take a lock per stage (:meth:`Workspace.lock`: a features entry,
+a subtitle index, a translation journal) before computing it, and look for the cached result
+again once they hold it: of two runs started together one computes, the other waits and finds
+the cache hit. The locks are ``flock(2)`` locks (the ``filelock`` package) on files in
+``locks/``: the kernel drops them when their process ends, so a killed run never leaves a lock
+that blocks the next one. A run that has waited ``WAIT_NOTICE_S`` says once which lock (and which
+process, from the ``.holder`` note the holder writes beside it) it is waiting for.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from vloc.errors import VlocError
+
 WORKSPACE_SUFFIX = ".vloc"
+LOCKS_DIR = "locks"  # workspace sub-folder of stage locks and their holder notes
+WAIT_NOTICE_S = 5.0  # waiting this long for a lock prints who holds it (once)
 _UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
 
 
@@ -56,3 +74,67 @@ class Workspace:
         p = self.root.joinpath(*parts)
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
+
+    @contextlib.contextmanager
+    def lock(
+        self,
+        name: str,
+        *,
+        notify: Callable[[str], None] | None = None,
+        notice_after_s: float = WAIT_NOTICE_S,
+    ) -> Iterator[Path]:
+        """Hold the workspace lock ``name`` (one stage's output) for the ``with`` block.
+
+        Waits as long as another run holds it; after ``notice_after_s`` seconds calls
+        ``notify`` once with ``"waiting for another vloc run that holds LOCKFILE (pid ...)"``.
+        A lock held by a process that has died is free (the kernel releases ``flock``).
+        Yields the lock file's path.
+        """
+        from filelock import FileLock, Timeout
+
+        path = self.root / LOCKS_DIR / f"{safe_name(name)}.lock"
+        holder = path.with_name(path.name + ".holder")
+        lock = FileLock(str(path))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                lock.acquire(timeout=notice_after_s)
+            except Timeout:
+                if notify is not None:
+                    notify(f"waiting for another vloc run that holds {path}{_holder_note(holder)}")
+                lock.acquire()
+        except OSError as e:
+            raise VlocError(f"cannot lock the workspace: {e.strerror or e}", path=path) from e
+        try:
+            _write_holder(holder)
+            yield path
+        finally:
+            with contextlib.suppress(OSError):
+                holder.unlink()  # before releasing: the next holder's note must survive
+            lock.release()
+
+
+def _write_holder(path: Path) -> None:
+    """Note who holds a lock (best effort: the lock itself does not depend on it)."""
+    prog = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("python")
+    name = prog.parent.name if prog.name == "__main__.py" else prog.name  # python -m vloc
+    note = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "argv": [name, *sys.argv[1:]],
+    }
+    with contextlib.suppress(OSError):
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(note), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _holder_note(path: Path) -> str:
+    """`` (pid 123 on host, since ..., `vloc features film.mp4`)`` or "" when unknown."""
+    try:
+        note = json.loads(path.read_text(encoding="utf-8"))
+        argv = " ".join(str(a) for a in note.get("argv", []))
+        return f" (pid {note['pid']} on {note['host']}, since {note['since']}: {argv})"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return ""

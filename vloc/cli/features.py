@@ -78,6 +78,11 @@ def features(
         "--compile",
         help="torch.compile the backbone: ~10 s up front, ~25% faster per clip (long films).",
     ),
+    allow_truncated: bool = typer.Option(
+        False,
+        "--allow-truncated",
+        help="Go on with what decodes from a truncated video (warned) instead of failing.",
+    ),
     workdir: Path | None = typer.Option(None, "--workdir", help="Parent folder of the workspace."),
     from_npy: Path | None = typer.Option(
         None, "--from-npy", help="Import a published (T, D) .npy array as stride features."
@@ -136,6 +141,7 @@ def features(
         compile=compile,
         encoding=encoding,
         threads=threads,
+        allow_truncated=allow_truncated,
     )
     bars = _Bars(ui)
     try:
@@ -155,6 +161,8 @@ def features(
                 if result.hits[kind]
                 else f"{result.timings.get(f'extract_{kind}', 0):.1f} s"
             )
+            if result.resumed.get(kind):
+                tag += f", resumed after {result.resumed[kind]} clips"
             out.print(f"{kind}: {dims} [{tag}] → {path}", markup=False)
 
     ui.result(payload, render)

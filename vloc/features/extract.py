@@ -8,10 +8,22 @@ bounded by the queue, not by the film's length.
 
 The cache key is computed before anything heavy (no torch, no ffprobe): a second identical
 run reads the store's metadata and returns in milliseconds with ``cache_hit=True``.
+
+A run that has to compute an entry holds the workspace lock of that entry
+(:meth:`vloc.workspace.Workspace.lock`) and looks it up again once it holds it, so two runs on
+one workspace never both compute it. While it computes, every ``CHUNK_CLIPS`` finished clips are
+saved (:mod:`vloc.features.chunks`); a killed run started again loads them and decodes (seeking)
+and computes only the rest, and writes the same bytes as an uninterrupted run.
+
+A video that decodes clearly shorter than its duration promises (:func:`vloc.media.info.shortfall`)
+fails with how much is missing unless ``allow_truncated``; the entry then records the shortfall
+(``truncated`` in its metadata), and a later run without ``allow_truncated`` that finds it in the
+cache fails the same way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -19,9 +31,17 @@ from pathlib import Path
 from typing import Any
 
 from vloc.backbones import DEFAULT_BACKBONE, DEFAULT_GRID, get_spec
-from vloc.errors import InputError, VlocError
+from vloc.errors import InputError, MediaError, VlocError
+from vloc.features.chunks import CHUNK_CLIPS, Chunks
 from vloc.features.pipeline import Overlapped, iter_overlapped, run_backbone
-from vloc.features.store import FEATURES_DIR, entry_paths, feature_key, lookup, write_entry
+from vloc.features.store import (
+    FEATURES_DIR,
+    KEY_CHARS,
+    entry_paths,
+    feature_key,
+    lookup,
+    write_entry,
+)
 from vloc.fileio import file_fingerprint, sha256_file
 from vloc.workspace import Workspace
 
@@ -64,6 +84,9 @@ class FeatureOptions:
     width: float = 1.0  # architecture width multiplier (1.0 = the real model; tests use less)
     encoding: str | None = None  # subtitle encoding override
     threads: int | None = None  # torch intra-op threads; None: torch's default
+    allow_truncated: bool = False  # go on with what decodes from a video that decodes clearly
+    # shorter than its duration (warned, the shortfall recorded); False: such a video fails.
+    # Not in the cache key: it never changes the values, only whether they may be produced.
 
 
 @dataclass
@@ -77,6 +100,8 @@ class FeatureResult:
     timings: dict[str, float]  # seconds: "key", "build", "extract", "total"
     warnings: list[str] = field(default_factory=list)
     workspace: Path | None = None
+    resumed: dict[str, int] = field(default_factory=dict)  # kind -> clips taken from the
+    # chunks of an earlier, interrupted run (not computed again)
 
     def shapes(self) -> dict[str, dict[str, list[int]]]:
         return {kind: meta.get("shapes", {}) for kind, meta in self.metas.items()}
@@ -90,6 +115,7 @@ class FeatureResult:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "warnings": self.warnings,
             "workspace": str(self.workspace) if self.workspace else None,
+            "resumed": self.resumed,
         }
 
 
@@ -142,6 +168,7 @@ def extract_features(
     workdir: str | Path | None = None,
     progress: ProgressFn | None = None,
     warn: WarnFn | None = None,
+    chunk_clips: int = CHUNK_CLIPS,
 ) -> FeatureResult:
     """Extract (or find cached) clip features of ``video`` into its workspace.
 
@@ -150,17 +177,20 @@ def extract_features(
         subs: an SRT/VTT file: enables per-cue features (one clip per cue, in file order).
         options: see :class:`FeatureOptions`.
         workdir: parent folder of the workspace (default: beside the video).
-        progress: called as ``progress(kind, done, total)`` after every batch (and with 0 first).
-        warn: called with each warning (also collected in the result).
+        progress: called as ``progress(kind, done, total)`` after every batch (and first with
+            the clips already done: 0, or those a resumed run found in chunks).
+        warn: called with each warning (also collected in the result), and once with a
+            ``waiting for another vloc run ...`` line when another run holds the entry's lock.
+        chunk_clips: clips per resumable chunk (:mod:`vloc.features.chunks`).
 
     Returns:
         :class:`FeatureResult`; per kind a store entry with ``pooled`` (N, D) and, for cues,
         ``regions`` (N, grid², D), float16 on disk.
 
     Raises:
-        MediaError, SubtitleError, WeightsError, InputError: bad inputs, each naming the file.
+        MediaError, SubtitleError, WeightsError, InputError: bad inputs, each naming the file
+            (MediaError also for a truncated video without ``allow_truncated``).
     """
-    from vloc import __version__
     from vloc.weights import resolve_weights
 
     options = options or FeatureOptions()
@@ -230,117 +260,53 @@ def extract_features(
     outputs: dict[str, Path] = {}
     metas: dict[str, dict[str, Any]] = {}
     hits: dict[str, bool] = {}
-    for plan in plans:
+    resumed: dict[str, int] = {}
+
+    def find(plan: _Plan) -> bool:
         meta = lookup(ws, plan.kind, options.backbone, plan.key)
-        if meta is not None:
-            outputs[plan.kind] = entry_paths(ws, plan.kind, options.backbone, plan.key)[0]
-            metas[plan.kind] = meta
-            hits[plan.kind] = True
-    todo = [p for p in plans if p.kind not in hits]
-    if todo:
+        if meta is None:
+            return False
+        _check_truncation_record(meta, video, options)
+        outputs[plan.kind] = entry_paths(ws, plan.kind, options.backbone, plan.key)[0]
+        metas[plan.kind] = meta
+        hits[plan.kind] = True
+        return True
+
+    todo = [p for p in plans if not find(p)]
+    info = None
+    if todo:  # bad media fail here, before anything is written into the workspace
         from vloc import media
 
         info = media.probe(video)
         _check_device(options.device)
-        _ensure_writable(ws.root / FEATURES_DIR)  # fail before minutes of compute, not after
-        makers = {}
-        for plan in todo:
-            media_warnings: list[str] = []
-            if plan.kind == "cues":
-                assert plan.spans is not None, "cue plans always carry spans"
-                n = len(plan.spans)
-
-                def make_iter(plan: _Plan = plan, mw: list[str] = media_warnings) -> Iterator[Any]:
-                    return media.iter_cue_clips(
-                        video,
-                        plan.spans,
-                        fps=fps,
-                        clip_len=options.clip_len,
-                        size=size,
-                        info=info,
-                        warnings=mw,
-                    )
-            else:
-                n = media.count_stride_clips(info, fps=fps, clip_len=options.clip_len)
-
-                def make_iter(mw: list[str] = media_warnings) -> Iterator[Any]:
-                    return media.iter_stride_clips(
-                        video, fps=fps, clip_len=options.clip_len, size=size, info=info, warnings=mw
-                    )
-
-            makers[plan.kind] = (make_iter, n, media_warnings)
-        t_build = time.perf_counter()
-        first = todo[0].kind
-        started = None
-        if options.overlap:  # decode the first clips while the model is being built
-            started = iter_overlapped(makers[first][0], capacity=QUEUE_BATCHES * options.batch_size)
-        try:
-            backbone = _prepare_backbone(source, options, size=size, warn=_warn)
-        except BaseException:
-            if started is not None:
-                started.close()
-            raise
-        timings["build"] = time.perf_counter() - t_build
-        for plan in todo:
-            t_kind = time.perf_counter()
-            make_iter, n, media_warnings = makers[plan.kind]
-            stats: dict[str, float] = {}
-            pooled, regions, clip_spans = _extract_kind(
-                backbone,
-                make_iter,
-                plan.kind,
-                n,
-                options,
-                progress,
-                started=started if plan.kind == first else None,
-                stats=stats,
+    with contextlib.ExitStack() as locks:
+        if todo:
+            for plan in todo:  # always in plan order: two runs never wait for each other
+                name = f"features-{plan.kind}-{options.backbone}-{plan.key[:KEY_CHARS]}"
+                locks.enter_context(ws.lock(name, notify=warn))
+            todo = [p for p in todo if not find(p)]  # written by the run this one waited for
+        if todo:
+            assert info is not None, "probed above"
+            _compute(
+                video,
+                info,
+                todo,
+                ws=ws,
+                options=options,
+                source=source,
+                fps=fps,
+                size=size,
+                fingerprint=fingerprint,
+                sub_meta=sub_meta,
+                chunk_clips=chunk_clips,
+                progress=progress,
+                warn=_warn,
+                timings=timings,
+                outputs=outputs,
+                metas=metas,
+                hits=hits,
+                resumed=resumed,
             )
-            if len(pooled) == 0:
-                raise InputError("no clips could be decoded from the video", path=video)
-            for w in media_warnings:
-                _warn(w)
-            elapsed = time.perf_counter() - t_kind
-            meta = {
-                "source": "extracted",
-                "backbone": options.backbone,
-                "width": options.width,
-                **source.to_meta(),
-                "fps": fps,
-                "clip_len": options.clip_len,
-                "size": size,
-                "grid": options.grid if plan.kind == "cues" else None,
-                "vloc_version": __version__,
-                # only content-determined facts: a re-run (or a run into another folder)
-                # writes byte-identical metadata; timings are in the result, not here
-                "video": {
-                    "name": video.name,
-                    "fingerprint": fingerprint,
-                    "duration_s": info.duration_s,
-                    "source_fps": info.fps,
-                },
-                "subtitles": sub_meta if plan.kind == "cues" else None,
-                "spans_ms": clip_spans.tolist(),
-                "requested_spans_ms": [list(s) for s in plan.spans] if plan.spans else None,
-                "device": options.device,
-                "optimizations": list(backbone.optimized),
-                "options": asdict(options),
-                "warnings": media_warnings,
-            }
-            tensors_path, _ = write_entry(
-                ws,
-                kind=plan.kind,
-                backbone=options.backbone,
-                key=plan.key,
-                pooled=pooled,
-                regions=regions,
-                spans_ms=clip_spans,
-                meta=meta,
-            )
-            outputs[plan.kind] = tensors_path
-            metas[plan.kind] = lookup(ws, plan.kind, options.backbone, plan.key) or meta
-            hits[plan.kind] = False
-            timings[f"extract_{plan.kind}"] = elapsed
-            timings[f"compute_{plan.kind}"] = stats.get("compute_s", 0.0)
     timings["total"] = time.perf_counter() - t0
     ordered = [p.kind for p in plans]
     return FeatureResult(
@@ -351,7 +317,180 @@ def extract_features(
         timings=timings,
         warnings=warnings,
         workspace=ws.root,
+        resumed=resumed,
     )
+
+
+def _check_truncation_record(meta: dict[str, Any], video: Path, options: FeatureOptions) -> None:
+    """A cached entry made from a truncated video is only used with ``allow_truncated``."""
+    record = meta.get("truncated")
+    if record and not options.allow_truncated:
+        from vloc.media.info import Shortfall
+
+        short = Shortfall(video, float(record["decoded_s"]), float(record["expected_s"]))
+        raise MediaError(short.error() + " (features cached by such a run)", path=video)
+
+
+def _compute(
+    video: Path,
+    info: Any,
+    todo: list[_Plan],
+    *,
+    ws: Workspace,
+    options: FeatureOptions,
+    source: Any,
+    fps: float,
+    size: int,
+    fingerprint: str,
+    sub_meta: dict[str, Any] | None,
+    chunk_clips: int,
+    progress: ProgressFn | None,
+    warn: WarnFn,
+    timings: dict[str, float],
+    outputs: dict[str, Path],
+    metas: dict[str, dict[str, Any]],
+    hits: dict[str, bool],
+    resumed: dict[str, int],
+) -> None:
+    """Extract the ``todo`` entries (the caller holds their locks) and write them to the store."""
+    from vloc import __version__, media
+
+    _ensure_writable(ws.root / FEATURES_DIR)  # fail before minutes of compute, not after
+    makers = {}
+    for plan in todo:
+        media_warnings: list[str] = []
+        shortfalls: list[Any] = []
+        if plan.kind == "cues":
+            assert plan.spans is not None, "cue plans always carry spans"
+            n: int = len(plan.spans)
+            chunks = Chunks(
+                ws, plan.kind, options.backbone, plan.key, total=n, chunk_clips=chunk_clips
+            )
+            done = chunks.load()
+            left = [i for i in range(n) if i not in done]
+
+            def make_iter(
+                plan: _Plan = plan,
+                mw: list[str] = media_warnings,
+                sf: list[Any] = shortfalls,
+                left: list[int] = left,
+            ) -> Iterator[Any]:
+                return media.iter_cue_clips(
+                    video,
+                    plan.spans,
+                    fps=fps,
+                    clip_len=options.clip_len,
+                    size=size,
+                    info=info,
+                    warnings=mw,
+                    only=left,
+                    allow_truncated=options.allow_truncated,
+                    shortfalls=sf,
+                )
+        else:
+            n = media.count_stride_clips(info, fps=fps, clip_len=options.clip_len)
+            chunks = Chunks(
+                ws, plan.kind, options.backbone, plan.key, total=None, chunk_clips=chunk_clips
+            )
+            done = chunks.load()
+            start = 0  # stride clips come in order: resume after the leading complete chunks
+            while start in done:
+                start += 1
+            done = {i: row for i, row in done.items() if i < start}
+
+            def make_iter(
+                mw: list[str] = media_warnings, sf: list[Any] = shortfalls, start: int = start
+            ) -> Iterator[Any]:
+                return media.iter_stride_clips(
+                    video,
+                    fps=fps,
+                    clip_len=options.clip_len,
+                    size=size,
+                    info=info,
+                    warnings=mw,
+                    start_clip=start,
+                    allow_truncated=options.allow_truncated,
+                    shortfalls=sf,
+                )
+
+        makers[plan.kind] = (make_iter, n, media_warnings, shortfalls, chunks, done)
+    t_build = time.perf_counter()
+    first = todo[0].kind
+    started = None
+    if options.overlap:  # decode the first clips while the model is being built
+        started = iter_overlapped(makers[first][0], capacity=QUEUE_BATCHES * options.batch_size)
+    try:
+        backbone = _prepare_backbone(source, options, size=size, warn=warn)
+    except BaseException:
+        if started is not None:
+            started.close()
+        raise
+    timings["build"] = time.perf_counter() - t_build
+    for plan in todo:
+        t_kind = time.perf_counter()
+        make_iter, n, media_warnings, shortfalls, chunks, done = makers[plan.kind]
+        stats: dict[str, float] = {}
+        pooled, regions, clip_spans = _extract_kind(
+            backbone,
+            make_iter,
+            plan.kind,
+            n,
+            options,
+            progress,
+            started=started if plan.kind == first else None,
+            stats=stats,
+            done=done,
+            chunks=chunks,
+        )
+        if len(pooled) == 0:
+            raise InputError("no clips could be decoded from the video", path=video)
+        for w in media_warnings:
+            warn(w)
+        elapsed = time.perf_counter() - t_kind
+        meta = {
+            "source": "extracted",
+            "backbone": options.backbone,
+            "width": options.width,
+            **source.to_meta(),
+            "fps": fps,
+            "clip_len": options.clip_len,
+            "size": size,
+            "grid": options.grid if plan.kind == "cues" else None,
+            "vloc_version": __version__,
+            # only content-determined facts: a re-run (or a run into another folder, or a
+            # resumed run) writes byte-identical metadata; timings are in the result, not here
+            "video": {
+                "name": video.name,
+                "fingerprint": fingerprint,
+                "duration_s": info.duration_s,
+                "source_fps": info.fps,
+            },
+            "subtitles": sub_meta if plan.kind == "cues" else None,
+            "spans_ms": clip_spans.tolist(),
+            "requested_spans_ms": [list(s) for s in plan.spans] if plan.spans else None,
+            "device": options.device,
+            "optimizations": list(backbone.optimized),
+            "options": asdict(options),
+            "warnings": media_warnings,
+            "truncated": shortfalls[0].to_json() if shortfalls else None,
+        }
+        tensors_path, _ = write_entry(
+            ws,
+            kind=plan.kind,
+            backbone=options.backbone,
+            key=plan.key,
+            pooled=pooled,
+            regions=regions,
+            spans_ms=clip_spans,
+            meta=meta,
+        )
+        chunks.discard()
+        outputs[plan.kind] = tensors_path
+        metas[plan.kind] = lookup(ws, plan.kind, options.backbone, plan.key) or meta
+        hits[plan.kind] = False
+        resumed[plan.kind] = len(done)
+        timings[f"extract_{plan.kind}"] = elapsed
+        timings[f"compute_{plan.kind}"] = stats.get("compute_s", 0.0)
 
 
 def _ensure_writable(folder: Path) -> None:
@@ -408,17 +547,19 @@ def _extract_kind(
     progress: ProgressFn | None,
     started: Overlapped | None = None,
     stats: dict[str, float] | None = None,
+    done: dict[int, Any] | None = None,
+    chunks: Chunks | None = None,
 ) -> tuple[Any, Any, Any]:
-    done = 0
+    count = len(done or {})
 
     def on_batch(k: int) -> None:
-        nonlocal done
-        done += k
+        nonlocal count
+        count += k
         if progress is not None:
-            progress(kind, done, n)
+            progress(kind, count, n)
 
     if progress is not None:
-        progress(kind, 0, n)
+        progress(kind, count, n)
     if started is not None:
         clips: Any = started
     elif options.overlap:
@@ -435,6 +576,8 @@ def _extract_kind(
             device=options.device,
             on_batch=on_batch,
             stats=stats,
+            done=done,
+            on_row=None if chunks is None else lambda i, row, pad: chunks.add(i, row, padded=pad),
         )
     finally:
         if hasattr(clips, "close"):

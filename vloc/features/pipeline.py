@@ -127,14 +127,19 @@ def run_backbone(
     device: str = "cpu",
     on_batch: Callable[[int], None] | None = None,
     stats: dict[str, float] | None = None,
+    done: dict[int, tuple[Any, Any, tuple[int, int]]] | None = None,
+    on_row: Callable[[int, tuple[Any, Any, tuple[int, int]], bool], None] | None = None,
 ) -> tuple[Any, Any, Any]:
     """Run ``backbone`` over media clips; rows are placed by ``Clip.index``.
 
     Args:
-        n: the number of clips expected (every index ``0..n-1`` must arrive), or None to
-            accept whatever contiguous run ``0..k-1`` the iterator yields (stride clips of a
-            file that decodes shorter than its duration promises).
+        n: the number of clips expected (every index ``0..n-1`` must arrive or be in
+            ``done``), or None to accept whatever contiguous run ``0..k-1`` there is (stride
+            clips of a file that decodes shorter than its duration promises).
         grid: regions per side, or None for pooled features only.
+        done: rows computed by an earlier run (clip index -> (pooled (D,), regions (R, D) or
+            None, (start_ms, end_ms))); the iterator yields the others.
+        on_row: called as ``on_row(index, row, padded)`` for every computed clip.
         stats: if given, ``stats["compute_s"]`` receives the seconds spent in the model
             (normalisation, trunk, pooling) as opposed to waiting for decoded clips.
 
@@ -148,7 +153,7 @@ def run_backbone(
     from vloc.backbones import normalise_clips, pool_features
 
     mean, std = backbone.spec.mean, backbone.spec.std
-    rows: dict[int, tuple[Any, Any, tuple[int, int]]] = {}  # clip index -> (D,), (R, D), span
+    rows: dict[int, tuple[Any, Any, tuple[int, int]]] = dict(done or {})  # index -> row
     with torch.inference_mode():
         compute = 0.0
         for batch in _batches(clips, batch_size):
@@ -161,6 +166,8 @@ def run_backbone(
             r = r.float().cpu().numpy() if grid else None
             for b, c in enumerate(batch):
                 rows[c.index] = (p[b], None if r is None else r[b], (c.start_ms, c.end_ms))
+                if on_row is not None:
+                    on_row(c.index, rows[c.index], c.padded)
             compute += time.perf_counter() - t0
             if on_batch is not None:
                 on_batch(len(batch))
@@ -175,11 +182,14 @@ def run_backbone(
         )
     order = range(count)
     dim = backbone.dim
-    pooled = np.stack([rows[i][0] for i in order]) if count else np.zeros((0, dim), np.float32)
+    # rows from ``done`` are float16 (as stored): stacking them with float32 rows gives float32,
+    # exactly the values an uninterrupted run holds before the store casts them to float16
+    f32 = np.float32
+    pooled = np.stack([rows[i][0] for i in order]).astype(f32) if count else np.zeros((0, dim), f32)
     regions = None
     if grid:
         regions = (
-            np.stack([rows[i][1] for i in order])
+            np.stack([rows[i][1] for i in order]).astype(f32)
             if count
             else np.zeros((0, grid * grid, dim), np.float32)
         )
