@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from vloc.cli import _engine as E
 from vloc.cli._ui import JSON_OPTION, UI, Progress, command
 
 DEFAULT_BEAM = 5  # keep in step with vloc.translator.translate.DEFAULT_BEAM
@@ -45,8 +46,9 @@ def translate(
     model: str | None = typer.Option(
         None,
         "--model",
-        help="Model name (in models/ or $VLOC_HOME/models) or folder. Default: the installed "
-        "model into --to (a demo only on subtitles it covers).",
+        help="vloc: model name (in models/ or $VLOC_HOME/models) or folder (default: the "
+        "installed model into --to, a demo only on subtitles it covers); openai: the server's "
+        "model id; gguf: a .gguf file; seq2seq: a model folder or hub name.",
     ),
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Output file (default: film.<to>.srt beside SUBS)."
@@ -70,6 +72,25 @@ def translate(
         help="Fail (exit 1) instead of warning when the model does not know the subtitles' "
         "words (coverage check; for CI).",
     ),
+    engine: str | None = E.ENGINE,
+    base_url: str | None = E.BASE_URL,
+    api_key_env: str | None = E.API_KEY_ENV,
+    images: bool | None = E.IMAGES,
+    batch_cues: int | None = E.BATCH_CUES,
+    context: str | None = E.CONTEXT,
+    related: int | None = E.RELATED,
+    previous: int | None = E.PREVIOUS,
+    lag: int | None = E.LAG,
+    concurrency: int | None = E.CONCURRENCY,
+    frames: int | None = E.FRAMES,
+    frame_select: str | None = E.FRAME_SELECT,
+    glossary: Path | None = E.GLOSSARY,
+    synopsis: str | None = E.SYNOPSIS,
+    source_lang: str | None = E.SOURCE_LANG,
+    timeout: float | None = E.TIMEOUT,
+    retries: int | None = E.RETRIES,
+    n_ctx: int | None = E.N_CTX,
+    threads: int | None = E.THREADS,
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
@@ -84,7 +105,30 @@ def translate(
     """
     from vloc.translator.translate import TranslateOptions, translate_subtitles
 
+    engine_opts = E.engine_options(
+        engine=engine,
+        model=model,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        images=images,
+        batch_cues=batch_cues,
+        context=context,
+        related=related,
+        previous=previous,
+        lag=lag,
+        concurrency=concurrency,
+        frames=frames,
+        frame_select=frame_select,
+        glossary=glossary,
+        synopsis=synopsis,
+        timeout=timeout,
+        retries=retries,
+        n_ctx=n_ctx,
+        threads=threads,
+    )
     options = TranslateOptions(
+        engine=engine_opts,
+        source_lang=source_lang,
         to=to,
         model=model,
         output=output,
@@ -123,6 +167,21 @@ def translate(
             f"{v.line_violations} cue(s) over {v.max_chars} chars × {v.max_lines} lines, "
             f"{v.speed_violations} over {v.max_cps:g} chars/s ({v.lang})"
         )
+        if result.engine != "vloc":
+            u, ctx = result.extra.get("usage", {}), result.extra.get("context", {})
+            console.print(
+                f"engine {result.engine} ({result.model}), context {ctx.get('mode')}: "
+                f"{u.get('prompt_tokens', 0):,} prompt + {u.get('completion_tokens', 0):,} "
+                f"completion tokens, {u.get('requests', 0)} requests, {u.get('retries', 0)} "
+                f"retries, {u.get('reasks', 0)} re-asks"
+            )
+        for term in result.glossary or []:
+            if term["cues"]:
+                console.print(
+                    f"glossary {term['source']} → {term['target']}: {term['honoured']}/"
+                    f"{term['cues']} cues"
+                    + (f", missed in {term['missed']}" if term["missed"] else "")
+                )
         if result.coverage is not None:
             c = result.coverage
             console.print(

@@ -90,9 +90,11 @@ def open_engine(
         )
         return LLMEngine("gguf", Path(path).name, identity, LlamaCppBackend(settings), warn=warn)
     if options.kind == "seq2seq":
-        from vloc.engines.seq2seq import open_seq2seq
+        from vloc.engines.seq2seq import Seq2SeqEngine
 
-        return open_seq2seq(options, device=device, warn=warn)
+        return Seq2SeqEngine.from_options(
+            options, device=device, allow_download=options.download, warn=warn
+        )
     raise EngineError(f"engine {options.kind!r} is not opened through vloc.engines")
 
 

@@ -66,6 +66,8 @@ class EngineOptions:
     n_ctx: int = 4096  # gguf: context window in tokens
     threads: int | None = None  # gguf / seq2seq: CPU threads
     beam_size: int = 4  # seq2seq: beam width
+    download: bool = True  # seq2seq: fetch a hub model into $VLOC_HOME/hf on first use (never
+    # when HF_HUB_OFFLINE or VLOC_OFFLINE is set)
     seed: int = 0
 
     def check(self) -> None:

@@ -1,0 +1,131 @@
+"""`vloc translate --engine ...` end to end on a real (synthetic) film: same cues, same times,
+the film's global context in the prompts, journal resume, glossary report, keyframes, secrets
+kept out of every output. The endpoint here is the scripted local server; the real llama.cpp
+server and in-process GGUF runs are in test_engine_real.py."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import make_video
+from scripted_server import ScriptedServer
+from typer.testing import CliRunner
+
+from vloc.cli.app import app
+from vloc.subtitles import read_subtitles
+
+CUES = [
+    "General Rommel arrived in Tripoli in February.",
+    "The Afrika Korps was small at first.",
+    "Tanks were unloaded at night.",
+    "",
+    "Rommel attacked at once.",
+    "The British fell back towards Egypt.",
+    "Tobruk held out for months.",
+    "Rommel's supply lines were long.",
+]
+
+
+@pytest.fixture
+def film(tmp_path: Path) -> tuple[Path, Path]:
+    video = make_video(tmp_path / "desert.mp4", seconds=8.0, fps=8, size="64x48")
+    blocks = [
+        f"{i + 1}\n00:00:0{i},000 --> 00:00:0{i},900\n{text}\n" for i, text in enumerate(CUES)
+    ]
+    subs = tmp_path / "desert.en.srt"
+    subs.write_text("\n".join(blocks))
+    return video, subs
+
+
+def _run(argv: list[str]) -> dict:
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+def test_openai_engine_translates_every_cue_with_global_context_and_resumes(film, tmp_path):
+    video, subs = film
+    out = tmp_path / "desert.zh.srt"
+    glossary = tmp_path / "terms.tsv"
+    glossary.write_text("Rommel\t隆美尔\tGerman general\n")
+    with ScriptedServer() as srv:
+        argv = ["translate", str(video), str(subs), "--to", "zh", "--engine", "openai",
+                "--base-url", srv.url, "--model", "tiny", "--batch-cues", "3",
+                "--glossary", str(glossary), "--synopsis", "The desert war, 1941.",
+                "-o", str(out), "--json"]  # fmt: skip
+        j = _run(argv)
+        sent = len(srv.requests)
+        again = _run(argv)  # every batch from the journal
+        assert len(srv.requests) == sent
+    src, dst = read_subtitles(subs), read_subtitles(out)
+    assert [(c.start_ms, c.end_ms) for c in dst.cues] == [(c.start_ms, c.end_ms) for c in src.cues]
+    assert [bool(c.text) for c in dst.cues] == [bool(t) for t in CUES]
+    assert j["engine"] == "openai" and j["translated"] == 7 and again["reused"] == 7
+    assert j["usage"]["requests"] == sent and j["usage"]["prompt_tokens"] == 100 * sent
+    assert j["context"]["mode"] == "global" and j["context"]["context_lines"] > 0
+    system = srv.requests[-1]["messages"][0]["content"]
+    assert "隆美尔" in system and "The desert war, 1941." in system
+    user = srv.requests[-1]["messages"][1]["content"]
+    assert "Related lines from elsewhere in the film" in user
+    rommel = next(t for t in j["glossary"] if t["source"] == "Rommel")
+    assert rommel["cues"] == 3 and rommel["honoured"] + rommel["missed"] == 3
+
+
+def test_context_none_sends_the_batch_alone_and_window_only_previous_lines(film, tmp_path):
+    video, subs = film
+    with ScriptedServer() as srv:
+        for mode in ("none", "window"):
+            _run(["translate", str(video), str(subs), "--to", "zh", "--engine", "openai",
+                  "--base-url", srv.url, "--model", "tiny", "--batch-cues", "3",
+                  "--context", mode, "-o", str(tmp_path / f"{mode}.zh.srt"), "--json"])  # fmt: skip
+        users = [r["messages"][1]["content"] for r in srv.requests]
+    n_none = len(users) // 2
+    assert not any("Related lines" in u or "Previous lines" in u for u in users[:n_none])
+    assert any("Previous lines" in u for u in users[n_none:])
+    assert not any("Related lines" in u for u in users[n_none:])
+
+
+def test_keyframes_are_attached_for_an_image_model(film, tmp_path):
+    video, subs = film
+    with ScriptedServer() as srv:
+        _run(["translate", str(video), str(subs), "--to", "zh", "--engine", "openai",
+              "--base-url", srv.url, "--model", "tiny", "--images", "--frames", "2",
+              "--batch-cues", "4", "-o", str(tmp_path / "f.zh.srt"), "--json"])  # fmt: skip
+        content = srv.requests[0]["messages"][1]["content"]
+    images = [p for p in content if p["type"] == "image_url"]
+    assert len(images) == 2 and images[0]["image_url"]["url"].startswith("data:image/jpeg;base64,")
+
+
+def test_unreachable_endpoint_fails_in_one_line_without_output(film, tmp_path, monkeypatch):
+    video, subs = film
+    monkeypatch.setenv("VLOC_API_KEY", "sk-never-shown")
+    out = tmp_path / "x.zh.srt"
+    r = CliRunner().invoke(
+        app,
+        ["translate", str(video), str(subs), "--to", "zh", "--engine", "openai", "--base-url",
+         "http://127.0.0.1:9/v1", "--model", "m", "--retries", "0", "--context", "none",
+         "-o", str(out), "--json"],
+    )  # fmt: skip
+    assert r.exit_code == 1 and not out.exists()
+    assert "cannot reach http://127.0.0.1:9/v1" in json.loads(r.stdout)["error"]
+    assert "sk-never-shown" not in r.output
+
+
+def test_engine_settings_come_from_the_config_file(film, tmp_path, monkeypatch):
+    video, subs = film
+    with ScriptedServer() as srv:
+        home = Path(os.environ["VLOC_HOME"])  # the isolated home of conftest
+        (home / "engines.toml").write_text(
+            f'engine = "openai"\n[openai]\nbase_url = "{srv.url}"\nmodel = "tiny"\n'
+        )
+        j = _run(["translate", str(video), str(subs), "--to", "zh", "-o",
+                  str(tmp_path / "cfg.zh.srt"), "--json"])  # fmt: skip
+    assert j["engine"] == "openai" and j["model"] == "tiny"
+    (home / "engines.toml").write_text('[openai]\napi_key = "sk-1"\n')
+    r = CliRunner().invoke(
+        app, ["translate", str(video), str(subs), "--to", "zh", "--engine", "openai"]
+    )
+    assert r.exit_code == 1 and "api_key_env" in r.stderr and "sk-1" not in r.stderr
