@@ -199,3 +199,29 @@ def test_training_with_global_retrieval_records_its_encoder(tmp_path):
         data, tmp_path / "text", variant="text-only", overrides=overrides, max_steps=1
     )
     assert "index" not in json.loads((text.best / "translator.json").read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- real documentaries
+
+
+@pytest.mark.realdata
+def test_english_lines_find_their_chinese_lines_in_a_real_documentary(shared_data, tmp_path, use):
+    """TopicVD, WWII S01E02 (215 aligned lines): each English line searched against the
+    film's Chinese index finds its own translation first (measured 90.7 %; MiniLM 5.1 %)."""
+    from test_index import _topicvd_script
+
+    from vloc.subtitles import read_subtitles
+
+    src = shared_data / "topicvd-valid"
+    convert = _topicvd_script().convert
+    en = {r["video"]: r for r in convert(src, tmp_path / "srt", "en")}
+    zh = {r["video"]: r for r in convert(src, tmp_path / "srt", "zh")}
+    [video] = [v for v in zh if "S01E02" in v]
+    placeholder = tmp_path / zh[video]["video_name"]
+    placeholder.write_bytes(b"placeholder: the index never decodes the video")
+    ix = build_index(placeholder, zh[video]["srt"], encoder=use, workdir=tmp_path / "ws").index
+    queries = [c.text for c in read_subtitles(en[video]["srt"]).cues]
+    assert len(queries) == ix.size == 215
+    _, ids = ix.search_text(use, queries, 1)
+    top1 = float(np.mean(ids[:, 0] == np.arange(ix.size)))
+    assert top1 >= 0.85, top1
