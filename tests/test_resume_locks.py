@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -295,3 +296,87 @@ def test_waiting_run_names_the_lock_and_its_holder(tmp_path):
     (line,) = [x for x in err.splitlines() if "waiting for another vloc run that holds" in x]
     assert f"holds {lock} (pid {os.getpid()} on " in line
     assert out["cache_hit"] is False
+
+
+# ---------------------------------------------------------------------------------------------
+# the index and the translation journal
+
+
+def _run_threads(fns: list) -> tuple[list, list[threading.Thread]]:
+    results: list = [None] * len(fns)
+
+    def run(i: int) -> None:
+        try:
+            results[i] = fns[i]()
+        except BaseException as e:  # handed to the test
+            results[i] = e
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(fns))]
+    for t in threads:
+        t.start()
+    return results, threads
+
+
+def test_two_index_builds_waiting_on_one_lock_build_once(tmp_path):
+    from tiny_models import build_tiny_sentence_model
+
+    from vloc.index import build_index
+
+    encoder = build_tiny_sentence_model(tmp_path / "enc")
+    video = tmp_path / "film.mp4"
+    video.write_bytes(b"the index does not decode the video")
+    subs = tmp_path / "film.en.srt"
+    subs.write_text(_srt([(i * 1000, i * 1000 + 800) for i in range(40)]), encoding="utf-8")
+    ws = Workspace.for_video(video)
+    with ws.lock("index-film.en.srt"):  # both runs miss the cache, then wait here
+        results, threads = _run_threads(
+            [lambda: build_index(video, subs, encoder=encoder) for _ in range(2)]
+        )
+        time.sleep(1.0)
+        assert all(t.is_alive() for t in threads) and not (ws.root / "index").exists()
+    for t in threads:
+        t.join(120)
+    assert sorted(r.cached for r in results) == [False, True]  # one built, one found it
+    assert results[0].index.manifest == results[1].index.manifest
+
+
+def test_two_translations_waiting_on_one_journal_decode_once(tmp_path):
+    from test_translate import TRICKY_SRT, build_tiny_translator
+
+    from vloc.translator.translate import TranslateOptions, translate_subtitles
+
+    model = build_tiny_translator(tmp_path / "model", variant="segment-level")
+    video = make_video(tmp_path / "film.mp4", seconds=3.0, size="96x64")
+    subs = tmp_path / "film.en.srt"
+    subs.write_text(TRICKY_SRT, encoding="utf-8")
+
+    def options(out: str) -> TranslateOptions:
+        return TranslateOptions(to="zh", model=str(model), output=tmp_path / out, batch_size=2)
+
+    first = translate_subtitles(video, subs, replace(options("a.srt"), workdir=tmp_path / "a"))
+    journal = first.journal.stem  # the same name in any workspace for the same inputs
+    waiting: list[str] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "decode" and done == 0:
+            waiting.append(stage)  # the last report before the journal's lock
+
+    with Workspace.for_video(video).lock(f"translation-{journal}"):
+        results, threads = _run_threads(
+            [
+                lambda out=out: translate_subtitles(video, subs, options(out), progress=progress)
+                for out in ("b.srt", "c.srt")
+            ]
+        )
+        deadline = time.monotonic() + 120
+        while len(waiting) < 2:
+            assert time.monotonic() < deadline and all(t.is_alive() for t in threads), results
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert all(t.is_alive() for t in threads)  # both wait for the journal
+    for t in threads:
+        t.join(120)
+    decoded = sorted((r.translated, r.reused) for r in results)
+    assert decoded == [(0, first.translated), (first.translated, 0)]  # decoded once, then reused
+    assert (tmp_path / "b.srt").read_bytes() == (tmp_path / "c.srt").read_bytes()
+    assert (tmp_path / "b.srt").read_bytes() == (tmp_path / "a.srt").read_bytes()

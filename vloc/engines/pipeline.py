@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from vloc.engines.options import LLM_ENGINES, EngineOptions
 from vloc.fileio import stable_hash
-from vloc.translator.journal import JOURNAL_FORMAT, Decoded, Journal, journal_path
+from vloc.translator.journal import JOURNAL_FORMAT, Decoded, Journal
 
 if TYPE_CHECKING:
     from vloc.engines.base import GlossaryTerm
@@ -85,6 +85,7 @@ def decode_with_engine(
                 encoding=encoding,
                 workdir=workdir,
                 progress=lambda done, total: progress("index", done, total),
+                warn=warn,
             )
             embeddings, cache["index"] = res.index.embeddings(), res.cached
             timings["index"] = time.perf_counter() - c0
@@ -111,13 +112,13 @@ def decode_with_engine(
             glossary=glossary,
         )
         key = stable_hash({"v": JOURNAL_FORMAT, "engine": engine.identity, "to": to})
-        journal = Journal(journal_path(video, workdir, subtitles, to, key))
-        runner = EngineRunner(
-            engine, film, opt, journal, frames=frames, progress=progress, warn=warn
-        )
-        c0 = time.perf_counter()
-        result = runner.run()
-        timings["decode"] = time.perf_counter() - c0
+        with Journal.open(video, workdir, subtitles, to, key, notify=warn) as journal:
+            runner = EngineRunner(
+                engine, film, opt, journal, frames=frames, progress=progress, warn=warn
+            )
+            c0 = time.perf_counter()
+            result = runner.run()
+            timings["decode"] = time.perf_counter() - c0
     finally:
         engine.close()
     return Decoded(

@@ -12,6 +12,9 @@ Chinese subtitles of a film can both be indexed)::
 encoder's content hash. The data files are written under new names before the manifest is
 replaced, and the manifest records their sha256: a crash at any point leaves either the old
 index or the new one, never a mix. Building again with the same inputs is a cache hit.
+A build holds the workspace lock ``index-<subtitle file name>``
+(:meth:`vloc.workspace.Workspace.lock`) and looks for the index again once it holds it: of two
+runs started together, one builds and the other finds the cache hit.
 """
 
 from __future__ import annotations
@@ -262,6 +265,7 @@ def build_index(
     workdir: str | Path | None = None,
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> IndexResult:
     """Embed every cue of ``subtitles`` and store the index in ``video``'s workspace.
 
@@ -275,11 +279,11 @@ def build_index(
         workdir: where workspaces live (default: beside the video).
         force: rebuild even when an up-to-date index exists.
         progress: called as ``progress(done, total)`` cues while embedding.
+        warn: called once with a ``waiting for another vloc run ...`` line when another run
+            has been building this index for a while.
     Returns:
         :class:`IndexResult`; a cache hit loads no model at all.
     """
-    import numpy as np
-
     from vloc.encoders import Encoder, resolve_encoder
 
     t0 = time.perf_counter()
@@ -296,25 +300,65 @@ def build_index(
         {"v": INDEX_FORMAT_VERSION, "subs": subs_sha, "enc": encoding, "encoder": ref.sha256}
     )
     folder = index_folder(video, subtitles, workdir)
-    reason = "no index yet"
-    if (folder / MANIFEST).exists() and not force:
-        try:
-            old = load_index(folder)
-        except CacheError as e:
-            reason = f"previous index unusable ({e})"
-        else:
-            if old.manifest.get("key") == key:
-                return IndexResult(old, True, "up to date", time.perf_counter() - t0, 0.0)
-            if (old.manifest.get("subtitles") or {}).get("sha256") != subs_sha:
-                reason = "subtitles changed"
-            elif old.encoder_sha256 != ref.sha256:
-                reason = f"encoder changed ({old.encoder_name} -> {ref.name})"
-            else:
-                reason = "settings changed"
-    elif force:
-        reason = "forced"
+    hit, reason = (None, "forced") if force else _find(folder, key, subs_sha, ref)
+    if hit is not None:
+        return IndexResult(hit, True, reason, time.perf_counter() - t0, 0.0)
+    subs = _read_cues(subtitles, encoding)  # bad subtitles fail before the workspace is touched
+    with Workspace.for_video(video, workdir).lock(f"index-{folder.name}", notify=warn):
+        if not force:  # built by the run this one waited for?
+            hit, _ = _find(folder, key, subs_sha, ref)
+            if hit is not None:
+                return IndexResult(hit, True, "up to date", time.perf_counter() - t0, 0.0)
+        embed_s = _build(
+            folder, key, subs, encoder, ref, video, subtitles, subs_sha, encoding, progress
+        )
+    return IndexResult(
+        load_index(folder),
+        False,
+        reason,
+        time.perf_counter() - t0,
+        embed_s,
+        tuple(subs.warnings),
+    )
 
-    subs = _read_cues(subtitles, encoding)
+
+def _find(
+    folder: Path, key: str, subs_sha: str, ref: EncoderRef
+) -> tuple[SubtitleIndex | None, str]:
+    """(the index in ``folder`` when it is up to date, else None; why it is or is not)."""
+    if not (folder / MANIFEST).exists():
+        return None, "no index yet"
+    try:
+        old = load_index(folder)
+    except CacheError as e:
+        return None, f"previous index unusable ({e})"
+    if old.manifest.get("key") == key:
+        return old, "up to date"
+    if (old.manifest.get("subtitles") or {}).get("sha256") != subs_sha:
+        return None, "subtitles changed"
+    if old.encoder_sha256 != ref.sha256:
+        return None, f"encoder changed ({old.encoder_name} -> {ref.name})"
+    return None, "settings changed"
+
+
+def _build(
+    folder: Path,
+    key: str,
+    subs: Any,
+    encoder: str | Path | Encoder | None,
+    ref: EncoderRef,
+    video: Path,
+    subtitles: Path,
+    subs_sha: str,
+    encoding: str | None,
+    progress: Callable[[int, int], None] | None,
+) -> float:
+    """Embed the cues and write the index (the caller holds the index's lock); returns the
+    seconds spent embedding."""
+    import numpy as np
+
+    from vloc.encoders import Encoder
+
     enc = encoder if isinstance(encoder, Encoder) else _load(ref)
     t1 = time.perf_counter()
     texts = [plain_text(c.text) for c in subs.cues]
@@ -327,14 +371,7 @@ def build_index(
             progress(min(s + PROGRESS_CHUNK, len(texts)), len(texts))
     embed_seconds = time.perf_counter() - t1
     _write(folder, key, emb, subs, ref, enc.dim, video, subtitles, subs_sha, encoding)
-    return IndexResult(
-        load_index(folder),
-        False,
-        reason,
-        time.perf_counter() - t0,
-        embed_seconds,
-        tuple(subs.warnings),
-    )
+    return embed_seconds
 
 
 def _load(ref: EncoderRef) -> Encoder:

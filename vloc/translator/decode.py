@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError, VlocError, WeightsError
 from vloc.fileio import stable_hash
-from vloc.translator.journal import JOURNAL_FORMAT, Decoded, Journal, journal_path
+from vloc.translator.journal import JOURNAL_FORMAT, Decoded, Journal
 from vloc.translator.registry import INFO_FILE, LoadedModel
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def decode_with_model(
     if kind == "global":
         c0 = time.perf_counter()
         embeddings, index_key, cache["index"] = _cue_embeddings(
-            loaded, video, subtitles, options, progress=_progress
+            loaded, video, subtitles, options, progress=_progress, warn=_warn
         )
         timings["index"] = time.perf_counter() - c0
 
@@ -95,7 +95,6 @@ def decode_with_model(
             "eos": SOURCE_ADD_EOS,
         }
     )
-    journal = Journal(journal_path(video, options.workdir, subtitles, options.to, run_key))
     todo = [i for i in range(n) if texts[i]]
     src_ids = encode_sources(loaded, [texts[i] for i in todo], warn=_warn)
     # a fixed partition of the cues (by length, so that batches pad little): a resumed run
@@ -110,42 +109,48 @@ def decode_with_model(
     reused = decoded = ran = 0
     decode_s = 0.0
     _progress("decode", 0, len(batches))
-    for b, rows in enumerate(batches):
-        c0 = time.perf_counter()
-        ids = vid = vmask = None
-        if ctx_ids is not None:
-            ids = ctx_ids[rows]  # (B, P)
-            vid, vmask = gather_context(ids, segments)  # (B, P, R, D), (B, P)
-        keys = [
-            stable_hash(
-                {
-                    "run": run_key,
-                    "text": texts[i],
-                    "ctx": None if ids is None else ids[r].tolist(),
-                }
-            )
-            for r, i in enumerate(rows)
-        ]
-        timings["context"] += time.perf_counter() - c0
-        if all(k in journal.entries for k in keys):
-            translations.update((i, journal.entries[k]) for i, k in zip(rows, keys, strict=True))
-            reused += len(rows)
-        else:
+    # read under the lock: a run that waited for another reuses every batch it journaled
+    with Journal.open(
+        video, options.workdir, subtitles, options.to, run_key, notify=_warn
+    ) as journal:
+        for b, rows in enumerate(batches):
             c0 = time.perf_counter()
-            outs = decode_batch(
-                loaded,
-                [ids_of[i] for i in rows],
-                vid,
-                vmask,
-                beam_size=options.beam_size,
-                device=options.device,
-            )
-            journal.append(list(zip(keys, outs, strict=True)))
-            translations.update(zip(rows, outs, strict=True))
-            decoded += len(rows)
-            ran += 1
-            decode_s += time.perf_counter() - c0
-        _progress("decode", b + 1, len(batches))
+            ids = vid = vmask = None
+            if ctx_ids is not None:
+                ids = ctx_ids[rows]  # (B, P)
+                vid, vmask = gather_context(ids, segments)  # (B, P, R, D), (B, P)
+            keys = [
+                stable_hash(
+                    {
+                        "run": run_key,
+                        "text": texts[i],
+                        "ctx": None if ids is None else ids[r].tolist(),
+                    }
+                )
+                for r, i in enumerate(rows)
+            ]
+            timings["context"] += time.perf_counter() - c0
+            if all(k in journal.entries for k in keys):
+                translations.update(
+                    (i, journal.entries[k]) for i, k in zip(rows, keys, strict=True)
+                )
+                reused += len(rows)
+            else:
+                c0 = time.perf_counter()
+                outs = decode_batch(
+                    loaded,
+                    [ids_of[i] for i in rows],
+                    vid,
+                    vmask,
+                    beam_size=options.beam_size,
+                    device=options.device,
+                )
+                journal.append(list(zip(keys, outs, strict=True)))
+                translations.update(zip(rows, outs, strict=True))
+                decoded += len(rows)
+                ran += 1
+                decode_s += time.perf_counter() - c0
+            _progress("decode", b + 1, len(batches))
     timings["decode"] = decode_s
 
     return Decoded(
@@ -267,6 +272,7 @@ def _cue_embeddings(
     options: TranslateOptions,
     *,
     progress: ProgressFn,
+    warn: WarnFn | None = None,
 ) -> tuple[np.ndarray, str, bool]:
     """(subtitle embeddings ``(N, E)`` unit rows, the index key, cache hit)."""
     from vloc.index import build_index
@@ -278,6 +284,7 @@ def _cue_embeddings(
         encoding=options.encoding,
         workdir=options.workdir,
         progress=lambda done, total: progress("index", done, total),
+        warn=warn,
     )
     return result.index.embeddings(), str(result.index.manifest.get("key")), result.cached
 

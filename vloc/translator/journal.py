@@ -4,12 +4,18 @@ A killed ``vloc translate`` restarts from its journal and decodes only what is l
 are ``{"k": key, "t": translation}`` JSON lines; the key hashes everything that determines
 the translation (model or engine identity, decoding settings, the cue's text and the context
 it saw), so a stale entry is never reused.
+
+A run decodes while holding the journal's workspace lock (:meth:`Journal.open`,
+:meth:`vloc.workspace.Workspace.lock`) and reads the journal once it holds it: of two runs on
+the same subtitles, target and settings, the second waits and then reuses every entry.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +37,25 @@ def journal_path(
 
 class Journal:
     """Append-only JSON lines ``{"k": key, "t": translation}``; each batch fsynced."""
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(
+        cls,
+        video: Path,
+        workdir: str | Path | None,
+        subtitles: Path,
+        to: str,
+        key: str,
+        *,
+        notify: Callable[[str], None] | None = None,
+    ) -> Iterator[Journal]:
+        """The journal of :func:`journal_path`, read and used under its workspace lock
+        (``notify`` is told once when another run has held it for a while)."""
+        path = journal_path(video, workdir, subtitles, to, key)
+        ws = Workspace.for_video(video, workdir)
+        with ws.lock(f"translation-{path.stem}", notify=notify):
+            yield cls(path)
 
     def __init__(self, path: Path) -> None:
         self.path = path
