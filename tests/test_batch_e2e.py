@@ -46,10 +46,10 @@ def batch_args(source: Path, out: Path, encoder: Path) -> list[str]:
 
 
 def output_files(out: Path) -> dict[str, bytes]:
-    """Every output below ``out`` except the report, byte for byte."""
+    """Every output below ``out`` except the report (and workspace lock files), byte for byte."""
     files = {}
     for p in sorted(out.rglob("*")):
-        if not p.is_file() or p.name == "report.json":
+        if not p.is_file() or p.name == "report.json" or "locks" in p.relative_to(out).parts:
             continue
         files[str(p.relative_to(out))] = p.read_bytes()
     return files

@@ -140,6 +140,51 @@ def test_truncated_video_fails_unless_allowed(tmp_path):
     assert r.exit_code == 0 and json.loads(r.stdout)["cache_hit"] is True
 
 
+def test_translate_and_batch_take_the_flag(tmp_path):
+    from test_translate import build_tiny_translator
+
+    _, cut = _cut_indexed_mp4(tmp_path)
+    subs = tmp_path / "cut.en.srt"  # the last cue needs the frames that are gone
+    subs.write_text(_srt([(0, 900), (6000, 8000)]), encoding="utf-8")
+    model = build_tiny_translator(tmp_path / "model", variant="segment-level")
+    runner = CliRunner()
+    argv = ["translate", str(cut), str(subs), "--to", "zh", "--model", str(model)]
+    r = runner.invoke(app, argv)
+    assert r.exit_code == 1 and "Traceback" not in r.stderr
+    (line,) = [x for x in r.stderr.splitlines() if x.startswith("error:")]
+    assert str(cut) in line and "% missing)" in line
+    assert not (tmp_path / "cut.zh.srt").exists()
+    r = runner.invoke(app, [*argv, "--allow-truncated", "--json"])
+    assert r.exit_code == 0, r.stderr
+    assert "padded by repeating the last decoded frame: cues 2" in r.stderr
+    assert (tmp_path / "cut.zh.srt").is_file()
+
+    src = tmp_path / "videos"
+    src.mkdir()
+    (src / "cut.mp4").write_bytes(cut.read_bytes())
+    argv = ["batch", str(src), "--tasks", "features", "--out", str(tmp_path / "out"), *X3D]
+    r = runner.invoke(app, [*argv, "--json"])
+    assert r.exit_code == 1
+    (video,) = json.loads(r.stdout)["videos"]
+    assert video["status"] == "failed" and "% missing)" in video["error"]
+    r = runner.invoke(app, [*argv, "--allow-truncated", "--json"])
+    assert r.exit_code == 0, r.stderr
+    (video,) = json.loads(r.stdout)["videos"]
+    assert video["status"] == "ok" and any("% missing)" in w for w in video["warnings"])
+    # summarize, with the shipped demo summarizer and the extractor it records
+    talk = tmp_path / "cut.zh.srt"
+    talk.write_text(_srt([(0, 4000), (4000, 8000)]).replace("cue", "河流"), encoding="utf-8")
+    model = ROOT / "models" / "synth-zh-en-summary"
+    argv = ["summarize", str(cut), str(talk), "--to", "en", "--model", str(model)]
+    r = runner.invoke(app, argv)
+    assert r.exit_code == 1 and "Traceback" not in r.stderr
+    (line,) = [x for x in r.stderr.splitlines() if x.startswith("error:")]
+    assert str(cut) in line and "% missing)" in line
+    r = runner.invoke(app, [*argv, "--allow-truncated"])
+    assert r.exit_code == 0, r.stderr
+    assert "% missing)" in r.stderr
+
+
 def test_truncated_video_resumes_with_the_flag(tmp_path):
     """The clips computed before the failure are kept in chunks: the run with the flag computes
     only the rest, and stores what an allowed run from scratch stores."""

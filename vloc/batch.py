@@ -292,6 +292,7 @@ class BatchOptions:
     width: float = 1.0  # backbone width multiplier (1.0 = the real model; tests use less)
     compile: bool = False  # torch.compile the backbone of the features task
     strict: bool = False  # translate/summarize fail when the model does not know the text
+    allow_truncated: bool = False  # features of a truncated video: go on with what decodes
 
 
 @dataclass(frozen=True)
@@ -472,6 +473,7 @@ def _task_features(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpti
         encoding=opts.encoding,
         width=opts.width,
         compile=opts.compile,
+        allow_truncated=opts.allow_truncated,
     )
     res = extract_features(job.video, subs=job.subs, options=fo, workdir=job_dir)
     files: list[Path] = []
@@ -480,7 +482,7 @@ def _task_features(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpti
         meta = Path(path).with_suffix(".json")
         if meta.exists():
             files.append(meta)
-    return TaskDone(files, res.cache_hit)
+    return TaskDone(files, res.cache_hit, tuple(res.warnings))
 
 
 def _task_index(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
@@ -511,6 +513,7 @@ def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
             workdir=job_dir,
             device=opts.device,
             strict=opts.strict,
+            allow_truncated=opts.allow_truncated,
         ),
     )
     # complete before this run: every cue came from the journal and the file was there
@@ -530,6 +533,7 @@ def _task_summarize(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
         weights_dir=opts.weights_dir,
         encoding=opts.encoding,
         strict=opts.strict,
+        allow_truncated=opts.allow_truncated,
     )
     res = summarize(
         job.video, subs, to=task.arg, model=opts.model, out=out, options=so, workdir=job_dir

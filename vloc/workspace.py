@@ -124,10 +124,13 @@ def _write_holder(path: Path) -> None:
         "since": time.strftime("%Y-%m-%d %H:%M:%S"),
         "argv": [name, *sys.argv[1:]],
     }
-    with contextlib.suppress(OSError):
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
         tmp.write_text(json.dumps(note), encoding="utf-8")
         os.replace(tmp, path)
+    except OSError:  # a full disk: no note, and no temporary file left behind
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def _holder_note(path: Path) -> str:

@@ -56,6 +56,11 @@ def batch(
     compile: bool = typer.Option(
         False, "--compile", help="torch.compile the features task's backbone (long films)."
     ),
+    allow_truncated: bool = typer.Option(
+        False,
+        "--allow-truncated",
+        help="Go on with what decodes from a truncated video (warned) instead of failing.",
+    ),
     strict: bool = typer.Option(
         False,
         "--strict",
@@ -107,6 +112,7 @@ def batch(
         width=width,
         compile=compile,
         strict=strict,
+        allow_truncated=allow_truncated,
     )
     ui.info(f"{len(jobs)} videos, tasks {','.join(map(str, task_list))} → {out}")
 

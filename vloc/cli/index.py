@@ -53,6 +53,7 @@ def index(
             workdir=workdir,
             force=force,
             progress=progress,
+            warn=ui.warn,
         )
     finally:
         if bar is not None:

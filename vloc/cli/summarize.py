@@ -86,6 +86,11 @@ def summarize(
         None, "--weights-dir", help="Cache of published checkpoints (default $VLOC_HOME/weights)."
     ),
     encoding: str | None = typer.Option(None, "--encoding", help="Subtitle encoding."),
+    allow_truncated: bool = typer.Option(
+        False,
+        "--allow-truncated",
+        help="Go on with what decodes from a truncated video (warned) instead of failing.",
+    ),
     workdir: Path | None = typer.Option(None, "--workdir", help="Parent folder of the workspace."),
     device: str = DEVICE_OPTION,
     strict: bool = typer.Option(
@@ -116,6 +121,7 @@ def summarize(
         weights_dir=str(weights_dir) if weights_dir is not None else None,
         encoding=encoding,
         strict=strict,
+        allow_truncated=allow_truncated,
     )
     bars = _Bars(ui, "features", "clips")
     try:

@@ -63,6 +63,11 @@ def translate(
     encoding: str | None = typer.Option(
         None, "--encoding", help="Subtitle encoding (default: detect)."
     ),
+    allow_truncated: bool = typer.Option(
+        False,
+        "--allow-truncated",
+        help="Go on with what decodes from a truncated video (warned) instead of failing.",
+    ),
     workdir: Path | None = typer.Option(None, "--workdir", help="Parent folder of the workspace."),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
     batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="Cues per decoding batch."),
@@ -140,6 +145,7 @@ def translate(
         workdir=workdir,
         device=device,
         strict=strict,
+        allow_truncated=allow_truncated,
     )
     bars = _Bars(ui)
     try:

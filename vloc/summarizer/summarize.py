@@ -72,6 +72,7 @@ class SummarizeOptions:
     weights_dir: str | None = None  # cache folder of published checkpoints
     encoding: str | None = None  # subtitle encoding override
     strict: bool = False  # a failed coverage check is an error instead of a warning
+    allow_truncated: bool = False  # features of a truncated video: go on with what decodes
 
     def check(self) -> None:
         if self.beam < 1:
@@ -518,6 +519,7 @@ def feature_options(loaded: LoadedSummarizer, options: SummarizeOptions) -> Feat
         size=int(rec["size"]) if same and rec.get("size") else None,
         fps=float(rec["fps"]) if same and rec.get("fps") else None,
         device=options.device,
+        allow_truncated=options.allow_truncated,
     )
 
 

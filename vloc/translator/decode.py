@@ -177,7 +177,12 @@ def _feature_options(loaded: LoadedModel, options: TranslateOptions, warn: WarnF
             f"model {loaded.name!r} records no feature settings ({INFO_FILE}); "
             "using the default backbone and weights"
         )
-    return FeatureOptions(**spec, device=options.device, encoding=options.encoding)
+    return FeatureOptions(
+        **spec,
+        device=options.device,
+        encoding=options.encoding,
+        allow_truncated=options.allow_truncated,
+    )
 
 
 def context_ids(

@@ -76,6 +76,7 @@ class TranslateOptions:
     # kind "vloc": vloc's own translator (``model``)
     source_lang: str | None = None  # engines: the subtitles' language; None: from the file
     # name's tag (film.en.srt), else guessed from the script
+    allow_truncated: bool = False  # features of a truncated video: go on with what decodes
 
 
 @dataclass
