@@ -18,7 +18,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-BATCH = re.compile(r"Translate these \d+ lines into [^:]+:\n(\{.*\})\s*$", re.DOTALL)
+BATCH = re.compile(r"Translate these \d+ lines into [^\n]+\.\nLines: (\{.*\})\s*$", re.DOTALL)
 
 
 def batch_of(body: dict[str, Any]) -> dict[str, str]:

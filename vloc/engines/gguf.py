@@ -1,14 +1,16 @@
 """A chat backend running a local GGUF model in-process with llama-cpp-python (``vloc[gguf]``).
 
 Same prompts and reply schema as the ``openai`` engine, no server: the schema becomes a
-llama.cpp grammar (``response_format={"type": "json_object", "schema": ...}``), so the reply
-always has exactly the batch's keys. Greedy decoding (temperature 0) with a fixed seed and a
+llama.cpp grammar, so the reply always has exactly the batch's keys. A model with a chat
+template in its metadata gets the chat messages; a base model (no template, e.g. Gemma 3 270M)
+gets the same text as one few-shot completion prompt (:func:`completion_prompt`). Greedy decoding (temperature 0) with a fixed seed and a
 repeat penalty. One model instance serves the whole run; calls are serialised (llama.cpp
 contexts are not thread-safe), so ``--concurrency`` gives no speed-up with this engine.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from dataclasses import dataclass
@@ -75,6 +77,8 @@ class LlamaCppBackend:
             )
         except (ValueError, RuntimeError) as e:
             raise EngineError(f"{path}: llama.cpp cannot load this model: {e}") from None
+        # a base model has no chat template: prompt it as a few-shot completion instead
+        self.chat = bool(self.llm.metadata.get("tokenizer.chat_template"))
 
     def close(self) -> None:
         llm = getattr(self, "llm", None)
@@ -87,14 +91,28 @@ class LlamaCppBackend:
         s = self.settings
         with self._lock:
             try:
-                out = self.llm.create_chat_completion(
-                    messages=messages,
-                    response_format={"type": "json_object", "schema": schema},
-                    temperature=s.temperature,
-                    seed=s.seed,
-                    repeat_penalty=s.repeat_penalty,
-                    max_tokens=max_tokens,
-                )
+                if self.chat:
+                    out = self.llm.create_chat_completion(
+                        messages=messages,
+                        response_format={"type": "json_object", "schema": schema},
+                        temperature=s.temperature,
+                        seed=s.seed,
+                        repeat_penalty=s.repeat_penalty,
+                        max_tokens=max_tokens,
+                    )
+                    text = out["choices"][0]["message"]["content"] or ""
+                else:
+                    from llama_cpp import LlamaGrammar
+
+                    out = self.llm.create_completion(
+                        completion_prompt(messages),
+                        grammar=LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False),
+                        temperature=s.temperature,
+                        seed=s.seed,
+                        repeat_penalty=s.repeat_penalty,
+                        max_tokens=max_tokens,
+                    )
+                    text = out["choices"][0]["text"] or ""
             except ValueError as e:  # e.g. the prompt exceeds the context window
                 raise EngineError(
                     f"{s.path.name}: {e} (raise --n-ctx or lower --batch-cues)"
@@ -105,4 +123,17 @@ class LlamaCppBackend:
             completion_tokens=int(u.get("completion_tokens") or 0),
             requests=1,
         )
-        return out["choices"][0]["message"]["content"] or "", usage
+        return text, usage
+
+
+def completion_prompt(messages: list[dict[str, Any]]) -> str:
+    """A chat flattened into one few-shot completion prompt, for base models that have no
+    chat template: the system text, then each turn, each assistant turn as ``Reply: ...``,
+    ending with ``Reply:`` for the model to continue."""
+    parts = []
+    for m in messages:
+        content = m["content"]
+        if isinstance(content, list):  # text parts only: no images for a local base model
+            content = "\n".join(p.get("text", "") for p in content if p.get("type") == "text")
+        parts.append(f"Reply: {content}" if m["role"] == "assistant" else content)
+    return "\n\n".join(parts) + "\n\nReply: "

@@ -73,7 +73,7 @@ def system_prompt(request: BatchRequest) -> str:
     example = EXAMPLES.get(request.target_lang.lower().split("-")[0])
     if example is not None and request.source_lang.lower().startswith("en"):
         parts.append(
-            "Example. Lines: " + json.dumps(EXAMPLE_SOURCE, ensure_ascii=False)
+            "Example.\nLines: " + json.dumps(EXAMPLE_SOURCE, ensure_ascii=False)
             + "\nReply: " + json.dumps(example, ensure_ascii=False)
         )  # fmt: skip
     if request.synopsis:
@@ -102,8 +102,8 @@ def user_prompt(request: BatchRequest) -> str:
         )
     batch = {str(c.number): c.source for c in request.cues}
     parts.append(
-        f"Translate these {len(batch)} lines into {language_name(request.target_lang)}:\n"
-        + json.dumps(batch, ensure_ascii=False)
+        f"Translate these {len(batch)} lines into {language_name(request.target_lang)}.\n"
+        "Lines: " + json.dumps(batch, ensure_ascii=False)
     )
     return "\n\n".join(parts)
 

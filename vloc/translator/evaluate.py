@@ -172,8 +172,8 @@ def evaluate_translators(
     import time
 
     from vloc.metrics import translation_scores
-    from vloc.translator.registry import _model_name
     from vloc.translator.decode import decode_batch, encode_sources
+    from vloc.translator.registry import _model_name
 
     if beam < 1:
         raise InputError(f"--beam must be >= 1, got {beam}")
