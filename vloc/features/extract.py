@@ -97,7 +97,8 @@ class FeatureResult:
     metas: dict[str, dict[str, Any]]  # kind -> metadata written beside it
     cache_hit: bool  # every requested kind was already in the store
     hits: dict[str, bool]  # kind -> found in the store
-    timings: dict[str, float]  # seconds: "key", "build", "extract", "total"
+    timings: dict[str, float]  # seconds: "key", "wait" (for another run's locks), "build",
+    # "extract_<kind>", "compute_<kind>", "total"
     warnings: list[str] = field(default_factory=list)
     workspace: Path | None = None
     resumed: dict[str, int] = field(default_factory=dict)  # kind -> clips taken from the
@@ -281,9 +282,11 @@ def extract_features(
         _check_device(options.device)
     with contextlib.ExitStack() as locks:
         if todo:
+            t_wait = time.perf_counter()
             for plan in todo:  # always in plan order: two runs never wait for each other
                 name = f"features-{plan.kind}-{options.backbone}-{plan.key[:KEY_CHARS]}"
                 locks.enter_context(ws.lock(name, notify=warn))
+            timings["wait"] = time.perf_counter() - t_wait  # for another run's locks
             todo = [p for p in todo if not find(p)]  # written by the run this one waited for
         if todo:
             assert info is not None, "probed above"
