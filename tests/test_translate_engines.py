@@ -129,3 +129,41 @@ def test_engine_settings_come_from_the_config_file(film, tmp_path, monkeypatch):
         app, ["translate", str(video), str(subs), "--to", "zh", "--engine", "openai"]
     )
     assert r.exit_code == 1 and "api_key_env" in r.stderr and "sk-1" not in r.stderr
+
+
+def test_eval_translate_scores_an_engine_and_resumes_from_its_journal(tmp_path):
+    cues = [
+        {"index": i + 1, "start": i, "end": i + 0.9, "source": s, "target": f"参考{i}"}
+        for i, s in enumerate(c for c in CUES if c)
+    ]
+    docs = [{"id": f"film{k}", "source_lang": "en", "target_lang": "zh", "split": "test",
+             "cues": cues} for k in range(2)]  # fmt: skip
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    with ScriptedServer() as srv:
+        argv = ["eval", "translate", "--engine", "openai", "--base-url", srv.url, "--model",
+                "tiny", "--data", str(manifest), "--batch-cues", "4", "--json",
+                "--journal-dir", str(tmp_path / "j")]  # fmt: skip
+        first = _run(argv)
+        sent = len(srv.requests)
+        second = _run(argv)
+        assert len(srv.requests) == sent  # every batch from the journal
+    (row,) = first["models"].values()
+    assert row["cues"] == 14 and row["lost_or_merged"] == 0 and row["usage"]["requests"] == sent
+    assert "bleu" in row and row["terms"]["terms"] >= 0
+    (again,) = second["models"].values()
+    for key in ("bleu", "chrf", "meteor", "terms", "cues", "lost_or_merged"):
+        assert again[key] == row[key], key  # the same hypotheses, from the journal
+
+
+def test_term_consistency_counts_recurring_names():
+    from vloc.engines.evaluate import term_consistency
+
+    src = ["Then Rommel attacked.", "Later Rommel waited.", "So Rommel won.", "Rain fell."]
+    refs = ["隆美尔进攻了。", "隆美尔等待着。", "隆美尔赢了。", "下雨了。"]
+    good = term_consistency(src, refs, refs, ["f"] * 4)
+    mixed = term_consistency(
+        src, ["隆美尔进攻。", "雷姆等待。", "罗梅尔赢了。", "雨。"], refs, ["f"] * 4
+    )
+    assert good == {"terms": 1, "reference": 1.0, "majority": 1.0}
+    assert mixed["terms"] == 1 and mixed["reference"] < 0.5 and mixed["majority"] < 1.0

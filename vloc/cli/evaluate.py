@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from vloc.cli import _engine as E
 from vloc.cli._ui import JSON_OPTION, UI, Progress, command
 from vloc.cli.summarize import eval_summarize
 from vloc.errors import InputError
@@ -22,9 +23,10 @@ app = typer.Typer(help="Score a model on a data manifest.", no_args_is_help=True
 @command
 def translate(
     model: list[str] = typer.Option(
-        ...,
+        [],
         "--model",
-        help="Model name, model folder, training run, or a folder of them (repeatable).",
+        help="vloc: model name, model folder, training run, or a folder of them; engines: the "
+        "server's model id, a .gguf file or a seq2seq model (repeatable; one row each).",
     ),
     data: Path = typer.Option(..., "--data", help="Manifest (JSON Lines)."),
     split: str = typer.Option("test", "--split", help="train | valid | test | all."),
@@ -34,11 +36,33 @@ def translate(
     ),
     table: Path | None = typer.Option(None, "--table", help="Also write the markdown table here."),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
+    engine: str | None = E.ENGINE,
+    base_url: str | None = E.BASE_URL,
+    api_key_env: str | None = E.API_KEY_ENV,
+    batch_cues: int | None = E.BATCH_CUES,
+    context: str | None = E.CONTEXT,
+    related: int | None = E.RELATED,
+    previous: int | None = E.PREVIOUS,
+    lag: int | None = E.LAG,
+    concurrency: int | None = E.CONCURRENCY,
+    glossary: Path | None = E.GLOSSARY,
+    synopsis: str | None = E.SYNOPSIS,
+    timeout: float | None = E.TIMEOUT,
+    retries: int | None = E.RETRIES,
+    n_ctx: int | None = E.N_CTX,
+    threads: int | None = E.THREADS,
+    limit: int | None = typer.Option(
+        None, "--limit", help="Engines: score only the first N cues of the split (quick runs)."
+    ),
+    journal_dir: Path | None = typer.Option(
+        None, "--journal-dir", help="Engines: resumable journals (default $VLOC_HOME/eval)."
+    ),
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
 ) -> None:
-    """Translate a manifest split and score it: BLEU, chrF, METEOR (one row per model)."""
+    """Translate a manifest split and score it: BLEU, chrF, METEOR (one row per model or
+    engine model); engines also report term consistency, tokens and cues per second."""
     from vloc.fileio import atomic_write_text, check_output, protect_inputs
     from vloc.translator.evaluate import EVAL_SPLITS, evaluate_translators
 
@@ -56,11 +80,27 @@ def translate(
             bars[name] = ui.progress(total, f"translating ({name})", "cues").__enter__()
         bars[name].advance(done - bars[name].done)
 
+    opts = E.engine_options(
+        engine=engine, model=model[0] if model else None, base_url=base_url,
+        api_key_env=api_key_env, batch_cues=batch_cues, context=context, related=related,
+        previous=previous, lag=lag, concurrency=concurrency, glossary=glossary,
+        synopsis=synopsis, timeout=timeout, retries=retries, n_ctx=n_ctx, threads=threads,
+    )  # fmt: skip
     try:
-        result = evaluate_translators(
-            model, data, split=split, beam=beam, device=device, test_films=test_films,
-            progress=progress,
-        )  # fmt: skip
+        if opts.kind != "vloc":
+            from vloc.engines.evaluate import evaluate_engines
+
+            result = evaluate_engines(
+                opts, model, data, split=split, test_films=test_films, journal_dir=journal_dir,
+                device=device, limit=limit, progress=progress,
+            )  # fmt: skip
+        elif not model:
+            raise InputError("--model is required with vloc's own models (or pass --engine)")
+        else:
+            result = evaluate_translators(
+                model, data, split=split, beam=beam, device=device, test_films=test_films,
+                progress=progress,
+            )  # fmt: skip
     finally:
         for bar in bars.values():
             bar.__exit__(None, None, None)

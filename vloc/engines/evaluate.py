@@ -1,0 +1,246 @@
+"""``vloc eval translate --engine ...``: score any engine on a manifest split, like vloc's models.
+
+Each documentary of the split is translated as a film, in cue order, through the same batch
+loop as ``vloc translate`` (:class:`vloc.engines.runner.EngineRunner`): related lines retrieved
+from the whole film (its cues embedded with the default index encoder), previous lines,
+glossary, synopsis. Only the split's cues are translated and shown as context. Batches are
+journaled under ``journal_dir`` (default ``$VLOC_HOME/eval/``), so an interrupted benchmark
+resumes, and a second variant re-translates nothing it shares with the first.
+
+Besides BLEU, chrF and METEOR (:func:`vloc.metrics.translation_scores`) the result reports
+*term consistency* (:func:`term_consistency`) over the recurring proper nouns and ranks of each
+film — capitalised source words ("Rommel", "Sergeant", "Afrika Korps") found in at least
+``MIN_RECURRENCE`` cues, not only as a sentence's first word — whose reference translations
+share one rendering (the longest string common to all their reference cues, e.g. 隆美尔):
+
+* ``reference`` — the share of those cues whose hypothesis contains the reference's rendering;
+* ``majority`` — the share of those cues whose hypothesis contains the rendering the engine
+  itself used most for that term (the string of the reference rendering's length found in
+  the most hypotheses): 1.0 when a name is always translated the same way, right or wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from vloc.engines.options import EngineOptions
+from vloc.errors import InputError
+from vloc.fileio import file_fingerprint, stable_hash
+from vloc.workspace import vloc_home
+
+ProgressFn = Callable[[str, int, int], None]
+_TERM = re.compile(r"\b[A-Z][a-z]{2,}(?:\s[A-Z][a-z]{2,})*\b")  # capitalised words, runs of them
+MIN_RECURRENCE = 3  # a term must occur in at least this many cues of a film to be measured
+
+
+def term_consistency(
+    sources: Sequence[str], hyps: Sequence[str], refs: Sequence[str], films: Sequence[str]
+) -> dict[str, float]:
+    """{"terms": T measured, "reference": share, "majority": share} (module docstring)."""
+    occ: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, (src, film) in enumerate(zip(sources, films, strict=True)):
+        for term in _terms(src):
+            occ[(film, term)].append(i)
+    measured = total = ref_hits = majority_hits = 0
+    for rows in occ.values():
+        if len(rows) < MIN_RECURRENCE:
+            continue
+        rendering = _common_run([refs[i] for i in rows])
+        if not rendering:
+            continue
+        measured += 1
+        total += len(rows)
+        ref_hits += sum(1 for i in rows if rendering in hyps[i])
+        size = len(rendering)
+        seen: Counter[str] = Counter()
+        for i in rows:
+            flat = "".join(hyps[i].split())
+            seen.update({flat[s : s + size] for s in range(len(flat) - size + 1)})
+        majority_hits += seen.most_common(1)[0][1] if seen else 0
+    return {
+        "terms": measured,
+        "reference": round(ref_hits / total, 4) if total else 0.0,
+        "majority": round(majority_hits / total, 4) if total else 0.0,
+    }
+
+
+def _terms(text: str) -> set[str]:
+    """Capitalised words and runs of them, without a sentence's capitalised first word."""
+    found = set()
+    for m in _TERM.finditer(text):
+        words = m.group(0).split()
+        if m.start() == 0 or re.search(r"[.!?][\"')\]]*\s+$", text[: m.start()]):
+            words = words[1:]  # "Then Rommel" at a sentence start: the term is "Rommel"
+        if words:
+            found.add(" ".join(words))
+    return found
+
+
+def _common_run(texts: list[str], min_len: int = 2) -> str:
+    """The longest string (2–12 characters, no spaces) contained in every text."""
+    base = min(texts, key=len)
+    for size in range(min(len(base), 12), min_len - 1, -1):
+        for s in range(len(base) - size + 1):
+            cand = base[s : s + size]
+            if " " in cand or not cand.strip():
+                continue
+            if all(cand in t for t in texts):
+                return cand
+    return ""
+
+
+def evaluate_engine(
+    options: EngineOptions,
+    data: str | Path,
+    *,
+    split: str = "test",
+    test_films: int = 0,
+    journal_dir: str | Path | None = None,
+    device: str = "cpu",
+    limit: int | None = None,
+    progress: ProgressFn | None = None,
+) -> tuple[str, dict[str, float], dict[str, Any]]:
+    """Translate a manifest split with an engine and score it → (row name, scores, details).
+
+    ``limit`` keeps the first N cues of the split (in film order) for quick iterations.
+    """
+    from vloc.encoders import load_encoder
+    from vloc.engines import open_engine
+    from vloc.engines.runner import EngineRunner, FilmText
+    from vloc.metrics import translation_scores
+    from vloc.translator.data import read_manifest
+    from vloc.translator.evaluate import select_examples
+    from vloc.translator.journal import JOURNAL_FORMAT, Journal
+
+    t0 = time.perf_counter()
+    docs = read_manifest(data)
+    lang = docs[0].target_lang
+    examples = select_examples(docs, split, {}, test_films)
+    if limit is not None:
+        examples = examples[:limit]
+    if not examples:
+        raise InputError(
+            f"no cues in split {split!r} (give documentaries a 'split', or --test-films N)",
+            path=data,
+        )
+    glossary: tuple = ()
+    if options.glossary:
+        from vloc.engines.glossary import read_glossary
+
+        glossary = read_glossary(options.glossary)
+    engine = open_engine(options, device=device)
+    name = f"{options.kind}:{engine.name}:{options.context}" + (":glossary" if glossary else "")
+    root = Path(journal_dir) if journal_dir else vloc_home() / "eval"
+    encoder = load_encoder(None) if options.context == "global" else None
+    by_doc: dict[int, list[int]] = defaultdict(list)
+    for e in examples:
+        by_doc[e.doc].append(e.cue)
+    hyps: dict[tuple[int, int], str] = {}
+    usage_total: dict[str, int] = Counter()
+    done = 0
+    try:
+        for d, cues in by_doc.items():
+            doc = docs[d]
+            chosen = set(cues)
+            texts = [c.source if k in chosen else "" for k, c in enumerate(doc.cues)]
+            emb = encoder.encode(texts) if encoder is not None else None
+            film = FilmText(
+                texts, doc.source_lang, doc.target_lang, embeddings=emb,
+                synopsis=options.synopsis, glossary=glossary,
+            )  # fmt: skip
+            key = stable_hash(
+                {
+                    "v": JOURNAL_FORMAT,
+                    "engine": engine.identity,
+                    "data": file_fingerprint(data),
+                    "doc": doc.id,
+                }
+            )
+            journal = Journal(root / f"{_safe(doc.id)}.{key[:16]}.jsonl")
+            base = done
+
+            def step(
+                _stage: str, n: int, total: int, base: int = base, size: int = len(cues)
+            ) -> None:
+                if progress is not None and total:
+                    progress(name, base + round(size * n / total), len(examples))
+
+            res = EngineRunner(engine, film, options, journal, progress=step).run()
+            for k in cues:
+                hyps[(d, k)] = res.translations.get(k, "")
+            for field_name, value in res.usage.to_json().items():
+                usage_total[field_name] += value
+            done += len(cues)
+    finally:
+        engine.close()
+    order = [(e.doc, e.cue) for e in examples]
+    out = [hyps[o] for o in order]
+    refs = [docs[d].cues[k].target for d, k in order]
+    srcs = [docs[d].cues[k].source for d, k in order]
+    scores = translation_scores(out, refs, lang)
+    consistency = term_consistency(srcs, out, refs, [docs[d].id for d, _ in order])
+    seconds = time.perf_counter() - t0
+    details = {
+        "engine": options.kind,
+        "model": engine.name,
+        "context": options.context,
+        "films": sorted({docs[d].id for d, _ in order}),
+        "cues": len(order),
+        "seconds": round(seconds, 2),
+        "cues_per_s": round(len(order) / seconds, 3) if seconds else None,
+        "usage": dict(usage_total),
+        "prompt_tokens_per_cue": round(usage_total["prompt_tokens"] / len(order), 1),
+        "lost_or_merged": sum(1 for h, s in zip(out, srcs, strict=True) if s.strip() and not h),
+        "terms": consistency,
+        "hyps": out,
+        "refs": refs,
+    }
+    return name, scores, details
+
+
+def _safe(name: str) -> str:
+    from vloc.workspace import safe_name
+
+    return safe_name(name)
+
+
+def evaluate_engines(
+    options: EngineOptions,
+    models: Sequence[str],
+    data: str | Path,
+    *,
+    split: str = "test",
+    test_films: int = 0,
+    journal_dir: str | Path | None = None,
+    device: str = "cpu",
+    limit: int | None = None,
+    progress: ProgressFn | None = None,
+) -> Any:
+    """One :class:`~vloc.translator.evaluate.EvalResult` row per engine model in ``models``
+    (server model ids, .gguf files or seq2seq models), all with ``options``' context."""
+    import dataclasses
+
+    from vloc.translator.data import read_manifest
+    from vloc.translator.evaluate import EvalResult
+
+    lang = read_manifest(data)[0].target_lang
+    result = EvalResult(split=split, lang=lang, rows={})
+    for m in models or [options.model or ""]:
+        name, scores, details = evaluate_engine(
+            dataclasses.replace(options, model=m or options.model),
+            data,
+            split=split,
+            test_films=test_films,
+            journal_dir=journal_dir,
+            device=device,
+            limit=limit,
+            progress=progress,
+        )
+        result.rows[name] = scores
+        result.details[name] = details
+    return result
