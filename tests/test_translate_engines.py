@@ -167,3 +167,22 @@ def test_term_consistency_counts_recurring_names():
     )
     assert good == {"terms": 1, "reference": 1.0, "majority": 1.0}
     assert mixed["terms"] == 1 and mixed["reference"] < 0.5 and mixed["majority"] < 1.0
+
+
+def test_batch_translates_every_video_with_an_engine(film, tmp_path):
+    video, subs = film
+    src = tmp_path / "films"
+    src.mkdir()
+    for name in ("one", "two"):
+        (src / f"{name}.mp4").write_bytes(video.read_bytes())
+        (src / f"{name}.en.srt").write_text(subs.read_text())
+    out = tmp_path / "out"
+    with ScriptedServer() as srv:
+        j = _run(["batch", str(src), "--tasks", "translate:zh", "--out", str(out), "--engine",
+                  "openai", "--base-url", srv.url, "--model", "tiny", "--context", "window",
+                  "--json"])  # fmt: skip
+    assert j["summary"]["failed"] == 0 and len(j["videos"]) == 2
+    for name in ("one", "two"):
+        dst = read_subtitles(out / name / f"{name}.zh.srt")
+        assert [c.start_ms for c in dst.cues] == [c.start_ms for c in read_subtitles(subs).cues]
+        assert dst.cues[0].text.startswith("译")

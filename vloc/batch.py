@@ -31,10 +31,14 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vloc.errors import InputError, VlocError
 from vloc.fileio import atomic_write_json, check_output, protect_inputs
 from vloc.workspace import safe_name
+
+if TYPE_CHECKING:
+    from vloc.engines.options import EngineOptions
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v")
 SUBTITLE_EXTENSIONS = (".srt", ".vtt")
@@ -293,6 +297,7 @@ class BatchOptions:
     compile: bool = False  # torch.compile the backbone of the features task
     strict: bool = False  # translate/summarize fail when the model does not know the text
     allow_truncated: bool = False  # features of a truncated video: go on with what decodes
+    engine: EngineOptions | None = None  # translate task: openai | gguf | seq2seq and context
 
 
 @dataclass(frozen=True)
@@ -514,6 +519,7 @@ def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
             device=opts.device,
             strict=opts.strict,
             allow_truncated=opts.allow_truncated,
+            engine=opts.engine,
         ),
     )
     # complete before this run: every cue came from the journal and the file was there

@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from vloc.cli import _engine as E
 from vloc.cli._ui import EXIT_FAILURE, JSON_OPTION, UI, command
 
 
@@ -67,11 +68,31 @@ def batch(
         help="A translate/summarize task fails when its model does not know the subtitles' "
         "words (coverage check) instead of warning.",
     ),
+    engine: str | None = E.ENGINE,
+    base_url: str | None = E.BASE_URL,
+    api_key_env: str | None = E.API_KEY_ENV,
+    images: bool | None = E.IMAGES,
+    batch_cues: int | None = E.BATCH_CUES,
+    context: str | None = E.CONTEXT,
+    related: int | None = E.RELATED,
+    previous: int | None = E.PREVIOUS,
+    lag: int | None = E.LAG,
+    concurrency: int | None = E.CONCURRENCY,
+    frames: int | None = E.FRAMES,
+    frame_select: str | None = E.FRAME_SELECT,
+    glossary: Path | None = E.GLOSSARY,
+    timeout: float | None = E.TIMEOUT,
+    retries: int | None = E.RETRIES,
+    n_ctx: int | None = E.N_CTX,
+    threads: int | None = E.THREADS,
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
 ) -> None:
-    """Run tasks on every video of a folder or manifest; re-running skips finished work."""
+    """Run tasks on every video of a folder or manifest; re-running skips finished work.
+
+    translate:LANG tasks use --engine (default vloc's own model; engine settings may come from
+    $VLOC_HOME/engines.toml); --model then names the engine's model."""
     from vloc.batch import (
         BatchOptions,
         JobResult,
@@ -95,6 +116,12 @@ def batch(
         from vloc.ray_executor import require_ray
 
         require_ray()
+    engine_opts = E.engine_options(
+        engine=engine, model=model, base_url=base_url, api_key_env=api_key_env, images=images,
+        batch_cues=batch_cues, context=context, related=related, previous=previous, lag=lag,
+        concurrency=concurrency, frames=frames, frame_select=frame_select, glossary=glossary,
+        timeout=timeout, retries=retries, n_ctx=n_ctx, threads=threads,
+    )  # fmt: skip
     jobs = discover(source, reserved_names(out, report))  # no video named like the report
     _prepare_out(out)
     options = BatchOptions(
@@ -113,6 +140,7 @@ def batch(
         compile=compile,
         strict=strict,
         allow_truncated=allow_truncated,
+        engine=engine_opts if engine_opts.kind != "vloc" else None,
     )
     ui.info(f"{len(jobs)} videos, tasks {','.join(map(str, task_list))} → {out}")
 
