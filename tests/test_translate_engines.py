@@ -186,3 +186,36 @@ def test_batch_translates_every_video_with_an_engine(film, tmp_path):
         dst = read_subtitles(out / name / f"{name}.zh.srt")
         assert [c.start_ms for c in dst.cues] == [c.start_ms for c in read_subtitles(subs).cues]
         assert dst.cues[0].text.startswith("译")
+
+
+def test_summarize_with_an_engine_map_reduce_and_reask(film, tmp_path):
+    from vloc.engines import EngineOptions
+    from vloc.engines.summarize import chunk_transcript, summarize_with_engine
+
+    assert chunk_transcript(["aaaa", "bbbb", "", "cccc"], 9) == ["aaaa bbbb", "cccc"]
+    video, subs = film
+    summary = json.dumps(
+        {"summary": "这部影片讲述了1941年的沙漠战争和隆美尔。"}, ensure_ascii=False
+    )
+    script = ['{"summary": "An English summary."}', *([lambda body: summary] * 10)]
+    with ScriptedServer(script) as srv:
+        opts = EngineOptions(kind="openai", base_url=srv.url, model="tiny")
+        out = summarize_with_engine(video, subs, to="zh", options=opts, chunk_chars=120)
+        maps = [
+            r
+            for r in srv.requests
+            if len(r["messages"]) == 2 and "Part " in r["messages"][1]["content"]
+        ]
+    assert out["parts"] == len(maps) > 1 and out["usage"]["reasks"] == 1
+    assert out["summary"].startswith("这部影片") and Path(out["output"]).read_text().startswith(
+        "# Summary (zh)"
+    )
+    # the CLI, one part, and the output guard
+    with ScriptedServer([lambda body: summary] * 3) as srv:
+        j = _run(["summarize", str(video), str(subs), "--to", "zh", "--engine", "openai",
+                  "--base-url", srv.url, "--model", "tiny", "-o", str(tmp_path / "s.md"), "--json"])  # fmt: skip
+    assert j["parts"] == 1 and "隆美尔" in j["summary"]
+    r = CliRunner().invoke(app, ["summarize", str(video), str(subs), "--to", "zh", "--engine",
+                                 "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", "m",
+                                 "-o", str(subs)])  # fmt: skip
+    assert r.exit_code == 1 and "overwrite" in r.stderr

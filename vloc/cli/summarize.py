@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from vloc.cli import _engine as E
 from vloc.cli._ui import JSON_OPTION, UI, Progress, command
 
 BEAM_OPTION = typer.Option(6, "--beam", help="Beam size (paper: 6; 1 = greedy).")
@@ -99,16 +100,53 @@ def summarize(
         help="Fail (exit 1) instead of warning when the model does not know the transcript's "
         "words (coverage check; for CI).",
     ),
+    engine: str | None = E.ENGINE,
+    base_url: str | None = E.BASE_URL,
+    api_key_env: str | None = E.API_KEY_ENV,
+    images: bool | None = E.IMAGES,
+    frames: int | None = E.FRAMES,
+    source_lang: str | None = E.SOURCE_LANG,
+    timeout: float | None = E.TIMEOUT,
+    retries: int | None = E.RETRIES,
+    n_ctx: int | None = E.N_CTX,
+    threads: int | None = E.THREADS,
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
 ) -> None:
     """Summarize a video's subtitles in another language (cross-lingual, video-guided).
 
+    --engine openai|gguf: an LLM summarizes the whole transcript (map-reduce over parts of
+    the film), with keyframes where the endpoint takes images.
+
     The shipped model, synth-zh-en-summary, is a demo that knows only vloc's synthetic documentaries. Without --model it runs only on a transcript whose words it knows (coverage check, limit 35 % unknown); any model warns on a transcript it does not know, and --strict makes that an error. For real videos, train a model with `vloc train summarize` and pass --model DIR.
     """
     from vloc.summarizer.summarize import SummarizeOptions
     from vloc.summarizer.summarize import summarize as run
+
+    if engine is not None and engine != "vloc":
+        from vloc.engines.summarize import summarize_with_engine
+
+        opts = E.engine_options(
+            engine=engine, model=model, base_url=base_url, api_key_env=api_key_env,
+            images=images, frames=frames, timeout=timeout, retries=retries, n_ctx=n_ctx,
+            threads=threads,
+        )  # fmt: skip
+        bars = _Bars(ui, "summary", "requests")
+        try:
+            out = summarize_with_engine(
+                video, subs, to=to, options=opts, output=output, source_lang=source_lang,
+                encoding=encoding, warn=ui.warn, progress=bars,
+            )  # fmt: skip
+        finally:
+            bars.close()
+
+        def render_engine(console: Any) -> None:
+            console.print(out["summary"], markup=False)
+            console.print(f"→ {out['output']}", markup=False, style="dim")
+
+        ui.result(out, render_engine)
+        return
 
     options = SummarizeOptions(
         beam=beam,

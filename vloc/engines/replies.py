@@ -48,7 +48,8 @@ def target_script(lang: str) -> str:
     return _SCRIPT_OF.get(lang.lower().split("-")[0].split("_")[0], "latin")
 
 
-def _json_object(reply: str) -> dict:
+def json_object(reply: str) -> dict:
+    """The JSON object in a reply (inside a code fence or after chatter); ReplyError if none."""
     text = reply.strip()
     fence = _FENCE.search(text)
     if fence:
@@ -74,7 +75,7 @@ def parse_reply(
 ) -> dict[int, str]:
     """The translations in ``reply`` for ``cues``, keyed by cue number; raises
     :class:`ReplyError` (hard problems first) when the reply cannot be used."""
-    obj = _json_object(reply)
+    obj = json_object(reply)
     want = {c.number: c for c in cues}
     got: dict[int, str] = {}
     extra = []
@@ -96,15 +97,24 @@ def parse_reply(
     empty = [n for n, c in want.items() if c.source.strip() and not got[n]]
     if empty:
         raise ReplyError(f"empty translations for lines {', '.join(map(str, empty))}", hard=True)
-    script = _SCRIPTS[target_script(target_lang)]
     for n, c in want.items():
         text = got[n]
-        if _LETTERS.search(c.source) and not script.search(text):
+        if _LETTERS.search(c.source) and not written_in(text, target_lang):
             raise ReplyError(
                 f"line {n} is not written in the target language: {text[:40]!r}", hard=False
             )
-        if len(text) > MAX_LENGTH_RATIO * len(c.source) + LENGTH_SLACK or _LOOP.search(text):
+        if runs_away(text, len(c.source)):
             raise ReplyError(
                 f"line {n} repeats itself or runs far longer than its source", hard=False
             )
     return {n: got[n] for n in want}
+
+
+def written_in(text: str, lang: str) -> bool:
+    """Whether ``text`` contains the script of ``lang`` at all."""
+    return bool(_SCRIPTS[target_script(lang)].search(text))
+
+
+def runs_away(text: str, source_chars: int) -> bool:
+    """A runaway generation: far longer than its source, or a short unit repeated 5+ times."""
+    return len(text) > MAX_LENGTH_RATIO * source_chars + LENGTH_SLACK or bool(_LOOP.search(text))
