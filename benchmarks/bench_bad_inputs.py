@@ -88,7 +88,7 @@ def main() -> int:
             check=True,
         )  # fmt: skip
         (d / "film.en.srt").write_text(GOOD_SRT)
-        (d / "bad.srt").write_text(GOOD_SRT.replace("00:00:01,000 -->", "00:0x:01 -->"))
+        (d / "bad.srt").write_text(GOOD_SRT.replace("00:00:00,000 -->", "00:0x:00 -->"))
         for name, line in (("real.en.srt", REAL_EN), ("real.zh.srt", REAL_ZH)):
             (d / name).write_text(GOOD_SRT.replace("The lions rest.", line), encoding="utf-8")
         bad_model = shutil.copytree(ROOT / "models" / "synth-en-zh", d / "bad-model")
