@@ -38,19 +38,39 @@ def request(cues=LINES, **kw) -> BatchRequest:
 def test_parse_reply_accepts_exact_objects_and_rejects_everything_else():
     cues = LINES[:2]
     ok = parse_reply('```json\n{"10": "一", "11": "二"}\n```', cues, "zh")
-    assert ok == {10: "一", 11: "二"}
-    for bad, hard in [
-        ("not json", True),
-        ('{"10": "一"}', True),  # a line missing
-        ('{"10": "一", "11": "二", "12": "三"}', True),  # an extra line
-        ('{"10": "一", "11": ""}', True),  # empty translation
-        ('{"10": "一", "11": 2}', True),
-        ('{"10": "one", "11": "二"}', False),  # not in the target script
-        ('{"10": "汽车, 汽车, 汽车, 汽车, 汽车, 汽车", "11": "二"}', False),  # a loop
+    assert ok == ({10: "一", 11: "二"}, {})
+    for bad in [
+        "not json",
+        '{"10": "一"}',  # a line missing
+        '{"10": "一", "11": "二", "12": "三"}',  # an extra line
+        '{"10": "一", "11": ""}',  # empty translation
+        '{"10": "一", "11": 2}',
     ]:
         with pytest.raises(ReplyError) as e:
             parse_reply(bad, cues, "zh")
-        assert e.value.hard is hard, bad
+        assert e.value.hard, bad
+    # soft problems are per line: the rest of the reply is usable
+    _, problems = parse_reply('{"10": "one", "11": "二"}', cues, "zh")
+    assert list(problems) == [10] and "target language" in problems[10]
+    _, problems = parse_reply(
+        '{"10": "一", "11": "汽车, 汽车, 汽车, 汽车, 汽车, 汽车"}', cues, "zh"
+    )
+    assert list(problems) == [11]
+
+
+def test_soft_failures_are_asked_again_alone_then_kept_with_a_warning():
+    def english_for_12(body):
+        return json.dumps({k: ("still English" if k == "12" else f"译{k}") for k in batch_of(body)})
+
+    warnings = []
+    with ScriptedServer([english_for_12] * 5) as srv:
+        eng = engine(srv.url)
+        eng._warn = warnings.append
+        res = eng.translate_batch(request())
+    assert res.translations[12] == "still English" and res.translations[13] == "译13"
+    assert len(srv.requests) == 2 and res.usage.splits == 0  # the batch, then line 12 alone
+    assert batch_of(srv.requests[1]) == {"12": "Line number 12 about Rommel."}
+    assert len(warnings) == 1 and "line 12" in warnings[0]
 
 
 def test_schema_requires_exactly_the_batch_numbers():
@@ -128,7 +148,8 @@ def test_response_format_falls_back_when_the_server_rejects_it():
     with ScriptedServer(script) as srv:
         res = engine(srv.url).translate_batch(request())
     assert len(res.translations) == 6
-    assert srv.requests[1]["response_format"] == {"type": "json_object"}
+    assert srv.requests[1]["response_format"]["type"] == "json_object"
+    assert srv.requests[1]["response_format"]["schema"]["required"][0] == "10"
 
 
 def test_key_is_sent_but_never_shown(monkeypatch):

@@ -4,11 +4,13 @@
 (:mod:`vloc.engines.prompts`), sends them through a :class:`ChatBackend` (an OpenAI-compatible
 HTTP endpoint, :mod:`vloc.engines.openai_api`, or llama.cpp in-process,
 :mod:`vloc.engines.gguf`) and checks the reply (:mod:`vloc.engines.replies`). A rejected reply
-is asked again once, with the problem stated; if the second reply is rejected too, the batch
-is split in two halves, each with the same context, down to single lines. A single line whose
-reply is still only *softly* wrong (no target script, a loop) is kept with a warning; a line
-that gets no usable reply at all stops the run with an :class:`EngineError` — its batch is
-never written, and every batch finished before it stays in the journal for the next run.
+whose structure is wrong (not JSON, a line missing or extra, an empty line) is asked again once
+with the problem stated; if the second reply is wrong too, the batch is split in two halves,
+each with the same context, down to single lines. Lines that are only *softly* wrong (no
+target script, a loop) are asked again once on their own; what is still wrong then is kept
+with a warning. A line that gets no usable reply at all stops the run with an
+:class:`EngineError` — its batch is never written, and every batch finished before it stays in
+the journal for the next run.
 """
 
 from __future__ import annotations
@@ -82,29 +84,30 @@ class LLMEngine:
 
     # ------------------------------------------------------------ internals
 
-    def _ask(self, request: BatchRequest, usage: Usage) -> dict[int, str]:
+    def _complete(self, request: BatchRequest, messages: list[dict[str, Any]], usage: Usage) -> str:
+        reply, cost = self.backend.complete(
+            messages, schema=reply_schema(request.numbers), max_tokens=max_reply_tokens(request)
+        )
+        usage.add(cost)
+        return reply
+
+    def _ask(self, request: BatchRequest, usage: Usage) -> tuple[dict[int, str], dict[int, str]]:
+        """(translations, soft problems) of one request, re-asked once on a hard problem."""
         images = self._image_urls(request) if (self._image_urls and self.accepts_images) else None
         messages = build_messages(request, images=images)
-        schema = reply_schema(request.numbers)
-        limit = max_reply_tokens(request)
-        reply, cost = self.backend.complete(messages, schema=schema, max_tokens=limit)
-        usage.add(cost)
+        reply = self._complete(request, messages, usage)
         try:
             return parse_reply(reply, request.cues, request.target_lang)
         except ReplyError as first:
             usage.reasks += 1
             again = reask_messages(messages, reply, str(first), request.numbers)
-            reply2, cost = self.backend.complete(again, schema=schema, max_tokens=limit)
-            usage.add(cost)
-            try:
-                return parse_reply(reply2, request.cues, request.target_lang)
-            except ReplyError as second:
-                second.reply = reply2  # type: ignore[attr-defined]
-                raise second from None
+            return parse_reply(
+                self._complete(request, again, usage), request.cues, request.target_lang
+            )
 
     def _translate(self, request: BatchRequest, usage: Usage) -> dict[int, str]:
         try:
-            return self._ask(request, usage)
+            out, problems = self._ask(request, usage)
         except ReplyError as e:
             if len(request.cues) > 1:
                 usage.splits += 1
@@ -114,25 +117,23 @@ class LLMEngine:
                     out.update(self._translate(dataclasses.replace(request, cues=part), usage))
                 return out
             cue = request.cues[0]
-            if not e.hard:
-                kept = _loose_single(getattr(e, "reply", ""), cue.number)
-                if kept:
-                    self._warn(f"{self.name}: line {cue.number} kept although {e}")
-                    return {cue.number: kept}
             raise EngineError(
                 f"{self.kind} engine {self.name!r} gave no usable translation for line "
                 f"{cue.number} ({cue.source[:50]!r}) after a re-ask: {e}; the lines before it "
                 "are kept in the journal and a re-run resumes there"
             ) from None
-
-
-def _loose_single(reply: str, number: int) -> str:
-    """The text of a one-line reply that only failed the soft checks."""
-    import json
-
-    try:
-        obj = json.loads(reply[reply.find("{") : reply.rfind("}") + 1])
-        value = obj.get(str(number))
-        return value.strip() if isinstance(value, str) else ""
-    except (ValueError, AttributeError):
-        return ""
+        if problems:  # ask once more for the doubtful lines alone, then keep the best we have
+            usage.reasks += 1
+            retry = dataclasses.replace(
+                request, cues=tuple(c for c in request.cues if c.number in problems)
+            )
+            try:
+                again, still = self._ask(retry, usage)
+            except ReplyError:
+                again, still = {}, problems
+            for n, text in again.items():
+                if n not in still:
+                    out[n] = text
+            for n in still:
+                self._warn(f"{self.name}: {still[n]} (kept after a re-ask)")
+        return out

@@ -28,7 +28,10 @@ from vloc.engines.base import EngineError, Usage
 RETRY_STATUS = (408, 409, 425, 429, 500, 502, 503, 504)
 BACKOFF_BASE_S = 1.0  # first retry waits up to this long (full jitter), doubling each time
 BACKOFF_CAP_S = 30.0
-FORMATS = ("json_schema", "json_object", "none")  # tried in this order, remembered per backend
+# response_format variants, tried in this order and remembered per backend: the OpenAI
+# standard (vLLM, Ollama, hosted APIs), llama-cpp-python's server (a schema inside json_object),
+# plain JSON mode, nothing
+FORMATS = ("json_schema", "json_object+schema", "json_object", "none")
 
 
 @dataclass(frozen=True)
@@ -117,8 +120,9 @@ class OpenAIBackend:
             body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": "translations", "schema": schema, "strict": True},
-                "schema": schema,  # llama-cpp-python's server reads the schema here
             }
+        elif fmt == "json_object+schema":
+            body["response_format"] = {"type": "json_object", "schema": schema}
         elif fmt == "json_object":
             body["response_format"] = {"type": "json_object"}
         return body
@@ -165,7 +169,9 @@ class OpenAIBackend:
                 attempt += 1
                 usage.retries += 1
                 continue
-            if status == 400 and self._format < len(FORMATS) - 1 and _about_format(raw):
+            # a server that does not take this response_format says so with 400 or 422 (or,
+            # llama-cpp-python's, 500 with its validation error): try the next variant
+            if status in (400, 422, 500) and self._format < len(FORMATS) - 1 and _about_format(raw):
                 with self._lock:
                     self._format += 1  # the server does not take this response_format
                 continue

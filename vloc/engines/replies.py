@@ -1,11 +1,12 @@
 """Validating an LLM's reply to one batch: every line once, nothing extra, nothing empty.
 
 :func:`parse_reply` accepts a JSON object (optionally inside a Markdown code fence or after a
-sentence of chatter) whose keys are exactly the batch's cue numbers. Problems are *hard*
-(not JSON, a number missing or extra, an empty translation for a non-empty line: the batch
-cannot be used) or *soft* (the target script is absent, or the line loops — "汽车, 汽车, 汽车"
-— or runs far longer than its source: probably wrong, worth asking again). Both raise
-:class:`ReplyError`; the engine re-asks once, then halves the batch (:mod:`vloc.engines.llm`).
+sentence of chatter) whose keys are exactly the batch's cue numbers. Problems are *hard* —
+not JSON, a number missing or extra, an empty translation for a non-empty line: the reply
+cannot be used, :class:`ReplyError` is raised, and the engine re-asks once, then halves the
+batch — or *soft*, per line — the target script is absent, or the line loops ("汽车, 汽车,
+汽车") or runs far longer than its source: those lines alone are asked again
+(:mod:`vloc.engines.llm`).
 """
 
 from __future__ import annotations
@@ -72,9 +73,9 @@ def json_object(reply: str) -> dict:
 
 def parse_reply(
     reply: str, cues: tuple[Line, ...] | list[Line], target_lang: str
-) -> dict[int, str]:
-    """The translations in ``reply`` for ``cues``, keyed by cue number; raises
-    :class:`ReplyError` (hard problems first) when the reply cannot be used."""
+) -> tuple[dict[int, str], dict[int, str]]:
+    """(translations keyed by cue number, soft problems keyed by cue number) of ``reply`` for
+    ``cues``; raises :class:`ReplyError` when the reply as a whole cannot be used (hard)."""
     obj = json_object(reply)
     want = {c.number: c for c in cues}
     got: dict[int, str] = {}
@@ -97,17 +98,14 @@ def parse_reply(
     empty = [n for n, c in want.items() if c.source.strip() and not got[n]]
     if empty:
         raise ReplyError(f"empty translations for lines {', '.join(map(str, empty))}", hard=True)
+    problems: dict[int, str] = {}
     for n, c in want.items():
         text = got[n]
         if _LETTERS.search(c.source) and not written_in(text, target_lang):
-            raise ReplyError(
-                f"line {n} is not written in the target language: {text[:40]!r}", hard=False
-            )
-        if runs_away(text, len(c.source)):
-            raise ReplyError(
-                f"line {n} repeats itself or runs far longer than its source", hard=False
-            )
-    return {n: got[n] for n in want}
+            problems[n] = f"line {n} is not written in the target language: {text[:40]!r}"
+        elif runs_away(text, len(c.source)):
+            problems[n] = f"line {n} repeats itself or runs far longer than its source"
+    return {n: got[n] for n in want}, problems
 
 
 def written_in(text: str, lang: str) -> bool:
