@@ -101,9 +101,12 @@ def test_shapes_of_every_variant(variant: str) -> None:
     mem = model.encode(b["src"], b["src_mask"], b["video"], b["video_mask"])
     assert mem["memory"].shape == (2, 7, 32) and mem["memory_mask"].shape == (2, 7)
     cascade = variant in ("full", "no-forget-fusion")
-    assert ("video" in mem) == cascade
+    assert "video" not in mem  # decoding reads only V's keys/values, projected in encode()
+    assert ("video_k.0" in mem) == cascade and ("video_k.1" in mem) is False
     if cascade:
-        assert mem["video"].shape == (2, 5, 32) and mem["video_mask"].shape == (2, 5)
+        assert mem["video_k.0"].shape == (2, 4, 5, 8) and mem["video_mask"].shape == (2, 5)
+    for i in range(2):  # every layer's cross-attention keys/values: (B, H, L, hs)
+        assert mem[f"cross_k.{i}"].shape == mem[f"cross_v.{i}"].shape == (2, 4, 7, 8)
     for layer in (0, 1, 2, None):
         states = model.encoder_states(b["src"], b["src_mask"], b["video"], b["video_mask"], layer)
         assert states.shape == (2, 7, 32)

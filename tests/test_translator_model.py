@@ -297,6 +297,31 @@ def test_save_and_load_give_the_same_model(tmp_path):
         load_translator(folder)
 
 
+def test_checkpoints_with_the_old_decoder_layer_names_load(tmp_path):
+    """Translator checkpoints written before both models shared one decoder layer name its
+    norms ln1/ln2/ln3 (the shipped demo's among them): they load under today's names, and only
+    the decoder layers' keys are renamed (the encoder layers keep ln1/ln2)."""
+    from safetensors.torch import load_file, save_file
+
+    model = tiny_model("full")
+    folder = save_translator(model, tmp_path / "m")
+    state = load_file(str(folder / "model.safetensors"))
+    old_names = {".ln_self.": ".ln1.", ".ln_cross.": ".ln2.", ".ln_ffn.": ".ln3."}
+    legacy = {}
+    for key, value in state.items():
+        for new, old in old_names.items():
+            if key.startswith("decoder.layers.") and new in key:
+                key = key.replace(new, old)
+        legacy[key] = value
+    assert "decoder.layers.1.ln3.weight" in legacy and "encoder.layers.0.ln1.weight" in legacy
+    save_file(legacy, str(folder / "model.safetensors"))
+    loaded = load_translator(folder)
+    src, src_mask, video, video_mask, tgt = make_batch()
+    assert torch.equal(
+        loaded(src, src_mask, video, video_mask, tgt), model(src, src_mask, video, video_mask, tgt)
+    )
+
+
 PAIRS = [
     ([5, 6, 7], [4, 5, 6, 7]),
     ([8, 9], [8, 9, 10]),

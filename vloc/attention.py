@@ -2,9 +2,17 @@
 
 Both models use the same multi-head attention (separate query / key-value projections so
 that decoders can cache projected keys and values, a key mask that never yields NaNs), the
-same position-wise feed-forward block and the same pre-norm encoder layer. Parameter names
-(``q``, ``k``, ``v``, ``out``, ``fc1``, ``fc2``, ``ln1``, ``attn``, ``ln2``, ``ffn``) are part
-of every saved checkpoint: do not rename them.
+same position-wise feed-forward block, the same pre-norm encoder layer and the same pre-norm
+decoder layer and stack. Parameter names (``q``, ``k``, ``v``, ``out``, ``fc1``, ``fc2``,
+``ln1``, ``attn``, ``ln2``, ``ffn``; the decoder layer's ``ln_self``, ``self_attn``,
+``ln_cross``, ``cross_attn``, ``ln_video``, ``video_attn``, ``fusion``, ``ln_ffn``) are part of
+every saved checkpoint: do not rename them (:class:`DecoderLayer` maps the names translator
+checkpoints were written with before the two models shared it).
+
+The decoder's memory (what a model's ``encode`` returns, every tensor batch-first) holds the
+encoder output and its masks, and each decoder layer's keys/values of it, projected once by
+:meth:`DecoderStack.project_memory` rather than at every step: beam search expands the memory
+once and reorders only the decoder cache (the self-attention keys/values) after each step.
 """
 
 from __future__ import annotations
@@ -164,15 +172,128 @@ class EncoderLayer(nn.Module):
         return x + self.ffn(self.ln2(x))
 
 
+# decoder-layer parameter names of checkpoints written before both models shared the layer
+# (the translator's) → today's names
+LEGACY_DECODER_NAMES = {"ln1.": "ln_self.", "ln2.": "ln_cross.", "ln3.": "ln_ffn."}
+
+
+def _rename_legacy_decoder_keys(
+    module: nn.Module, state_dict: dict[str, torch.Tensor], prefix: str, *_: object
+) -> None:
+    """load_state_dict pre-hook: rename this layer's legacy keys in ``state_dict`` in place."""
+    for old, new in LEGACY_DECODER_NAMES.items():
+        for key in [k for k in state_dict if k.startswith(prefix + old)]:
+            renamed = prefix + new + key[len(prefix + old) :]
+            if renamed not in state_dict:
+                state_dict[renamed] = state_dict.pop(key)
+
+
+class DecoderLayer(nn.Module):
+    """Pre-norm decoder layer of width ``d``: masked self-attention → C_X; cross-attention
+    to the encoder output → C_Y (translator eq. 15, VDF eq. 5); FFN.
+
+    With ``cascade``, VDF's cascaded fusion layer (eq. 6–7) sits between the cross-attention
+    and the FFN: C_V = Att(LN(C_X + C_Y), V, V) over the video V, and
+    C_M = [LN(C_X + C_Y); C_V] W_de + b_de + (C_X + C_Y).
+
+    ``index`` names this layer's entries in the memory (``cross_k.{index}``,
+    ``cross_v.{index}``, and ``video_k.{index}``, ``video_v.{index}`` when cascaded) and in the
+    decoder cache (``self_k.{index}``, ``self_v.{index}``); ``inner_dropout`` as in
+    :class:`FeedForward`.
+    """
+
+    def __init__(
+        self,
+        d: int,
+        n_heads: int,
+        ffn_dim: int,
+        dropout: float,
+        attention_dropout: float,
+        *,
+        index: int,
+        inner_dropout: bool,
+        cascade: bool = False,
+    ) -> None:
+        super().__init__()
+        self.index = index
+        self.ln_self = nn.LayerNorm(d)
+        self.self_attn = MultiHeadAttention(d, d, d, n_heads, d, attention_dropout)
+        self.ln_cross = nn.LayerNorm(d)
+        self.cross_attn = MultiHeadAttention(d, d, d, n_heads, d, attention_dropout)
+        self.cascade = cascade
+        if cascade:
+            self.ln_video = nn.LayerNorm(d)
+            self.video_attn = MultiHeadAttention(d, d, d, n_heads, d, attention_dropout)
+            self.fusion = nn.Linear(2 * d, d)  # W_de, b_de of VDF eq. 7
+        self.ln_ffn = nn.LayerNorm(d)
+        self.ffn = FeedForward(d, ffn_dim, dropout, inner_dropout=inner_dropout)
+        self.drop = nn.Dropout(dropout)
+        self.register_load_state_dict_pre_hook(_rename_legacy_decoder_keys)
+
+    def memory_kv(self, memory: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """This layer's keys/values (B, H, Lk, hs) of the encoder output ``memory["memory"]``
+        (B, L, d) and, when cascaded, of the video ``memory["video"]`` (B, S, d)."""
+        i, out = self.index, {}
+        out[f"cross_k.{i}"], out[f"cross_v.{i}"] = self.cross_attn.project_kv(memory["memory"])
+        if self.cascade:
+            out[f"video_k.{i}"], out[f"video_v.{i}"] = self.video_attn.project_kv(memory["video"])
+        return out
+
+    def _after_self_attn(self, c_x: torch.Tensor, memory: dict[str, torch.Tensor]) -> torch.Tensor:
+        """C_X (B, T, d) → the layer's output (B, T, d), reading the projected memory."""
+        i = self.index
+        q = self.cross_attn.project_q(self.ln_cross(c_x))
+        c_y = self.cross_attn.attend(
+            q, memory[f"cross_k.{i}"], memory[f"cross_v.{i}"], memory["memory_mask"]
+        )  # (B, T, d)
+        x = c_x + self.drop(c_y)  # C_X + C_Y
+        if self.cascade:
+            h = self.ln_video(x)
+            q = self.video_attn.project_q(h)
+            c_v = self.video_attn.attend(
+                q, memory[f"video_k.{i}"], memory[f"video_v.{i}"], memory["video_mask"]
+            )  # (B, T, d) VDF eq. 6
+            x = x + self.drop(self.fusion(torch.cat([h, c_v], dim=-1)))  # VDF eq. 7: C_M
+        return x + self.ffn(self.ln_ffn(x))
+
+    def forward(self, x: torch.Tensor, memory: dict[str, torch.Tensor]) -> torch.Tensor:
+        """x (B, T, d), the whole target prefix (causal) → (B, T, d)."""
+        h = self.ln_self(x)
+        return self._after_self_attn(x + self.drop(self.self_attn(h, h, causal=True)), memory)
+
+    def step(
+        self, x: torch.Tensor, memory: dict[str, torch.Tensor], cache: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """x (B, 1, d), the newest position only; extends ``cache`` in place → (B, 1, d)."""
+        y = self.self_attn.self_attention_step(self.ln_self(x), cache, self.index)
+        return self._after_self_attn(x + self.drop(y), memory)
+
+
 class DecoderStack(nn.Module):
-    """Base of both models' decoders, for incremental decoding. Subclasses set ``embed``
-    (ids (B, T), start position → (B, T, d)), ``layers`` (each with ``step(x, memory, cache)``
-    for x (B, 1, d)), the final LayerNorm ``ln`` and the output projection ``head``."""
+    """Both models' decoders. Subclasses set ``embed`` (ids (B, T), start position →
+    (B, T, d)), ``layers`` (:class:`DecoderLayer`), the final LayerNorm ``ln`` and the output
+    projection ``head``."""
 
     embed: nn.Module
     layers: nn.ModuleList
     ln: nn.LayerNorm
     head: nn.Linear
+
+    def project_memory(self, memory: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The encoder's ``memory`` (``memory`` (B, L, d), ``memory_mask`` (B, L), for cascaded
+        layers ``video`` (B, S, d), ``video_mask`` (B, S)) plus every layer's keys/values of it
+        (:meth:`DecoderLayer.memory_kv`) → what :meth:`forward` and :meth:`step` read."""
+        out = dict(memory)
+        for layer in self.layers:
+            out.update(layer.memory_kv(memory))
+        return out
+
+    def forward(self, tgt_in: torch.Tensor, memory: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Teacher forcing: tgt_in (B, T) over the projected ``memory`` → logits (B, T, V)."""
+        x = self.embed(tgt_in)  # (B, T, d)
+        for layer in self.layers:
+            x = layer(x, memory)
+        return self.head(self.ln(x))  # (B, T, V)
 
     def step(
         self,

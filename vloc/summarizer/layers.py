@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from vloc import attention
-from vloc.attention import FeedForward, MultiHeadAttention, safe_key_mask
+from vloc.attention import safe_key_mask
 from vloc.errors import InputError
 from vloc.summarizer.config import SummarizerConfig
 
@@ -171,76 +171,23 @@ class ForgetFusionLayer(nn.Module):
         return self.block(self.fgf(text, video, video_mask), text_mask)  # (B, L, d)
 
 
-def _cached_kv(
-    attn: MultiHeadAttention, name: str, source: torch.Tensor, cache: dict[str, torch.Tensor]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Keys/values of a fixed ``source`` (B, Lk, d), computed once per search and kept in
-    ``cache`` (batch-first, so beam search can reorder them)."""
-    if f"{name}_k" not in cache:
-        cache[f"{name}_k"], cache[f"{name}_v"] = attn.project_kv(source)
-    return cache[f"{name}_k"], cache[f"{name}_v"]
-
-
-class DecoderLayer(nn.Module):
-    """Pre-norm masked self-attention → cross-attention to the encoder output → FFN.
-    With ``cascade``: the cascaded fusion layer of eq. 5–7 (text-to-video attention and the
-    fusion linear layer between the cross-attention and the FFN)."""
+class DecoderLayer(attention.DecoderLayer):
+    """Pre-norm masked self-attention → cross-attention to the encoder output → FFN, with
+    dropout inside the FFN (the authors' code). With ``cascade``: the cascaded fusion layer of
+    eq. 5–7 (text-to-video attention and the fusion linear layer between the cross-attention
+    and the FFN; see :class:`vloc.attention.DecoderLayer`)."""
 
     def __init__(self, c: SummarizerConfig, index: int, cascade: bool) -> None:
-        super().__init__()
-        d = c.d_model
-        self.index = index  # names this layer's cache entries
-        self.ln_self = nn.LayerNorm(d)
-        self.self_attn = MultiHeadAttention(d, d, d, c.n_heads, d, c.attention_dropout)
-        self.ln_cross = nn.LayerNorm(d)
-        self.cross_attn = MultiHeadAttention(d, d, d, c.n_heads, d, c.attention_dropout)
-        self.cascade = cascade
-        if cascade:
-            self.ln_video = nn.LayerNorm(d)
-            self.video_attn = MultiHeadAttention(d, d, d, c.n_heads, d, c.attention_dropout)
-            self.fusion = nn.Linear(2 * d, d)  # W_de, b_de of eq. 7
-        self.ln_ffn = nn.LayerNorm(d)
-        self.ffn = FeedForward(d, c.ffn_dim, c.dropout, inner_dropout=True)
-        self.drop = nn.Dropout(c.dropout)
-
-    def _after_self_attn(
-        self,
-        c_x: torch.Tensor,
-        memory: dict[str, torch.Tensor],
-        cross_kv: tuple[torch.Tensor, torch.Tensor],
-        video_kv: tuple[torch.Tensor, torch.Tensor] | None,
-    ) -> torch.Tensor:
-        """C_X (B, T, d) → layer output (B, T, d)."""
-        q = self.cross_attn.project_q(self.ln_cross(c_x))
-        c_y = self.cross_attn.attend(q, *cross_kv, memory["memory_mask"])  # eq. 5
-        x = c_x + self.drop(c_y)  # C_X + C_Y
-        if self.cascade:
-            assert video_kv is not None, "a cascaded layer needs the video keys/values"
-            h = self.ln_video(x)
-            q = self.video_attn.project_q(h)
-            c_v = self.video_attn.attend(q, *video_kv, memory["video_mask"])  # eq. 6
-            x = x + self.drop(self.fusion(torch.cat([h, c_v], dim=-1)))  # eq. 7: C_M
-        return x + self.ffn(self.ln_ffn(x))
-
-    def forward(self, x: torch.Tensor, memory: dict[str, torch.Tensor]) -> torch.Tensor:
-        """x (B, T, d), the whole target prefix (causal) → (B, T, d)."""
-        h = self.ln_self(x)
-        c_x = x + self.drop(self.self_attn(h, h, causal=True))  # C_X
-        cross_kv = self.cross_attn.project_kv(memory["memory"])
-        video_kv = self.video_attn.project_kv(memory["video"]) if self.cascade else None
-        return self._after_self_attn(c_x, memory, cross_kv, video_kv)
-
-    def step(
-        self, x: torch.Tensor, memory: dict[str, torch.Tensor], cache: dict[str, torch.Tensor]
-    ) -> torch.Tensor:
-        """x (B, 1, d), the newest position only; extends ``cache`` in place → (B, 1, d)."""
-        i = self.index
-        c_x = x + self.drop(self.self_attn.self_attention_step(self.ln_self(x), cache, i))
-        cross_kv = _cached_kv(self.cross_attn, f"cross.{i}", memory["memory"], cache)
-        video_kv = None
-        if self.cascade:
-            video_kv = _cached_kv(self.video_attn, f"video.{i}", memory["video"], cache)
-        return self._after_self_attn(c_x, memory, cross_kv, video_kv)
+        super().__init__(
+            c.d_model,
+            c.n_heads,
+            c.ffn_dim,
+            c.dropout,
+            c.attention_dropout,
+            index=index,
+            inner_dropout=True,
+            cascade=cascade,
+        )
 
 
 class Decoder(attention.DecoderStack):
@@ -260,9 +207,3 @@ class Decoder(attention.DecoderStack):
         self.head = nn.Linear(c.d_model, c.tgt_vocab_size, bias=False)
         if c.tie_embeddings:
             self.head.weight = self.embed.tokens.weight
-
-    def forward(self, tgt_in: torch.Tensor, memory: dict[str, torch.Tensor]) -> torch.Tensor:
-        x = self.embed(tgt_in)  # (B, T, d)
-        for layer in self.layers:
-            x = layer(x, memory)
-        return self.head(self.ln(x))  # (B, T, V)

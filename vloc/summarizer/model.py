@@ -142,10 +142,18 @@ class VDFSummarizer(Seq2Seq):
         video: torch.Tensor | None = None,
         video_mask: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """→ the memory for :meth:`decode_step` (see :meth:`fuse`); ``no-video`` ignores the
-        video inputs, which may be None."""
+        """→ the memory for :meth:`forward` and :meth:`decode_step`, every tensor batch-first:
+        :meth:`fuse`'s ``memory`` T_en (B, L, d), ``memory_mask`` (B, L) and, for cascaded
+        variants, ``video_mask`` (B, S), plus each decoder layer's keys/values projected once
+        here rather than at every step (``cross_k.{i}``, ``cross_v.{i}`` (B, H, L, hs), and
+        ``video_k.{i}``, ``video_v.{i}`` (B, H, S, hs) for cascaded layers). V itself is not
+        kept: decoding reads only its projections. ``no-video`` ignores the video inputs,
+        which may be None."""
         src_mask, video, video_mask = self.check_inputs(src, src_mask, video, video_mask)
-        return self.fuse(self.encoder(src, src_mask), src_mask, video, video_mask)
+        fused = self.fuse(self.encoder(src, src_mask), src_mask, video, video_mask)
+        memory = self.decoder.project_memory(fused)
+        memory.pop("video", None)
+        return memory
 
     def encoder_states(
         self,

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vloc import attention
-from vloc.attention import FeedForward, MultiHeadAttention, safe_key_mask
+from vloc.attention import MultiHeadAttention, safe_key_mask
 from vloc.errors import InputError
 from vloc.seq2seq import Seq2Seq, load_module_folder, save_module_folder
 from vloc.translator.config import TranslatorConfig
@@ -232,48 +232,20 @@ class GatedBiFusion(nn.Module):
         return (1 - g) * h_v2t + g * h_t2v + (1 - g) * text  # eq. 14
 
 
-class DecoderLayer(nn.Module):
+class DecoderLayer(attention.DecoderLayer):
+    """Pre-norm masked self-attention → cross-attention to F (eq. 15) → FFN, without dropout
+    inside the FFN (fairseq's default)."""
+
     def __init__(self, c: TranslatorConfig, index: int) -> None:
-        super().__init__()
-        d = c.d_model
-        self.index = index  # names this layer's cache entries
-        self.ln1 = nn.LayerNorm(d)
-        self.self_attn = MultiHeadAttention(d, d, d, c.n_heads, d, c.attention_dropout)
-        self.ln2 = nn.LayerNorm(d)
-        self.cross_attn = MultiHeadAttention(d, d, d, c.n_heads, d, c.attention_dropout)
-        self.ln3 = nn.LayerNorm(d)
-        self.ffn = FeedForward(d, c.ffn_dim, c.dropout, inner_dropout=False)
-        self.drop = nn.Dropout(c.dropout)
-
-    def forward(
-        self, x: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor
-    ) -> torch.Tensor:
-        """x (B, T, d), memory (B, L, d), memory_mask (B, L) → (B, T, d), causal."""
-        h = self.ln1(x)
-        x = x + self.drop(self.self_attn(h, h, causal=True))
-        x = x + self.drop(self.cross_attn(self.ln2(x), memory, memory_mask))  # eq. 15
-        return x + self.ffn(self.ln3(x))
-
-    def cross_kv(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """memory F (B, L, d) → this layer's cross-attention keys, values (B, H, L, hs)."""
-        return self.cross_attn.project_kv(memory)
-
-    def step(
-        self,
-        x: torch.Tensor,
-        memory: dict[str, torch.Tensor],
-        cache: dict[str, torch.Tensor],
-    ) -> torch.Tensor:
-        """x (B, 1, d), the newest position only; reads this layer's cross keys/values from
-        ``memory`` (see :meth:`Translator.encode`), extends ``cache`` in place → (B, 1, d)."""
-        i = self.index
-        x = x + self.drop(self.self_attn.self_attention_step(self.ln1(x), cache, i))
-        q = self.cross_attn.project_q(self.ln2(x))
-        y = self.cross_attn.attend(
-            q, memory[f"cross_k.{i}"], memory[f"cross_v.{i}"], memory["memory_mask"]
+        super().__init__(
+            c.d_model,
+            c.n_heads,
+            c.ffn_dim,
+            c.dropout,
+            c.attention_dropout,
+            index=index,
+            inner_dropout=False,
         )
-        x = x + self.drop(y)
-        return x + self.ffn(self.ln3(x))
 
 
 class TextDecoder(attention.DecoderStack):
@@ -287,14 +259,6 @@ class TextDecoder(attention.DecoderStack):
         self.head = nn.Linear(c.d_model, c.tgt_vocab_size, bias=False)  # eq. 16 W_o
         if c.tie_embeddings:
             self.head.weight = self.embed.table.weight
-
-    def forward(
-        self, tgt_in: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor
-    ) -> torch.Tensor:
-        x = self.embed(tgt_in)  # (B, T, d)
-        for layer in self.layers:
-            x = layer(x, memory, memory_mask)
-        return self.head(self.ln(x))  # (B, T, V)
 
 
 class Translator(Seq2Seq):
@@ -372,12 +336,7 @@ class Translator(Seq2Seq):
         ``cross_k.{i}``, ``cross_v.{i}`` (B, H, L, hs), projected once here rather than at every
         step (and not reordered with the beam cache)."""
         fused = self.fuse(src, src_mask, video, video_mask)  # (B, L, d)
-        memory = {"memory": fused, "memory_mask": src_mask.bool()}
-        for layer in self.decoder.layers:
-            memory[f"cross_k.{layer.index}"], memory[f"cross_v.{layer.index}"] = layer.cross_kv(
-                fused
-            )
-        return memory
+        return self.decoder.project_memory({"memory": fused, "memory_mask": src_mask.bool()})
 
     def select(
         self,
@@ -406,8 +365,7 @@ class Translator(Seq2Seq):
         tgt_in: torch.Tensor,
     ) -> torch.Tensor:
         """Teacher-forced logits (B, T, V_tgt)."""
-        fused = self.fuse(src, src_mask, video, video_mask)  # (B, L, d)
-        return self.decoder(tgt_in, fused, src_mask.bool())  # (B, T, V)
+        return self.decoder(tgt_in, self.encode(src, src_mask, video, video_mask))  # (B, T, V)
 
     @torch.inference_mode()
     def generate(
