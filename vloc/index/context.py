@@ -1,4 +1,4 @@
-"""Global retrieval of visual context for every cue of a film (paper §III-A, eq. 1–3).
+"""The video context of every cue of a film (paper §III-A, eq. 1–3, and the baselines' ids).
 
 For cue i of a film with N cues (subtitle embeddings ``e`` L2-normalised, so the inner product is
 the cosine similarity):
@@ -15,11 +15,22 @@ the cosine similarity):
 
 When a film has fewer cues than P, the tail is padding: id -1, score -inf, features zero and
 ``mask`` False, so that a model always gets a fixed (P, R, D) block per cue.
+
+The translator's variants see other segments (:attr:`TranslatorConfig.context
+<vloc.translator.config.TranslatorConfig.context>`): ``global`` the retrieved ones above,
+``temporal`` the P cues nearest in time with the same window fusion (the ``no-gr`` baselines,
+:func:`temporal_context_ids`), ``own`` the cue's raw segment alone, ``none`` nothing.
+:func:`film_context` builds that context for one film from its cues' plain texts and features;
+``vloc translate``, training and ``vloc eval translate`` all use it, so the model is trained,
+scored and run on the very same tensors. It keeps the features as given (float16 as stored
+halves a training set's memory) and fuses eq. 2 in float32 for the rows a batch gathers
+(:meth:`FilmContext.gather`), so every caller gets bit-identical float32 blocks.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +39,16 @@ from vloc.errors import InputError
 if TYPE_CHECKING:
     import numpy as np
 
+    from vloc.encoders import Encoder
+
 DEFAULT_P = 10  # retrieved segments per cue (paper §IV, P = 10)
 DEFAULT_W = 2  # neighbours on each side fused into a retrieved segment (paper, w = 2)
 DEFAULT_GAMMA = 0.1  # weight of the neighbours (paper, γ = 0.1)
 SIM_BLOCK_ROWS = 512  # query rows per similarity block: bounds memory at 512 × N float32
 TIE_GRID = float(2**20)  # similarities closer than ~1e-6 rank as ties (broken by position)
 PAD_ID = -1  # id of a padding slot when the film has fewer than P cues
+CONTEXT_KINDS = ("global", "temporal", "own", "none")  # see the module docstring
+FUSED_KINDS = ("global", "temporal")  # kinds whose segments are window-fused (eq. 2)
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,35 @@ def _embeddings(index_or_embeddings: Any) -> np.ndarray:
         raise InputError(f"subtitle embeddings must be (N, D), got shape {emb.shape}")
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
     return np.ascontiguousarray(emb / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def embed_texts(
+    encoder: Encoder,
+    texts: Sequence[str],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Cue embeddings ``(N, D)`` float32 unit rows, exactly as the subtitle index stores them.
+
+    Texts are reduced to their plain form (:func:`vloc.index.store.plain_text`) and embedded in
+    the index's order: sorted by length (similar lengths batch together), in chunks of
+    ``PROGRESS_CHUNK``. A sentence encoder's numbers depend slightly on what shares its batch,
+    so this order is what makes the rows equal, bit for bit, to ``SubtitleIndex.embeddings()``
+    of the same cues.
+    """
+    import numpy as np
+
+    from vloc.index.store import PROGRESS_CHUNK, plain_text
+
+    plain = [plain_text(t) for t in texts]
+    order = np.argsort([len(t) for t in plain], kind="stable")  # similar lengths batch together
+    emb = np.empty((len(plain), encoder.dim), dtype=np.float32)  # (N, D) unit rows, cue order
+    for s in range(0, len(plain), PROGRESS_CHUNK):
+        rows = order[s : s + PROGRESS_CHUNK]
+        emb[rows] = encoder.encode([plain[i] for i in rows])
+        if progress is not None:
+            progress(min(s + PROGRESS_CHUNK, len(plain)), len(plain))
+    return emb
 
 
 def retrieve(
@@ -104,25 +148,185 @@ def retrieve(
     return ids, scores
 
 
-def enhance(
-    features: np.ndarray, *, w: int = DEFAULT_W, gamma: float = DEFAULT_GAMMA
-) -> np.ndarray:
-    """Eq. 2 for every segment: ``f + γ · Σ_{k=1..w} (f[j-k] + f[j+k])``, absent outside the film.
+def temporal_context_ids(n_cues: int, segments: int) -> list[list[int]]:
+    """For the ``no-gr`` variants: per cue, the ``segments`` cue indices nearest in time,
+    own cue first then alternating earlier/later (i, i−1, i+1, i−2, i+2, ...), skipping
+    indices outside ``[0, n_cues)``; fewer when the film has fewer cues (pad with a mask)."""
+    out = []
+    for i in range(n_cues):
+        ids = [i]
+        d = 1
+        while len(ids) < min(segments, n_cues):
+            for j in (i - d, i + d):
+                if 0 <= j < n_cues and len(ids) < segments:
+                    ids.append(j)
+            d += 1
+        out.append(ids)
+    return out
 
-    Args:
-        features: ``(N, ...)`` per-segment features in cue order (e.g. ``(N, R, D)``).
-    Returns:
-        ``(N, ...)`` float32 enhanced features; the neighbour sum uses the raw features.
+
+def context_ids(
+    kind: str,
+    n: int,
+    *,
+    p: int,
+    embeddings: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """Per cue, the positions of the segments it sees: ``(N, P)`` int64, ``PAD_ID`` (-1) where
+    a film has fewer cues than P; ``(N, 1)`` (the cue itself) for ``own``; None for ``none``.
+
+    ``global``: eq. 1, the P most similar cues by subtitle embedding (the cue itself first);
+    ``temporal``: the P cues nearest in time (:func:`temporal_context_ids`).
     """
     import numpy as np
 
-    f = np.asarray(features, dtype=np.float32)
-    n = f.shape[0]
-    neighbours = np.zeros_like(f)
+    if kind not in CONTEXT_KINDS:
+        raise InputError(f"unknown context kind {kind!r}; valid: {', '.join(CONTEXT_KINDS)}")
+    if kind == "none":
+        return None
+    if kind == "own":
+        return np.arange(n, dtype=np.int64)[:, None]
+    if kind == "global":
+        if embeddings is None:
+            raise InputError("global retrieval needs the cues' subtitle embeddings")
+        ids, _ = retrieve(embeddings, p=p)
+        return ids
+    ids = np.full((n, p), PAD_ID, dtype=np.int64)
+    for i, near in enumerate(temporal_context_ids(n, p)):
+        ids[i, : len(near)] = near
+    return ids
+
+
+def enhance(
+    features: np.ndarray,
+    *,
+    w: int = DEFAULT_W,
+    gamma: float = DEFAULT_GAMMA,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """Eq. 2: ``f[j] + γ · Σ_{k=1..w} (f[j-k] + f[j+k])``, neighbours absent outside the film.
+
+    Args:
+        features: ``(N, ...)`` per-segment features in cue order (e.g. ``(N, R, D)``), any
+            float dtype (float16 is widened exactly).
+        rows: segment positions in ``[0, N)``, any shape ``S`` (e.g. ``(B, P)``): only those
+            are computed; None = all N.
+    Returns:
+        ``(*S, ...)`` (or ``(N, ...)``) float32 enhanced features, summed in float32 in one
+        fixed order (preceding then following, k = 1..w), so a row's value does not depend
+        on which other rows are computed with it.
+    """
+    import numpy as np
+
+    n = features.shape[0]
+    rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    out = np.asarray(features[rows], dtype=np.float32)  # (*S, ...) a fresh array
+    if min(w, n - 1) < 1:
+        return out  # no neighbours: the raw features
+    neighbours = np.zeros_like(out)
     for k in range(1, min(w, n - 1) + 1):
-        neighbours[k:] += f[:-k]  # preceding segment j-k
-        neighbours[:-k] += f[k:]  # following segment j+k
-    return f + np.float32(gamma) * neighbours
+        for j in (rows - k, rows + k):  # preceding segment j-k, then following j+k
+            ok = (j >= 0) & (j < n)
+            neighbours[ok] += features[j[ok]]
+    return out + np.float32(gamma) * neighbours
+
+
+def gather_context(
+    ids: np.ndarray,
+    features: np.ndarray,
+    *,
+    w: int = DEFAULT_W,
+    gamma: float = DEFAULT_GAMMA,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 3 for a batch: (video ``(B, P, R, D)`` float32, the segments ``ids`` ``(B, P)``
+    window-fused with :func:`enhance` and zeros at padding; mask ``(B, P)`` bool).
+
+    ``features`` are the film's raw per-cue segments ``(N, R, D)``; ``w = 0`` gathers them
+    unfused (the ``own`` kind).
+    """
+    import numpy as np
+
+    mask = ids != PAD_ID
+    video = enhance(features, w=w, gamma=gamma, rows=np.where(mask, ids, 0))  # (B, P, R, D)
+    video[~mask] = 0.0
+    return np.ascontiguousarray(video), mask
+
+
+@dataclass(frozen=True, eq=False)
+class FilmContext:
+    """The segments every cue of one film sees (see the module docstring).
+
+    Attributes:
+        kind: one of ``CONTEXT_KINDS``.
+        ids: ``(N, P)`` int64 cue positions per cue (``PAD_ID`` = padding; ``(N, 1)`` for
+            ``own``), or None for ``none``.
+        features: ``(N, R, D)`` raw per-cue segment features, or None for ``none``.
+        window: w, neighbours fused per side (0: the raw segment).
+        gamma: γ of eq. 2.
+    """
+
+    kind: str
+    ids: np.ndarray | None
+    features: np.ndarray | None
+    window: int
+    gamma: float
+
+    def gather(self, rows: Sequence[int] | np.ndarray) -> tuple[Any, Any]:
+        """(video ``(B, P, R, D)`` float32, mask ``(B, P)`` bool) for the cues at ``rows``;
+        (None, None) for ``none``."""
+        import numpy as np
+
+        if self.ids is None or self.features is None:
+            return None, None
+        ids = self.ids[np.asarray(rows, dtype=np.int64)]  # (B, P)
+        return gather_context(ids, self.features, w=self.window, gamma=self.gamma)
+
+
+def film_context(
+    kind: str,
+    texts: Sequence[str],
+    features: np.ndarray | None,
+    *,
+    p: int = DEFAULT_P,
+    w: int = DEFAULT_W,
+    gamma: float = DEFAULT_GAMMA,
+    embeddings: np.ndarray | None = None,
+    encoder: Encoder | None = None,
+) -> FilmContext:
+    """The context of every cue of one film: ids by ``kind`` and the features they index.
+
+    Args:
+        kind: ``global`` | ``temporal`` | ``own`` | ``none`` (see the module docstring).
+        texts: the N cues' plain texts (tags removed; "" for an empty cue), in film order.
+        features: ``(N, R, D)`` per-cue segment features, kept as given (None for ``none``).
+        p, w, gamma: P segments per cue, w neighbours per side, γ (eq. 1–2).
+        embeddings: ``global``: the cues' index embeddings ``(N, E)``
+            (``SubtitleIndex.embeddings()`` of the same cues); when None, the ``texts`` are
+            embedded with ``encoder`` exactly as the index does (:func:`embed_texts`).
+    """
+    import numpy as np
+
+    n = len(texts)
+    if kind not in CONTEXT_KINDS:
+        raise InputError(f"unknown context kind {kind!r}; valid: {', '.join(CONTEXT_KINDS)}")
+    if kind == "none":
+        return FilmContext(kind, None, None, 0, gamma)
+    if p < 1 or w < 0 or not math.isfinite(gamma):
+        raise InputError(f"need p >= 1, w >= 0 and a finite gamma, got p={p}, w={w}, gamma={gamma}")
+    if features is None or np.ndim(features) != 3 or features.shape[0] != n:
+        shape = None if features is None else np.shape(features)
+        raise InputError(f"need per-cue segment features (N={n}, R, D), got shape {shape}")
+    if kind == "global" and embeddings is None:
+        if encoder is None:
+            raise InputError("global retrieval needs the cues' embeddings or a sentence encoder")
+        embeddings = embed_texts(encoder, texts)
+    if embeddings is not None and kind == "global" and embeddings.shape[0] != n:
+        raise InputError(
+            f"the subtitle index has {embeddings.shape[0]} cues but the film has {n}: they "
+            "must come from the same subtitles"
+        )
+    ids = context_ids(kind, n, p=p, embeddings=embeddings)
+    return FilmContext(kind, ids, features, w if kind in FUSED_KINDS else 0, gamma)
 
 
 def global_context(
@@ -171,8 +375,5 @@ def global_context(
     if emb.shape[0] == 0:
         raise InputError("cannot retrieve context in a film with no cues")
     ids, scores = retrieve(emb, p=p, rows=rows)
-    enhanced = enhance(feats, w=w, gamma=gamma)  # (N, R, D)
-    mask = ids != PAD_ID
-    fused = enhanced[np.where(mask, ids, 0)]  # (B, P, R, D)
-    fused[~mask] = 0.0
+    fused, mask = gather_context(ids, feats, w=w, gamma=gamma)  # (B, P, R, D), (B, P)
     return GlobalContext(ids=ids, scores=scores, mask=mask, fused=fused)

@@ -20,7 +20,8 @@ variant            visual context the model is fed    inside the model
 distributed* segments, so vloc replaces them with the cue's local temporal context: the cue's
 own segment first, then its neighbours by increasing distance in time (i, i−1, i+1, i−2, ...),
 with the same window fusion (w, γ) applied. :attr:`TranslatorConfig.context` tells the data
-pipeline which segments to feed; :func:`temporal_context_ids` builds the ``no-gr`` ids.
+pipeline which segments to feed; :func:`vloc.index.film_context` builds them (the ``no-gr``
+ids: :func:`vloc.index.temporal_context_ids`, re-exported here).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from vloc.errors import InputError
+from vloc.index.context import temporal_context_ids as temporal_context_ids  # re-exported
 
 VARIANTS = ("full", "text-only", "segment-level", "no-gr", "no-tvss", "no-gr-no-tvss")
 I3D_DIM = 2048  # channels of I3D-R50's last stage (the paper's video features)
@@ -95,7 +97,8 @@ class TranslatorConfig:
     def context(self) -> str:
         """Which segments the data pipeline must feed as ``video`` (B, P, R, D_v):
         ``"global"`` (retrieved, eq. 1–3), ``"temporal"`` (nearest in time, see
-        :func:`temporal_context_ids`), ``"own"`` (only the cue's segment, P = 1) or ``"none"``."""
+        :func:`vloc.index.temporal_context_ids`), ``"own"`` (only the cue's segment, P = 1) or
+        ``"none"``; the kinds of :func:`vloc.index.film_context`."""
         return {
             "full": "global",
             "no-tvss": "global",
@@ -120,20 +123,3 @@ class TranslatorConfig:
         if unknown:
             raise InputError(f"unknown translator config fields {unknown}; valid: {sorted(known)}")
         return cls(**data)
-
-
-def temporal_context_ids(n_cues: int, segments: int) -> list[list[int]]:
-    """For the ``no-gr`` variants: per cue, the ``segments`` cue indices nearest in time,
-    own cue first then alternating earlier/later (i, i−1, i+1, i−2, i+2, ...), skipping
-    indices outside ``[0, n_cues)``; fewer when the film has fewer cues (pad with a mask)."""
-    out = []
-    for i in range(n_cues):
-        ids = [i]
-        d = 1
-        while len(ids) < min(segments, n_cues):
-            for j in (i - d, i + d):
-                if 0 <= j < n_cues and len(ids) < segments:
-                    ids.append(j)
-            d += 1
-        out.append(ids)
-    return out
