@@ -118,32 +118,6 @@ def train_overrides(s: BenchSettings, dim: int, regions: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def embedding_loader(embeddings: dict[str, Any]) -> Any:
-    """A :data:`vloc.translator.data.VideoLoader` that takes each film's subtitle embeddings
-    from its prebuilt index (``embeddings[film id]``, ``(N, E)`` unit rows) instead of loading
-    the encoder again per film; otherwise as :func:`vloc.translator.data.load_film_video`."""
-    from vloc.translator.data import load_film_video
-
-    def load(doc: Any, config: Any) -> Any:
-        if config.context != "global":
-            return load_film_video(doc, config)
-        import numpy as np
-
-        from vloc.features.store import read_entry
-        from vloc.index import enhance
-        from vloc.translator.data import FilmVideo
-        from vloc.translator.decode import context_ids
-
-        regions = read_entry(doc.features).regions  # (N, R, D)
-        assert regions is not None and regions.shape[0] == len(doc.cues), doc.id
-        segments = enhance(regions, w=config.window, gamma=config.window_gamma)  # (N, R, D)
-        emb = embeddings[doc.id]  # (N, E)
-        ids = context_ids("global", len(doc.cues), p=config.segments, embeddings=emb)
-        return FilmVideo(segments=segments.astype(np.float16), ids=ids)
-
-    return load
-
-
 def _load() -> dict[str, float]:
     """1-, 5- and 15-minute load averages of the machine."""
     one, five, fifteen = os.getloadavg()
@@ -160,7 +134,7 @@ def run_benchmark(out: Path, s: BenchSettings, *, log: Any = print) -> dict[str,
     from vloc.index import build_index
     from vloc.synthetic import TranslationSetOptions, make_translation_set
     from vloc.synthetic.translation import ambiguous_scores, films_to_records, load_truth
-    from vloc.translator.data import write_manifest
+    from vloc.translator.data import FilmContextLoader, write_manifest
     from vloc.translator.evaluate import evaluate_translators
     from vloc.translator.train import train_translator
 
@@ -220,7 +194,9 @@ def run_benchmark(out: Path, s: BenchSettings, *, log: Any = print) -> dict[str,
     manifest = write_manifest(out / "manifest.jsonl", records)
     timings["manifest"] = time.perf_counter() - t0
 
-    loader = embedding_loader(embeddings)
+    # each film's context from its index's embeddings (as `vloc translate` retrieves), for
+    # training and scoring alike
+    loader = FilmContextLoader(encoder, embeddings=embeddings)
     overrides = train_overrides(s, dim, regions)
     train_info: dict[str, Any] = {}
     for v in s.variants:

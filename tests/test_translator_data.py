@@ -170,9 +170,10 @@ def test_topicvd_import_errors(tmp_path):
 
 
 def test_task_batches_text_and_gathered_video():
+    from vloc.index import FilmContext
     from vloc.tokenization import train_tokenizer
     from vloc.translator.config import TranslatorConfig
-    from vloc.translator.data import FilmVideo, TranslationTask
+    from vloc.translator.data import TranslationTask
     from vloc.translator.model import Translator
 
     docs = [_doc("a", 6), _doc("b", 5)]
@@ -193,7 +194,7 @@ def test_task_batches_text_and_gathered_video():
         ids = np.full((n, 3), -1, dtype=np.int64)
         ids[:, 0] = np.arange(n)
         ids[1:, 1] = np.arange(n - 1)
-        return FilmVideo(segments=segments, ids=ids)
+        return FilmContext("temporal", ids, segments, window=0, gamma=0.1)  # raw segments
 
     task = TranslationTask(splits, cfg, src, tgt, video_loader=loader)
     idx = [0, 1, len(task.lengths("train")) - 1]
@@ -202,7 +203,7 @@ def test_task_batches_text_and_gathered_video():
     ex = splits.examples["train"]
     film = task.films[ex[1].doc]
     np.testing.assert_allclose(
-        batch.video[1, :2].numpy(), film.segments[[ex[1].cue, ex[1].cue - 1]].astype(np.float32)
+        batch.video[1, :2].numpy(), film.features[[ex[1].cue, ex[1].cue - 1]].astype(np.float32)
     )
     assert batch.video_mask[1].tolist() == [True, True, False]
     assert float(batch.video[1, 2].abs().sum()) == 0.0

@@ -23,6 +23,11 @@ Relative paths resolve against the manifest's folder. Blank lines and lines star
 line. Cues keep the order given (the film's order, which the temporal window of eq. 2 and the
 ``no-gr`` variants rely on); cues with an empty source or target text stay in the film (they
 are segments other cues may retrieve) but are not training examples.
+
+The model reads a cue's source as ``vloc translate`` feeds it: its plain text (:attr:`Cue.plain`,
+tags removed, lines joined), and a film's video context comes from
+:func:`vloc.index.film_context`, the function ``vloc translate`` uses, so that training and
+``vloc eval translate`` see exactly the tensors a user's run does.
 """
 
 from __future__ import annotations
@@ -32,10 +37,16 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError
 from vloc.fileio import atomic_write_text
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from vloc.encoders import Encoder
+    from vloc.index.context import FilmContext
 
 SPLITS = ("train", "valid", "test")
 SRC_TOKENIZER_DIR = "src_tokenizer"
@@ -57,6 +68,14 @@ class Cue:
     end: float  # seconds
     source: str  # source-language text
     target: str  # target-language text
+
+    @property
+    def plain(self) -> str:
+        """The source as the model reads it: tags removed, lines joined by spaces (as
+        ``vloc translate`` does, :func:`vloc.translator.cues.split_style`)."""
+        from vloc.translator.cues import split_style
+
+        return split_style(self.source).plain
 
 
 @dataclass(frozen=True)
@@ -245,7 +264,7 @@ class Splits:
 
 
 def _usable(cue: Cue) -> bool:
-    return bool(cue.source.strip()) and bool(cue.target.strip())
+    return bool(cue.plain) and bool(cue.target.strip())
 
 
 def split_documentaries(docs: Sequence[Documentary], options: SplitOptions) -> Splits:
@@ -288,60 +307,100 @@ def split_documentaries(docs: Sequence[Documentary], options: SplitOptions) -> S
 # ------------------------------------------------------------------------- video context
 
 
-@dataclass
-class FilmVideo:
-    """One film's visual inputs, kept per film so that batches gather only what they use.
-
-    Attributes:
-        segments: (N, R, D) float16 per-cue region features, already window-fused (eq. 2).
-        ids: (N, P) int64 context cue positions per cue (-1 = padding), see
-            :func:`vloc.translator.decode.context_ids`.
-    """
-
-    segments: Any
-    ids: Any
+VideoLoader = Callable[[Documentary, Any], "FilmContext"]  # (documentary, TranslatorConfig)
 
 
-VideoLoader = Callable[[Documentary, Any], FilmVideo]  # (documentary, TranslatorConfig) → video
-
-
-def load_film_video(doc: Documentary, config: Any, *, encoder: str | None = None) -> FilmVideo:
-    """Default :data:`VideoLoader`: read ``doc.features`` (one row per cue), fuse the temporal
-    window (eq. 2), and compute the context ids for ``config.context`` (global retrieval
-    embeds the source cues with the sentence encoder ``encoder``, default: the embedded one)."""
+def _cue_regions(doc: Documentary, config: Any) -> np.ndarray:
+    """``doc.features``' per-cue region features ``(N, R, D)``, checked against the cues and
+    the model; float16 when that is exact (the store writes float16), halving memory."""
     import numpy as np
 
     from vloc.features.store import read_entry
-    from vloc.index import enhance
-    from vloc.translator.decode import context_ids
 
     if doc.features is None:
         raise InputError(
             f"documentary {doc.id!r} has no 'features' file; the {config.variant!r} variant "
             "needs per-cue features (`vloc features --subs`), or train --variant text-only"
         )
-    feats = read_entry(doc.features)
-    if feats.regions is None or feats.regions.shape[0] != len(doc.cues):
-        got = None if feats.regions is None else feats.regions.shape[0]
+    regions = read_entry(doc.features).regions
+    if regions is None or regions.shape[0] != len(doc.cues):
+        got = None if regions is None else regions.shape[0]
         raise InputError(
             f"expected per-cue region features for {len(doc.cues)} cues, got {got} rows",
             path=doc.features,
         )
-    if feats.regions.shape[1:] != (config.video_regions, config.video_dim):
+    if regions.shape[1:] != (config.video_regions, config.video_dim):
         raise InputError(
-            f"region features are {feats.regions.shape[1:]}, the model expects "
+            f"region features are {regions.shape[1:]}, the model expects "
             f"(R={config.video_regions}, D={config.video_dim})",
             path=doc.features,
         )
-    window = config.window if config.context in ("global", "temporal") else 0
-    segments = enhance(feats.regions, w=window, gamma=config.window_gamma).astype(np.float16)
-    embeddings = None
-    if config.context == "global":
-        from vloc.encoders import load_encoder
+    half = regions.astype(np.float16)
+    return half if np.array_equal(half, regions) else regions
 
-        embeddings = load_encoder(encoder).encode([c.source for c in doc.cues])
-    ids = context_ids(config.context, len(doc.cues), p=config.segments, embeddings=embeddings)
-    return FilmVideo(segments=segments, ids=ids)
+
+class FilmContextLoader:
+    """The default :data:`VideoLoader`: a documentary's :func:`vloc.index.film_context` from
+    its cues' plain source texts (:attr:`Cue.plain`) and its feature file (one row per cue).
+
+    Global retrieval embeds those texts with the sentence encoder ``encoder`` (a name or
+    folder, None = the default, or a loaded :class:`~vloc.encoders.Encoder`; loaded once, on
+    the first film that needs it) exactly as ``vloc translate``'s subtitle index does
+    (:func:`vloc.index.embed_texts`), unless ``embeddings`` already holds the film's rows.
+    """
+
+    def __init__(
+        self,
+        encoder: str | Path | Encoder | None = None,
+        *,
+        embeddings: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        self.encoder = encoder  # the retrieval encoder, loaded on first use
+        self.embeddings = dict(embeddings or {})  # film id → (N, E) unit rows, e.g. the
+        # SubtitleIndex.embeddings() of the film's subtitles
+
+    def _loaded_encoder(self) -> Encoder:
+        from vloc.encoders import Encoder, load_encoder
+
+        if not isinstance(self.encoder, Encoder):
+            self.encoder = load_encoder(self.encoder)
+        return self.encoder
+
+    def __call__(self, doc: Documentary, config: Any) -> FilmContext:
+        from vloc.index import embed_texts, film_context
+
+        kind = config.context
+        texts = [c.plain for c in doc.cues]
+        regions = None if kind == "none" else _cue_regions(doc, config)
+        emb = None
+        if kind == "global":
+            emb = self.embeddings.get(doc.id)
+            if emb is None:
+                emb = embed_texts(self._loaded_encoder(), texts)
+        return film_context(
+            kind,
+            texts,
+            regions,
+            p=config.segments,
+            w=config.window,
+            gamma=config.window_gamma,
+            embeddings=emb,
+        )
+
+
+def gather_examples(
+    examples: Sequence[Example], film: Callable[[int], FilmContext]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(video ``(B, P, R, D_v)`` float32, mask ``(B, P)`` bool) of a batch of examples from
+    any films; ``film(doc)`` gives documentary ``doc``'s context."""
+    import numpy as np
+
+    blocks, masks = [], []
+    for e in examples:
+        video, mask = film(e.doc).gather([e.cue])  # (1, P, R, D_v), (1, P)
+        blocks.append(video)
+        masks.append(mask)
+    return np.concatenate(blocks), np.concatenate(masks)
 
 
 # ---------------------------------------------------------------------------------- task
@@ -355,8 +414,9 @@ def encode_pairs(
     config: Any,
 ) -> tuple[list[list[int]], list[list[int]], int]:
     """(source ids with EOS, target ids with BOS…EOS, number truncated) for ``examples``;
-    sources are cut to ``config.max_source_len`` and targets to ``max_target_len`` + 2."""
-    srcs = src_tok.encode_batch([docs[e.doc].cues[e.cue].source for e in examples], add_eos=True)
+    sources (their plain text, :attr:`Cue.plain`) are cut to ``config.max_source_len`` and
+    targets to ``max_target_len`` + 2."""
+    srcs = src_tok.encode_batch([docs[e.doc].cues[e.cue].plain for e in examples], add_eos=True)
     tgts = tgt_tok.encode_batch(
         [docs[e.doc].cues[e.cue].target for e in examples], add_bos=True, add_eos=True
     )
@@ -410,9 +470,9 @@ class TranslationTask:
             src, tgt, cut = encode_pairs(splits.docs, splits.examples[s], src_tok, tgt_tok, config)
             self.ids[s] = (src, tgt)
             self.truncated += cut
-        self.films: dict[int, FilmVideo] = {}
+        self.films: dict[int, FilmContext] = {}
         if config.uses_video:
-            loader = video_loader or load_film_video
+            loader = video_loader or FilmContextLoader()
             used = {e.doc for s in ("train", "valid") for e in splits.examples[s]}
             for d in sorted(used):
                 self.films[d] = loader(splits.docs[d], config)
@@ -422,7 +482,6 @@ class TranslationTask:
         return [max(len(a), len(b) - 1) for a, b in zip(src, tgt, strict=True)]
 
     def collate(self, split: str, indices: Sequence[int], device: str) -> TranslationBatch:
-        import numpy as np
         import torch
 
         c = self.config
@@ -440,17 +499,9 @@ class TranslationTask:
         video = video_mask = None
         if c.uses_video:
             examples = self.splits.examples[split]
-            blocks, masks = [], []
-            for i in indices:
-                film = self.films[examples[i].doc]
-                ids = film.ids[examples[i].cue]  # (P,)
-                mask = ids >= 0
-                block = film.segments[np.where(mask, ids, 0)].astype(np.float32)  # (P, R, D)
-                block[~mask] = 0.0
-                blocks.append(block)
-                masks.append(mask)
-            video = torch.from_numpy(np.stack(blocks)).to(device)  # (B, P, R, D_v)
-            video_mask = torch.from_numpy(np.stack(masks)).to(device)  # (B, P)
+            vid, vmask = gather_examples([examples[i] for i in indices], self.films.__getitem__)
+            video = torch.from_numpy(vid).to(device)  # (B, P, R, D_v)
+            video_mask = torch.from_numpy(vmask).to(device)  # (B, P)
         return TranslationBatch(
             src.to(device), (src != c.pad_id).to(device), video, video_mask,
             tgt_in.to(device), tgt_out.to(device),

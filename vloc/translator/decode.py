@@ -6,10 +6,11 @@
    ``text-only`` variant.
 2. **index** — the subtitle vector index (:func:`vloc.index.build_index`, cached), only for the
    variants that retrieve globally (``config.context == "global"``).
-3. **context** — the segments each cue sees: the top-P retrieved cues with window fusion
-   (eq. 1–3, as :func:`vloc.index.global_context`, retrieved once for the film and gathered
-   per batch), the P cues nearest in time with the same fusion (``no-gr*``), the cue's own raw
-   segment (``segment-level``) or nothing (``text-only``).
+3. **context** — the segments each cue sees (:func:`vloc.index.film_context`, the same
+   function training and ``vloc eval translate`` use): the top-P retrieved cues with window
+   fusion (eq. 1–3, retrieved once for the film and gathered per batch), the P cues nearest in
+   time with the same fusion (``no-gr*``), the cue's own raw segment (``segment-level``) or
+   nothing (``text-only``).
 4. **decode** — batched beam search with incremental decoding (:meth:`Translator.generate`).
    Every finished batch is appended to the journal (:mod:`vloc.translator.journal`), keyed by
    a hash of the model, the decoding settings, the feature/index keys, the cue's source text
@@ -77,12 +78,17 @@ def decode_with_model(
     # every cue's context ids, and the segments they index: window-fused (eq. 2) for the
     # retrieved/temporal variants, the raw segment V_i for segment-level
     c0 = time.perf_counter()
-    ctx_ids = context_ids(kind, n, p=config.segments, embeddings=embeddings)
-    segments = regions
-    if kind in ("global", "temporal"):
-        from vloc.index import enhance
+    from vloc.index import film_context
 
-        segments = enhance(regions, w=config.window, gamma=config.window_gamma)  # (N, R, D)
+    context = film_context(
+        kind,
+        texts,
+        regions,
+        p=config.segments,
+        w=config.window,
+        gamma=config.window_gamma,
+        embeddings=embeddings,
+    )
     timings["context"] = time.perf_counter() - c0
 
     run_key = stable_hash(
@@ -115,10 +121,8 @@ def decode_with_model(
     ) as journal:
         for b, rows in enumerate(batches):
             c0 = time.perf_counter()
-            ids = vid = vmask = None
-            if ctx_ids is not None:
-                ids = ctx_ids[rows]  # (B, P)
-                vid, vmask = gather_context(ids, segments)  # (B, P, R, D), (B, P)
+            ids = None if context.ids is None else context.ids[rows]  # (B, P)
+            vid, vmask = context.gather(rows)  # (B, P, R, D) float32, (B, P); None: text-only
             keys = [
                 stable_hash(
                     {
@@ -183,49 +187,6 @@ def _feature_options(loaded: LoadedModel, options: TranslateOptions, warn: WarnF
         encoding=options.encoding,
         allow_truncated=options.allow_truncated,
     )
-
-
-def context_ids(
-    kind: str,
-    n: int,
-    *,
-    p: int,
-    embeddings: np.ndarray | None = None,
-) -> np.ndarray | None:
-    """Per cue, the positions of the segments it sees: ``(N, P)`` int64, ``PAD_ID`` (-1) where
-    a film has fewer cues than P; ``(N, 1)`` (the cue itself) for ``own``; None for ``none``.
-
-    ``global``: eq. 1, the P most similar cues by subtitle embedding (the cue itself first);
-    ``temporal``: the P cues nearest in time (:func:`temporal_context_ids`).
-    """
-    import numpy as np
-
-    from vloc.index import PAD_ID, retrieve
-    from vloc.translator.config import temporal_context_ids
-
-    if kind == "none":
-        return None
-    if kind == "own":
-        return np.arange(n, dtype=np.int64)[:, None]
-    if kind == "global":
-        assert embeddings is not None, "global retrieval needs the subtitle embeddings"
-        ids, _ = retrieve(embeddings, p=p)
-        return ids
-    ids = np.full((n, p), PAD_ID, dtype=np.int64)
-    for i, near in enumerate(temporal_context_ids(n, p)):
-        ids[i, : len(near)] = near
-    return ids
-
-
-def gather_context(ids: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(video ``(B, P, R, D)`` float32 with zeros at padding, mask ``(B, P)`` bool) for the
-    context ids ``(B, P)`` of a batch, from per-cue segments ``(N, R, D)``."""
-    import numpy as np
-
-    mask = ids >= 0
-    video = segments[np.where(mask, ids, 0)]  # (B, P, R, D)
-    video[~mask] = 0.0
-    return np.ascontiguousarray(video, dtype=np.float32), mask
 
 
 def _cue_features(

@@ -9,11 +9,15 @@ others, the split recorded with the model at training time (``translator.json``:
 each split and the splitting options) is used, so ``--split test`` scores exactly the films held
 out from that model; a model without that record falls back to ``test_films`` (the last N
 documentaries by id). ``--split all`` scores every cue.
+
+The model gets what ``vloc translate`` would give it for the same film: each cue's plain source
+text (:attr:`vloc.translator.data.Cue.plain`) and its video context from
+:func:`vloc.index.film_context` (:class:`vloc.translator.data.FilmContextLoader`, retrieving
+with the model's own index encoder), so the scores are measured on the path users run.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,9 +30,10 @@ from vloc.translator.data import (
     SPLITS,
     Documentary,
     Example,
+    FilmContextLoader,
     SplitOptions,
     VideoLoader,
-    load_film_video,
+    gather_examples,
     read_manifest,
     split_documentaries,
 )
@@ -128,7 +133,7 @@ def select_examples(
             Example(i, k)
             for i, d in enumerate(docs)
             for k, c in enumerate(d.cues)
-            if c.source.strip() and c.target.strip()
+            if c.plain and c.target.strip()
         ]
     recorded = info.get("splits") if isinstance(info.get("splits"), dict) else None
     data = info.get("data") if isinstance(info.get("data"), dict) else None
@@ -200,17 +205,19 @@ def evaluate_translators(
                 path=data,
             )
         config = loaded.model.config
-        loader = video_loader or functools.partial(load_film_video, encoder=loaded.index_encoder)
-        films: dict[int, Any] = {}
+        loader = video_loader or FilmContextLoader(loaded.index_encoder)
+        films: dict[int, Any] = {}  # documentary → its FilmContext
+        if config.uses_video:
+            films = {d: loader(docs[d], config) for d in sorted({e.doc for e in examples})}
         refs = [docs[e.doc].cues[e.cue].target for e in examples]
-        src_ids = encode_sources(loaded, [docs[e.doc].cues[e.cue].source for e in examples])
+        src_ids = encode_sources(loaded, [docs[e.doc].cues[e.cue].plain for e in examples])
         order = sorted(range(len(examples)), key=lambda i: len(src_ids[i]))  # less padding
         out: list[str] = [""] * len(examples)
         for b in range(0, len(order), batch_size):
             rows = order[b : b + batch_size]
             video = mask = None
             if config.uses_video:
-                video, mask = _gather([examples[i] for i in rows], docs, config, films, loader)
+                video, mask = gather_examples([examples[i] for i in rows], films.__getitem__)
             texts = decode_batch(
                 loaded, [src_ids[i] for i in rows], video, mask, beam_size=beam, device=device
             )
@@ -231,27 +238,3 @@ def evaluate_translators(
             "refs": refs,
         }
     return result
-
-
-def _gather(
-    examples: list[Example],
-    docs: list[Documentary],
-    config: Any,
-    films: dict[int, Any],
-    loader: VideoLoader,
-) -> tuple[Any, Any]:
-    """(video (B, P, R, D_v) float32, mask (B, P) bool) for a batch, loading films lazily."""
-    import numpy as np
-
-    blocks, masks = [], []
-    for e in examples:
-        if e.doc not in films:
-            films[e.doc] = loader(docs[e.doc], config)
-        film = films[e.doc]
-        ids = film.ids[e.cue]  # (P,)
-        mask = ids >= 0
-        block = film.segments[np.where(mask, ids, 0)].astype(np.float32)  # (P, R, D_v)
-        block[~mask] = 0.0
-        blocks.append(block)
-        masks.append(mask)
-    return np.ascontiguousarray(np.stack(blocks)), np.stack(masks)

@@ -242,7 +242,7 @@ def train_translator(
     if model_cfg is None:
         texts = [(splits.docs[e.doc].cues[e.cue]) for e in splits.examples["train"]]
         src_tok = train_tokenizer(
-            [c.source for c in texts], vocab_size=data_opts.src_vocab, lang=docs[0].source_lang
+            [c.plain for c in texts], vocab_size=data_opts.src_vocab, lang=docs[0].source_lang
         )
         tgt_tok = train_tokenizer(
             [c.target for c in texts], vocab_size=data_opts.tgt_vocab, lang=docs[0].target_lang
@@ -279,7 +279,7 @@ def train_translator(
     if model_cfg.context == "global" and video_loader is None:
         from vloc.encoders import DEFAULT_ENCODER
 
-        # load_film_video retrieves with the default encoder: `vloc translate` must use the
+        # FilmContextLoader retrieves with the default encoder: `vloc translate` must use the
         # same one (a model that records none is taken to use all-MiniLM-L6-v2)
         info["index"] = {"encoder": DEFAULT_ENCODER}
     task = TranslationTask(
