@@ -28,8 +28,19 @@ Choices the paper leaves open (documented here once):
 * eq. 7's neighbours are in retrieval order: an unselected segment lying between two selected
   ones is absorbed by both (λ/2 each); before the first / after the last selected one only by
   that one;
+* eq. 10 and 12–13 are multi-head attentions with learned (biased) query/key/value
+  projections, as the text says ("we employ multi-head attention", the bi-directional
+  attention it cites); the softmax runs over the valid segments (eq. 10) or text positions
+  (eq. 12–13: O is aligned with the text, so both directions take the text mask over keys);
+  eq. 12–13 add an output projection, eq. 10 leaves it to eq. 11's W_o;
 * the gate of eq. 14 is computed from both directions, g = σ(W_g [H_t2v; H_v2t] + b_g)
-  (a gated multimodal unit), element-wise (B, L, d).
+  (a gated multimodal unit), element-wise (B, L, d) — the paper calls g "a learnable
+  parameter that dynamically modulates" the pathways, which only a computed gate can do;
+* eq. 14 is kept as printed, F = (1 − g)⊙H_v2t + g⊙H_t2v + (1 − g)⊙T: the text residual is
+  gated by (1 − g) like H_v2t rather than added in full, so a gate near 1 passes H_t2v alone
+  (T then reaches F only through the text-queried H_t2v) and a gate near 0 passes H_v2t + T.
+  A plain residual (+ T) would be the usual transformer choice; the shipped checkpoints were
+  trained with the printed form, and tests/test_fusion_equations.py pins it.
 """
 
 from __future__ import annotations
@@ -214,7 +225,9 @@ class RegionAttention(nn.Module):
 
 
 class GatedBiFusion(nn.Module):
-    """Bi-directional cross-modal attention with gated fusion (eq. 12–14)."""
+    """Bi-directional cross-modal attention with gated fusion (eq. 12–14):
+    F = (1 − g)⊙H_v2t + g⊙H_t2v + (1 − g)⊙T, the text residual gated as printed in eq. 14
+    (see the module docstring)."""
 
     def __init__(self, c: TranslatorConfig) -> None:
         super().__init__()
