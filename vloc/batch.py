@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from vloc.errors import InputError, VlocError
 from vloc.fileio import atomic_write_json, check_output, protect_inputs
+from vloc.text import LANG_CODE
 from vloc.workspace import safe_name
 
 if TYPE_CHECKING:
@@ -44,7 +44,6 @@ VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v")
 SUBTITLE_EXTENSIONS = (".srt", ".vtt")
 KNOWN_TASKS = ("features", "index", "translate", "summarize")
 TASKS_WITH_LANGUAGE = ("translate", "summarize")
-_LANG_TAG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
 REPORT_NAME = "report.json"  # the report's file name in OUT unless --report says otherwise
 RESERVED_NAMES = (REPORT_NAME,)  # entries batch itself writes into OUT: no video may be named so
 FIRST_SUFFIX = 2  # the first duplicate of "film" becomes "film-2"
@@ -153,7 +152,7 @@ def _split_subtitle_name(path: Path) -> tuple[str, str | None]:
     """``film.en.srt`` -> ("film", "en"); ``film.srt`` -> ("film", None)."""
     stem = path.stem
     base, dot, tag = stem.rpartition(".")
-    if dot and base and _LANG_TAG.match(tag):
+    if dot and base and LANG_CODE.match(tag):
         return base, tag
     return stem, None
 

@@ -46,7 +46,6 @@ into an error (for CI). Nothing here imports torch: the check runs before any mo
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -54,6 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError, WeightsError
+from vloc.text import LANG_CODE, language_base
 
 if TYPE_CHECKING:
     from vloc.tokenization import Tokenizer
@@ -62,7 +62,6 @@ UNKNOWN_SHARE_LIMIT = 0.35  # most unknown words (share) a model may be used on;
 SHOWN_UNKNOWN = 3  # most frequent unknown words quoted in a warning
 DEMO_KEY = "demo"  # model-folder JSON: true for a demo model
 DOMAIN_KEY = "domain"  # model-folder JSON: one line on what the training text was
-_LANG_TAG = re.compile(r"^([A-Za-z]{2})([-_][A-Za-z0-9]{2,8})?$")  # "en", "zh-Hans", "pt_BR"
 
 WarnFn = Callable[[str], None]
 
@@ -161,14 +160,15 @@ def read_marks(info: Mapping[str, Any], path: Path) -> tuple[bool, str | None]:
 
 
 def language_tag(path: str | Path) -> str | None:
-    """The language tag of a subtitle file's name (``film.en.srt`` → ``en``; None if none)."""
+    """The language tag of a subtitle file's name (``film.en.srt`` → ``en``; None if none).
+
+    Two-letter languages only (``en``, ``zh-Hans``, ``pt_BR``), unlike :data:`LANG_CODE`: the
+    tag is compared with the model's two-letter language, and a three-letter word before the
+    extension (``film.eng.srt``, ``film.cut.srt``) must not make a demo model refuse a run."""
     stem = Path(path).stem
     _, dot, last = stem.rpartition(".")
-    return last if dot and _LANG_TAG.match(last) else None
-
-
-def _base(lang: str) -> str:
-    return re.split(r"[-_]", lang.lower(), maxsplit=1)[0]
+    two_letters = len(language_base(last)) == 2
+    return last if dot and two_letters and LANG_CODE.match(last) else None
 
 
 def check(
@@ -188,7 +188,7 @@ def check(
     does not fit, :class:`InputError` when ``strict`` and the check fails; warns otherwise.
     """
     tag = language_tag(input_path)
-    wrong_language = tag is not None and _base(tag) != _base(model.source_lang)
+    wrong_language = tag is not None and language_base(tag) != language_base(model.source_lang)
     trained_on = model.domain or "an unrecorded domain"
     unknown = (
         f"{100 * coverage.share:.1f} % of the file's {coverage.words:,} words are unknown to the model "

@@ -21,18 +21,18 @@ from collections import Counter
 from collections.abc import Sequence
 
 from vloc.errors import InputError
+from vloc.text import CJK_LETTERS, language_base
 
 CIDER_N = 4  # n-gram orders 1..4
 CIDER_SIGMA = 6.0  # Gaussian length penalty width of CIDEr-D
 CIDER_SCALE = 10.0  # CIDEr-D multiplies by 10
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
-_TOKEN = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
+_TOKEN = re.compile(rf"[{CJK_LETTERS}]|[^\s{CJK_LETTERS}]+")  # one CJK letter, or a run
 _PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
 
 
 def is_cjk_language(lang: str) -> bool:
-    return lang.split("-")[0].lower() in {"zh", "ja", "ko", "cmn", "yue"}
+    return language_base(lang) in {"zh", "ja", "ko", "cmn", "yue"}
 
 
 def tokenize(text: str, lang: str = "en") -> list[str]:

@@ -35,6 +35,7 @@ from typing import Any
 
 from vloc.errors import InputError
 from vloc.fileio import atomic_write_json, atomic_write_text
+from vloc.text import CJK_PATTERN  # split into single characters before BPE
 
 PAD_ID = 0
 BOS_ID = 1
@@ -44,9 +45,6 @@ SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>")  # in id order
 BYTE_TOKENS = tuple(f"<0x{b:02X}>" for b in range(256))  # byte-fallback symbols, ids 4..259
 N_RESERVED = len(SPECIAL_TOKENS) + len(BYTE_TOKENS)  # 260 ids before the learned symbols
 METASPACE = "▁"  # U+2581, stands for a space before a word
-# Han (incl. ext. A and compatibility), kana, CJK symbols/punctuation, full-width forms:
-# split into single characters before BPE
-CJK_PATTERN = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]"
 MERGE_SHARE = 4  # at least 1/4 of the learned symbols are merges, the rest may be characters
 MIN_PAIR_FREQUENCY = 2  # a pair seen once is not worth a vocabulary entry
 BACKEND_FILE = "tokenizer.json"  # the `tokenizers` library's own format

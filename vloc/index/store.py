@@ -20,7 +20,6 @@ runs started together, one builds and the other finds the cache hit.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from vloc.fileio import (
     sha256_file,
     stable_hash,
 )
+from vloc.text import plain_text
 from vloc.workspace import Workspace, safe_name
 
 if TYPE_CHECKING:
@@ -49,12 +49,6 @@ INDEX_DIR = "index"  # the workspace sub-folder holding one folder per indexed s
 MANIFEST = "manifest.json"
 PROGRESS_CHUNK = 256  # cues embedded between progress reports (4 encoder batches)
 KEY_CHARS = 16  # hex characters of the key used in data file names (64 bits)
-_TAGS = re.compile(r"<[^>]*>|\{\\[^}]*\}")  # HTML-style tags and ASS override blocks
-
-
-def plain_text(text: str) -> str:
-    """Cue text as embedded and shown: tags removed, lines joined by spaces."""
-    return " ".join(_TAGS.sub("", text).split())
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ by default is refused on a transcript it does not know, any other model warns, a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from vloc.summarizer.data import (
     load_video_features,
     read_model_info,
 )
-from vloc.tokenization import CJK_PATTERN
+from vloc.text import join_texts, transcript_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,8 +49,6 @@ SUMMARY_SUFFIX = ".summary.md"
 DEFAULT_BACKBONE = "resnext101_3d"  # the paper's video features (3D-ResNeXt-101, 16 frames)
 DEFAULT_MAX_SUMMARY_TOKENS = 100  # How2 summaries are 2-3 sentences (~33 words on average)
 GENERATE_BATCH = 8  # videos summarized per beam-search batch
-_TAGS = re.compile(r"<[^>]*>|\{\\[^}]*\}")  # HTML-style tags and ASS override blocks
-_CJK = re.compile(CJK_PATTERN)  # a CJK character or CJK/full-width punctuation mark
 
 WarnFn = Callable[[str], None]
 ProgressFn = Callable[[str, int, int], None]
@@ -201,31 +198,13 @@ def _check_info(folder: Path, info: dict[str, Any]) -> None:
         )
 
 
-def join_texts(parts: Sequence[str]) -> str:
-    """Join pieces of a transcript: with a space, except between two CJK characters (Chinese and
-    Japanese are written without spaces, and the transcripts a model was trained on have none
-    there: a space would become an extra token the model never saw)."""
-    out = ""
-    for p in parts:
-        if not p:
-            continue
-        glue = "" if out and _CJK.match(out[-1]) and _CJK.match(p[0]) else " "
-        out = p if not out else out + glue + p
-    return out
-
-
-def plain_text(text: str) -> str:
-    """Cue text without tags, its lines joined (:func:`join_texts`)."""
-    return join_texts(_TAGS.sub("", text).split())
-
-
 def transcript_from_subtitles(path: str | Path, *, encoding: str | None = None) -> dict[str, Any]:
     """The subtitle file's cue texts joined into one transcript (tags stripped) →
     ``{"text", "cues", "encoding", "warnings"}``."""
     from vloc.subtitles import read_subtitles
 
     doc = read_subtitles(path, encoding=encoding)
-    texts = [t for t in (plain_text(c.text) for c in doc.cues) if t]
+    texts = [t for t in (transcript_text(c.text) for c in doc.cues) if t]
     if not texts:
         raise InputError("the subtitle file holds no text to summarize", path=path)
     return {

@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vloc.errors import VlocError
+from vloc.text import LANG_CODE, plain_text
 from vloc.translator.linebreak import break_text
 
 if TYPE_CHECKING:
     from vloc.subtitles import Subtitles
 
-LANG_CODE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")  # "en", "zh-Hans", "pt_BR"
 _LEADING_OVERRIDE = re.compile(r"^\s*(\{\\[^}]*\})")  # "{\an8}" at the start of a cue
-_TAGS = re.compile(r"<[^>]*>|\{\\[^}]*\}")
 _ITALIC_LINE = re.compile(r"^\s*<i>(.*)</i>\s*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -53,7 +52,7 @@ def split_style(text: str) -> _Styled:
     italic = bool(lines) and all(_ITALIC_LINE.match(line) for line in lines)
     if not italic and _ITALIC_LINE.match(body.strip()):
         italic = True  # one <i> opened on the first line and closed on the last
-    plain = " ".join(_TAGS.sub("", body).split())
+    plain = plain_text(body)
     return _Styled(prefix, italic, plain, body.strip("\n"))
 
 

@@ -28,12 +28,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from vloc.text import language_base, strip_tags
+
 MAX_LINES = 2  # every Netflix guide: 2 lines maximum
 CJK_BREAK_AFTER = "、，。！？；：,.!?;:…"  # preferred CJK break points (after these)
 LATIN_BREAK_AFTER = ",.;:!?"  # preferred break points (a space right after one of these)
 PUNCTUATION_BONUS = 4  # characters of imbalance a punctuation break is worth
 MAX_LISTED = 10  # violating cue positions listed in a report
-_TAGS = re.compile(r"<[^>]*>|\{\\[^}]*\}")  # HTML-style tags and ASS override blocks
 _WORD_CHAR = re.compile(r"[A-Za-z0-9\u00C0-\u024F]")  # Latin letters/digits: never split
 
 
@@ -57,12 +58,7 @@ RULES = {"en": ENGLISH, "zh": CHINESE, "ja": JAPANESE, "ko": KOREAN}
 
 def rules_for(lang: str) -> LanguageRules:
     """Limits for a language code (``zh``, ``zh-Hans``, ``zh_TW``, ``en-US`` ...)."""
-    base = re.split(r"[-_]", lang.strip().lower(), maxsplit=1)[0]
-    return RULES.get(base, OTHER)
-
-
-def strip_tags(text: str) -> str:
-    return _TAGS.sub("", text)
+    return RULES.get(language_base(lang), OTHER)
 
 
 def _break_points(text: str, cjk: bool) -> list[tuple[int, int, bool]]:

@@ -1,0 +1,67 @@
+"""Plain text of subtitle cues, language codes and CJK characters: the one home of the patterns
+that indexing, translation, summarization, tokenization and scoring share. Imports no torch.
+
+Where two helpers differ, they differ on purpose, because a shipped model or index was made
+with one of them and must keep reading what it was made with:
+
+* :func:`plain_text` (tags removed, every whitespace run one space) is what a cue's text is
+  indexed, searched, shown and translated as; :func:`transcript_text` joins the same pieces
+  without a space between two CJK characters (:func:`join_texts`), because the summarizer's
+  transcripts were written that way — Chinese and Japanese put no spaces between words, and
+  a space would become a token the summarizer never saw;
+* :data:`CJK_PATTERN` (Han, kana, CJK symbols and punctuation, full-width forms) is what the
+  tokenizers split into single characters before BPE — the shipped tokenizers carry this
+  exact pattern — and what the transcript joining glues; Hangul is not in it (Korean is
+  written with spaces). :data:`CJK_LETTERS` (Han, kana, Hangul; no punctuation) is what the
+  metrics score character by character; punctuation is dropped from scoring anyway;
+* :data:`LANG_CODE` accepts two- or three-letter codes with an optional subtag (``en``,
+  ``zho``, ``zh-Hans``, ``pt_BR``); :func:`vloc.coverage.language_tag` takes only the
+  two-letter ones from file names (see there).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+TAGS = re.compile(r"<[^>]*>|\{\\[^}]*\}")  # HTML-style tags and ASS override blocks
+LANG_CODE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")  # "en", "zh-Hans", "pt_BR"
+# Han (incl. ext. A and compatibility), kana, CJK symbols/punctuation, full-width forms
+CJK_PATTERN = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]"
+# Han (incl. ext. A and compatibility), kana, Hangul syllables: the letters of a character class
+CJK_LETTERS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+_CJK = re.compile(CJK_PATTERN)
+
+
+def strip_tags(text: str) -> str:
+    """``text`` without HTML-style tags (``<i>``) and ASS override blocks (``{\\an8}``)."""
+    return TAGS.sub("", text)
+
+
+def plain_text(text: str) -> str:
+    """Cue text as indexed, shown and translated: tags removed, lines joined by spaces."""
+    return " ".join(strip_tags(text).split())
+
+
+def join_texts(parts: Sequence[str]) -> str:
+    """Join pieces of a transcript: with a space, except between two CJK characters (Chinese and
+    Japanese are written without spaces, and the transcripts a model was trained on have none
+    there: a space would become an extra token the model never saw). Empty pieces are
+    skipped."""
+    out = ""
+    for p in parts:
+        if not p:
+            continue
+        glue = "" if out and _CJK.match(out[-1]) and _CJK.match(p[0]) else " "
+        out = p if not out else out + glue + p
+    return out
+
+
+def transcript_text(text: str) -> str:
+    """Cue text as a piece of a transcript: tags removed, lines joined by :func:`join_texts`."""
+    return join_texts(strip_tags(text).split())
+
+
+def language_base(code: str) -> str:
+    """The primary language of a code, lower-cased: ``zh-Hans`` → ``zh``, ``pt_BR`` → ``pt``."""
+    return re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0]
