@@ -219,3 +219,25 @@ def test_summarize_with_an_engine_map_reduce_and_reask(film, tmp_path):
                                  "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", "m",
                                  "-o", str(subs)])  # fmt: skip
     assert r.exit_code == 1 and "overwrite" in r.stderr
+
+
+def test_draft_writes_a_glossary_and_synopsis_to_edit(film, tmp_path):
+    video, subs = film
+
+    def drafter(body):
+        user = body["messages"][1]["content"]
+        assert "Rommel" in user.split("Names and terms seen in this part:")[1]  # seeded
+        return json.dumps(
+            {"synopsis": "The desert war of 1941.",
+             "terms": [{"source": "Rommel", "target": "隆美尔", "note": "general"},
+                       {"source": "Montgomery", "target": "蒙哥马利"},  # not in the film
+                       {"source": "Tobruk", "target": "Tobruk"}]},  # not in the target script
+            ensure_ascii=False,
+        )  # fmt: skip
+
+    with ScriptedServer([drafter] * 3) as srv:
+        j = _run(["translate", str(video), str(subs), "--to", "zh", "--engine", "openai",
+                  "--base-url", srv.url, "--model", "tiny", "--draft", "--json"])  # fmt: skip
+    assert j["terms"] == 1 and not (subs.parent / "desert.zh.srt").exists()
+    assert Path(j["glossary"]).read_text().splitlines()[1] == "Rommel\t隆美尔\tgeneral"
+    assert Path(j["synopsis"]).read_text().strip() == "The desert war of 1941."

@@ -96,6 +96,12 @@ def translate(
     retries: int | None = E.RETRIES,
     n_ctx: int | None = E.N_CTX,
     threads: int | None = E.THREADS,
+    draft: bool = typer.Option(
+        False,
+        "--draft",
+        help="LLM engines: draft a synopsis and a glossary of the film's names and terms into "
+        "the workspace for you to edit, then stop (pass them back with --glossary/--synopsis).",
+    ),
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
@@ -131,6 +137,25 @@ def translate(
         n_ctx=n_ctx,
         threads=threads,
     )
+    if draft:
+        from vloc.engines.draft import draft_context
+
+        out = draft_context(
+            video, subs, to=to, options=engine_opts, source_lang=source_lang, encoding=encoding,
+            workdir=workdir, warn=ui.warn,
+        )  # fmt: skip
+
+        def render_draft(console: Any) -> None:
+            console.print(f"drafted {out['terms']} terms → {out['glossary']}", markup=False)
+            console.print(f"drafted synopsis → {out['synopsis']}", markup=False)
+            console.print(
+                f"edit them, then: vloc translate {video} {subs} --to {to} --engine "
+                f"{engine_opts.kind} --glossary {out['glossary']} --synopsis @{out['synopsis']}",
+                markup=False,
+            )
+
+        ui.result(out, render_draft)
+        return
     options = TranslateOptions(
         engine=engine_opts,
         source_lang=source_lang,

@@ -42,10 +42,13 @@ def term_consistency(
     sources: Sequence[str], hyps: Sequence[str], refs: Sequence[str], films: Sequence[str]
 ) -> dict[str, float]:
     """{"terms": T measured, "reference": share, "majority": share} (module docstring)."""
-    occ: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, (src, film) in enumerate(zip(sources, films, strict=True)):
-        for term in _terms(src):
-            occ[(film, term)].append(i)
+    occ: dict[tuple[str, str], list[int]] = {}
+    by_film: dict[str, list[int]] = defaultdict(list)
+    for i, film in enumerate(films):
+        by_film[film].append(i)
+    for film, rows in by_film.items():
+        for term, hits in film_terms([sources[i] for i in rows]).items():
+            occ[(film, term)] = [rows[k] for k in hits]
     measured = total = ref_hits = majority_hits = 0
     for rows in occ.values():
         if len(rows) < MIN_RECURRENCE:
@@ -67,6 +70,21 @@ def term_consistency(
         "reference": round(ref_hits / total, 4) if total else 0.0,
         "majority": round(majority_hits / total, 4) if total else 0.0,
     }
+
+
+def film_terms(texts: Sequence[str]) -> dict[str, list[int]]:
+    """A film's capitalised terms → the cues they occur in. A term counts once it is seen
+    capitalised somewhere other than at a sentence's start (so "Rommel" at the start of one
+    line still counts when another line has "General Rommel"); ordinary sentence-initial
+    words never do."""
+    names = {t for text in texts for t in _terms(text)}
+    out: dict[str, list[int]] = {}
+    for term in sorted(names):
+        pat = re.compile(rf"(?<!\w){re.escape(term)}(?!\w)")
+        rows = [i for i, text in enumerate(texts) if pat.search(text)]
+        if rows:
+            out[term] = rows
+    return out
 
 
 def _terms(text: str) -> set[str]:

