@@ -2,8 +2,11 @@
 
 Same prompts and reply schema as the ``openai`` engine, no server: the schema becomes a
 llama.cpp grammar, so the reply always has exactly the batch's keys. A model with a chat
-template in its metadata gets the chat messages; a base model (no template, e.g. Gemma 3 270M)
-gets the same text as one few-shot completion prompt (:func:`completion_prompt`). Greedy decoding (temperature 0) with a fixed seed and a
+template in its metadata gets the chat messages. A base model (no template, e.g. Gemma 3 270M)
+copies a JSON batch instead of translating it, so it translates line by line after parallel
+examples (:func:`vloc.engines.prompts.few_shot_prefix`): the film's context — glossary terms,
+related and previous lines with their translations — becomes those examples
+(:meth:`LlamaCppBackend.complete_line`). Greedy decoding (temperature 0) with a fixed seed and a
 repeat penalty. One model instance serves the whole run; calls are serialised (llama.cpp
 contexts are not thread-safe), so ``--concurrency`` gives no speed-up with this engine.
 """
@@ -77,8 +80,9 @@ class LlamaCppBackend:
             )
         except (ValueError, RuntimeError) as e:
             raise EngineError(f"{path}: llama.cpp cannot load this model: {e}") from None
-        # a base model has no chat template: prompt it as a few-shot completion instead
+        # a base model has no chat template: it translates line by line after examples
         self.chat = bool(self.llm.metadata.get("tokenizer.chat_template"))
+        self.base_model = not self.chat
 
     def close(self) -> None:
         llm = getattr(self, "llm", None)
@@ -124,6 +128,32 @@ class LlamaCppBackend:
             requests=1,
         )
         return text, usage
+
+    def complete_line(self, prompt: str, *, max_tokens: int) -> tuple[str, Usage]:
+        """One line continuing ``prompt`` (stops at the end of the line); llama.cpp reuses the
+        evaluated prefix that consecutive prompts share, so the examples are read once."""
+        s = self.settings
+        with self._lock:
+            try:
+                out = self.llm.create_completion(
+                    prompt,
+                    temperature=s.temperature,
+                    seed=s.seed,
+                    repeat_penalty=s.repeat_penalty,
+                    max_tokens=max_tokens,
+                    stop=["\n"],
+                )
+            except ValueError as e:
+                raise EngineError(
+                    f"{s.path.name}: {e} (raise --n-ctx or lower --related/--previous)"
+                ) from None
+        u = out.get("usage") or {}
+        usage = Usage(
+            prompt_tokens=int(u.get("prompt_tokens") or 0),
+            completion_tokens=int(u.get("completion_tokens") or 0),
+            requests=1,
+        )
+        return (out["choices"][0]["text"] or "").strip(), usage
 
 
 def completion_prompt(messages: list[dict[str, Any]]) -> str:

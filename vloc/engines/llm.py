@@ -79,8 +79,36 @@ class LLMEngine:
 
     def translate_batch(self, request: BatchRequest) -> BatchResult:
         usage = Usage()
-        translations = self._translate(request, usage)
+        if getattr(self.backend, "base_model", False):
+            translations = self._translate_lines(request, usage)
+        else:
+            translations = self._translate(request, usage)
         return BatchResult({n: translations[n] for n in request.numbers}, usage)
+
+    def _translate_lines(self, request: BatchRequest, usage: Usage) -> dict[int, str]:
+        """A base model: each line after the few-shot prefix, checked like a reply's line."""
+        from vloc.engines.prompts import few_shot_line, few_shot_prefix
+        from vloc.engines.replies import runs_away, written_in
+
+        prefix = few_shot_prefix(request)
+        out: dict[int, str] = {}
+        for cue in request.cues:
+            limit = int(TOKENS_PER_LINE + TOKENS_PER_SOURCE_CHAR * len(cue.source))
+            text, cost = self.backend.complete_line(  # type: ignore[attr-defined]
+                prefix + few_shot_line(request, cue.source), max_tokens=limit
+            )
+            usage.add(cost)
+            if not text and cue.source.strip():
+                raise EngineError(
+                    f"{self.kind} engine {self.name!r} gave an empty translation for line "
+                    f"{cue.number} ({cue.source[:50]!r})"
+                )
+            if not written_in(text, request.target_lang) or runs_away(text, len(cue.source)):
+                self._warn(
+                    f"{self.name}: line {cue.number} kept although it looks wrong: {text[:40]!r}"
+                )
+            out[cue.number] = text
+        return out
 
     # ------------------------------------------------------------ internals
 

@@ -153,8 +153,49 @@ def reply_schema(numbers: list[int]) -> dict[str, Any]:
 def template_hash() -> str:
     """Identity of the prompt template (keys the journal together with the model)."""
     body = json.dumps(
-        {"v": PROMPT_VERSION, "system": SYSTEM, "examples": EXAMPLES, "src": EXAMPLE_SOURCE},
+        {
+            "v": PROMPT_VERSION,
+            "system": SYSTEM,
+            "examples": EXAMPLES,
+            "src": EXAMPLE_SOURCE,
+            "few_shot": [FEW_SHOT_VERSION, FEW_SHOT_EXAMPLES],
+        },
         sort_keys=True,
         ensure_ascii=False,
     )
     return sha256_bytes(body.encode())
+
+
+# ---------------------------------------------------------------- base models: few-shot lines
+# A base model (no chat template, e.g. Gemma 3 270M) copies a JSON batch rather than
+# translating it; it does translate one line at a time after parallel examples. The film's
+# context then *is* the examples: glossary terms, related lines and previous lines that already
+# have translations become "source: ... / target: ..." pairs before the line to translate.
+FEW_SHOT_VERSION = 1  # bump when the layout below changes (keys the journal)
+FEW_SHOT_EXAMPLES = (
+    ("General Rommel landed in Tripoli.", "zh", "隆美尔将军在的黎波里登陆。"),
+    ("It was February 1941.", "zh", "那是1941年2月。"),
+    ("The soldiers waited for orders.", "zh", "士兵们在等待命令。"),
+)
+
+
+def few_shot_prefix(request: BatchRequest) -> str:
+    """Everything before the line to translate: a header, the synopsis, then example pairs —
+    built-in examples, glossary terms, and the context lines that have translations."""
+    src, tgt = language_name(request.source_lang), language_name(request.target_lang)
+    header = f"Subtitles of a documentary film, translated from {src} into {tgt}."
+    if request.synopsis:
+        header += f" The film: {request.synopsis.strip()}"
+    pairs: list[tuple[str, str]] = []
+    lang = request.target_lang.lower().split("-")[0]
+    pairs += [(s, t) for s, lng, t in FEW_SHOT_EXAMPLES if lng == lang]
+    pairs += [(t.source, t.target) for t in request.glossary]
+    pairs += [(x.source, x.translation) for x in request.related if x.translation]
+    pairs += [(x.source, x.translation) for x in request.previous if x.translation]
+    body = "".join(f"{src}: {s}\n{tgt}: {t}\n\n" for s, t in pairs)
+    return f"{header}\n\n{body}"
+
+
+def few_shot_line(request: BatchRequest, source: str) -> str:
+    src, tgt = language_name(request.source_lang), language_name(request.target_lang)
+    return f"{src}: {source}\n{tgt}:"
