@@ -178,13 +178,15 @@ def check(
     *,
     installed: str,
     train_command: str,
+    engines: str = "",
     strict: bool = False,
     warn: WarnFn | None = None,
 ) -> None:
     """Apply the coverage policy (module docstring) to ``input_path`` read with ``model``.
 
     ``installed`` lists the models that exist (for the refusal), ``train_command`` is how to make
-    one (``vloc train translate``). Raises :class:`WeightsError` when a demo picked by default
+    one (``vloc train translate``), ``engines`` the pretrained engines that can run instead
+    (``--engine openai|gguf|seq2seq``). Raises :class:`WeightsError` when a demo picked by default
     does not fit, :class:`InputError` when ``strict`` and the check fails; warns otherwise.
     """
     tag = language_tag(input_path)
@@ -200,8 +202,9 @@ def check(
             f"not run through {model.name!r}, the only installed {model.pair} {model.kind}: it is "
             f"a demo trained on {trained_on}, and {why}, so its output would be nonsense. "
             f"Installed {model.kind}s: {installed}. Train one on text like yours with "
-            f"`{train_command}` and pass --model DIR, or pass --model {model.name} to run the "
-            "demo anyway",
+            f"`{train_command}` and pass --model DIR"
+            + (f", or use a pretrained engine ({engines} --model ...)" if engines else "")
+            + f", or pass --model {model.name} to run the demo anyway",
             path=input_path,
         )
     if coverage.ok:
@@ -212,7 +215,7 @@ def check(
         f"does not know this text: {unknown}"
         + (f", e.g. {examples}" if examples else "")
         + f"; expect poor output — use a model trained on text like it (`{train_command}`, "
-        "then --model DIR)"
+        "then --model DIR)" + (f" or a pretrained engine ({engines})" if engines else "")
     )
     if strict:
         raise InputError(f"--strict: {line}", path=input_path)

@@ -534,6 +534,7 @@ def _check_coverage(
         subs,
         installed=describe_installed(),
         train_command="vloc train summarize",
+        engines="--engine openai|gguf",
         strict=options.strict,
         warn=warn,
     )

@@ -132,7 +132,8 @@ def _missing_model(what: str) -> WeightsError:
     return WeightsError(
         f"{what}; models in {where}: {listed}. Pass --model NAME for one of them or "
         "--model PATH for a folder with config.json, model.safetensors, src_tokenizer/ and "
-        "tgt_tokenizer/ (the output of `vloc train translate` or its best/ folder)"
+        "tgt_tokenizer/ (the output of `vloc train translate` or its best/ folder), or "
+        "translate with a pretrained engine: --engine openai|gguf|seq2seq --model ..."
     )
 
 

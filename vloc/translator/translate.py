@@ -365,6 +365,7 @@ def _check_coverage(
         subtitles,
         installed=describe_installed(),
         train_command="vloc train translate",
+        engines="--engine openai|gguf|seq2seq",
         strict=options.strict,
         warn=warn,
     )
