@@ -17,9 +17,26 @@ once and reorders only the decoder cache (the self-attention keys/values) after 
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+
+class LayerSizes(Protocol):
+    """What a transformer layer reads from a model's config (both configs have these)."""
+
+    @property
+    def d_model(self) -> int: ...  # width d of the states
+    @property
+    def n_heads(self) -> int: ...  # attention heads
+    @property
+    def ffn_dim(self) -> int: ...  # feed-forward inner width
+    @property
+    def dropout(self) -> float: ...  # on sub-layer outputs (and FFN activations, if inner)
+    @property
+    def attention_dropout(self) -> float: ...  # on attention weights
 
 
 def safe_key_mask(key_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -144,26 +161,18 @@ class FeedForward(nn.Module):
 
 
 class EncoderLayer(nn.Module):
-    """Pre-norm self-attention + FFN of width ``d``: x (B, L, d), mask (B, L) → (B, L, d);
-    ``inner_dropout`` as in :class:`FeedForward`. Parameter names (``ln1``, ``attn``, ``ln2``,
-    ``ffn``) are part of both models' checkpoints."""
+    """Pre-norm self-attention + FFN of width d = ``c.d_model``: x (B, L, d), mask (B, L) →
+    (B, L, d); ``inner_dropout`` as in :class:`FeedForward`. Parameter names (``ln1``,
+    ``attn``, ``ln2``, ``ffn``) are part of both models' checkpoints."""
 
-    def __init__(
-        self,
-        d: int,
-        n_heads: int,
-        ffn_dim: int,
-        dropout: float,
-        attention_dropout: float,
-        *,
-        inner_dropout: bool,
-    ) -> None:
+    def __init__(self, c: LayerSizes, *, inner_dropout: bool) -> None:
         super().__init__()
+        d = c.d_model
         self.ln1 = nn.LayerNorm(d)
-        self.attn = MultiHeadAttention(d, d, d, n_heads, d, attention_dropout)
+        self.attn = MultiHeadAttention(d, d, d, c.n_heads, d, c.attention_dropout)
         self.ln2 = nn.LayerNorm(d)
-        self.ffn = FeedForward(d, ffn_dim, dropout, inner_dropout=inner_dropout)
-        self.drop = nn.Dropout(dropout)
+        self.ffn = FeedForward(d, c.ffn_dim, c.dropout, inner_dropout=inner_dropout)
+        self.drop = nn.Dropout(c.dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """x (B, L, d), mask (B, L) → (B, L, d)."""
@@ -198,36 +207,28 @@ class DecoderLayer(nn.Module):
 
     ``index`` names this layer's entries in the memory (``cross_k.{index}``,
     ``cross_v.{index}``, and ``video_k.{index}``, ``video_v.{index}`` when cascaded) and in the
-    decoder cache (``self_k.{index}``, ``self_v.{index}``); ``inner_dropout`` as in
-    :class:`FeedForward`.
+    decoder cache (``self_k.{index}``, ``self_v.{index}``); sizes from ``c``; ``inner_dropout``
+    as in :class:`FeedForward`.
     """
 
     def __init__(
-        self,
-        d: int,
-        n_heads: int,
-        ffn_dim: int,
-        dropout: float,
-        attention_dropout: float,
-        *,
-        index: int,
-        inner_dropout: bool,
-        cascade: bool = False,
+        self, c: LayerSizes, *, index: int, inner_dropout: bool, cascade: bool = False
     ) -> None:
         super().__init__()
+        d, heads, att_drop = c.d_model, c.n_heads, c.attention_dropout
         self.index = index
         self.ln_self = nn.LayerNorm(d)
-        self.self_attn = MultiHeadAttention(d, d, d, n_heads, d, attention_dropout)
+        self.self_attn = MultiHeadAttention(d, d, d, heads, d, att_drop)
         self.ln_cross = nn.LayerNorm(d)
-        self.cross_attn = MultiHeadAttention(d, d, d, n_heads, d, attention_dropout)
+        self.cross_attn = MultiHeadAttention(d, d, d, heads, d, att_drop)
         self.cascade = cascade
         if cascade:
             self.ln_video = nn.LayerNorm(d)
-            self.video_attn = MultiHeadAttention(d, d, d, n_heads, d, attention_dropout)
+            self.video_attn = MultiHeadAttention(d, d, d, heads, d, att_drop)
             self.fusion = nn.Linear(2 * d, d)  # W_de, b_de of VDF eq. 7
         self.ln_ffn = nn.LayerNorm(d)
-        self.ffn = FeedForward(d, ffn_dim, dropout, inner_dropout=inner_dropout)
-        self.drop = nn.Dropout(dropout)
+        self.ffn = FeedForward(d, c.ffn_dim, c.dropout, inner_dropout=inner_dropout)
+        self.drop = nn.Dropout(c.dropout)
         self.register_load_state_dict_pre_hook(_rename_legacy_decoder_keys)
 
     def memory_kv(self, memory: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

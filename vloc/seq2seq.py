@@ -41,13 +41,24 @@ class Seq2Seq(nn.Module):
     :class:`~vloc.summarizer.model.VDFSummarizer`.
 
     Subclasses set ``config`` (with ``pad_id``, ``bos_id``, ``eos_id``, ``label_smoothing`` and
-    ``to_dict()``) and ``decoder`` (whose ``step(tokens, memory, cache, step)`` gives logits
-    (B, V)), and define ``forward(src, src_mask, video, video_mask, tgt_in)`` → teacher-forced
-    logits (B, T, V).
+    ``to_dict()``) and ``decoder`` (a :class:`vloc.attention.DecoderStack`), and define
+    ``encode(src, src_mask, video, video_mask)`` → the decoder's memory (every tensor
+    batch-first, each decoder layer's keys/values projected once).
     """
 
     config: Any
     decoder: nn.Module
+
+    def forward(
+        self,
+        src: torch.Tensor,
+        src_mask: torch.Tensor,
+        video: torch.Tensor | None,
+        video_mask: torch.Tensor | None,
+        tgt_in: torch.Tensor,
+    ) -> torch.Tensor:
+        """Teacher-forced logits (B, T, V_tgt)."""
+        return self.decoder(tgt_in, self.encode(src, src_mask, video, video_mask))
 
     def decode_step(
         self,

@@ -68,9 +68,7 @@ class EncoderLayer(attention.EncoderLayer):
     """Pre-norm self-attention + FFN, with dropout inside the FFN (the authors' code)."""
 
     def __init__(self, c: SummarizerConfig) -> None:
-        super().__init__(
-            c.d_model, c.n_heads, c.ffn_dim, c.dropout, c.attention_dropout, inner_dropout=True
-        )
+        super().__init__(c, inner_dropout=True)
 
 
 class TextEncoder(nn.Module):
@@ -178,16 +176,7 @@ class DecoderLayer(attention.DecoderLayer):
     and the FFN; see :class:`vloc.attention.DecoderLayer`)."""
 
     def __init__(self, c: SummarizerConfig, index: int, cascade: bool) -> None:
-        super().__init__(
-            c.d_model,
-            c.n_heads,
-            c.ffn_dim,
-            c.dropout,
-            c.attention_dropout,
-            index=index,
-            inner_dropout=True,
-            cascade=cascade,
-        )
+        super().__init__(c, index=index, inner_dropout=True, cascade=cascade)
 
 
 class Decoder(attention.DecoderStack):

@@ -178,17 +178,6 @@ class VDFSummarizer(Seq2Seq):
 
     # -- decoding ---------------------------------------------------------------------------
 
-    def forward(
-        self,
-        src: torch.Tensor,
-        src_mask: torch.Tensor,
-        video: torch.Tensor | None,
-        video_mask: torch.Tensor | None,
-        tgt_in: torch.Tensor,
-    ) -> torch.Tensor:
-        """Teacher-forced logits (B, T, V_tgt)."""
-        return self.decoder(tgt_in, self.encode(src, src_mask, video, video_mask))
-
     @torch.inference_mode()
     def generate(
         self,

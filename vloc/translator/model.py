@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from vloc.generation import BeamResult
 
 POSITION_BASE = 10000.0  # sinusoid wavelength base (Vaswani et al.)
+FFN_INNER_DROPOUT = False  # no dropout inside the feed-forward blocks (fairseq's default)
 
 
 def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
@@ -95,22 +96,16 @@ class TokenEmbedding(nn.Module):
         return self.drop(x)
 
 
-class EncoderLayer(attention.EncoderLayer):
-    """Pre-norm self-attention + FFN, without dropout inside the FFN (fairseq's default)."""
-
-    def __init__(self, c: TranslatorConfig) -> None:
-        super().__init__(
-            c.d_model, c.n_heads, c.ffn_dim, c.dropout, c.attention_dropout, inner_dropout=False
-        )
-
-
 class TextEncoder(nn.Module):
     """Source ids → T (B, L, d): a pre-norm transformer encoder."""
 
     def __init__(self, c: TranslatorConfig) -> None:
         super().__init__()
         self.embed = TokenEmbedding(c.src_vocab_size, c.d_model, c.pad_id, c.dropout)
-        self.layers = nn.ModuleList(EncoderLayer(c) for _ in range(c.encoder_layers))
+        self.layers = nn.ModuleList(
+            attention.EncoderLayer(c, inner_dropout=FFN_INNER_DROPOUT)
+            for _ in range(c.encoder_layers)
+        )
         self.ln = nn.LayerNorm(c.d_model)
 
     def forward(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
@@ -245,29 +240,16 @@ class GatedBiFusion(nn.Module):
         return (1 - g) * h_v2t + g * h_t2v + (1 - g) * text  # eq. 14
 
 
-class DecoderLayer(attention.DecoderLayer):
-    """Pre-norm masked self-attention → cross-attention to F (eq. 15) → FFN, without dropout
-    inside the FFN (fairseq's default)."""
-
-    def __init__(self, c: TranslatorConfig, index: int) -> None:
-        super().__init__(
-            c.d_model,
-            c.n_heads,
-            c.ffn_dim,
-            c.dropout,
-            c.attention_dropout,
-            index=index,
-            inner_dropout=False,
-        )
-
-
 class TextDecoder(attention.DecoderStack):
     """Pre-norm transformer decoder over the memory F; logits over the target vocabulary."""
 
     def __init__(self, c: TranslatorConfig) -> None:
         super().__init__()
         self.embed = TokenEmbedding(c.tgt_vocab_size, c.d_model, c.pad_id, c.dropout)
-        self.layers = nn.ModuleList(DecoderLayer(c, i) for i in range(c.decoder_layers))
+        self.layers = nn.ModuleList(
+            attention.DecoderLayer(c, index=i, inner_dropout=FFN_INNER_DROPOUT)
+            for i in range(c.decoder_layers)
+        )
         self.ln = nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, c.tgt_vocab_size, bias=False)  # eq. 16 W_o
         if c.tie_embeddings:
@@ -368,17 +350,6 @@ class Translator(Seq2Seq):
         return alpha, idx
 
     # -- decoding ---------------------------------------------------------------------------
-
-    def forward(
-        self,
-        src: torch.Tensor,
-        src_mask: torch.Tensor,
-        video: torch.Tensor | None,
-        video_mask: torch.Tensor | None,
-        tgt_in: torch.Tensor,
-    ) -> torch.Tensor:
-        """Teacher-forced logits (B, T, V_tgt)."""
-        return self.decoder(tgt_in, self.encode(src, src_mask, video, video_mask))  # (B, T, V)
 
     @torch.inference_mode()
     def generate(
