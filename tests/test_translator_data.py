@@ -194,7 +194,7 @@ def test_task_batches_text_and_gathered_video():
         ids = np.full((n, 3), -1, dtype=np.int64)
         ids[:, 0] = np.arange(n)
         ids[1:, 1] = np.arange(n - 1)
-        return FilmContext("temporal", ids, segments, window=0, gamma=0.1)  # raw segments
+        return FilmContext("temporal", ids, segments)
 
     task = TranslationTask(splits, cfg, src, tgt, video_loader=loader)
     idx = [0, 1, len(task.lengths("train")) - 1]
@@ -203,7 +203,7 @@ def test_task_batches_text_and_gathered_video():
     ex = splits.examples["train"]
     film = task.films[ex[1].doc]
     np.testing.assert_allclose(
-        batch.video[1, :2].numpy(), film.features[[ex[1].cue, ex[1].cue - 1]].astype(np.float32)
+        batch.video[1, :2].numpy(), film.segments[[ex[1].cue, ex[1].cue - 1]].astype(np.float32)
     )
     assert batch.video_mask[1].tolist() == [True, True, False]
     assert float(batch.video[1, 2].abs().sum()) == 0.0

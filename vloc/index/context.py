@@ -22,9 +22,8 @@ The translator's variants see other segments (:attr:`TranslatorConfig.context
 :func:`temporal_context_ids`), ``own`` the cue's raw segment alone, ``none`` nothing.
 :func:`film_context` builds that context for one film from its cues' plain texts and features;
 ``vloc translate``, training and ``vloc eval translate`` all use it, so the model is trained,
-scored and run on the very same tensors. It keeps the features as given (float16 as stored
-halves a training set's memory) and fuses eq. 2 in float32 for the rows a batch gathers
-(:meth:`FilmContext.gather`), so every caller gets bit-identical float32 blocks.
+scored and run on the very same tensors: float32 segments fused in float32 from the stored
+(float16) features, gathered per batch by :meth:`FilmContext.gather`.
 """
 
 from __future__ import annotations
@@ -198,58 +197,36 @@ def context_ids(
 
 
 def enhance(
-    features: np.ndarray,
-    *,
-    w: int = DEFAULT_W,
-    gamma: float = DEFAULT_GAMMA,
-    rows: np.ndarray | None = None,
+    features: np.ndarray, *, w: int = DEFAULT_W, gamma: float = DEFAULT_GAMMA
 ) -> np.ndarray:
-    """Eq. 2: ``f[j] + γ · Σ_{k=1..w} (f[j-k] + f[j+k])``, neighbours absent outside the film.
+    """Eq. 2 for every segment: ``f + γ · Σ_{k=1..w} (f[j-k] + f[j+k])``, absent outside the film.
 
     Args:
-        features: ``(N, ...)`` per-segment features in cue order (e.g. ``(N, R, D)``), any
-            float dtype (float16 is widened exactly).
-        rows: segment positions in ``[0, N)``, any shape ``S`` (e.g. ``(B, P)``): only those
-            are computed; None = all N.
+        features: ``(N, ...)`` per-segment features in cue order (e.g. ``(N, R, D)``); float16
+            is widened to float32 (exactly) before anything is summed.
     Returns:
-        ``(*S, ...)`` (or ``(N, ...)``) float32 enhanced features, summed in float32 in one
-        fixed order (preceding then following, k = 1..w), so a row's value does not depend
-        on which other rows are computed with it.
+        ``(N, ...)`` float32 enhanced features; the neighbour sum uses the raw features.
     """
     import numpy as np
 
-    n = features.shape[0]
-    rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
-    out = np.asarray(features[rows], dtype=np.float32)  # (*S, ...) a fresh array
-    if min(w, n - 1) < 1:
-        return out  # no neighbours: the raw features
-    neighbours = np.zeros_like(out)
+    f = np.asarray(features, dtype=np.float32)
+    n = f.shape[0]
+    neighbours = np.zeros_like(f)
     for k in range(1, min(w, n - 1) + 1):
-        for j in (rows - k, rows + k):  # preceding segment j-k, then following j+k
-            ok = (j >= 0) & (j < n)
-            neighbours[ok] += features[j[ok]]
-    return out + np.float32(gamma) * neighbours
+        neighbours[k:] += f[:-k]  # preceding segment j-k
+        neighbours[:-k] += f[k:]  # following segment j+k
+    return f + np.float32(gamma) * neighbours
 
 
-def gather_context(
-    ids: np.ndarray,
-    features: np.ndarray,
-    *,
-    w: int = DEFAULT_W,
-    gamma: float = DEFAULT_GAMMA,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Eq. 3 for a batch: (video ``(B, P, R, D)`` float32, the segments ``ids`` ``(B, P)``
-    window-fused with :func:`enhance` and zeros at padding; mask ``(B, P)`` bool).
-
-    ``features`` are the film's raw per-cue segments ``(N, R, D)``; ``w = 0`` gathers them
-    unfused (the ``own`` kind).
-    """
+def gather_context(ids: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 3 for a batch: (video ``(B, P, R, D)`` float32, the ``segments`` ``(N, R, D)`` at the
+    context ids ``(B, P)`` with zeros at padding; mask ``(B, P)`` bool, True at real ones)."""
     import numpy as np
 
     mask = ids != PAD_ID
-    video = enhance(features, w=w, gamma=gamma, rows=np.where(mask, ids, 0))  # (B, P, R, D)
+    video = segments[np.where(mask, ids, 0)]  # (B, P, R, D)
     video[~mask] = 0.0
-    return np.ascontiguousarray(video), mask
+    return np.ascontiguousarray(video, dtype=np.float32), mask
 
 
 @dataclass(frozen=True, eq=False)
@@ -260,26 +237,22 @@ class FilmContext:
         kind: one of ``CONTEXT_KINDS``.
         ids: ``(N, P)`` int64 cue positions per cue (``PAD_ID`` = padding; ``(N, 1)`` for
             ``own``), or None for ``none``.
-        features: ``(N, R, D)`` raw per-cue segment features, or None for ``none``.
-        window: w, neighbours fused per side (0: the raw segment).
-        gamma: γ of eq. 2.
+        segments: ``(N, R, D)`` float32 per-cue segments the ids index: window-fused (eq. 2)
+            for ``global`` and ``temporal``, raw for ``own``; None for ``none``.
     """
 
     kind: str
     ids: np.ndarray | None
-    features: np.ndarray | None
-    window: int
-    gamma: float
+    segments: np.ndarray | None
 
     def gather(self, rows: Sequence[int] | np.ndarray) -> tuple[Any, Any]:
         """(video ``(B, P, R, D)`` float32, mask ``(B, P)`` bool) for the cues at ``rows``;
         (None, None) for ``none``."""
         import numpy as np
 
-        if self.ids is None or self.features is None:
+        if self.ids is None or self.segments is None:
             return None, None
-        ids = self.ids[np.asarray(rows, dtype=np.int64)]  # (B, P)
-        return gather_context(ids, self.features, w=self.window, gamma=self.gamma)
+        return gather_context(self.ids[np.asarray(rows, dtype=np.int64)], self.segments)
 
 
 def film_context(
@@ -298,7 +271,8 @@ def film_context(
     Args:
         kind: ``global`` | ``temporal`` | ``own`` | ``none`` (see the module docstring).
         texts: the N cues' plain texts (tags removed; "" for an empty cue), in film order.
-        features: ``(N, R, D)`` per-cue segment features, kept as given (None for ``none``).
+        features: ``(N, R, D)`` raw per-cue segment features (float16 or float32; None for
+            ``none``); window-fused here, in float32.
         p, w, gamma: P segments per cue, w neighbours per side, γ (eq. 1–2).
         embeddings: ``global``: the cues' index embeddings ``(N, E)``
             (``SubtitleIndex.embeddings()`` of the same cues); when None, the ``texts`` are
@@ -310,7 +284,7 @@ def film_context(
     if kind not in CONTEXT_KINDS:
         raise InputError(f"unknown context kind {kind!r}; valid: {', '.join(CONTEXT_KINDS)}")
     if kind == "none":
-        return FilmContext(kind, None, None, 0, gamma)
+        return FilmContext(kind, None, None)
     if p < 1 or w < 0 or not math.isfinite(gamma):
         raise InputError(f"need p >= 1, w >= 0 and a finite gamma, got p={p}, w={w}, gamma={gamma}")
     if features is None or np.ndim(features) != 3 or features.shape[0] != n:
@@ -326,7 +300,11 @@ def film_context(
             "must come from the same subtitles"
         )
     ids = context_ids(kind, n, p=p, embeddings=embeddings)
-    return FilmContext(kind, ids, features, w if kind in FUSED_KINDS else 0, gamma)
+    if kind in FUSED_KINDS:
+        segments = enhance(features, w=w, gamma=gamma)  # (N, R, D) float32
+    else:
+        segments = np.asarray(features, dtype=np.float32)  # own: the raw segment V_i
+    return FilmContext(kind, ids, segments)
 
 
 def global_context(
@@ -375,5 +353,5 @@ def global_context(
     if emb.shape[0] == 0:
         raise InputError("cannot retrieve context in a film with no cues")
     ids, scores = retrieve(emb, p=p, rows=rows)
-    fused, mask = gather_context(ids, feats, w=w, gamma=gamma)  # (B, P, R, D), (B, P)
+    fused, mask = gather_context(ids, enhance(feats, w=w, gamma=gamma))  # (B, P, R, D), (B, P)
     return GlobalContext(ids=ids, scores=scores, mask=mask, fused=fused)

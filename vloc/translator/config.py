@@ -109,6 +109,11 @@ class TranslatorConfig:
         }[self.variant]
 
     @property
+    def context_options(self) -> dict[str, Any]:
+        """P, w and γ as :func:`vloc.index.film_context` takes them (``p``, ``w``, ``gamma``)."""
+        return {"p": self.segments, "w": self.window, "gamma": self.window_gamma}
+
+    @property
     def input_segments(self) -> int:
         """P the model reads: ``segments``, or 1 for ``segment-level``, 0 for ``text-only``."""
         return {"own": 1, "none": 0}.get(self.context, self.segments)

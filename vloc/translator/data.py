@@ -311,10 +311,8 @@ VideoLoader = Callable[[Documentary, Any], "FilmContext"]  # (documentary, Trans
 
 
 def _cue_regions(doc: Documentary, config: Any) -> np.ndarray:
-    """``doc.features``' per-cue region features ``(N, R, D)``, checked against the cues and
-    the model; float16 when that is exact (the store writes float16), halving memory."""
-    import numpy as np
-
+    """``doc.features``' per-cue region features ``(N, R, D)`` float32, checked against the
+    cues and the model."""
     from vloc.features.store import read_entry
 
     if doc.features is None:
@@ -335,8 +333,7 @@ def _cue_regions(doc: Documentary, config: Any) -> np.ndarray:
             f"(R={config.video_regions}, D={config.video_dim})",
             path=doc.features,
         )
-    half = regions.astype(np.float16)
-    return half if np.array_equal(half, regions) else regions
+    return regions
 
 
 class FilmContextLoader:
@@ -377,15 +374,7 @@ class FilmContextLoader:
             emb = self.embeddings.get(doc.id)
             if emb is None:
                 emb = embed_texts(self._loaded_encoder(), texts)
-        return film_context(
-            kind,
-            texts,
-            regions,
-            p=config.segments,
-            w=config.window,
-            gamma=config.window_gamma,
-            embeddings=emb,
-        )
+        return film_context(kind, texts, regions, embeddings=emb, **config.context_options)
 
 
 def gather_examples(

@@ -80,15 +80,7 @@ def decode_with_model(
     c0 = time.perf_counter()
     from vloc.index import film_context
 
-    context = film_context(
-        kind,
-        texts,
-        regions,
-        p=config.segments,
-        w=config.window,
-        gamma=config.window_gamma,
-        embeddings=embeddings,
-    )
+    context = film_context(kind, texts, regions, embeddings=embeddings, **config.context_options)
     timings["context"] = time.perf_counter() - c0
 
     run_key = stable_hash(
