@@ -631,3 +631,21 @@ def test_real_videos_are_not_truncated(shared_data, name):
         n = sum(1 for _ in iter_stride_clips(info.path, fps=fps, clip_len=16, size=16, info=info,
                                              allow_truncated=False))  # fmt: skip
         assert n == count_stride_clips(info, fps=fps, clip_len=16)
+
+
+def test_a_file_named_like_an_option_is_read_as_a_file(tmp_path, monkeypatch):
+    # the command lines pass absolute paths: "-film.mkv" given as a relative name must reach
+    # ffmpeg/ffprobe as a file, for the decoder (with and without a seek) and the keyframe grabber
+    from vloc.engines.frames import FrameGrabber
+
+    colour_video(tmp_path / "-film.mkv", ["red", "blue"])
+    monkeypatch.chdir(tmp_path)
+    info = probe("-film.mkv")
+    assert (info.width, info.height) == (64, 48)
+    assert [colour_of(f) for f in iter_frames("-film.mkv", fps=2, size=32, info=info)] == [
+        "red", "red", "blue", "blue",
+    ]  # fmt: skip
+    seeked = iter_frames("-film.mkv", fps=2, size=32, start_s=1.0, end_s=2.0, info=info)
+    assert [colour_of(f) for f in seeked] == ["blue", "blue"]
+    jpeg = FrameGrabber("-film.mkv").jpeg(1500)
+    assert jpeg[:2] == b"\xff\xd8" and jpeg[-2:] == b"\xff\xd9"  # one whole JPEG

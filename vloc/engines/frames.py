@@ -71,14 +71,23 @@ class FrameGrabber:
 
     def jpeg(self, t_ms: int) -> bytes:
         if t_ms not in self._cache:
+            from vloc.media.command import ffmpeg_command
             from vloc.media.info import _tool
 
             scale = f"scale='if(lt(iw,ih),{FRAME_SIDE},-2)':'if(lt(iw,ih),-2,{FRAME_SIDE})'"
-            argv = [
-                _tool("ffmpeg"), "-nostdin", "-v", "error", "-ss", f"{t_ms / 1000:.3f}",
-                "-i", str(self.video.resolve()), "-frames:v", "1", "-vf", scale,
-                "-q:v", str(JPEG_QSCALE), "-f", "image2pipe", "-vcodec", "mjpeg", "pipe:1",
-            ]  # fmt: skip
+            argv = ffmpeg_command(
+                str(self.video.resolve()),
+                "pipe:1",
+                executable=_tool("ffmpeg"),
+                input_options={"ss": f"{t_ms / 1000:.3f}"},  # before -i: a fast keyframe seek
+                output_options={
+                    "frames:v": 1,
+                    "vf": scale,
+                    "q:v": JPEG_QSCALE,
+                    "format": "image2pipe",
+                    "vcodec": "mjpeg",
+                },
+            )
             p = subprocess.run(argv, capture_output=True)
             if p.returncode != 0 or not p.stdout:
                 tail = p.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no frame"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from vloc.errors import InputError, MediaError, VlocError
+from vloc.media.command import ffmpeg_command
 from vloc.media.info import INSTALL_HINT, STDERR_TAIL_BYTES, VideoInfo, _tail, _tool, probe
 
 if TYPE_CHECKING:
@@ -108,17 +109,26 @@ def iter_frames(
     if crop:
         filters.append(f"crop={size}:{size}")
         width = height = size
-    argv = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error"]
+    seek: dict[str, object] = {}
     if start_s > 0:
         # Seek to the keyframe before start_s and keep every decoded frame (timestamps shifted
         # so start_s is 0): the fps filter then still sees the source frame that is on screen at
         # start_s even when it began earlier, which ffmpeg's default accurate seek would drop.
-        argv += ["-noaccurate_seek", "-ss", f"{start_s:.6f}"]
-    argv += ["-i", str(path.absolute()), "-map", f"0:{info.stream_index}", "-an", "-sn", "-dn"]
-    argv += ["-vf", ",".join(filters), "-vsync", "passthrough"]
+        seek = {"noaccurate_seek": None, "ss": f"{start_s:.6f}"}
+    output: dict[str, object] = {"an": None, "sn": None, "dn": None}  # video only
+    output.update({"vf": ",".join(filters), "vsync": "passthrough"})
     if end_s is not None:  # frames whose interval starts before end_s
-        argv += ["-frames:v", str(max(1, math.ceil((end_s - start_s) * fps - 1e-6)))]
-    argv += ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+        output["frames:v"] = max(1, math.ceil((end_s - start_s) * fps - 1e-6))
+    output.update({"format": "rawvideo", "pix_fmt": "rgb24"})
+    argv = ffmpeg_command(
+        str(path.absolute()),
+        "pipe:1",
+        executable=_tool("ffmpeg"),
+        global_options=("-nostdin", "-hide_banner", "-v", "error"),
+        input_options=seek,
+        output_options=output,
+        stream=info.stream_index,
+    )
     frame_bytes = width * height * 3
     try:
         proc = subprocess.Popen(

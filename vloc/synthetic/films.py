@@ -24,6 +24,7 @@ import numpy as np
 
 from vloc.errors import InputError, MediaError
 from vloc.fileio import atomic_path
+from vloc.media.command import ffmpeg_command
 from vloc.synthetic.lexicon import TOPICS
 
 NEUTRAL = "neutral"  # the shot kind that reveals no topic
@@ -178,13 +179,23 @@ def render_film(path: str | Path, shots: Sequence[Shot], options: RenderOptions)
         at = s.end_ms
     size = f"{options.width}x{options.height}"
     with atomic_path(path) as tmp:
-        argv = [
-            "ffmpeg", "-v", "error", "-y",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", size, "-r", str(options.fps), "-i", "-",
-            "-an", "-c:v", "libx264", "-preset", options.preset, "-crf", str(options.crf),
-            "-threads", str(options.threads), "-pix_fmt", "yuv420p",
-            "-movflags", "+faststart", "-f", "mp4", str(tmp),
-        ]  # fmt: skip
+        argv = ffmpeg_command(
+            "-",  # raw frames on stdin
+            str(tmp),
+            executable="ffmpeg",
+            global_options=("-v", "error", "-y"),
+            input_options={"format": "rawvideo", "pix_fmt": "rgb24", "s": size, "r": options.fps},
+            output_options={
+                "an": None,
+                "c:v": "libx264",
+                "preset": options.preset,
+                "crf": options.crf,
+                "threads": options.threads,
+                "pix_fmt": "yuv420p",
+                "movflags": "+faststart",
+                "format": "mp4",
+            },
+        )
         try:
             proc = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
