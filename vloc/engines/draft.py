@@ -112,13 +112,13 @@ def draft_context(
     from vloc.engines.summarize import chunk_transcript
     from vloc.fileio import atomic_write_text
     from vloc.subtitles import read_subtitles
-    from vloc.translator.cues import split_style
+    from vloc.text import plain_text
     from vloc.workspace import Workspace, safe_name
 
     if options.kind not in LLM_ENGINES:
         raise InputError(f"--draft takes --engine {' or '.join(LLM_ENGINES)}, not {options.kind!r}")
     doc = read_subtitles(subs, encoding=encoding)
-    texts = [split_style(c.text).plain for c in doc.cues]
+    texts = [plain_text(c.text) for c in doc.cues]
     parts = chunk_transcript(texts, CHUNK_CHARS)
     if not parts:
         raise InputError("nothing to draft from: the subtitles hold no text", path=subs)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from vloc.engines.options import LLM_ENGINES, EngineOptions
 from vloc.fileio import stable_hash
+from vloc.text import CJK_LETTERS
 from vloc.translator.journal import JOURNAL_FORMAT, Decoded, Journal
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[str, int, int], None]
 WarnFn = Callable[[str], None]
 _LANG_TAG = re.compile(r"\.([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?)$")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_CJK = re.compile(f"[{CJK_LETTERS}]")
 CJK_SHARE = 0.3  # a film whose letters are at least this share CJK is taken for Chinese
 
 

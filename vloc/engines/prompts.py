@@ -25,6 +25,7 @@ from typing import Any
 
 from vloc.engines.base import BatchRequest, Line
 from vloc.fileio import sha256_bytes
+from vloc.text import language_base
 
 PROMPT_VERSION = 1  # bump when the wording or layout below changes (keys the journal)
 LANGUAGES = {
@@ -58,7 +59,9 @@ Rules:
 
 
 def language_name(code: str) -> str:
-    return LANGUAGES.get(code.lower(), LANGUAGES.get(code.lower().split("-")[0], code))
+    """``zh`` → "Chinese (Simplified)"; an unknown code stays as it is."""
+    key = code.lower().replace("_", "-")
+    return LANGUAGES.get(key, LANGUAGES.get(language_base(code), code))
 
 
 def _line(line: Line) -> str:
@@ -70,7 +73,7 @@ def system_prompt(request: BatchRequest) -> str:
     """The stable prefix: rules, an example, the synopsis and the glossary."""
     src, tgt = language_name(request.source_lang), language_name(request.target_lang)
     parts = [SYSTEM.format(src=src, tgt=tgt)]
-    example = EXAMPLES.get(request.target_lang.lower().split("-")[0])
+    example = EXAMPLES.get(language_base(request.target_lang))
     if example is not None and request.source_lang.lower().startswith("en"):
         parts.append(
             "Example.\nLines: " + json.dumps(EXAMPLE_SOURCE, ensure_ascii=False)
@@ -187,7 +190,7 @@ def few_shot_prefix(request: BatchRequest) -> str:
     if request.synopsis:
         header += f" The film: {request.synopsis.strip()}"
     pairs: list[tuple[str, str]] = []
-    lang = request.target_lang.lower().split("-")[0]
+    lang = language_base(request.target_lang)
     pairs += [(s, t) for s, lng, t in FEW_SHOT_EXAMPLES if lng == lang]
     pairs += [(t.source, t.target) for t in request.glossary]
     pairs += [(x.source, x.translation) for x in request.related if x.translation]

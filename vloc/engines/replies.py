@@ -15,6 +15,7 @@ import json
 import re
 
 from vloc.engines.base import Line
+from vloc.text import CJK_LETTERS, language_base
 
 # a translation may be at most this many times its source's length (plus slack) before it is
 # taken for a runaway generation
@@ -23,7 +24,7 @@ LENGTH_SLACK = 40  # characters
 _LOOP = re.compile(r"(.{2,12}?)(?:\s*\1){4,}", re.DOTALL)  # a short unit repeated 5+ times
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 _SCRIPTS = {
-    "cjk": re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]"),
+    "cjk": re.compile(f"[{CJK_LETTERS}]"),
     "cyrillic": re.compile(r"[\u0400-\u04ff]"),
     "arabic": re.compile(r"[\u0600-\u06ff]"),
     "devanagari": re.compile(r"[\u0900-\u097f]"),
@@ -46,7 +47,7 @@ class ReplyError(ValueError):
 
 def target_script(lang: str) -> str:
     """The script a translation into ``lang`` must contain (``latin`` by default)."""
-    return _SCRIPT_OF.get(lang.lower().split("-")[0].split("_")[0], "latin")
+    return _SCRIPT_OF.get(language_base(lang), "latin")
 
 
 def json_object(reply: str) -> dict:

@@ -115,7 +115,7 @@ def summarize_with_engine(
     from vloc.fileio import atomic_write_text, check_output, protect_inputs
     from vloc.subtitles import read_subtitles
     from vloc.summarizer.summarize import default_output
-    from vloc.translator.cues import split_style
+    from vloc.text import plain_text
 
     if options.kind not in LLM_ENGINES:
         raise InputError(
@@ -132,7 +132,7 @@ def summarize_with_engine(
     check_output(out, inputs)
     t0 = time.perf_counter()
     doc = read_subtitles(subs, encoding=encoding)
-    texts = [split_style(c.text).plain for c in doc.cues]
+    texts = [plain_text(c.text) for c in doc.cues]
     parts = chunk_transcript(texts, chunk_chars)
     if not parts:
         raise InputError("nothing to summarize: the subtitles hold no text", path=subs)

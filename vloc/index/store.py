@@ -349,20 +349,14 @@ def _build(
 ) -> float:
     """Embed the cues and write the index (the caller holds the index's lock); returns the
     seconds spent embedding."""
-    import numpy as np
 
     from vloc.encoders import Encoder
 
     enc = encoder if isinstance(encoder, Encoder) else _load(ref)
     t1 = time.perf_counter()
-    texts = [plain_text(c.text) for c in subs.cues]
-    order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths batch together
-    emb = np.empty((len(texts), enc.dim), dtype=np.float32)  # (N, D) unit rows, cue order
-    for s in range(0, len(texts), PROGRESS_CHUNK):
-        rows = order[s : s + PROGRESS_CHUNK]
-        emb[rows] = enc.encode([texts[i] for i in rows])
-        if progress is not None:
-            progress(min(s + PROGRESS_CHUNK, len(texts)), len(texts))
+    from vloc.index.context import embed_texts
+
+    emb = embed_texts(enc, [c.text for c in subs.cues], progress=progress)  # (N, D) unit rows
     embed_seconds = time.perf_counter() - t1
     _write(folder, key, emb, subs, ref, enc.dim, video, subtitles, subs_sha, encoding)
     return embed_seconds
