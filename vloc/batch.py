@@ -437,7 +437,10 @@ def run_batch(
     else:
         from vloc.ray_executor import run_on_ray
 
-        for i, r in run_on_ray(jobs, tasks, out_root, options, workers=workers, address=address):
+        ray_results = run_on_ray(
+            jobs, tasks, out_root, options, run=run_job, workers=workers, address=address
+        )
+        for i, r in ray_results:
             finished(i, r)
     report = write_report(report_path, source, tasks, results)
     if len(reported) != len(jobs) or len(report["videos"]) != len(jobs):

@@ -1,15 +1,17 @@
 """Run the videos of a batch as Ray tasks (``vloc batch --executor ray``); optional extra.
 
-Each video is one Ray task running :func:`vloc.batch.run_job` (the same function as the
-local executor), so isolation, outputs and resumability are identical. A task asks for one
+Each video is one Ray task running the job function the caller passes in (``vloc.batch``
+passes its ``run_job``, the same function as the local executor), so isolation, outputs and
+resumability are identical; this module imports nothing of ``vloc.batch``. A task asks for one
 GPU when the batch runs with ``device="cuda"``; ``address`` joins an existing cluster
 (every node must see the same paths: SOURCE and OUT on shared storage).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from vloc.errors import InputError
 
@@ -27,22 +29,24 @@ def require_ray() -> None:
 
 
 def run_on_ray(
-    jobs: Sequence,
-    tasks: Sequence,
+    jobs: Sequence[Any],
+    tasks: Sequence[Any],
     out_root: Path,
-    options,
+    options: Any,
     *,
+    run: Callable[[Any, list[Any], Path, Any], Any],
     workers: int = 1,
     address: str | None = None,
-) -> Iterator:
-    """Yield ``(position in jobs, JobResult)`` per video as each Ray task finishes.
+) -> Iterator[tuple[int, Any]]:
+    """Yield ``(position in jobs, run(job, tasks, out_root, options))`` per video as each Ray
+    task finishes.
 
-    ``workers`` caps the CPUs of a locally started Ray (ignored when joining ``address``).
+    ``run`` is the job function (``vloc.batch.run_job``); it must be importable by the Ray
+    workers, which unpickle it by reference. ``options.device`` decides whether a task asks for
+    a GPU. ``workers`` caps the CPUs of a locally started Ray (ignored when joining ``address``).
     """
     require_ray()
     import ray
-
-    from vloc.batch import run_job
 
     started = False
     if not ray.is_initialized():
@@ -53,7 +57,7 @@ def run_on_ray(
         started = True
     try:
         num_gpus = 1 if options.device == "cuda" else 0
-        remote = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=0)(run_job)
+        remote = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=0)(run)
         position = {
             remote.remote(job, list(tasks), Path(out_root), options): i
             for i, job in enumerate(jobs)
