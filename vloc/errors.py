@@ -35,7 +35,3 @@ class WeightsError(VlocError):
 
 class CacheError(VlocError):
     """A cached artefact (feature store, index) is corrupt or from another format."""
-
-
-class NotBuiltError(VlocError):
-    """The command exists in the interface but is not implemented in this version."""

@@ -25,12 +25,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vloc.errors import InputError
-from vloc.summarizer.config import MAX_SOURCE_TOKENS, MAX_VIDEO_STEPS, SummarizerConfig
+from vloc.summarizer.config import (
+    CLIP_FRAMES,
+    MAX_SOURCE_TOKENS,
+    MAX_VIDEO_STEPS,
+    SummarizerConfig,
+)
 from vloc.summarizer.data import (
     SRC_TOKENIZER_DIR,
     TEACHER_TOKENIZER_DIR,
@@ -54,7 +59,7 @@ DEFAULT_TRAIN_SPLITS = {  # splits trained on when --train-split is not given
 }
 LAYER_CHOICES = ("vocab", "middle", "final")  # or an encoder layer number 1..L
 VIDEO_FEATURE = "resnext101_3d"  # what the stored video features are (How2-MCLS action features)
-VIDEO_CLIP_FRAMES = 16  # one feature per 16 non-overlapping frames
+VIDEO_CLIP_FRAMES = CLIP_FRAMES  # one feature per 16 non-overlapping frames
 
 LogFn = Callable[[dict[str, Any]], None]
 WarnFn = Callable[[str], None]
@@ -126,11 +131,12 @@ class TrainResult:
 
 def resolve_run_folder(path: str | Path, *, what: str) -> Path:
     """A model folder, or a training output (its ``best/``)."""
+    from vloc.registry import model_folder
+
     p = Path(path)
     if not p.is_dir():
         raise InputError(f"{what} not found (expected a model folder or a training output)", path=p)
-    if (p / BEST_DIR).is_dir() and not (p / "summarizer.json").is_file():
-        p = p / BEST_DIR
+    p = model_folder("summarizer", p) or p
     read_model_info(p)  # fails clearly when it is something else
     return p
 
@@ -308,7 +314,8 @@ def train_summarizer(
         "stage": o.stage,
         "src_lang": src_lang,
         "tgt_lang": o.tgt_lang,
-        "video": {"feature": VIDEO_FEATURE, "clip_frames": VIDEO_CLIP_FRAMES, "dim": cfg.video_dim},
+        "features": {"clip_len": VIDEO_CLIP_FRAMES},  # vloc.registry.feature_settings
+        "video": {"feature": VIDEO_FEATURE, "dim": cfg.video_dim},
         "data": str(root),
         "train_splits": list(splits),
         "parent": str(parent) if parent else None,
@@ -440,7 +447,8 @@ def _distill(
         "tgt_lang": tgt_tok.lang or o.tgt_lang,
         "layer": layer,
         "pool_mode": distiller.mode,
-        "video": {"feature": VIDEO_FEATURE, "clip_frames": VIDEO_CLIP_FRAMES, "dim": cfg.video_dim},
+        "features": {"clip_len": VIDEO_CLIP_FRAMES},  # vloc.registry.feature_settings
+        "video": {"feature": VIDEO_FEATURE, "dim": cfg.video_dim},
         "data": str(root),
         "train_splits": list(splits),
         "parent": str(teacher_dir) if teacher_dir else None,
@@ -497,8 +505,3 @@ def _describe(
     if warnings:
         lines += ["", "Warnings:", *[f"- {w}" for w in warnings]]
     return "\n".join(lines)
-
-
-def with_size(options: StageOptions, **size: Any) -> StageOptions:
-    """``options`` with some :class:`ModelSize` fields replaced."""
-    return replace(options, size=replace(options.size, **size))
