@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vloc.engines.base import EngineError, Usage
+from vloc.engines.base import Usage
+from vloc.engines.llm import ask_json
 from vloc.engines.options import LLM_ENGINES, EngineOptions
 from vloc.engines.prompts import language_name
 from vloc.engines.replies import ReplyError, json_object, written_in
@@ -70,27 +71,19 @@ def seed_terms(texts: list[str]) -> list[str]:
     return [t for t, n in counts.most_common() if n >= MIN_CUES]
 
 
+def _check_draft(reply: str) -> dict[str, Any]:
+    obj = json_object(reply)
+    if not isinstance(obj.get("synopsis"), str) or not isinstance(obj.get("terms"), list):
+        raise ReplyError("the reply needs 'synopsis' (a string) and 'terms' (a list)", hard=True)
+    return obj
+
+
 def _ask(backend: Any, system: str, user: str, usage: Usage) -> dict[str, Any]:
     messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-    for attempt in range(2):
-        reply, cost = backend.complete(messages, schema=SCHEMA, max_tokens=DRAFT_TOKENS)
-        usage.add(cost)
-        try:
-            obj = json_object(reply)
-            if not isinstance(obj.get("synopsis"), str) or not isinstance(obj.get("terms"), list):
-                raise ReplyError(
-                    "the reply needs 'synopsis' (a string) and 'terms' (a list)", hard=True
-                )
-            return obj
-        except ReplyError as e:
-            if attempt:
-                raise EngineError(f"no usable draft after a re-ask: {e}") from None
-            usage.reasks += 1
-            messages += [
-                {"role": "assistant", "content": reply},
-                {"role": "user", "content": f"That reply was rejected: {e}. Reply again."},
-            ]
-    raise AssertionError("unreachable")
+    return ask_json(
+        backend, messages, schema=SCHEMA, max_tokens=DRAFT_TOKENS, check=_check_draft,
+        usage=usage, what="draft",
+    )  # fmt: skip
 
 
 def draft_context(

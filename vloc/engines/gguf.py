@@ -121,12 +121,7 @@ class LlamaCppBackend:
                 raise EngineError(
                     f"{s.path.name}: {e} (raise --n-ctx or lower --batch-cues)"
                 ) from None
-        u = out.get("usage") or {}
-        usage = Usage(
-            prompt_tokens=int(u.get("prompt_tokens") or 0),
-            completion_tokens=int(u.get("completion_tokens") or 0),
-            requests=1,
-        )
+        usage = _usage(out)
         return text, usage
 
     def complete_line(self, prompt: str, *, max_tokens: int) -> tuple[str, Usage]:
@@ -147,13 +142,18 @@ class LlamaCppBackend:
                 raise EngineError(
                     f"{s.path.name}: {e} (raise --n-ctx or lower --related/--previous)"
                 ) from None
-        u = out.get("usage") or {}
-        usage = Usage(
-            prompt_tokens=int(u.get("prompt_tokens") or 0),
-            completion_tokens=int(u.get("completion_tokens") or 0),
-            requests=1,
-        )
+        usage = _usage(out)
         return (out["choices"][0]["text"] or "").strip(), usage
+
+
+def _usage(out: dict[str, Any]) -> Usage:
+    """The token counts llama.cpp reports for one completion."""
+    u = out.get("usage") or {}
+    return Usage(
+        prompt_tokens=int(u.get("prompt_tokens") or 0),
+        completion_tokens=int(u.get("completion_tokens") or 0),
+        requests=1,
+    )
 
 
 def completion_prompt(messages: list[dict[str, Any]]) -> str:

@@ -165,3 +165,35 @@ class LLMEngine:
             for n in still:
                 self._warn(f"{self.name}: {still[n]} (kept after a re-ask)")
         return out
+
+
+def ask_json(
+    backend: ChatBackend,
+    messages: list[dict[str, Any]],
+    *,
+    schema: dict[str, Any],
+    max_tokens: int,
+    check: Callable[[str], Any],
+    usage: Usage,
+    what: str,
+) -> Any:
+    """One request whose reply ``check`` validates (raising :class:`ReplyError`), re-asked once
+    with the problem stated; a second rejection is an :class:`EngineError` naming ``what``."""
+    reply, cost = backend.complete(messages, schema=schema, max_tokens=max_tokens)
+    usage.add(cost)
+    try:
+        return check(reply)
+    except ReplyError as e:
+        usage.reasks += 1
+        again = [
+            *messages,
+            {"role": "assistant", "content": reply},
+            {"role": "user", "content": f"That reply was rejected: {e}. Reply again with one "
+             "JSON object of the form asked for."},
+        ]  # fmt: skip
+        reply, cost = backend.complete(again, schema=schema, max_tokens=max_tokens)
+        usage.add(cost)
+        try:
+            return check(reply)
+        except ReplyError as e2:
+            raise EngineError(f"no usable {what} after a re-ask: {e2}") from None

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vloc.engines.base import EngineError, Usage
+from vloc.engines.base import Usage
+from vloc.engines.llm import ask_json
 from vloc.engines.options import LLM_ENGINES, EngineOptions
 from vloc.engines.prompts import language_name
 from vloc.engines.replies import ReplyError, json_object, runs_away, written_in
@@ -75,24 +76,15 @@ def _check_summary(reply: str, lang: str, source_chars: int) -> str:
 
 
 def _ask(backend: Any, messages: list[dict[str, Any]], lang: str, chars: int, usage: Usage) -> str:
-    reply, cost = backend.complete(messages, schema=SCHEMA, max_tokens=SUMMARY_TOKENS)
-    usage.add(cost)
-    try:
-        return _check_summary(reply, lang, chars)
-    except ReplyError as e:
-        usage.reasks += 1
-        again = [
-            *messages,
-            {"role": "assistant", "content": reply},
-            {"role": "user", "content": f"That reply was rejected: {e}. Reply again with one "
-             'JSON object {"summary": "..."}.'},
-        ]  # fmt: skip
-        reply, cost = backend.complete(again, schema=SCHEMA, max_tokens=SUMMARY_TOKENS)
-        usage.add(cost)
-        try:
-            return _check_summary(reply, lang, chars)
-        except ReplyError as e2:
-            raise EngineError(f"no usable summary after a re-ask: {e2}") from None
+    return ask_json(
+        backend,
+        messages,
+        schema=SCHEMA,
+        max_tokens=SUMMARY_TOKENS,
+        check=lambda reply: _check_summary(reply, lang, chars),
+        usage=usage,
+        what="summary",
+    )
 
 
 def summarize_with_engine(
