@@ -92,16 +92,20 @@ def test_exact_text_is_the_best_hit_and_top_k_beyond_total(archive):
     assert len(res.hits) == 9
 
 
-def test_combined_and_heap_merge_agree(archive, tiny_model):
+def test_heap_merge_equals_one_exact_ranking_over_all_films(archive, tiny_model):
+    """Per-index top-k lists heap-merged = ranking every cue of every film at once, for k
+    below, at and beyond one film's size and beyond the total."""
     from vloc.encoders import load_encoder
 
     ixs = IndexSet.load([archive])
-    q = load_encoder(tiny_model).encode(["water", "glacier", "bankers crashed"])
-    for k in (1, 4, 20):
-        a, b = ixs.search(q, k), ixs.search(q, k, combined=True)
-        for ra, rb in zip(a, b, strict=True):
-            assert [(m, p) for _, m, p in ra] == [(m, p) for _, m, p in rb]
-            np.testing.assert_allclose([s for s, *_ in ra], [s for s, *_ in rb], atol=1e-6)
+    q = load_encoder(tiny_model).encode(["water", "glacier", "bankers crashed"])  # (3, D)
+    every = [(m, p, v) for m, ix in enumerate(ixs.indexes) for p, v in enumerate(ix.embeddings())]
+    for k in (1, 3, 4, 20):
+        for qi, got in enumerate(ixs.search(q, k)):
+            want = sorted(((float(v @ q[qi]), m, p) for m, p, v in every), key=lambda h: -h[0])
+            want = want[: min(k, len(every))]
+            assert [(m, p) for _, m, p in got] == [(m, p) for _, m, p in want]
+            np.testing.assert_allclose([s for s, *_ in got], [s for s, *_ in want], atol=1e-6)
 
 
 def test_paths_may_be_index_workspace_or_parent(archive):

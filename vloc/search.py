@@ -1,11 +1,11 @@
 """Search moments across indexed videos: one query, many subtitle indexes, one ranking.
 
 All indexes are loaded once into an :class:`IndexSet`. A query searches each index exactly
-(faiss ``IndexFlatIP``) and heap-merges the per-film top-k lists by score. The alternative,
-``combined=True``, concatenates all vectors into one ``IndexFlatIP`` with an id → (index, cue)
-map; it gives the same ranking but costs a copy of every vector (+100 MB for 100 films) and, on
-a busy 2-core CPU, faiss's multi-threaded scan of one large index was slower (6 ms per-index vs
-5.6–32 ms combined for 100 films, 60k cues; see ``benchmarks/bench_index.py``).
+(faiss ``IndexFlatIP``) and heap-merges the per-film top-k lists by score. Concatenating all
+vectors into one ``IndexFlatIP`` gives the same ranking but costs a copy of every vector
+(+100 MB for 100 films) and, on a busy 2-core CPU, faiss's multi-threaded scan of one large
+index was slower (6 ms per-index vs 5.6–32 ms concatenated for 100 films, 60k cues;
+``benchmarks/bench_index.py`` measures both).
 Scores are cosine similarities (unit vectors), comparable across films because every index
 must come from the same encoder.
 """
@@ -81,7 +81,6 @@ class IndexSet:
                 )
         self.indexes = indexes
         self.offsets = np.cumsum([0] + [ix.size for ix in indexes]).astype(np.int64)  # (M+1,)
-        self._combined = None
 
     @classmethod
     def load(cls, paths: Iterable[str | Path], *, verify: bool = True) -> IndexSet:
@@ -104,27 +103,7 @@ class IndexSet:
     def size(self) -> int:
         return int(self.offsets[-1])
 
-    def combined(self):
-        """One ``IndexFlatIP`` over all cues (built on first use; row r ↔ ``locate(r)``)."""
-        if self._combined is None:
-            import faiss
-
-            index = faiss.IndexFlatIP(self.indexes[0].dim)
-            for ix in self.indexes:
-                index.add(ix.embeddings())
-            self._combined = index
-        return self._combined
-
-    def locate(self, row: int) -> tuple[int, int]:
-        """Global row → (index number, cue position)."""
-        import numpy as np
-
-        m = int(np.searchsorted(self.offsets, row, side="right")) - 1
-        return m, int(row - self.offsets[m])
-
-    def search(
-        self, queries: np.ndarray, k: int, *, combined: bool = False
-    ) -> list[list[tuple[float, int, int]]]:
+    def search(self, queries: np.ndarray, k: int) -> list[list[tuple[float, int, int]]]:
         """Top-k over all indexes for each query row ``(Q, D)`` unit vectors.
 
         Returns per query a list of (score, index number, cue position), best first, ties
@@ -133,16 +112,6 @@ class IndexSet:
         if k < 1:
             raise InputError(f"top-k must be at least 1, got {k}")
         results: list[list[tuple[float, int, int]]] = []
-        if combined:
-            scores, rows = self.combined().search(queries, min(k, self.size))
-            for s_row, r_row in zip(scores, rows, strict=True):
-                hits = [
-                    (float(s), *self.locate(int(r)))
-                    for s, r in zip(s_row, r_row, strict=True)
-                    if r >= 0
-                ]
-                results.append(sorted(hits, key=lambda h: (-h[0], h[1], h[2])))
-            return results
         per_index = [ix.search(queries, min(k, ix.size)) for ix in self.indexes]
         for q in range(queries.shape[0]):
             streams = [_stream(m, sc[q], ids[q]) for m, (sc, ids) in enumerate(per_index)]
