@@ -59,10 +59,8 @@ class BackboneSpec:
     mean: tuple[float, float, float]  # per-channel RGB mean, [0, 1] units
     std: tuple[float, float, float]  # per-channel RGB std, [0, 1] units
     dim: int  # D, channels of the trunk's feature map at width 1
-    weights_url: str | None  # published checkpoint, or None when it has no stable URL
-    weights_sha256: (
-        str | None
-    )  # its sha256 when published; None = trust on first use (vloc.weights)
+    weights_url: str | None  # published checkpoint, or None when it has no stable URL; no
+    # checksum is published for any of them: vloc.weights trusts the file on first use
 
 
 def _resnet_kwargs(width: float) -> dict[str, Any]:
@@ -181,7 +179,6 @@ REGISTRY: dict[str, BackboneSpec] = {
             std=KINETICS_STD,
             dim=2048,
             weights_url=f"{PYTORCHVIDEO_ZOO}/I3D_8x8_R50.pyth",
-            weights_sha256=None,
         ),
         BackboneSpec(
             name="resnext101_3d",
@@ -194,7 +191,6 @@ REGISTRY: dict[str, BackboneSpec] = {
             std=UNIT_STD_255,
             dim=2048,
             weights_url=None,  # published on a file-sharing drive only: pass --weights PATH
-            weights_sha256=None,
         ),
         BackboneSpec(
             name="csn_r101",
@@ -207,7 +203,6 @@ REGISTRY: dict[str, BackboneSpec] = {
             std=KINETICS_STD,
             dim=2048,
             weights_url=f"{PYTORCHVIDEO_ZOO}/CSN_32x2_R101.pyth",
-            weights_sha256=None,
         ),
         BackboneSpec(
             name="slow_r50",
@@ -220,7 +215,6 @@ REGISTRY: dict[str, BackboneSpec] = {
             std=KINETICS_STD,
             dim=2048,
             weights_url=f"{PYTORCHVIDEO_ZOO}/SLOW_8x8_R50.pyth",
-            weights_sha256=None,
         ),
         BackboneSpec(
             name="x3d_m",
@@ -233,7 +227,6 @@ REGISTRY: dict[str, BackboneSpec] = {
             std=KINETICS_STD,
             dim=432,
             weights_url=f"{PYTORCHVIDEO_ZOO}/X3D_M.pyth",
-            weights_sha256=None,
         ),
     )
 }

@@ -11,9 +11,9 @@ A ``--weights`` value is one of
   downloaded there on first use when a URL is known;
 * ``random`` with a seed: random initialisation, never chosen silently.
 
-Integrity: where a checkpoint's sha256 is published it is checked. Otherwise vloc trusts
-the file on first use: the sha256 of the file as first downloaded (or first found in the
-cache) is recorded beside it as ``<file>.sha256`` and every later use verifies it.
+Integrity: the checkpoints' publishers give no checksums, so vloc trusts the file on first
+use: the sha256 of the file as first downloaded (or first found in the cache) is recorded
+beside it as ``<file>.sha256`` and every later use verifies it.
 
 The weights identity (``sha256:<hex>`` of the file, or ``random:<seed>``) is part of every
 feature cache key. Hashing a large file once is cached in ``vloc_home()/weights-hashes.json``
@@ -145,16 +145,15 @@ def download(url: str, target: Path, *, name: str, timeout_s: float = DOWNLOAD_T
     return h.hexdigest()
 
 
-def _verify(name: str, path: Path, digest: str, expected: str | None) -> None:
-    """Check ``digest`` against the published hash, or against the one recorded on first use."""
+def _verify(name: str, path: Path, digest: str) -> None:
+    """Check ``digest`` against the one recorded on first use (recording it the first time)."""
     record = path.with_name(path.name + ".sha256")
-    if expected is None and record.is_file():
-        expected = record.read_text(encoding="utf-8").split()[0].strip().lower()
-    if expected is None:
+    if not record.is_file():
         # trust on first use: remember what we saw
         atomic_write_text(record, f"{digest}  {path.name}\n")
         return
-    if digest != expected.lower():
+    expected = record.read_text(encoding="utf-8").split()[0].strip().lower()
+    if digest != expected:
         raise WeightsError(
             f"sha256 mismatch for {name!r} weights: expected {expected}, file has {digest}; "
             f"the file is corrupt or not the published checkpoint: delete it and retry, "
@@ -211,10 +210,10 @@ def resolve_weights(
                 if not allow_download or _offline():
                     raise _missing(label, target, "not in the cache and downloads are disabled")
                 digest = download(spec.weights_url, target, name=label)
-                _verify(label, target, digest, spec.weights_sha256)
+                _verify(label, target, digest)
                 return WeightsSource(backbone, "registry", f"sha256:{digest}", target, label=label)
         digest = cached_sha256(target)
-        _verify(label, target, digest, spec.weights_sha256)
+        _verify(label, target, digest)
         return WeightsSource(backbone, "registry", f"sha256:{digest}", target, label=label)
     path = Path(label).expanduser()
     if not path.exists():
