@@ -47,7 +47,6 @@ WEIGHTS_DIR_ENV = "VLOC_WEIGHTS_DIR"
 OFFLINE_ENVS = ("VLOC_OFFLINE", "HF_HUB_OFFLINE")  # any set to 1/true: never download
 DOWNLOAD_TIMEOUT_S = 10.0  # per socket operation: no network fails in well under a second here
 HASH_CACHE_NAME = "weights-hashes.json"
-CHECKPOINT_SUFFIXES = (".pyth", ".pt", ".pth", ".ckpt", ".bin", ".safetensors")
 NESTED_KEYS = ("model_state", "state_dict", "model")  # pytorchvideo, Lightning/Hara, others
 MAX_LISTED_KEYS = 5  # keys named in a mismatch error
 
