@@ -24,7 +24,6 @@ cache fails the same way.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ from vloc.features.store import (
     write_entry,
 )
 from vloc.fileio import file_fingerprint, sha256_file
+from vloc.timing import Stopwatch
 from vloc.workspace import Workspace
 
 MODES = ("cues", "stride", "both")
@@ -161,6 +161,41 @@ class _Plan:
     spans: list[tuple[int, int]] | None
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What the planning stage settled, before any decoding: the entries to find or make."""
+
+    video: Path
+    plans: list[_Plan]  # one per requested kind, in the order of MODES' kinds
+    source: Any  # the resolved weights (vloc.weights.WeightsSource)
+    fps: float  # decode rate, frames/s
+    size: int  # square crop side, px
+    fingerprint: str  # the video's file fingerprint (part of every key)
+    sub_meta: dict[str, Any] | None  # the subtitles' name, sha256, cue count, encoding
+
+
+@dataclass
+class _Entries:
+    """The store entries found or written so far, per kind."""
+
+    outputs: dict[str, Path] = field(default_factory=dict)  # kind -> .safetensors file
+    metas: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind -> its metadata
+    hits: dict[str, bool] = field(default_factory=dict)  # kind -> found in the store
+    resumed: dict[str, int] = field(default_factory=dict)  # kind -> clips taken from chunks
+
+
+@dataclass(frozen=True)
+class _ClipSource:
+    """How to decode the clips of one entry that is still to compute, and what it resumes."""
+
+    make_iter: Callable[[], Iterator[Any]]  # a fresh clip iterator (the clips still missing)
+    n: int  # clips of the whole entry
+    chunks: Chunks  # the entry's resumable chunks
+    done: dict[int, Any]  # clip index -> row, loaded from the chunks of an earlier run
+    media_warnings: list[str]  # filled by the decoder
+    shortfalls: list[Any]  # filled by the decoder: a vloc.media.info.Shortfall when truncated
+
+
 def extract_features(
     video: str | Path,
     *,
@@ -172,6 +207,12 @@ def extract_features(
     chunk_clips: int = CHUNK_CLIPS,
 ) -> FeatureResult:
     """Extract (or find cached) clip features of ``video`` into its workspace.
+
+    Stages (each timed in the result's ``timings``): ``key`` — check the options, read the
+    subtitles, resolve the weights and compute each entry's cache key; find the entries already
+    in the store; probe the video; ``wait`` — take the entries' locks (and look again);
+    ``build`` — the backbone; ``extract_<kind>`` — decode and compute, resuming from chunks;
+    write each entry.
 
     Args:
         video: the video file.
@@ -192,10 +233,8 @@ def extract_features(
         MediaError, SubtitleError, WeightsError, InputError: bad inputs, each naming the file
             (MediaError also for a truncated video without ``allow_truncated``).
     """
-    from vloc.weights import resolve_weights
-
     options = options or FeatureOptions()
-    t0 = time.perf_counter()
+    clock = Stopwatch()
     warnings: list[str] = []
 
     def _warn(msg: str) -> None:
@@ -203,31 +242,76 @@ def extract_features(
         if warn is not None:
             warn(msg)
 
+    with clock("key"):
+        run = _plan_run(Path(video), subs, options, _warn)
+    video = run.video
+    ws = Workspace.for_video(video, workdir)
+    found = _Entries()
+
+    def find(plan: _Plan) -> bool:
+        meta = lookup(ws, plan.kind, options.backbone, plan.key)
+        if meta is None:
+            return False
+        _check_truncation_record(meta, video, options)
+        found.outputs[plan.kind] = entry_paths(ws, plan.kind, options.backbone, plan.key)[0]
+        found.metas[plan.kind] = meta
+        found.hits[plan.kind] = True
+        return True
+
+    todo = [p for p in run.plans if not find(p)]
+    info = None
+    if todo:  # bad media fail here, before anything is written into the workspace
+        from vloc import media
+
+        info = media.probe(video)
+        _check_device(options.device)
+    with contextlib.ExitStack() as locks:
+        if todo:
+            with clock("wait"):  # for another run's locks
+                for plan in todo:  # always in plan order: two runs never wait for each other
+                    name = f"features-{plan.kind}-{options.backbone}-{plan.key[:KEY_CHARS]}"
+                    locks.enter_context(ws.lock(name, notify=warn))
+            todo = [p for p in todo if not find(p)]  # written by the run this one waited for
+        if todo:
+            assert info is not None, "probed above"
+            _compute(
+                run,
+                info,
+                todo,
+                ws=ws,
+                options=options,
+                chunk_clips=chunk_clips,
+                progress=progress,
+                warn=_warn,
+                clock=clock,
+                found=found,
+            )
+    ordered = [p.kind for p in run.plans]
+    return FeatureResult(
+        outputs={k: found.outputs[k] for k in ordered},
+        metas={k: found.metas[k] for k in ordered},
+        cache_hit=not todo,
+        hits={k: found.hits[k] for k in ordered},
+        timings=clock.stop(),
+        warnings=warnings,
+        workspace=ws.root,
+        resumed=found.resumed,
+    )
+
+
+def _plan_run(video: Path, subs: str | Path | None, options: FeatureOptions, warn: WarnFn) -> _Run:
+    """Check the options and the video, read the subtitles, resolve the weights and compute
+    the cache key of each requested kind (no torch, no ffprobe)."""
+    from vloc.weights import resolve_weights
+
     kinds = validate_options(options, has_subs=subs is not None)
     spec = get_spec(options.backbone)
-    video = Path(video)
     if not video.exists():
         raise InputError("video not found", path=video)
     if not video.is_file():
         raise InputError("not a video file (a folder?)", path=video)
     fingerprint = file_fingerprint(video)
-    spans: list[tuple[int, int]] | None = None
-    sub_meta: dict[str, Any] | None = None
-    if subs is not None:
-        from vloc.subtitles import read_subtitles
-
-        doc = read_subtitles(subs, encoding=options.encoding)
-        if not doc.cues:
-            raise InputError("the subtitle file has no cues", path=subs)
-        spans = [(c.start_ms, c.end_ms) for c in doc.cues]
-        sub_meta = {
-            "name": Path(subs).name,
-            "sha256": sha256_file(subs),
-            "n_cues": len(spans),
-            "encoding": doc.encoding,
-        }
-        for w in doc.warnings:
-            _warn(w)
+    spans, sub_meta = _read_cues(subs, options.encoding, warn) if subs is not None else (None, None)
     source = resolve_weights(
         options.backbone,
         options.weights,
@@ -235,13 +319,12 @@ def extract_features(
         weights_dir_override=options.weights_dir,
     )
     if source.is_random:
-        _warn(
+        warn(
             f"using RANDOM weights for {options.backbone} (seed {source.seed}): features are "
             "not meaningful; use this for testing only"
         )
     fps = float(options.fps if options.fps is not None else spec.fps)
     size = int(options.size if options.size is not None else spec.size)
-    ws = Workspace.for_video(video, workdir)
     plans = []
     for kind in kinds:
         key = feature_key(
@@ -257,71 +340,28 @@ def extract_features(
             grid=options.grid if kind == "cues" else None,
         )
         plans.append(_Plan(kind, key, spans if kind == "cues" else None))
-    timings = {"key": time.perf_counter() - t0}
-    outputs: dict[str, Path] = {}
-    metas: dict[str, dict[str, Any]] = {}
-    hits: dict[str, bool] = {}
-    resumed: dict[str, int] = {}
+    return _Run(video, plans, source, fps, size, fingerprint, sub_meta)
 
-    def find(plan: _Plan) -> bool:
-        meta = lookup(ws, plan.kind, options.backbone, plan.key)
-        if meta is None:
-            return False
-        _check_truncation_record(meta, video, options)
-        outputs[plan.kind] = entry_paths(ws, plan.kind, options.backbone, plan.key)[0]
-        metas[plan.kind] = meta
-        hits[plan.kind] = True
-        return True
 
-    todo = [p for p in plans if not find(p)]
-    info = None
-    if todo:  # bad media fail here, before anything is written into the workspace
-        from vloc import media
+def _read_cues(
+    subs: str | Path, encoding: str | None, warn: WarnFn
+) -> tuple[list[tuple[int, int]], dict[str, Any]]:
+    """The cues' ``(start_ms, end_ms)`` spans and the subtitles' metadata for the entry."""
+    from vloc.subtitles import read_subtitles
 
-        info = media.probe(video)
-        _check_device(options.device)
-    with contextlib.ExitStack() as locks:
-        if todo:
-            t_wait = time.perf_counter()
-            for plan in todo:  # always in plan order: two runs never wait for each other
-                name = f"features-{plan.kind}-{options.backbone}-{plan.key[:KEY_CHARS]}"
-                locks.enter_context(ws.lock(name, notify=warn))
-            timings["wait"] = time.perf_counter() - t_wait  # for another run's locks
-            todo = [p for p in todo if not find(p)]  # written by the run this one waited for
-        if todo:
-            assert info is not None, "probed above"
-            _compute(
-                video,
-                info,
-                todo,
-                ws=ws,
-                options=options,
-                source=source,
-                fps=fps,
-                size=size,
-                fingerprint=fingerprint,
-                sub_meta=sub_meta,
-                chunk_clips=chunk_clips,
-                progress=progress,
-                warn=_warn,
-                timings=timings,
-                outputs=outputs,
-                metas=metas,
-                hits=hits,
-                resumed=resumed,
-            )
-    timings["total"] = time.perf_counter() - t0
-    ordered = [p.kind for p in plans]
-    return FeatureResult(
-        outputs={k: outputs[k] for k in ordered},
-        metas={k: metas[k] for k in ordered},
-        cache_hit=not todo,
-        hits={k: hits[k] for k in ordered},
-        timings=timings,
-        warnings=warnings,
-        workspace=ws.root,
-        resumed=resumed,
-    )
+    doc = read_subtitles(subs, encoding=encoding)
+    if not doc.cues:
+        raise InputError("the subtitle file has no cues", path=subs)
+    spans = [(c.start_ms, c.end_ms) for c in doc.cues]
+    sub_meta = {
+        "name": Path(subs).name,
+        "sha256": sha256_file(subs),
+        "n_cues": len(spans),
+        "encoding": doc.encoding,
+    }
+    for w in doc.warnings:
+        warn(w)
+    return spans, sub_meta
 
 
 def _check_truncation_record(meta: dict[str, Any], video: Path, options: FeatureOptions) -> None:
@@ -335,148 +375,57 @@ def _check_truncation_record(meta: dict[str, Any], video: Path, options: Feature
 
 
 def _compute(
-    video: Path,
+    run: _Run,
     info: Any,
     todo: list[_Plan],
     *,
     ws: Workspace,
     options: FeatureOptions,
-    source: Any,
-    fps: float,
-    size: int,
-    fingerprint: str,
-    sub_meta: dict[str, Any] | None,
     chunk_clips: int,
     progress: ProgressFn | None,
     warn: WarnFn,
-    timings: dict[str, float],
-    outputs: dict[str, Path],
-    metas: dict[str, dict[str, Any]],
-    hits: dict[str, bool],
-    resumed: dict[str, int],
+    clock: Stopwatch,
+    found: _Entries,
 ) -> None:
     """Extract the ``todo`` entries (the caller holds their locks) and write them to the store."""
-    from vloc import __version__, media
-
     _ensure_writable(ws.root / FEATURES_DIR)  # fail before minutes of compute, not after
-    makers = {}
-    for plan in todo:
-        media_warnings: list[str] = []
-        shortfalls: list[Any] = []
-        if plan.kind == "cues":
-            assert plan.spans is not None, "cue plans always carry spans"
-            n: int = len(plan.spans)
-            chunks = Chunks(
-                ws, plan.kind, options.backbone, plan.key, total=n, chunk_clips=chunk_clips
-            )
-            done = chunks.load()
-            left = [i for i in range(n) if i not in done]
-
-            def make_iter(
-                plan: _Plan = plan,
-                mw: list[str] = media_warnings,
-                sf: list[Any] = shortfalls,
-                left: list[int] = left,
-            ) -> Iterator[Any]:
-                return media.iter_cue_clips(
-                    video,
-                    plan.spans,
-                    fps=fps,
-                    clip_len=options.clip_len,
-                    size=size,
-                    info=info,
-                    warnings=mw,
-                    only=left,
-                    allow_truncated=options.allow_truncated,
-                    shortfalls=sf,
-                )
-        else:
-            n = media.count_stride_clips(info, fps=fps, clip_len=options.clip_len)
-            chunks = Chunks(
-                ws, plan.kind, options.backbone, plan.key, total=None, chunk_clips=chunk_clips
-            )
-            done = chunks.load()
-            start = 0  # stride clips come in order: resume after the leading complete chunks
-            while start in done:
-                start += 1
-            done = {i: row for i, row in done.items() if i < start}
-
-            def make_iter(
-                mw: list[str] = media_warnings, sf: list[Any] = shortfalls, start: int = start
-            ) -> Iterator[Any]:
-                return media.iter_stride_clips(
-                    video,
-                    fps=fps,
-                    clip_len=options.clip_len,
-                    size=size,
-                    info=info,
-                    warnings=mw,
-                    start_clip=start,
-                    allow_truncated=options.allow_truncated,
-                    shortfalls=sf,
-                )
-
-        makers[plan.kind] = (make_iter, n, media_warnings, shortfalls, chunks, done)
-    t_build = time.perf_counter()
+    sources = {
+        plan.kind: _clip_source(plan, run, info, ws=ws, options=options, chunk_clips=chunk_clips)
+        for plan in todo
+    }
     first = todo[0].kind
     started = None
-    if options.overlap:  # decode the first clips while the model is being built
-        started = iter_overlapped(makers[first][0], capacity=QUEUE_BATCHES * options.batch_size)
-    try:
-        backbone = _prepare_backbone(source, options, size=size, warn=warn)
-    except BaseException:
-        if started is not None:
-            started.close()
-        raise
-    timings["build"] = time.perf_counter() - t_build
+    with clock("build"):
+        if options.overlap:  # decode the first clips while the model is being built
+            capacity = QUEUE_BATCHES * options.batch_size
+            started = iter_overlapped(sources[first].make_iter, capacity=capacity)
+        try:
+            backbone = _prepare_backbone(run.source, options, size=run.size, warn=warn)
+        except BaseException:
+            if started is not None:
+                started.close()
+            raise
     for plan in todo:
-        t_kind = time.perf_counter()
-        make_iter, n, media_warnings, shortfalls, chunks, done = makers[plan.kind]
+        clips = sources[plan.kind]
         stats: dict[str, float] = {}
-        pooled, regions, clip_spans = _extract_kind(
-            backbone,
-            make_iter,
-            plan.kind,
-            n,
-            options,
-            progress,
-            started=started if plan.kind == first else None,
-            stats=stats,
-            done=done,
-            chunks=chunks,
-        )
-        if len(pooled) == 0:
-            raise InputError("no clips could be decoded from the video", path=video)
-        for w in media_warnings:
-            warn(w)
-        elapsed = time.perf_counter() - t_kind
-        meta = {
-            "source": "extracted",
-            "backbone": options.backbone,
-            "width": options.width,
-            **source.to_meta(),
-            "fps": fps,
-            "clip_len": options.clip_len,
-            "size": size,
-            "grid": options.grid if plan.kind == "cues" else None,
-            "vloc_version": __version__,
-            # only content-determined facts: a re-run (or a run into another folder, or a
-            # resumed run) writes byte-identical metadata; timings are in the result, not here
-            "video": {
-                "name": video.name,
-                "fingerprint": fingerprint,
-                "duration_s": info.duration_s,
-                "source_fps": info.fps,
-            },
-            "subtitles": sub_meta if plan.kind == "cues" else None,
-            "spans_ms": clip_spans.tolist(),
-            "requested_spans_ms": [list(s) for s in plan.spans] if plan.spans else None,
-            "device": options.device,
-            "optimizations": list(backbone.optimized),
-            "options": asdict(options),
-            "warnings": media_warnings,
-            "truncated": shortfalls[0].to_json() if shortfalls else None,
-        }
+        with clock(f"extract_{plan.kind}"):
+            pooled, regions, clip_spans = _extract_kind(
+                backbone,
+                clips.make_iter,
+                plan.kind,
+                clips.n,
+                options,
+                progress,
+                started=started if plan.kind == first else None,
+                stats=stats,
+                done=clips.done,
+                chunks=clips.chunks,
+            )
+            if len(pooled) == 0:
+                raise InputError("no clips could be decoded from the video", path=run.video)
+            for w in clips.media_warnings:
+                warn(w)
+        meta = _entry_meta(run, info, plan, options, clips, clip_spans, backbone.optimized)
         tensors_path, _ = write_entry(
             ws,
             kind=plan.kind,
@@ -487,13 +436,104 @@ def _compute(
             spans_ms=clip_spans,
             meta=meta,
         )
-        chunks.discard()
-        outputs[plan.kind] = tensors_path
-        metas[plan.kind] = lookup(ws, plan.kind, options.backbone, plan.key) or meta
-        hits[plan.kind] = False
-        resumed[plan.kind] = len(done)
-        timings[f"extract_{plan.kind}"] = elapsed
-        timings[f"compute_{plan.kind}"] = stats.get("compute_s", 0.0)
+        clips.chunks.discard()
+        found.outputs[plan.kind] = tensors_path
+        found.metas[plan.kind] = lookup(ws, plan.kind, options.backbone, plan.key) or meta
+        found.hits[plan.kind] = False
+        found.resumed[plan.kind] = len(clips.done)
+        clock.add(f"compute_{plan.kind}", stats.get("compute_s", 0.0))
+
+
+def _clip_source(
+    plan: _Plan,
+    run: _Run,
+    info: Any,
+    *,
+    ws: Workspace,
+    options: FeatureOptions,
+    chunk_clips: int,
+) -> _ClipSource:
+    """The clips one entry still needs: its chunks from an earlier run, and a decoder for
+    the rest (cue clips: the missing cues; stride clips: from the first missing one on)."""
+    from vloc import media
+
+    media_warnings: list[str] = []
+    shortfalls: list[Any] = []
+    decode = {
+        "fps": run.fps,
+        "clip_len": options.clip_len,
+        "size": run.size,
+        "info": info,
+        "warnings": media_warnings,
+        "allow_truncated": options.allow_truncated,
+        "shortfalls": shortfalls,
+    }
+    if plan.kind == "cues":
+        assert plan.spans is not None, "cue plans always carry spans"
+        spans = plan.spans
+        n: int = len(spans)
+        chunks = Chunks(ws, plan.kind, options.backbone, plan.key, total=n, chunk_clips=chunk_clips)
+        done = chunks.load()
+        left = [i for i in range(n) if i not in done]
+
+        def make_iter() -> Iterator[Any]:
+            return media.iter_cue_clips(run.video, spans, only=left, **decode)
+    else:
+        n = media.count_stride_clips(info, fps=run.fps, clip_len=options.clip_len)
+        chunks = Chunks(
+            ws, plan.kind, options.backbone, plan.key, total=None, chunk_clips=chunk_clips
+        )
+        done = chunks.load()
+        start = 0  # stride clips come in order: resume after the leading complete chunks
+        while start in done:
+            start += 1
+        done = {i: row for i, row in done.items() if i < start}
+
+        def make_iter() -> Iterator[Any]:
+            return media.iter_stride_clips(run.video, start_clip=start, **decode)
+
+    return _ClipSource(make_iter, n, chunks, done, media_warnings, shortfalls)
+
+
+def _entry_meta(
+    run: _Run,
+    info: Any,
+    plan: _Plan,
+    options: FeatureOptions,
+    clips: _ClipSource,
+    clip_spans: Any,
+    optimized: Any,
+) -> dict[str, Any]:
+    """The metadata written beside an entry: only content-determined facts, so a re-run (or a
+    run into another folder, or a resumed run) writes byte-identical metadata; timings are in
+    the result, not here."""
+    from vloc import __version__
+
+    return {
+        "source": "extracted",
+        "backbone": options.backbone,
+        "width": options.width,
+        **run.source.to_meta(),
+        "fps": run.fps,
+        "clip_len": options.clip_len,
+        "size": run.size,
+        "grid": options.grid if plan.kind == "cues" else None,
+        "vloc_version": __version__,
+        "video": {
+            "name": run.video.name,
+            "fingerprint": run.fingerprint,
+            "duration_s": info.duration_s,
+            "source_fps": info.fps,
+        },
+        "subtitles": run.sub_meta if plan.kind == "cues" else None,
+        "spans_ms": clip_spans.tolist(),
+        "requested_spans_ms": [list(s) for s in plan.spans] if plan.spans else None,
+        "device": options.device,
+        "optimizations": list(optimized),
+        "options": asdict(options),
+        "warnings": clips.media_warnings,
+        "truncated": clips.shortfalls[0].to_json() if clips.shortfalls else None,
+    }
 
 
 def _ensure_writable(folder: Path) -> None:

@@ -25,7 +25,6 @@ Model folders, their lookup and ``translator.json``: :mod:`vloc.translator.regis
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from vloc.errors import InputError, SubtitleError
 from vloc.fileio import check_output, protect_inputs
 from vloc.subtitles import FORMATS
+from vloc.timing import Stopwatch
 from vloc.translator.cues import LANG_CODE, check_same_cues, default_output, render_cue, split_style
 from vloc.translator.decode import DEFAULT_BEAM
 from vloc.translator.linebreak import ReadabilityReport, check_readability
@@ -204,8 +204,7 @@ def translate_subtitles(
         InputError, SubtitleError, MediaError, WeightsError, EngineError: each naming the file
         or endpoint; nothing is written to the output path then.
     """
-    t_start = time.perf_counter()
-    timings: dict[str, float] = {}
+    clock = Stopwatch()
     warnings: list[str] = []
 
     def _warn(msg: str) -> None:
@@ -234,31 +233,30 @@ def translate_subtitles(
         from vloc.engines.glossary import read_glossary
 
         glossary = read_glossary(engine.glossary)
-    c0 = time.perf_counter()
-    choice = choose_model(options.model, options.to) if kind == "vloc" else None
-    timings["model"] = time.perf_counter() - c0
+    with clock("model"):
+        choice = choose_model(options.model, options.to) if kind == "vloc" else None
 
-    c0 = time.perf_counter()
-    from vloc.subtitles import read_subtitles
+    with clock("read"):
+        from vloc.subtitles import read_subtitles
 
-    subs = read_subtitles(subtitles, encoding=options.encoding)
-    if not subs.cues:
-        raise SubtitleError("nothing to translate: the file holds no subtitle cues", path=subtitles)
-    for w in subs.warnings:
-        _warn(w)
-    out_path, fmt = _output_path(subs.format, video, subtitles, options)
-    styled = [split_style(c.text) for c in subs.cues]
-    texts = [s.plain for s in styled]
-    n = len(subs.cues)
-    timings["read"] = time.perf_counter() - c0
+        subs = read_subtitles(subtitles, encoding=options.encoding)
+        if not subs.cues:
+            raise SubtitleError(
+                "nothing to translate: the file holds no subtitle cues", path=subtitles
+            )
+        for w in subs.warnings:
+            _warn(w)
+        out_path, fmt = _output_path(subs.format, video, subtitles, options)
+        styled = [split_style(c.text) for c in subs.cues]
+        texts = [s.plain for s in styled]
+        n = len(subs.cues)
 
     coverage = None
     if choice is not None:
         coverage = _check_coverage(choice, texts, subtitles, options, _warn)
-        c0 = time.perf_counter()
-        _check_device(options.device)
-        loaded = open_model(choice.folder, options.to, device=options.device)
-        timings["model"] += time.perf_counter() - c0
+        with clock("model"):
+            _check_device(options.device)
+            loaded = open_model(choice.folder, options.to, device=options.device)
         from vloc.translator.decode import decode_with_model
 
         decoded = decode_with_model(
@@ -287,34 +285,36 @@ def translate_subtitles(
         )
         model_files = Path(engine.model) if engine.model and Path(engine.model).exists() else None
     for stage, seconds in decoded.timings.items():
-        timings[stage] = timings.get(stage, 0.0) + seconds
+        clock.add(stage, seconds)
 
-    c0 = time.perf_counter()
-    translations = decoded.translations
-    out_texts, shown = [], []
-    for i in range(n):
-        text, display = render_cue(
-            styled[i], translations.get(i, ""), options.to, options.bilingual
+    with clock("write"):
+        translations = decoded.translations
+        out_texts, shown = [], []
+        for i in range(n):
+            text, display = render_cue(
+                styled[i], translations.get(i, ""), options.to, options.bilingual
+            )
+            out_texts.append(text)
+            shown.append(display)
+        out_doc = subs.with_texts(out_texts)
+        check_same_cues(subs, out_doc, subtitles)
+        readability = check_readability(
+            shown, [(c.start_ms, c.end_ms) for c in subs.cues], options.to
         )
-        out_texts.append(text)
-        shown.append(display)
-    out_doc = subs.with_texts(out_texts)
-    check_same_cues(subs, out_doc, subtitles)
-    readability = check_readability(shown, [(c.start_ms, c.end_ms) for c in subs.cues], options.to)
-    glossary_json = None
-    if glossary:
-        from vloc.engines.glossary import glossary_report
+        glossary_json = None
+        if glossary:
+            from vloc.engines.glossary import glossary_report
 
-        glossary_json = [
-            r.to_json()
-            for r in glossary_report(texts, [translations.get(i, "") for i in range(n)], glossary)
-        ]
-    from vloc.subtitles import write_subtitles
+            glossary_json = [
+                r.to_json()
+                for r in glossary_report(
+                    texts, [translations.get(i, "") for i in range(n)], glossary
+                )
+            ]
+        from vloc.subtitles import write_subtitles
 
-    with protect_inputs([video, subtitles, model_files, engine.glossary if engine else None]):
-        write_subtitles(out_path, out_doc, format=fmt, keep_indices=True)
-    timings["write"] = time.perf_counter() - c0
-    timings["total"] = time.perf_counter() - t_start
+        with protect_inputs([video, subtitles, model_files, engine.glossary if engine else None]):
+            write_subtitles(out_path, out_doc, format=fmt, keep_indices=True)
     return TranslateResult(
         output=out_path,
         cues=n,
@@ -322,7 +322,7 @@ def translate_subtitles(
         reused=decoded.reused,
         empty=sum(1 for t in texts if not t),
         batches=decoded.batches,
-        timings=timings,
+        timings=clock.stop(),
         cache=decoded.cache,
         readability=readability,
         model=decoded.model,
