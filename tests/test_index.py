@@ -232,13 +232,13 @@ def test_index_refuses_queries_from_another_encoder(film, tiny_model, tiny_model
 
 
 def test_offline_unknown_encoder_fails_fast_naming_the_cache():
-    from vloc.encoders import models_cache, resolve_encoder
+    from vloc.encoders import encoders_cache, resolve_encoder
 
     t0 = time.perf_counter()
     with pytest.raises(WeightsError) as e:
         resolve_encoder("some-org/no-such-encoder")
     assert time.perf_counter() - t0 < 5.0
-    assert "no-such-encoder" in str(e.value) and str(models_cache()) in str(e.value)
+    assert "no-such-encoder" in str(e.value) and str(encoders_cache()) in str(e.value)
 
 
 def test_encoder_folder_that_is_not_a_model(tmp_path):
@@ -385,7 +385,7 @@ def test_cli_index_errors_exit_1(tmp_path, tiny_model):
         app, ["index", str(tmp_path / "v.mp4"), str(subs), "--encoder", "nobody/none"]
     )
     assert r.exit_code == 1 and "error:" in r.stderr and r.stdout == ""
-    assert "models" in r.stderr
+    assert "encoders" in r.stderr  # the encoder cache it looked in
 
 
 # ---------------------------------------------------------------- the embedded default encoder

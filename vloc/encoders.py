@@ -15,7 +15,8 @@ Any other encoder is a sentence-transformers model, named by
 
 * a local folder (anything ``SentenceTransformer(folder)`` loads);
 * a hub name (``sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2``), downloaded once
-  into ``vloc_home()/models`` and read from there afterwards. With no network the name must
+  into ``vloc_home()/encoders`` and read from there afterwards (or from ``vloc_home()/models``,
+  where older versions cached them). With no network the name must
   already be in that cache: otherwise a :class:`~vloc.errors.WeightsError` says so at once.
 
 Every encoder is identified by the sha256 of its files (names and contents: a model folder's
@@ -136,9 +137,15 @@ class Encoder:
         return np.ascontiguousarray(emb, dtype=np.float32)  # (N, D)
 
 
-def models_cache() -> Path:
-    """Where hub encoders are downloaded: ``vloc_home()/models`` (hugging face cache layout)."""
-    return vloc_home() / "models"
+ENCODERS_DIR = "encoders"  # hub encoders' download cache under vloc_home()
+LEGACY_ENCODERS_DIR = "models"  # where they were cached before (still read, never written)
+
+
+def encoders_cache() -> Path:
+    """Where hub encoders are downloaded: ``vloc_home()/encoders`` (hugging face cache layout),
+    apart from ``vloc_home()/models``, where installed translators and summarizers are looked
+    up (:mod:`vloc.registry`)."""
+    return vloc_home() / ENCODERS_DIR
 
 
 def _minilm_folder() -> Path | None:
@@ -213,9 +220,9 @@ def _hub_reachable() -> bool:
 
 
 def _hub_folder(name: str) -> Path:
-    """The local snapshot of hub model ``name``; downloaded into ``models_cache()`` if online."""
+    """The local snapshot of hub model ``name``; downloaded into ``encoders_cache()`` if online."""
     repo_id = name if "/" in name else f"{HUB_ORG}/{name}"
-    cache = models_cache()
+    cache = encoders_cache()
     how = (
         f"pass a local sentence-transformers folder with --encoder PATH, or run once with "
         f"network access so that it is downloaded into {cache} (VLOC_HOME moves that cache)"
@@ -225,14 +232,17 @@ def _hub_folder(name: str) -> Path:
         from huggingface_hub.errors import HFValidationError
     except ImportError as e:  # pragma: no cover - installed with sentence-transformers
         raise WeightsError(f"cannot resolve encoder {name!r}: huggingface_hub missing") from e
-    try:
-        return Path(snapshot_download(repo_id, cache_dir=str(cache), local_files_only=True))
-    except HFValidationError as e:
-        raise WeightsError(
-            f"encoder {name!r} is neither an existing folder nor a valid hub name; {how}"
-        ) from e
-    except Exception as e:  # noqa: BLE001 - any miss in the local cache means: not cached
-        cached_error = e
+    cached_error: Exception | None = None
+    legacy = vloc_home() / LEGACY_ENCODERS_DIR  # encoders downloaded by older versions
+    for place in (cache, legacy) if legacy.is_dir() else (cache,):
+        try:
+            return Path(snapshot_download(repo_id, cache_dir=str(place), local_files_only=True))
+        except HFValidationError as e:
+            raise WeightsError(
+                f"encoder {name!r} is neither an existing folder nor a valid hub name; {how}"
+            ) from e
+        except Exception as e:  # noqa: BLE001 - any miss in the local cache means: not cached
+            cached_error = cached_error or e
     if _offline_env() or not _hub_reachable():
         raise WeightsError(
             f"encoder {name!r} is not in the local model cache {cache} and the model hub "
@@ -346,7 +356,9 @@ def load_encoder(name_or_path: str | Path | EncoderRef | None = None) -> Encoder
     ref = name_or_path if isinstance(name_or_path, EncoderRef) else resolve_encoder(name_or_path)
     if ref.kind == KIND_USE:
         return _load_use(ref)
-    import vloc  # noqa: F401  (installs the torchvision compatibility step first)
+    from vloc._compat import install_torchvision_compat
+
+    install_torchvision_compat()  # before transformers imports torchvision
 
     try:
         from sentence_transformers import SentenceTransformer
