@@ -31,6 +31,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "how2-mcls-demo"
@@ -117,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{r.state.best:.3f} at {r.state.best_step}, {timings[f'train_{name}']} s",
             file=sys.stderr,
         )
-    options = SummarizeOptions(beam=args.beam, length_penalty=1.0, max_len=60, device=args.device)
+    options = SummarizeOptions(
+        beam_size=args.beam, length_penalty=1.0, max_len=60, device=args.device
+    )
     t0 = time.perf_counter()
     models = [str(out / n) for n in ("plain", "no-video", "stage3", "stage1")]
     result = evaluate_summarizers(models, args.data, splits=("test", "val"), options=options)
@@ -131,10 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     one = summarize(
         out / "summaries" / f"{row.video_id}.mp4",
         srt,
-        to="en",
-        model=out / "stage3",
-        features=row.features,
-        options=options,
+        replace(options, to="en", model=out / "stage3", features=row.features),
     )
     table = result.table()
     md = [

@@ -114,13 +114,15 @@ def ship_model(run: Path, target: Path, args: argparse.Namespace, results: dict)
     info["video"] = {
         "feature": f"{args.backbone}, seeded random weights (seed {BACKBONE_SEED}), width "
         f"{args.width}, {args.size} px, {FEATURE_FPS:g} fps",
+        "dim": info["video"]["dim"],
+    }
+    info["features"] = {  # FeatureOptions fields (vloc.registry.feature_settings)
         "backbone": args.backbone,
         "weights": BACKBONE_FILE,
         "width": args.width,
         "size": args.size,
         "fps": FEATURE_FPS,
-        "clip_frames": info["video"]["clip_frames"],
-        "dim": info["video"]["dim"],
+        "clip_len": info["features"]["clip_len"],
     }
     atomic_write_json(target / "summarizer.json", info)
     scores = results["scores"]
@@ -152,7 +154,7 @@ def ship_model(run: Path, target: Path, args: argparse.Namespace, results: dict)
         "validation loss kept)",
         f"- recipe: {RECIPES[run.name].format(subset=args.subset)}",
         f"- video features: {info['video']['feature']}, one {info['video']['dim']}-d vector per "
-        f"{info['video']['clip_frames']} frames; the backbone's exact weights are "
+        f"{info['features']['clip_len']} frames; the backbone's exact weights are "
         f"`{BACKBONE_FILE}` (sha256 `{_sha256(target / BACKBONE_FILE)}`), so features match "
         "the training ones on any machine",
         "",
@@ -300,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     names = ["full", "no-video", "scratch-small", "triple-stage"]
     result = evaluate_summarizers(
         [str(out / n) for n in names], how2, splits=("test",), names=names,
-        options=SummarizeOptions(beam=6, length_penalty=1.0, max_len=60, device=args.device),
+        options=SummarizeOptions(beam_size=6, length_penalty=1.0, max_len=60, device=args.device),
     )  # fmt: skip
     timings["evaluate"] = round(time.perf_counter() - t0, 1)
     s = result.scores

@@ -13,7 +13,9 @@ import torch
 import typer
 from typer.testing import CliRunner
 
-from vloc.cli.summarize import eval_summarize, summarize, train_summarize
+from vloc.cli.evaluate import summarize as eval_summarize
+from vloc.cli.summarize import summarize
+from vloc.cli.train import summarize as train_summarize
 from vloc.errors import InputError
 from vloc.summarizer.data import import_how2, load_video_features
 from vloc.summarizer.train import ModelSize, StageOptions, train_summarizer
@@ -369,9 +371,10 @@ def test_cli_eval_table(stages, how2, tmp_path):
 
 
 def test_cli_train_and_bad_inputs(how2, tmp_path, stages):
-    argv = ["train", "--data", str(how2), "--out", str(tmp_path / "run"), "--d-model", "16"]
-    argv += ["--layers", "1", "--heads", "2", "--vocab-size", "300", "--max-steps", "2"]
-    argv += ["--val-every", "2", "--warmup", "0", "--batch-size", "3", "--json"]
+    argv = ["train", "--data", str(how2), "--out", str(tmp_path / "run"), "--max-steps", "2"]
+    for setting in ("d_model=16", "layers=1", "n_heads=2", "vocab_size=300", "val_every=2"):
+        argv += ["--config", setting]
+    argv += ["--config", '{"warmup_steps": 0, "batch_size": 3}', "--json"]
     r = CliRunner().invoke(cli(), argv)
     assert r.exit_code == 0, r.output
     payload = json.loads(r.stdout)
@@ -383,7 +386,8 @@ def test_cli_train_and_bad_inputs(how2, tmp_path, stages):
         (["--stage", "2"], "--teacher"),
         (["--stage", "3", "--student", str(tmp_path / "none")], "--student not found"),
         (["--stage", "4"], "unknown stage"),
-        (["--stage", "2", "--teacher", str(stages["1"]), "--layer", "9"], "--layer '9'"),
+        (["--stage", "2", "--teacher", str(stages["1"]), "--config", "layer=9"], "layer 9:"),
+        (["--config", "heads=2"], "unknown setting 'heads'"),
     ):
         r = CliRunner().invoke(
             cli(), ["train", "--data", str(how2), "--out", str(tmp_path / "x"), *extra]
@@ -401,7 +405,7 @@ def test_long_videos_are_pooled_visibly(stages, tmp_path):
     long = np.random.default_rng(0).normal(size=(40, DIM)).astype(np.float32)  # model keeps 32
     warnings: list[str] = []
     out = summarize_batch(
-        loaded, ["a guitarra tem cordas"], [long], SummarizeOptions(beam=2, max_len=5),
+        loaded, ["a guitarra tem cordas"], [long], SummarizeOptions(beam_size=2, max_len=5),
         warn=warnings.append,
     )  # fmt: skip
     assert out.video_steps == [40] and len(out.texts) == 1

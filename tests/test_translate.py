@@ -310,7 +310,7 @@ def test_model_found_by_name_alone_or_as_a_training_output(film, models, tmp_pat
     video, subs = film
     home = tmp_path / "home"
     monkeypatch.setenv("VLOC_HOME", str(home))
-    monkeypatch.setattr("vloc.translator.registry.model_dirs", lambda: [home / "models"])
+    monkeypatch.setattr("vloc.registry.model_dirs", lambda: [home / "models"])
     shutil.copytree(models["text-only"], home / "models" / "tiny-en-zh" / "best")
     for model in ("tiny-en-zh", None, str(home / "models" / "tiny-en-zh")):
         res = translate_subtitles(

@@ -535,6 +535,10 @@ def _task_summarize(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
     assert task.arg, "parse_tasks guarantees summarize:<lang>"
     out = job_dir / f"{job.name}.{task.arg}{SUMMARY_SUFFIX}"
     so = SummarizeOptions(
+        to=task.arg,
+        model=opts.model,
+        output=out,
+        workdir=job_dir,
         device=opts.device,
         backbone=opts.backbone,
         weights=opts.weights,
@@ -543,9 +547,7 @@ def _task_summarize(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
         strict=opts.strict,
         allow_truncated=opts.allow_truncated,
     )
-    res = summarize(
-        job.video, subs, to=task.arg, model=opts.model, out=out, options=so, workdir=job_dir
-    )
+    res = summarize(job.video, subs, so)
     return TaskDone([Path(res.output)], warnings=tuple(res.warnings))
 
 

@@ -23,7 +23,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.segment import Segment
 
-from vloc.errors import VlocError
+from vloc.errors import InputError, VlocError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -44,6 +44,8 @@ PLAIN_PROGRESS_EVERY_S = 10.0  # seconds between progress lines when stderr is n
 OUTPUT_FILE_PARAMS = ("output", "table", "report")
 NOT_INPUT_PARAMS = ("out", "workdir", "weights_dir", "source")
 # C0 controls but tab and newline, DEL, C1 controls, bidirectional overrides and isolates
+DEVICES = ("cpu", "cuda")  # what --device takes (checked by @command for every command)
+DEVICE_OPTION = typer.Option("cpu", "--device", help="cpu | cuda.")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -188,10 +190,50 @@ class Progress:
             )
 
 
+class Bars:
+    """Adapt a library's ``progress(name, done, total)`` calls to one UI bar per name (a stage,
+    a model, a kind of features); closes them all on exit::
+
+        with Bars(ui, "features ({})", "clips") as bars:
+            extract_features(..., progress=bars)
+    """
+
+    def __init__(self, ui: UI, label: str = "{}", unit: str | Mapping[str, str] = "items") -> None:
+        self.ui = ui
+        self.label = label  # the bar's description; "{}" is replaced by the name
+        self.unit = unit  # one unit, or one per name ("items" for names not listed)
+        self.bars: dict[str, Progress] = {}
+        self.done: dict[str, int] = {}
+
+    def __call__(self, name: str, done: int, total: int) -> None:
+        if name not in self.bars:
+            unit = self.unit if isinstance(self.unit, str) else self.unit.get(name, "items")
+            self.bars[name] = self.ui.progress(total, self.label.format(name), unit).__enter__()
+            self.done[name] = 0
+        if done > self.done[name]:
+            self.bars[name].advance(done - self.done[name])
+            self.done[name] = done
+
+    def __enter__(self) -> Bars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self.bars.values():
+            bar.__exit__(None, None, None)
+        self.bars.clear()
+
+
+def check_device(device: str | None) -> None:
+    """``--device`` must be one of :data:`DEVICES` (None: the command's default)."""
+    if device is not None and device not in DEVICES:
+        raise InputError(f"--device must be {' or '.join(DEVICES)}, got {device!r}")
+
+
 def command(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a CLI command: turn vloc errors into one line and exit code 1.
 
-    The wrapped function receives a ``ui`` keyword built from its ``json_output`` flag.
+    The wrapped function receives a ``ui`` keyword built from its ``json_output`` flag; a
+    ``device`` parameter is checked here (:func:`check_device`) for every command.
     Set ``VLOC_DEBUG=1`` to see tracebacks of unexpected errors.
     """
 
@@ -201,6 +243,7 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
         ui = UI(json_mode=bool(kwargs.get("json_output", False)))
         try:
+            check_device(kwargs.get("device"))
             inputs = _input_paths(kwargs)
             for name in OUTPUT_FILE_PARAMS:
                 if kwargs.get(name) is not None:

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from vloc.cli import _engine as E
-from vloc.cli._ui import EXIT_FAILURE, JSON_OPTION, UI, command
+from vloc.cli._ui import DEVICE_OPTION, EXIT_FAILURE, JSON_OPTION, UI, command
 
 
 @command
@@ -53,7 +53,7 @@ def batch(
     encoding: str | None = typer.Option(
         None, "--encoding", help="Subtitle encoding (default: detect)."
     ),
-    device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
+    device: str = DEVICE_OPTION,
     compile: bool = typer.Option(
         False, "--compile", help="torch.compile the features task's backbone (long films)."
     ),
@@ -109,8 +109,6 @@ def batch(
         raise InputError(f"--workers must be >= 1, got {workers}")
     if weights == "random" and seed is None:
         raise InputError("--weights random needs --seed N (random weights are never implicit)")
-    if device not in ("cpu", "cuda"):
-        raise InputError(f"unknown --device {device!r}: use cpu or cuda")
     task_list = parse_tasks(tasks)
     if executor == "ray":
         from vloc.ray_executor import require_ray

@@ -12,8 +12,8 @@ from typing import Any
 import typer
 
 from vloc.cli import _engine as E
-from vloc.cli._ui import JSON_OPTION, UI, Progress, command
-from vloc.cli.summarize import eval_summarize
+from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command
+from vloc.cli.summarize import BEAM_OPTION, MAX_LEN_OPTION, NO_REPEAT_OPTION, PENALTY_OPTION
 from vloc.errors import InputError
 
 app = typer.Typer(help="Score a model on a data manifest.", no_args_is_help=True)
@@ -35,7 +35,7 @@ def translate(
         0, "--test-films", help="Models without a recorded split: the last N films are 'test'."
     ),
     table: Path | None = typer.Option(None, "--table", help="Also write the markdown table here."),
-    device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
+    device: str = DEVICE_OPTION,
     engine: str | None = E.ENGINE,
     base_url: str | None = E.BASE_URL,
     api_key_env: str | None = E.API_KEY_ENV,
@@ -71,22 +71,13 @@ def translate(
         check_output(table, inputs, what="--table file")
     if split not in EVAL_SPLITS:
         raise InputError(f"--split must be one of {', '.join(EVAL_SPLITS)}, got {split!r}")
-    if device not in ("cpu", "cuda"):
-        raise InputError(f"--device must be cpu or cuda, got {device!r}")
-    bars: dict[str, Progress] = {}
-
-    def progress(name: str, done: int, total: int) -> None:
-        if name not in bars:
-            bars[name] = ui.progress(total, f"translating ({name})", "cues").__enter__()
-        bars[name].advance(done - bars[name].done)
-
     opts = E.engine_options(
         engine=engine, model=model[0] if model else None, base_url=base_url,
         api_key_env=api_key_env, batch_cues=batch_cues, context=context, related=related,
         previous=previous, lag=lag, concurrency=concurrency, glossary=glossary,
         synopsis=synopsis, timeout=timeout, retries=retries, n_ctx=n_ctx, threads=threads,
     )  # fmt: skip
-    try:
+    with Bars(ui, "translating ({})", "cues") as progress:
         if opts.kind != "vloc":
             from vloc.engines.evaluate import evaluate_engines
 
@@ -101,9 +92,6 @@ def translate(
                 model, data, split=split, beam=beam, device=device, test_films=test_films,
                 progress=progress,
             )  # fmt: skip
-    finally:
-        for bar in bars.values():
-            bar.__exit__(None, None, None)
     text = result.table()
     if table is not None:
         with protect_inputs(inputs):
@@ -114,5 +102,49 @@ def translate(
     ui.result(payload, lambda console: console.print(text, markup=False, highlight=False))
 
 
-# defined beside `vloc summarize`, which shares its model and data options
-app.command("summarize")(eval_summarize)
+@app.command("summarize")
+@command
+def summarize(
+    model: list[str] = typer.Option(..., "--model", help="Model folder or name (repeatable)."),
+    data: Path = typer.Option(..., "--data", help="How2-MCLS folder."),
+    split: list[str] | None = typer.Option(
+        None, "--split", help="Split(s) to score (repeatable; default test)."
+    ),
+    table: Path | None = typer.Option(None, "--table", help="Also write the markdown table here."),
+    beam: int = BEAM_OPTION,
+    length_penalty: float = PENALTY_OPTION,
+    max_len: int = MAX_LEN_OPTION,
+    no_repeat_ngram: int = NO_REPEAT_OPTION,
+    device: str = DEVICE_OPTION,
+    json_output: bool = JSON_OPTION,
+    *,
+    ui: UI,
+) -> None:
+    """Score summarizers: BLEU-1..4, ROUGE-1/2/L, METEOR, CIDEr (one row per model)."""
+    from vloc.fileio import atomic_write_text, check_output, protect_inputs
+    from vloc.summarizer.evaluate import evaluate_summarizers
+    from vloc.summarizer.summarize import SummarizeOptions
+
+    inputs = [data, *(m for m in model if Path(m).exists())]
+    if table is not None:
+        check_output(table, inputs, what="--table file")
+    options = SummarizeOptions(
+        beam_size=beam,
+        length_penalty=length_penalty,
+        max_len=max_len,
+        no_repeat_ngram=no_repeat_ngram,
+        device=device,
+    )
+    with Bars(ui, "summarize ({})", "videos") as bars:
+        result = evaluate_summarizers(
+            model, data, splits=split or ["test"], options=options, warn=ui.warn, progress=bars
+        )
+    md = result.table()
+    if table is not None:
+        with protect_inputs(inputs):
+            atomic_write_text(table, md + "\n")
+
+    def render(console: Any) -> None:
+        console.print(md, markup=False)
+
+    ui.result({**result.to_json(), "table_file": str(table) if table else None}, render)

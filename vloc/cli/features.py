@@ -7,32 +7,7 @@ from typing import Any
 
 import typer
 
-from vloc.cli._ui import JSON_OPTION, UI, Progress, command, usage_error
-
-
-class _Bars:
-    """Adapt the library's ``progress(kind, done, total)`` calls to one UI bar per kind."""
-
-    def __init__(self, ui: UI) -> None:
-        self.ui = ui
-        self.bars: dict[str, Progress] = {}
-        self.done: dict[str, int] = {}
-
-    def __call__(self, kind: str, done: int, total: int) -> None:
-        bar = self.bars.get(kind)
-        if bar is None:
-            bar = self.bars[kind] = self.ui.progress(
-                total, f"features ({kind})", "clips"
-            ).__enter__()
-            self.done[kind] = 0
-        if done > self.done[kind]:
-            bar.advance(done - self.done[kind])
-            self.done[kind] = done
-
-    def close(self) -> None:
-        for bar in self.bars.values():
-            bar.__exit__(None, None, None)
-        self.bars.clear()
+from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command, usage_error
 
 
 @command
@@ -68,7 +43,7 @@ def features(
     ),
     grid: int = typer.Option(3, "--grid", help="Regions per cue clip = grid × grid."),
     batch_size: int = typer.Option(1, "--batch-size", help="Clips per forward pass."),
-    device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
+    device: str = DEVICE_OPTION,
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for the backbone."),
     no_fast: bool = typer.Option(
         False, "--no-fast", help="Run the model exactly as built (no BatchNorm folding)."
@@ -143,13 +118,10 @@ def features(
         threads=threads,
         allow_truncated=allow_truncated,
     )
-    bars = _Bars(ui)
-    try:
+    with Bars(ui, "features ({})", "clips") as bars:
         result = extract_features(
             video, subs=subs, options=options, workdir=workdir, progress=bars, warn=ui.warn
         )
-    finally:
-        bars.close()
     payload = {"video": str(video), "backbone": options.backbone, **result.to_json()}
 
     def render(out: Any) -> None:

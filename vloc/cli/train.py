@@ -1,7 +1,8 @@
 """`vloc train translate|summarize`: one sub-command per model family.
 
 Each sub-command parses and checks its options, calls one library function and renders the
-result (``--json``: one JSON object on stdout).
+result (``--json``: one JSON object on stdout). Both take the run's settings as ``--config``
+overrides (KEY=VALUE, a JSON object or a .json file); the most common ones are flags.
 """
 
 from __future__ import annotations
@@ -12,10 +13,16 @@ from typing import Any
 import typer
 
 from vloc.cli._ui import JSON_OPTION, UI, command
-from vloc.cli.summarize import train_summarize
-from vloc.errors import InputError
 
 app = typer.Typer(help="Train a translation or summarization model.", no_args_is_help=True)
+CONFIG_OPTION = typer.Option(
+    None,
+    "--config",
+    help="Settings: a JSON object, a .json file or KEY=VALUE (repeatable), e.g. d_model=32.",
+)
+SEED_OPTION = typer.Option(None, "--seed", help="Seed (data order, init, dropout).")
+DEVICE_OR_CONFIG = typer.Option(None, "--device", help="cpu | cuda (default: the config's).")
+MAX_STEPS_OPTION = typer.Option(None, "--max-steps", help="Stop after N steps.")
 
 
 class _TrainDisplay:
@@ -47,20 +54,16 @@ class _TrainDisplay:
 def translate(
     data: Path = typer.Option(..., "--data", help="Training manifest (JSON Lines)."),
     out: Path = typer.Option(..., "--out", help="Run folder (checkpoints/, best/, run.json)."),
-    config: list[str] | None = typer.Option(
-        None,
-        "--config",
-        help="Settings: a JSON object, a .json file or KEY=VALUE (repeatable), e.g. d_model=32.",
-    ),
+    config: list[str] | None = CONFIG_OPTION,
     variant: str = typer.Option(
         "full",
         "--variant",
         help="full | text-only | segment-level | no-gr | no-tvss | no-gr-no-tvss.",
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
-    seed: int | None = typer.Option(None, "--seed", help="Seed (data order, init, dropout)."),
-    device: str | None = typer.Option(None, "--device", help="cpu | cuda."),
-    max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after N steps."),
+    seed: int | None = SEED_OPTION,
+    device: str | None = DEVICE_OR_CONFIG,
+    max_steps: int | None = MAX_STEPS_OPTION,
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
@@ -68,8 +71,6 @@ def translate(
     """Train the global-context video-guided translator (or one of its baselines)."""
     from vloc.translator.train import parse_overrides, train_translator
 
-    if device is not None and device not in ("cpu", "cuda"):
-        raise InputError(f"--device must be cpu or cuda, got {device!r}")
     overrides = parse_overrides(config)
     total = max_steps if max_steps is not None else overrides.get("max_steps")
     display = _TrainDisplay(ui, int(total) if isinstance(total, int) else None)
@@ -98,5 +99,74 @@ def translate(
     ui.result(payload, render)
 
 
-# defined beside `vloc summarize`, which shares its model and data options
-app.command("summarize")(train_summarize)
+@app.command("summarize")
+@command
+def summarize(
+    data: Path = typer.Option(..., "--data", help="How2-MCLS folder (<split>_art_<lang>.txt ...)."),
+    out: Path = typer.Option(..., "--out", help="Output folder (checkpoints/, best/)."),
+    config: list[str] | None = typer.Option(
+        None,
+        "--config",
+        help="Settings: a JSON object, a .json file or KEY=VALUE (repeatable): model sizes "
+        "(d_model, layers, n_heads, dropout, vocab_size, ...), training (lr, optimizer, "
+        "warmup_steps, batch_size, val_every, patience, max_epochs, ...), data and stage 2 "
+        "(teacher_lang, train_splits, valid_split, layer, pool_mode).",
+    ),
+    stage: str = typer.Option(
+        "plain", "--stage", help="plain | 1 (monolingual) | 2 (distil) | 3 (fine-tune)."
+    ),
+    teacher: Path | None = typer.Option(None, "--teacher", help="Stage 2: the stage-1 model."),
+    student: Path | None = typer.Option(None, "--student", help="Stage 3: the stage-2 output."),
+    src_lang: str = typer.Option("pt", "--src-lang", help="Source transcript language."),
+    tgt_lang: str = typer.Option("en", "--tgt-lang", help="Summary language."),
+    variant: str = typer.Option(
+        "full", "--variant", help="full | no-forget-fusion | no-cascade | no-video."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    seed: int | None = SEED_OPTION,
+    device: str | None = DEVICE_OR_CONFIG,
+    max_steps: int | None = MAX_STEPS_OPTION,
+    json_output: bool = JSON_OPTION,
+    *,
+    ui: UI,
+) -> None:
+    """Train the VDF summarizer: plain, or one stage of the triple-stage framework."""
+    from vloc.summarizer.settings import stage_settings
+    from vloc.summarizer.train import train_summarizer
+    from vloc.translator.train import parse_overrides
+
+    overrides = {"variant": variant, **parse_overrides(config)}
+    flags = {
+        "stage": stage,
+        "src_lang": src_lang,
+        "tgt_lang": tgt_lang,
+        "teacher": str(teacher) if teacher is not None else None,
+        "student": str(student) if student is not None else None,
+    }
+    options, train = stage_settings(
+        overrides, flags=flags, train={"seed": seed, "device": device, "max_steps": max_steps}
+    )
+    with ui.progress(train.max_steps, f"train summarize (stage {stage})", "steps") as bar:
+        last = [0]
+
+        def on_log(event: dict[str, Any]) -> None:
+            if "validation" in event:
+                v = event["validation"]
+                ui.info(f"step {event['step']}: validation loss {v.get('loss', float('nan')):.4f}")
+                return
+            bar.advance(event["step"] - last[0], loss=f"{event['loss']:.3f}")
+            last[0] = event["step"]
+
+        result = train_summarizer(
+            data, out, options, train, resume=resume, on_log=on_log, warn=ui.warn
+        )
+
+    def render(console: Any) -> None:
+        s = result.state
+        console.print(
+            f"stage {result.stage}: {s.step} steps ({s.stopped}), best validation loss "
+            f"{s.best:.4f} at step {s.best_step} → {result.best}",
+            markup=False,
+        )
+
+    ui.result(result.to_json(), render)

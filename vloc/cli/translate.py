@@ -8,34 +8,10 @@ from typing import Any
 import typer
 
 from vloc.cli import _engine as E
-from vloc.cli._ui import JSON_OPTION, UI, Progress, command
+from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command
+from vloc.translator.translate import DEFAULT_BATCH, DEFAULT_BEAM
 
-DEFAULT_BEAM = 5  # keep in step with vloc.translator.translate.DEFAULT_BEAM
-DEFAULT_BATCH = 32  # keep in step with vloc.translator.translate.DEFAULT_BATCH
 STAGE_UNITS = {"features": "clips", "index": "cues", "decode": "batches"}
-
-
-class _Bars:
-    """One progress display per stage, fed by the library's ``progress(stage, done, total)``."""
-
-    def __init__(self, ui: UI) -> None:
-        self.ui = ui
-        self.bars: dict[str, Progress] = {}
-        self.done: dict[str, int] = {}
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage not in self.bars:
-            unit = STAGE_UNITS.get(stage, "items")
-            self.bars[stage] = self.ui.progress(total, stage, unit).__enter__()
-            self.done[stage] = 0
-        if done > self.done[stage]:
-            self.bars[stage].advance(done - self.done[stage])
-            self.done[stage] = done
-
-    def close(self) -> None:
-        for bar in self.bars.values():
-            bar.__exit__(None, None, None)
-        self.bars.clear()
 
 
 @command
@@ -69,7 +45,7 @@ def translate(
         help="Go on with what decodes from a truncated video (warned) instead of failing.",
     ),
     workdir: Path | None = typer.Option(None, "--workdir", help="Parent folder of the workspace."),
-    device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
+    device: str = DEVICE_OPTION,
     batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="Cues per decoding batch."),
     strict: bool = typer.Option(
         False,
@@ -172,11 +148,8 @@ def translate(
         strict=strict,
         allow_truncated=allow_truncated,
     )
-    bars = _Bars(ui)
-    try:
+    with Bars(ui, "{}", STAGE_UNITS) as bars:
         result = translate_subtitles(video, subs, options, progress=bars, warn=ui.warn)
-    finally:
-        bars.close()
     payload: dict[str, Any] = result.to_json()
     payload.pop("warnings", None)  # ui.result adds the warnings it printed
 

@@ -1,6 +1,6 @@
 """Summarize a video's subtitles in another language with a trained VDF summarizer.
 
-``summarize(video, subs, to="en")`` reads the transcript from the subtitle file (cue texts
+``summarize(video, subs, SummarizeOptions(to="en"))`` reads the transcript from the subtitle file (cue texts
 joined, tags stripped, no spaces between Chinese cues), takes the video's fixed-stride clip
 features (extracted with the model's recorded extractor — or the 3D-ResNeXt-101 backbone by
 default — cached in the video's workspace, or given as a ``.npy`` array), runs beam search (the paper's beam 6, length penalty 1) and writes
@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError, WeightsError
-from vloc.summarizer.config import PAPER_BEAM
+from vloc.registry import describe_installed as _describe_installed
+from vloc.registry import feature_settings, installed, model_name, resolve
+from vloc.summarizer.config import CLIP_FRAMES, PAPER_BEAM
 from vloc.summarizer.data import (
     INFO_FILE,
     SRC_TOKENIZER_DIR,
@@ -43,8 +45,6 @@ if TYPE_CHECKING:
     from vloc.summarizer.model import VDFSummarizer
     from vloc.tokenization import Tokenizer
 
-MODELS_DIR = "models"  # models/<name>/ under $VLOC_HOME and in the repository
-BEST_DIR = "best"  # a training output's exported model
 SUMMARY_SUFFIX = ".summary.md"
 DEFAULT_BACKBONE = "resnext101_3d"  # the paper's video features (3D-ResNeXt-101, 16 frames)
 DEFAULT_MAX_SUMMARY_TOKENS = 100  # How2 summaries are 2-3 sentences (~33 words on average)
@@ -56,9 +56,18 @@ ProgressFn = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class SummarizeOptions:
-    """Decoding and feature settings of :func:`summarize`."""
+    """What ``vloc summarize`` was asked to do (names as in
+    :class:`~vloc.translator.translate.TranslateOptions`); evaluation reads only the decoding
+    fields."""
 
-    beam: int = PAPER_BEAM  # beam size (1: greedy)
+    to: str | None = None  # summary language; must be the model's (required by summarize())
+    model: str | Path | None = None  # model folder, training output or name (registry);
+    # None: the one installed summarizer into ``to``
+    output: str | Path | None = None  # the markdown; None: <video stem>.<to>.summary.md
+    features: str | Path | None = None  # the video's (T, D) clip features as .npy instead of
+    # extracting them
+    workdir: str | Path | None = None  # parent folder of the video's workspace (feature cache)
+    beam_size: int = PAPER_BEAM  # beam size (1: greedy)
     length_penalty: float = 1.0  # score / length ** penalty (paper: 1)
     max_len: int = DEFAULT_MAX_SUMMARY_TOKENS  # most summary tokens generated
     min_len: int = 0  # fewest summary tokens before EOS is allowed
@@ -72,8 +81,8 @@ class SummarizeOptions:
     allow_truncated: bool = False  # features of a truncated video: go on with what decodes
 
     def check(self) -> None:
-        if self.beam < 1:
-            raise InputError(f"--beam must be >= 1, got {self.beam}")
+        if self.beam_size < 1:
+            raise InputError(f"--beam must be >= 1, got {self.beam_size}")
         if self.max_len < 1:
             raise InputError(f"--max-len must be >= 1, got {self.max_len}")
         if not 0 <= self.min_len <= self.max_len:
@@ -116,39 +125,10 @@ class LoadedSummarizer:
         }
 
 
-def repository_models_dir() -> Path:
-    """``models/`` of the source checkout this package lives in."""
-    return Path(__file__).resolve().parents[2] / MODELS_DIR
-
-
 def find_model(name_or_path: str | Path) -> Path:
     """A model folder from a path (a model folder or a training output) or a name looked up as
-    ``models/<name>/`` in ``$VLOC_HOME`` and the repository. Fails fast naming where it looked."""
-    from vloc.workspace import vloc_home
-
-    p = Path(name_or_path).expanduser()
-    candidates = [p]
-    name = str(name_or_path)
-    bare = "/" not in name and "\\" not in name and not name.startswith(".")
-    places = [vloc_home() / MODELS_DIR, repository_models_dir()] if bare else []
-    candidates += [base / name for base in places]
-    for c in candidates:
-        if c.is_dir():
-            if (c / BEST_DIR).is_dir() and not (c / INFO_FILE).is_file():
-                c = c / BEST_DIR
-            if not (c / INFO_FILE).is_file():
-                raise WeightsError(
-                    f"not a summarizer model folder ({INFO_FILE} missing; expected the output "
-                    "of `vloc train summarize` or its best/ folder)",
-                    path=c,
-                )
-            return c
-    where = ", ".join(str(b / name) for b in places)
-    raise WeightsError(
-        f"summarizer model {name!r} not found: not a folder"
-        + (f", and not in {where}" if where else "")
-        + "; train one with `vloc train summarize --out DIR` and pass --model DIR"
-    )
+    ``models/<name>/`` in ``$VLOC_HOME`` and the repository (:func:`vloc.registry.resolve`)."""
+    return resolve("summarizer", name_or_path, to="")
 
 
 def load_model_folder(folder: str | Path, *, device: str = "cpu") -> LoadedSummarizer:
@@ -183,7 +163,7 @@ def _check_info(folder: Path, info: dict[str, Any]) -> None:
             "it first with `vloc train summarize --stage 3 --student DIR`",
             path=folder,
         )
-    video = info.get("video") or {}
+    video = feature_settings(info) or {}
     backbone, weights = video.get("backbone"), video.get("weights")
     if backbone is not None and backbone not in REGISTRY:
         raise WeightsError(
@@ -305,7 +285,7 @@ def summarize_batch(
             (src != c.pad_id).to(device),
             video,
             video_mask,
-            beam_size=options.beam,
+            beam_size=options.beam_size,
             max_len=options.max_len,
             min_len=options.min_len,
             length_penalty=options.length_penalty,
@@ -358,28 +338,20 @@ def default_output(video: str | Path, lang: str) -> Path:
 def summarize(
     video: str | Path,
     subs: str | Path,
+    options: SummarizeOptions,
     *,
-    to: str,
-    model: str | Path | None = None,
-    out: str | Path | None = None,
-    features: str | Path | None = None,
-    options: SummarizeOptions | None = None,
-    workdir: str | Path | None = None,
     warn: WarnFn | None = None,
     progress: ProgressFn | None = None,
 ) -> SummaryResult:
-    """Summarize ``subs`` (the transcript of ``video``) in language ``to``; write the markdown.
+    """Summarize ``subs`` (the transcript of ``video``) in language ``options.to``; write the
+    markdown.
 
     Args:
-        video: the video; only used for naming the output when ``features`` is given.
+        video: the video; only used for naming the output when ``options.features`` is given.
         subs: its subtitles (SRT/WebVTT) in the model's source language.
-        to: the summary language; must be the model's target language.
-        model: a model folder or name (see :func:`find_model`); None: the one installed model
-            into ``to`` (:func:`default_model`).
-        out: the markdown file (default ``<video stem>.<to>.summary.md`` beside the video).
-        features: a ``.npy`` (T, D) of the video's clip features instead of extracting them.
-        options: decoding and feature-extraction settings.
-        workdir: parent of the video's workspace (feature cache).
+        options: the language, model (a folder or name, see :func:`vloc.registry.resolve`;
+            None: the one installed model into ``to``), output, features, decoding and
+            feature-extraction settings.
         warn: receives every warning (also listed in the result).
         progress: ``progress(stage, done, total)`` while extracting features.
 
@@ -388,8 +360,10 @@ def summarize(
     """
     from vloc.fileio import atomic_write_text, check_output, protect_inputs, sha256_file
 
-    options = options or SummarizeOptions()
     options.check()
+    if not options.to:
+        raise InputError("the summary language (--to) is required")
+    to, model, features = options.to, options.model, options.features
     warnings: list[str] = []
 
     def _warn(msg: str) -> None:
@@ -402,7 +376,7 @@ def summarize(
         raise InputError("video not found (or pass --features FILE.npy)", path=video)
     if not subs.is_file():
         raise InputError("subtitle file not found", path=subs)
-    out_path = Path(out) if out is not None else default_output(video, to)
+    out_path = Path(options.output) if options.output is not None else default_output(video, to)
     inputs = [video, subs, features, model if model and Path(model).exists() else None]
     check_output(out_path, inputs)  # before any heavy work
     folder = find_model(model) if model is not None else default_model(to)
@@ -437,7 +411,7 @@ def summarize(
                 "steps": steps,
             }
         else:
-            feats, feature_info = _extract(video, loaded, options, workdir, _warn, progress)
+            feats, feature_info = _extract(video, loaded, options, _warn, progress)
     batch = summarize_batch(loaded, [transcript["text"]], [feats], options, warn=_warn)
     summary = batch.texts[0]
     if feats is not None:
@@ -453,7 +427,7 @@ def summarize(
         "features": feature_info,
     }
     decoding = {
-        "beam": options.beam,
+        "beam": options.beam_size,
         "length_penalty": options.length_penalty,
         "max_len": options.max_len,
         "min_len": options.min_len,
@@ -479,7 +453,7 @@ def feature_options(loaded: LoadedSummarizer, options: SummarizeOptions) -> Feat
     """
     from vloc.features import FeatureOptions
 
-    rec = loaded.info.get("video", {}) or {}
+    rec = feature_settings(loaded.info) or {}
     recorded = rec.get("backbone")
     backbone = options.backbone
     if backbone is None or (backbone == DEFAULT_BACKBONE and recorded and options.weights is None):
@@ -493,7 +467,7 @@ def feature_options(loaded: LoadedSummarizer, options: SummarizeOptions) -> Feat
         weights=weights,
         weights_dir=options.weights_dir,
         mode="stride",
-        clip_len=int(rec.get("clip_frames", 16)),
+        clip_len=int(rec.get("clip_len", CLIP_FRAMES)),
         width=float(rec.get("width", 1.0)) if same else 1.0,
         size=int(rec["size"]) if same and rec.get("size") else None,
         fps=float(rec["fps"]) if same and rec.get("fps") else None,
@@ -518,7 +492,7 @@ def _check_coverage(
 
     coverage = measure_folder(folder / SRC_TOKENIZER_DIR, [text])
     demo, domain = read_marks(info, folder / INFO_FILE)
-    name = folder.parent.name if folder.name == BEST_DIR else folder.name
+    name = model_name(folder)
     facts = ModelFacts(
         name=name,
         kind="summarizer",
@@ -543,60 +517,24 @@ def _check_coverage(
 
 def describe_installed() -> str:
     """``synth-zh-en-summary (zh→en, demo)``, or ``none``: the installed summarizers."""
-    rows = []
-    for d in installed_models():
-        try:
-            info = read_model_info(d)
-        except InputError:
-            continue
-        pair = f"{info.get('src_lang', '?')}→{info.get('tgt_lang', '?')}"
-        rows.append(f"{d.name} ({pair}" + (", demo)" if info.get("demo") is True else ")"))
-    return ", ".join(rows) if rows else "none"
+    return _describe_installed("summarizer")
 
 
 def installed_models() -> list[Path]:
-    """Summarizer folders installed as ``models/<name>/`` in ``$VLOC_HOME`` and the repository
-    (a name found in both: the ``$VLOC_HOME`` one), sorted by name."""
-    from vloc.workspace import vloc_home
-
-    found: dict[str, Path] = {}
-    for base in (vloc_home() / MODELS_DIR, repository_models_dir()):
-        if base.is_dir():
-            for d in sorted(base.iterdir()):
-                if d.name not in found and (d / INFO_FILE).is_file():
-                    found[d.name] = d
-    return [found[n] for n in sorted(found)]
+    """Installed summarizer folders, sorted by name (:func:`vloc.registry.installed`)."""
+    return installed("summarizer")
 
 
 def default_model(to: str) -> Path:
     """The one installed summarizer into language ``to`` (fails naming the candidates when
     there is none or more than one: then ``--model`` decides)."""
-    fits, real = [], []
-    for d in installed_models():
-        info = read_model_info(d)
-        if info.get("tgt_lang") == to and info.get("stage") != "2":
-            fits.append(d)
-            if info.get("demo") is not True:
-                real.append(d)
-    if len(real) == 1:
-        return real[0]  # a demo never shadows a real model
-    if len(fits) == 1:
-        return fits[0]
-    if not fits:
-        raise WeightsError(
-            f"no installed summarizer writes {to!r} (looked for models/<name>/ in $VLOC_HOME and "
-            f"the repository; installed: {describe_installed()}); pass --model DIR (e.g. the "
-            "output of `vloc train summarize`)"
-        )
-    names = ", ".join(d.name for d in fits)
-    raise InputError(f"several installed summarizers write {to!r} ({names}): pick one with --model")
+    return resolve("summarizer", None, to=to)
 
 
 def _extract(
     video: Path,
     loaded: LoadedSummarizer,
     options: SummarizeOptions,
-    workdir: str | Path | None,
     warn: WarnFn,
     progress: ProgressFn | None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -604,7 +542,7 @@ def _extract(
     from vloc.features import extract_features, load_features
 
     fo = feature_options(loaded, options)
-    r = extract_features(video, options=fo, workdir=workdir, progress=progress, warn=warn)
+    r = extract_features(video, options=fo, workdir=options.workdir, progress=progress, warn=warn)
     fs = load_features(r.outputs["stride"])
     dim = loaded.model.config.video_dim
     if fs.pooled.shape[1] != dim:

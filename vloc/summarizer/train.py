@@ -156,7 +156,7 @@ def parse_layer(layer: str, encoder_layers: int) -> int | None:
         k = -1
     if not 1 <= k <= encoder_layers:
         raise InputError(
-            f"--layer {layer!r}: use {', '.join(LAYER_CHOICES)} or a layer 1..{encoder_layers}"
+            f"layer {layer!r}: use {', '.join(LAYER_CHOICES)} or a layer 1..{encoder_layers}"
         )
     return k
 

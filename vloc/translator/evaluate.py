@@ -78,10 +78,11 @@ def load_model(name_or_path: str | Path, *, device: str = "cpu") -> Any:
     """A trained translator by name (under ``$VLOC_HOME/models`` or the repository's
     ``models/``) or by path (a model folder or a training run with ``best/``); fails fast
     with the list of installed models. Returns :class:`vloc.translator.registry.LoadedModel`."""
-    from vloc.translator.registry import _target_lang, open_model, resolve_model
+    from vloc.registry import TGT_TOKENIZER_DIR, tokenizer_lang
+    from vloc.translator.registry import open_model, resolve_model
 
     folder = resolve_model(name_or_path, "")
-    lang = _target_lang(folder)
+    lang = tokenizer_lang(folder, TGT_TOKENIZER_DIR)
     if not lang:
         raise WeightsError("the model's tgt_tokenizer/ records no target language", path=folder)
     return open_model(folder, lang, device=device)
@@ -90,13 +91,15 @@ def load_model(name_or_path: str | Path, *, device: str = "cpu") -> Any:
 def expand_models(models: Sequence[str | Path]) -> list[str | Path]:
     """``--model`` values with every folder of checkpoints (a folder whose sub-folders are
     models or training runs, but that is neither itself) replaced by those sub-folders."""
-    from vloc.translator.registry import _model_folder
+    from vloc.registry import model_folder
 
     out: list[str | Path] = []
     for m in models:
         path = Path(m).expanduser()
-        if path.is_dir() and _model_folder(path) is None:
-            subs = [p for p in sorted(path.iterdir()) if p.is_dir() and _model_folder(p)]
+        if path.is_dir() and model_folder("translator", path) is None:
+            subs = [
+                p for p in sorted(path.iterdir()) if p.is_dir() and model_folder("translator", p)
+            ]
             if not subs:
                 raise WeightsError(
                     "neither a model folder (config.json, model.safetensors), a training run "
@@ -177,8 +180,8 @@ def evaluate_translators(
     import time
 
     from vloc.metrics import translation_scores
+    from vloc.registry import model_name
     from vloc.translator.decode import decode_batch, encode_sources
-    from vloc.translator.registry import _model_name
 
     if beam < 1:
         raise InputError(f"--beam must be >= 1, got {beam}")
@@ -188,7 +191,7 @@ def evaluate_translators(
     for m in expand_models(models):
         t0 = time.perf_counter()
         loaded = load_model(m, device=device)
-        name = _model_name(loaded.path)
+        name = model_name(loaded.path)
         if name in result.rows:
             name = str(loaded.path)
         if loaded.target_lang.split("-")[0] != lang.split("-")[0]:

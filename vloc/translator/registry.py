@@ -1,4 +1,4 @@
-"""Trained translators: where they are looked up, how a folder is checked and loaded.
+"""Trained translators: how a folder is checked and loaded (found by :mod:`vloc.registry`).
 
 Model folder layout (``models/<name>/`` under ``$VLOC_HOME`` or the repository, or any path;
 a training output's ``best/`` is used when given the training output)::
@@ -27,8 +27,6 @@ under a second; every error about a folder starts with the folder's path.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,18 +35,26 @@ from vloc.coverage import read_marks
 from vloc.encoders import MINILM_ENCODER
 from vloc.errors import InputError, WeightsError
 from vloc.fileio import sha256_file, stable_hash
-from vloc.workspace import vloc_home
+from vloc.registry import (
+    FEATURE_FIELDS,
+    SRC_TOKENIZER_DIR,
+    TGT_TOKENIZER_DIR,
+    feature_settings,
+    installed,
+    lang_base,
+    lang_region,
+    model_name,
+    read_info,
+    resolve,
+    tokenizer_lang,
+)
+from vloc.registry import describe_installed as _describe_installed
 
 if TYPE_CHECKING:
     from vloc.tokenization import Tokenizer
     from vloc.translator.model import Translator
 
-SRC_TOKENIZER_DIR = "src_tokenizer"
-TGT_TOKENIZER_DIR = "tgt_tokenizer"
 INFO_FILE = "translator.json"  # vloc's metadata beside config.json (as summarizer.json)
-BEST_DIR = "best"  # a training output's exported model
-MODELS_DIR = "models"
-FEATURE_FIELDS = ("backbone", "weights", "seed", "width", "fps", "clip_len", "size", "grid")
 
 
 @dataclass(frozen=True)
@@ -73,136 +79,32 @@ class LoadedModel:
         return self.tgt_tokenizer.lang
 
 
-def model_dirs() -> list[Path]:
-    """Where model names are looked up: ``$VLOC_HOME/models``, then the repository's
-    ``models/`` (the same places as the summarizer's)."""
-    return [vloc_home() / MODELS_DIR, Path(__file__).resolve().parents[2] / MODELS_DIR]
-
-
-SUMMARIZER_INFO_FILE = "summarizer.json"  # marks a summarizer folder (vloc.summarizer)
-
-
-def _is_model(folder: Path) -> bool:
-    return (
-        (folder / "config.json").is_file()
-        and (folder / "model.safetensors").is_file()
-        and not (folder / SUMMARIZER_INFO_FILE).is_file()
-    )
-
-
-def _model_folder(folder: Path) -> Path | None:
-    """``folder`` itself, or its ``best/`` when it is a training output; None otherwise."""
-    if _is_model(folder):
-        return folder
-    if _is_model(folder / BEST_DIR):
-        return folder / BEST_DIR
-    return None
-
-
 def list_models() -> list[Path]:
-    """Installed translator folders, by name (the first place wins for a repeated name)."""
-    found: dict[str, Path] = {}
-    for base in model_dirs():
-        if base.is_dir():
-            for sub in sorted(base.iterdir()):
-                model = _model_folder(sub) if sub.is_dir() else None
-                if model is not None and (model / TGT_TOKENIZER_DIR).is_dir():
-                    found.setdefault(sub.name, model)
-    return [found[k] for k in sorted(found)]
-
-
-def _model_name(folder: Path) -> str:
-    return folder.parent.name if folder.name == BEST_DIR else folder.name
+    """Installed translator folders, by name (:func:`vloc.registry.installed`)."""
+    return installed("translator")
 
 
 def describe_installed() -> str:
     """``synth-en-zh (en→zh, demo), my-en-zh (en→zh)``, or ``none``: the installed translators."""
-    rows = [
-        f"{_model_name(p)} ({_lang(p, SRC_TOKENIZER_DIR) or '?'}→{_target_lang(p) or '?'}"
-        + (", demo)" if _is_demo(p) else ")")
-        for p in list_models()
-    ]
-    return ", ".join(rows) if rows else "none"
-
-
-def _missing_model(what: str) -> WeightsError:
-    listed = describe_installed()
-    listed = listed if listed != "none" else "none installed"
-    where = " and ".join(str(d) for d in model_dirs())
-    return WeightsError(
-        f"{what}; models in {where}: {listed}. Pass --model NAME for one of them or "
-        "--model PATH for a folder with config.json, model.safetensors, src_tokenizer/ and "
-        "tgt_tokenizer/ (the output of `vloc train translate` or its best/ folder), or "
-        "translate with a pretrained engine: --engine openai|gguf|seq2seq --model ..."
-    )
+    return _describe_installed("translator")
 
 
 def resolve_model(name_or_path: str | Path | None, to: str) -> Path:
     """The model folder for ``--model`` (a path or a name); None picks the only installed
-    model into ``to``."""
-    if name_or_path is None:
-        matches = [p for p in list_models() if _lang_base(_target_lang(p) or "") == _lang_base(to)]
-        real = [p for p in matches if not _is_demo(p)]
-        if len(real) == 1:
-            return real[0]  # a demo never shadows a real model
-        if len(matches) == 1:
-            return matches[0]
-        if not matches:
-            raise _missing_model(f"no installed model translates into {to!r}")
-        raise _missing_model(f"several models translate into {to!r}: choose one with --model")
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        model = _model_folder(path)
-        if model is None:
-            raise WeightsError(
-                "not a translator folder: expected config.json and model.safetensors "
-                f"(or a training output with {BEST_DIR}/)",
-                path=path,
-            )
-        return model
-    if path.exists():
-        raise WeightsError("--model must be a model folder or a model name, not a file", path=path)
-    name = str(name_or_path)
-    if "/" not in name and "\\" not in name and not name.startswith("."):
-        for base in model_dirs():
-            if (base / name).is_dir() and (model := _model_folder(base / name)) is not None:
-                return model
-    raise _missing_model(f"model {name!r} not found")
+    model into ``to`` (:func:`vloc.registry.resolve`)."""
+    return resolve("translator", name_or_path, to=to)
 
 
 def _lang(folder: Path, tokenizer_dir: str) -> str | None:
-    """The ``lang`` a tokenizer folder records (JSON only), None when unreadable."""
-    try:
-        meta = json.loads((folder / tokenizer_dir / "vloc_tokenizer.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    lang = meta.get("lang") if isinstance(meta, dict) else None
-    return str(lang) if lang else None
+    return tokenizer_lang(folder, tokenizer_dir)
 
 
 def _target_lang(folder: Path) -> str | None:
-    return _lang(folder, TGT_TOKENIZER_DIR)
+    return tokenizer_lang(folder, TGT_TOKENIZER_DIR)
 
 
 def _info_json(folder: Path) -> dict[str, Any]:
-    """``translator.json`` as a dict ({} when absent); a folder-naming error when unreadable."""
-    path = folder / INFO_FILE
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise WeightsError(f"{INFO_FILE}: unreadable model information: {e}", path=folder) from e
-    if not isinstance(data, dict):
-        raise WeightsError(f"{INFO_FILE}: model information must be a JSON object", path=folder)
-    return data
-
-
-def _is_demo(folder: Path) -> bool:
-    try:
-        return _info_json(folder).get("demo") is True
-    except WeightsError:
-        return False
+    return read_info("translator", folder)
 
 
 @dataclass(frozen=True)
@@ -231,7 +133,7 @@ def choose_model(name_or_path: str | Path | None, to: str) -> ModelChoice:
     _read_info(folder)
     demo, domain = read_marks(_info_json(folder), folder / INFO_FILE)
     return ModelChoice(
-        folder, _model_name(folder), source or "", target or "", demo, domain, name_or_path is None
+        folder, model_name(folder), source or "", target or "", demo, domain, name_or_path is None
     )
 
 
@@ -246,7 +148,7 @@ def _read_info(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
     if not (folder / INFO_FILE).is_file():
         return None, None
     data = _info_json(folder)
-    feats = data.get("features")
+    feats = feature_settings(data)
     if feats is not None:
         known = {f.name for f in fields(FeatureOptions)}
         if not isinstance(feats, dict) or set(feats) - known:
@@ -313,26 +215,17 @@ def open_model(name_or_path: str | Path | None, to: str, *, device: str = "cpu")
     identity = stable_hash({"files": parts, "features": features, "encoder": encoder})
     index_encoder = MINILM_ENCODER if encoder is None else encoder  # None: trained with it
     return LoadedModel(
-        _model_name(folder), folder, model, src_tok, tgt_tok, features, index_encoder, identity
+        model_name(folder), folder, model, src_tok, tgt_tok, features, index_encoder, identity
     )
 
 
 def _check_target(folder: Path, model_lang: str, to: str) -> None:
     if not model_lang:
         raise WeightsError("the target tokenizer records no language", path=folder)
-    if _lang_base(model_lang) != _lang_base(to) or (
-        _lang_region(to) and _lang_region(to) != _lang_region(model_lang)
+    if lang_base(model_lang) != lang_base(to) or (
+        lang_region(to) and lang_region(to) != lang_region(model_lang)
     ):
         raise InputError(
             f"--to {to}: model {folder.name!r} translates into {model_lang!r} only "
             f"(use --to {model_lang} or another --model)"
         )
-
-
-def _lang_base(lang: str) -> str:
-    return re.split(r"[-_]", lang.lower(), maxsplit=1)[0]
-
-
-def _lang_region(lang: str) -> str:
-    parts = re.split(r"[-_]", lang.lower(), maxsplit=1)
-    return parts[1] if len(parts) > 1 else ""
