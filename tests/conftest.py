@@ -8,6 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from vloc._compat import install_torchvision_compat
+
+# the tests build tiny transformers / sentence-transformers models themselves, outside the vloc
+# functions that install the torchvision compatibility step
+install_torchvision_compat()
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-import vloc  # noqa: F401  (installs the torchvision compatibility step before transformers)
 from vloc.engines.base import BatchRequest, EngineError, GlossaryTerm, Line
 from vloc.engines.glossary import mask_terms, unmask_terms
 from vloc.engines.seq2seq import Seq2SeqEngine, Seq2SeqSettings, hf_cache_dir

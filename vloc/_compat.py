@@ -23,6 +23,11 @@ import starts, the finder
 It also resolves ``torchvision.transforms.functional_tensor`` to
 ``torchvision.transforms._functional_tensor`` when the former does not exist.
 Installing twice is a no-op.
+
+``import vloc`` installs nothing: vloc calls :func:`install_torchvision_compat` right before
+its own imports of pytorchvideo and transformers (``vloc.backbones.build_backbone``,
+``vloc.encoders.load_encoder``, ``vloc.engines.seq2seq``). Code that imports those libraries
+itself (the tests' tiny-model builders) calls it first.
 """
 
 from __future__ import annotations

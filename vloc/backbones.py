@@ -382,9 +382,12 @@ def build_backbone(name: str, *, width: float = 1.0, **kwargs: Any) -> Any:
     Returns:
         a ``Backbone`` (``nn.Module``) with ``.trunk(x)``, ``.net``, ``.dim``, ``.spec``.
     """
+    from vloc._compat import install_torchvision_compat
+
     spec = get_spec(name)
     if not width > 0:
         raise InputError(f"backbone width must be > 0, got {width}")
+    install_torchvision_compat()  # the builders import pytorchvideo, which imports torchvision
     net = spec.builder(width=width, **kwargs)
     _plain_int_hyperparameters(net)
     return backbone_class()(spec, net).eval()

@@ -49,6 +49,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vloc._compat import install_torchvision_compat
 from vloc.engines.base import BatchRequest, BatchResult, EngineError, Usage
 from vloc.engines.glossary import mask_terms, unmask_terms
 from vloc.errors import InputError, WeightsError
@@ -297,6 +298,7 @@ def check_model_folder(folder: Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise InputError("config.json is not a JSON object", path=folder)
     model_type = str(config.get("model_type") or "?")
+    install_torchvision_compat()  # before transformers imports torchvision
     from transformers.models.auto.modeling_auto import MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES
 
     if model_type not in MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES:
@@ -356,6 +358,7 @@ def _lang_parts(tag: str) -> tuple[str, str]:
 @contextlib.contextmanager
 def _quiet_transformers() -> Iterator[None]:
     """No progress bars or advice while loading: vloc reports what matters itself."""
+    install_torchvision_compat()  # before transformers imports torchvision
     from transformers.utils import logging as hf_logging
 
     bars = hf_logging.is_progress_bar_enabled()
@@ -455,6 +458,7 @@ class Seq2SeqEngine:
 
         if self.settings.threads:
             torch.set_num_threads(self.settings.threads)
+        install_torchvision_compat()  # before transformers imports torchvision
         try:
             from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
