@@ -172,6 +172,7 @@ def test_overlapped_equals_sequential(film):
     assert np.array_equal(fa.spans_ms, fb.spans_ms)
 
 
+@pytest.mark.slow
 def test_compiled_equals_eager(film):
     video, subs = film
     eager = extract_features(video, subs=subs, options=TINY)

@@ -224,7 +224,7 @@ def test_truncated_video_resumes_with_the_flag(tmp_path):
 # resumable extraction
 
 
-@pytest.mark.parametrize("mode", ["stride", "cues"])
+@pytest.mark.parametrize("mode", [pytest.param("stride", marks=pytest.mark.slow), "cues"])
 def test_interrupted_extraction_resumes_from_its_chunks(tmp_path, mode):
     video = make_video(tmp_path / "film.mp4", seconds=20, size="96x64", extra_args=("-g", "30"))
     spans = [(i * 900, i * 900 + 700 + (i % 4) * 600) for i in range(21)]
@@ -344,6 +344,7 @@ def test_two_concurrent_runs_compute_once(long_video, clean_run, tmp_path):
         assert lines == []
 
 
+@pytest.mark.slow
 def test_waiting_run_names_the_lock_and_its_holder(tmp_path):
     video = make_video(tmp_path / "film.mp4", seconds=2, size="96x64")
     ws = Workspace.for_video(video)

@@ -73,6 +73,7 @@ def _app() -> typer.Typer:
     return app
 
 
+@pytest.mark.slow
 def test_cli_summarizes_a_held_out_film_and_names_what_the_video_shows(tmp_path):
     film, shots = plan_summary_film(HELD_OUT_FILM, SummarizationSetOptions(seed=0))
     video = tmp_path / "talk.mp4"
