@@ -223,9 +223,9 @@ def test_usage_error_without_json_prints_nothing_on_stdout():
 def test_a_refused_pickle_is_one_line_that_never_suggests_unsafe_loading(tmp_path):
     evil = tmp_path / "evil.pth"
     code = (
-        "import os, pickle, sys\n"
+        "import os, sys, torch\n"
         "class X:\n    def __reduce__(self): return (os.system, ('echo owned',))\n"
-        "pickle.dump({'w': X()}, open(sys.argv[1], 'wb'))\n"
+        "torch.save({'w': X()}, sys.argv[1])\n"
     )
     subprocess.run([sys.executable, "-c", code, str(evil)], check=True)
     video = make_video(tmp_path / "v.mp4", seconds=1.0, fps=8, size="64x48")

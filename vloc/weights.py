@@ -245,9 +245,17 @@ def safe_torch_load(path: str | Path) -> Any:
             warnings.simplefilter("ignore")
             return torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
+        # torch's refusal is many lines long and suggests disabling the check: say it in one
+        global_name = re.search(r"(?:unsupported|Unsupported global:) GLOBAL ([\w.]+)", str(e))
+        if global_name is None:
+            raise WeightsError(
+                f"cannot read checkpoint: not a weights file torch can read safely; accepted: "
+                f"{SAFE_FORMATS}",
+                path=path,
+            ) from e
         raise WeightsError(
-            f"not a safe weights file: it holds pickled Python objects, which vloc never "
-            f"loads; accepted: {SAFE_FORMATS}",
+            f"not a safe weights file: it holds pickled Python objects ({global_name.group(1)}), "
+            f"which vloc never loads; accepted: {SAFE_FORMATS}",
             path=path,
         ) from e
 
