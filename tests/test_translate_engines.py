@@ -241,3 +241,23 @@ def test_draft_writes_a_glossary_and_synopsis_to_edit(film, tmp_path):
     assert j["terms"] == 1 and not (subs.parent / "desert.zh.srt").exists()
     assert Path(j["glossary"]).read_text().splitlines()[1] == "Rommel\t隆美尔\tgeneral"
     assert Path(j["synopsis"]).read_text().strip() == "The desert war of 1941."
+
+
+def test_seq2seq_engine_through_the_cli_keeps_every_cue(film, tmp_path):
+    pytest.importorskip("sentencepiece")
+    from test_engine_seq2seq import build_tiny_marian
+
+    model = build_tiny_marian(tmp_path / "opus-mt-en-zh-tiny")
+    video, subs = film
+    out = tmp_path / "s2s.zh.srt"
+    glossary = tmp_path / "terms.tsv"
+    glossary.write_text("Rommel\t隆美尔\n")
+    j = _run(["translate", str(video), str(subs), "--to", "zh", "--engine", "seq2seq", "--model",
+              str(model), "--glossary", str(glossary), "-o", str(out), "--json"])  # fmt: skip
+    dst = read_subtitles(out)
+    assert [c.start_ms for c in dst.cues] == [c.start_ms for c in read_subtitles(subs).cues]
+    assert j["engine"] == "seq2seq" and j["translated"] == 7 and j["context"]["mode"] == "none"
+    assert next(t for t in j["glossary"] if t["source"] == "Rommel")["cues"] == 3
+    again = _run(["translate", str(video), str(subs), "--to", "zh", "--engine", "seq2seq",
+                  "--model", str(model), "--glossary", str(glossary), "-o", str(out), "--json"])  # fmt: skip
+    assert again["reused"] == 7
