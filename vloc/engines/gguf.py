@@ -124,10 +124,17 @@ class LlamaCppBackend:
         usage = _usage(out)
         return text, usage
 
-    def complete_line(self, prompt: str, *, max_tokens: int) -> tuple[str, Usage]:
+    def complete_line(
+        self, prompt: str, *, max_tokens: int, forbid_newline: bool = False
+    ) -> tuple[str, Usage]:
         """One line continuing ``prompt`` (stops at the end of the line); llama.cpp reuses the
-        evaluated prefix that consecutive prompts share, so the examples are read once."""
+        evaluated prefix that consecutive prompts share, so the examples are read once.
+        ``forbid_newline``: the newline token may not be sampled (for a model that answered
+        with an empty line: it then writes until ``max_tokens``)."""
         s = self.settings
+        bias = None
+        if forbid_newline:
+            bias = {t: -100.0 for t in self.llm.tokenize(b"\n", add_bos=False, special=False)}
         with self._lock:
             try:
                 out = self.llm.create_completion(
@@ -137,6 +144,7 @@ class LlamaCppBackend:
                     repeat_penalty=s.repeat_penalty,
                     max_tokens=max_tokens,
                     stop=["\n"],
+                    logit_bias=bias,
                 )
             except ValueError as e:
                 raise EngineError(

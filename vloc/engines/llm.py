@@ -98,10 +98,18 @@ class LLMEngine:
                 prefix + few_shot_line(request, cue.source), max_tokens=limit
             )
             usage.add(cost)
+            if not text and cue.source.strip():  # an empty line: once more, newline forbidden
+                usage.reasks += 1
+                text, cost = self.backend.complete_line(  # type: ignore[attr-defined]
+                    prefix + few_shot_line(request, cue.source),
+                    max_tokens=limit,
+                    forbid_newline=True,
+                )
+                usage.add(cost)
             if not text and cue.source.strip():
                 raise EngineError(
                     f"{self.kind} engine {self.name!r} gave an empty translation for line "
-                    f"{cue.number} ({cue.source[:50]!r})"
+                    f"{cue.number} ({cue.source[:50]!r}) twice"
                 )
             if not written_in(text, request.target_lang) or runs_away(text, len(cue.source)):
                 self._warn(
