@@ -112,3 +112,19 @@ def engine_options(
         "beam_size": beam,
     }
     return resolve(flags)
+
+
+# the engine parameters a command may declare (``beam`` stays the command's own)
+FLAGS = (
+    "engine", "model", "base_url", "api_key_env", "images", "batch_cues", "context", "related",
+    "previous", "lag", "concurrency", "frames", "frame_select", "glossary", "synopsis",
+    "timeout", "retries", "n_ctx", "threads",
+)  # fmt: skip
+
+
+def from_params(params: dict[str, Any], **overrides: Any) -> Any:
+    """:func:`engine_options` from a command's parameters (``locals()``): the engine flags it
+    declares, the others left to the config file and defaults; ``overrides`` win."""
+    values = {name: params.get(name) for name in FLAGS}
+    values.update(overrides)
+    return engine_options(**values)

@@ -114,12 +114,7 @@ def batch(
         from vloc.ray_executor import require_ray
 
         require_ray()
-    engine_opts = E.engine_options(
-        engine=engine, model=model, base_url=base_url, api_key_env=api_key_env, images=images,
-        batch_cues=batch_cues, context=context, related=related, previous=previous, lag=lag,
-        concurrency=concurrency, frames=frames, frame_select=frame_select, glossary=glossary,
-        timeout=timeout, retries=retries, n_ctx=n_ctx, threads=threads,
-    )  # fmt: skip
+    engine_opts = E.from_params(locals())
     jobs = discover(source, reserved_names(out, report))  # no video named like the report
     _prepare_out(out)
     options = BatchOptions(

@@ -71,12 +71,7 @@ def translate(
         check_output(table, inputs, what="--table file")
     if split not in EVAL_SPLITS:
         raise InputError(f"--split must be one of {', '.join(EVAL_SPLITS)}, got {split!r}")
-    opts = E.engine_options(
-        engine=engine, model=model[0] if model else None, base_url=base_url,
-        api_key_env=api_key_env, batch_cues=batch_cues, context=context, related=related,
-        previous=previous, lag=lag, concurrency=concurrency, glossary=glossary,
-        synopsis=synopsis, timeout=timeout, retries=retries, n_ctx=n_ctx, threads=threads,
-    )  # fmt: skip
+    opts = E.from_params(locals(), model=model[0] if model else None)
     with Bars(ui, "translating ({})", "cues") as progress:
         if opts.kind != "vloc":
             from vloc.engines.evaluate import evaluate_engines

@@ -110,11 +110,7 @@ def summarize(
     if engine is not None and engine != "vloc":
         from vloc.engines.summarize import summarize_with_engine
 
-        opts = E.engine_options(
-            engine=engine, model=model, base_url=base_url, api_key_env=api_key_env,
-            images=images, frames=frames, timeout=timeout, retries=retries, n_ctx=n_ctx,
-            threads=threads,
-        )  # fmt: skip
+        opts = E.from_params(locals())
         with Bars(ui, "summary ({})", "requests") as bars:
             out = summarize_with_engine(
                 video, subs, to=to, options=opts, output=output, source_lang=source_lang,

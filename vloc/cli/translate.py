@@ -92,27 +92,7 @@ def translate(
     """
     from vloc.translator.translate import TranslateOptions, translate_subtitles
 
-    engine_opts = E.engine_options(
-        engine=engine,
-        model=model,
-        base_url=base_url,
-        api_key_env=api_key_env,
-        images=images,
-        batch_cues=batch_cues,
-        context=context,
-        related=related,
-        previous=previous,
-        lag=lag,
-        concurrency=concurrency,
-        frames=frames,
-        frame_select=frame_select,
-        glossary=glossary,
-        synopsis=synopsis,
-        timeout=timeout,
-        retries=retries,
-        n_ctx=n_ctx,
-        threads=threads,
-    )
+    engine_opts = E.from_params(locals())
     if draft:
         from vloc.engines.draft import draft_context
 
