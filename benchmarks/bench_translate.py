@@ -51,7 +51,7 @@ def build_random_model(folder: Path, subs: Path, backbone_width: float) -> Path:
     from vloc.index import plain_text
     from vloc.subtitles import read_subtitles
     from vloc.tokenization import train_tokenizer
-    from vloc.translator import Translator, TranslatorConfig, save_translator
+    from vloc.translator import Translator, TranslatorConfig
 
     texts = [plain_text(c.text) for c in read_subtitles(subs).cues]
     src = train_tokenizer(texts, vocab_size=VOCAB, lang="en")
@@ -61,7 +61,7 @@ def build_random_model(folder: Path, subs: Path, backbone_width: float) -> Path:
     cfg = TranslatorConfig(
         src_vocab_size=src.vocab_size, tgt_vocab_size=tgt.vocab_size, video_dim=dim
     )
-    save_translator(Translator(cfg), folder)
+    Translator(cfg).save(folder)
     src.save(folder / "src_tokenizer")
     tgt.save(folder / "tgt_tokenizer")
     features = {"backbone": "i3d_r50", "weights": "random", "seed": 0, "width": backbone_width}

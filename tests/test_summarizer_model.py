@@ -15,10 +15,8 @@ from vloc.summarizer import (
     VDFSummarizer,
     distillation_loss,
     load_student,
-    load_summarizer,
     pool_video,
     save_student,
-    save_summarizer,
     student_states,
     swap_encoder,
 )
@@ -255,13 +253,13 @@ def test_pool_video() -> None:
 def test_save_and_load_round_trip(tmp_path) -> None:
     model = model_for("full", share_embeddings=True, tgt_vocab_size=24)
     b = batch()
-    folder = save_summarizer(model, tmp_path / "vdf")
-    loaded = load_summarizer(folder)
+    folder = model.save(tmp_path / "vdf")
+    loaded = VDFSummarizer.from_folder(folder)
     assert loaded.config == model.config
     assert torch.equal(run(loaded, b), run(model, b))
     (folder / "model.safetensors").unlink()
     with pytest.raises(WeightsError, match="model.safetensors"):
-        load_summarizer(folder)
+        VDFSummarizer.from_folder(folder)
 
 
 # ------------------------------------------------------------------------ distillation

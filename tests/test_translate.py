@@ -86,7 +86,7 @@ def build_tiny_translator(
     import torch
 
     from vloc.tokenization import train_tokenizer
-    from vloc.translator import Translator, TranslatorConfig, save_translator
+    from vloc.translator import Translator, TranslatorConfig
 
     src = train_tokenizer(EN, vocab_size=320, lang="en")
     tgt = train_tokenizer(ZH, vocab_size=320, lang=lang)
@@ -108,7 +108,7 @@ def build_tiny_translator(
         select_k=2,
         max_target_len=12,
     )
-    save_translator(Translator(cfg), folder)
+    Translator(cfg).save(folder)
     src.save(folder / "src_tokenizer")
     tgt.save(folder / "tgt_tokenizer")
     inference = {"features": TINY_FEATURES}

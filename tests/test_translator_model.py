@@ -14,8 +14,6 @@ from vloc.translator import (
     VARIANTS,
     Translator,
     TranslatorConfig,
-    load_translator,
-    save_translator,
     temporal_context_ids,
 )
 from vloc.translator.model import SegmentSelector
@@ -283,18 +281,18 @@ def test_temporal_context_ids():
 def test_save_and_load_give_the_same_model(tmp_path):
     model = tiny_model("full")
     src, src_mask, video, video_mask, tgt = make_batch()
-    folder = save_translator(model, tmp_path / "m")
-    loaded = load_translator(folder)
+    folder = model.save(tmp_path / "m")
+    loaded = Translator.from_folder(folder)
     assert loaded.config == model.config
     assert loaded.decoder.head.weight is loaded.decoder.embed.table.weight  # still tied
     assert torch.equal(
         loaded(src, src_mask, video, video_mask, tgt), model(src, src_mask, video, video_mask, tgt)
     )
     with pytest.raises(WeightsError, match="model.safetensors"):
-        load_translator(tmp_path)
+        Translator.from_folder(tmp_path)
     (folder / "model.safetensors").write_bytes(b"not weights")
     with pytest.raises(WeightsError, match="unreadable"):
-        load_translator(folder)
+        Translator.from_folder(folder)
 
 
 def test_checkpoints_with_the_old_decoder_layer_names_load(tmp_path):
@@ -304,7 +302,7 @@ def test_checkpoints_with_the_old_decoder_layer_names_load(tmp_path):
     from safetensors.torch import load_file, save_file
 
     model = tiny_model("full")
-    folder = save_translator(model, tmp_path / "m")
+    folder = model.save(tmp_path / "m")
     state = load_file(str(folder / "model.safetensors"))
     old_names = {".ln_self.": ".ln1.", ".ln_cross.": ".ln2.", ".ln_ffn.": ".ln3."}
     legacy = {}
@@ -315,7 +313,7 @@ def test_checkpoints_with_the_old_decoder_layer_names_load(tmp_path):
         legacy[key] = value
     assert "decoder.layers.1.ln3.weight" in legacy and "encoder.layers.0.ln1.weight" in legacy
     save_file(legacy, str(folder / "model.safetensors"))
-    loaded = load_translator(folder)
+    loaded = Translator.from_folder(folder)
     src, src_mask, video, video_mask, tgt = make_batch()
     assert torch.equal(
         loaded(src, src_mask, video, video_mask, tgt), model(src, src_mask, video, video_mask, tgt)

@@ -1,7 +1,8 @@
 """What the translator and the summarizer share as encoder-decoder models: the teacher-forced
-loss, the decoder step and the search entry point (:class:`Seq2Seq`), and the folder a module is
-saved in (a JSON config + safetensors weights, :func:`save_module_folder`,
-:func:`load_module_folder`; the distillation student uses it too).
+loss, the decoder step, the search entry point and the model folder (:class:`Seq2Seq`:
+``save(folder)`` / ``from_folder(folder)``), and the folder format itself (a JSON config +
+safetensors weights, :func:`save_module_folder`, :func:`load_module_folder`; the distillation
+student uses it too).
 
 Inputs as in both models::
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +35,7 @@ CONFIG_FILE = "config.json"
 MODEL_FILE = "model.safetensors"
 
 ModuleT = TypeVar("ModuleT", bound=nn.Module)
+Seq2SeqT = TypeVar("Seq2SeqT", bound="Seq2Seq")
 
 
 class Seq2Seq(nn.Module):
@@ -43,11 +45,29 @@ class Seq2Seq(nn.Module):
     Subclasses set ``config`` (with ``pad_id``, ``bos_id``, ``eos_id``, ``label_smoothing`` and
     ``to_dict()``) and ``decoder`` (a :class:`vloc.attention.DecoderStack`), and define
     ``encode(src, src_mask, video, video_mask)`` → the decoder's memory (every tensor
-    batch-first, each decoder layer's keys/values projected once).
+    batch-first, each decoder layer's keys/values projected once). Subclasses also name their
+    config class (``config_class``, with ``from_dict``) and what they are (``kind``, for error
+    messages), which is all :meth:`save` and :meth:`from_folder` need.
     """
 
     config: Any
     decoder: nn.Module
+    config_class: ClassVar[Any]  # the config dataclass: from_dict(dict) → config
+    kind: ClassVar[str]  # "translator", "summarizer": names the model in error messages
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` into ``folder`` (each atomically)
+        → ``folder``."""
+        return save_module_folder(self, folder, self.config.to_dict())
+
+    @classmethod
+    def from_folder(cls: type[Seq2SeqT], folder: str | Path, *, device: str = "cpu") -> Seq2SeqT:
+        """Build the model from ``config.json`` and load ``model.safetensors`` from ``folder``
+        (a training run's ``best/`` folder or :meth:`save`'s output) → on ``device``, in eval
+        mode; any problem raises :class:`~vloc.errors.WeightsError`."""
+        return load_module_folder(
+            folder, lambda data: cls(cls.config_class.from_dict(data)), kind=cls.kind, device=device
+        )
 
     def forward(
         self,

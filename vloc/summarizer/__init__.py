@@ -10,7 +10,7 @@ from typing import Any
 
 from vloc.summarizer.config import VARIANTS, SummarizerConfig
 
-_MODEL_NAMES = ("VDFSummarizer", "load_summarizer", "pool_video", "save_summarizer")
+_MODEL_NAMES = ("VDFSummarizer", "pool_video")
 _DISTILL_NAMES = (
     "Distiller",
     "StudentEncoder",

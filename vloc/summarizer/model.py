@@ -25,7 +25,6 @@ The building blocks and the choices the paper leaves open are in
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
@@ -33,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vloc.errors import InputError
-from vloc.seq2seq import Seq2Seq, load_module_folder, save_module_folder
+from vloc.seq2seq import Seq2Seq
 from vloc.summarizer.config import SummarizerConfig
 from vloc.summarizer.layers import Decoder, ForgetFusionLayer, TextEncoder, VideoEncoder
 
@@ -51,6 +50,9 @@ class VDFSummarizer(Seq2Seq):
         result = model.generate(src, src_mask, video, video_mask)    # beam 6, penalty 1
         result.tokens[0]                                             # summary ids of video 0
     """
+
+    config_class = SummarizerConfig
+    kind = "summarizer"
 
     def __init__(self, config: SummarizerConfig) -> None:
         super().__init__()
@@ -213,19 +215,3 @@ def pool_video(features: torch.Tensor, max_steps: int) -> torch.Tensor:
     if features.shape[0] <= max_steps:
         return features
     return F.adaptive_avg_pool1d(features.T.unsqueeze(0), max_steps)[0].T  # (max_steps, D)
-
-
-def save_summarizer(model: VDFSummarizer, folder: str | Path) -> Path:
-    """Write ``config.json`` and ``model.safetensors`` into ``folder`` (each atomically)."""
-    return save_module_folder(model, folder, model.config.to_dict())
-
-
-def load_summarizer(folder: str | Path, *, device: str = "cpu") -> VDFSummarizer:
-    """Build a summarizer from ``config.json`` and load ``model.safetensors`` from ``folder``;
-    any problem raises :class:`~vloc.errors.WeightsError`."""
-    return load_module_folder(
-        folder,
-        lambda data: VDFSummarizer(SummarizerConfig.from_dict(data)),
-        kind="summarizer",
-        device=device,
-    )

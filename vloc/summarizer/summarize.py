@@ -133,13 +133,13 @@ def find_model(name_or_path: str | Path) -> Path:
 
 def load_model_folder(folder: str | Path, *, device: str = "cpu") -> LoadedSummarizer:
     """Load a summarizer (config.json, model.safetensors, tokenizers, summarizer.json)."""
-    from vloc.summarizer.model import load_summarizer
+    from vloc.summarizer.model import VDFSummarizer
     from vloc.tokenization import Tokenizer
 
     folder = Path(folder)
     info = read_model_info(folder)
     _check_info(folder, info)
-    model = load_summarizer(folder, device=device)
+    model = VDFSummarizer.from_folder(folder, device=device)
     src_tok = Tokenizer.load(folder / SRC_TOKENIZER_DIR)
     tgt_tok = Tokenizer.load(folder / TGT_TOKENIZER_DIR)
     c = model.config

@@ -10,7 +10,7 @@ from typing import Any
 
 from vloc.translator.config import VARIANTS, TranslatorConfig, temporal_context_ids
 
-_MODEL_NAMES = ("Translator", "load_translator", "save_translator")
+_MODEL_NAMES = ("Translator",)
 
 __all__ = ["VARIANTS", "TranslatorConfig", "temporal_context_ids", *_MODEL_NAMES]
 

@@ -46,7 +46,6 @@ Choices the paper leaves open (documented here once):
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
@@ -56,7 +55,7 @@ from torch import nn
 from vloc import attention
 from vloc.attention import MultiHeadAttention, safe_key_mask
 from vloc.errors import InputError
-from vloc.seq2seq import Seq2Seq, load_module_folder, save_module_folder
+from vloc.seq2seq import Seq2Seq
 from vloc.translator.config import TranslatorConfig
 
 if TYPE_CHECKING:
@@ -266,6 +265,9 @@ class Translator(Seq2Seq):
         result = model.generate(src, src_mask, video, video_mask, beam_size=5)
     """
 
+    config_class = TranslatorConfig
+    kind = "translator"
+
     def __init__(self, config: TranslatorConfig) -> None:
         super().__init__()
         self.config = config
@@ -377,20 +379,3 @@ class Translator(Seq2Seq):
             length_penalty=length_penalty,
             no_repeat_ngram=no_repeat_ngram,
         )
-
-
-def save_translator(model: Translator, folder: str | Path) -> Path:
-    """Write ``config.json`` and ``model.safetensors`` into ``folder`` (each atomically)."""
-    return save_module_folder(model, folder, model.config.to_dict())
-
-
-def load_translator(folder: str | Path, *, device: str = "cpu") -> Translator:
-    """Build a translator from ``config.json`` and load ``model.safetensors`` from ``folder``
-    (a training run's ``best/`` folder or :func:`save_translator`'s output); any problem
-    raises :class:`~vloc.errors.WeightsError`."""
-    return load_module_folder(
-        folder,
-        lambda data: Translator(TranslatorConfig.from_dict(data)),
-        kind="translator",
-        device=device,
-    )

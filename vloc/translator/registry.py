@@ -3,7 +3,7 @@
 Model folder layout (``models/<name>/`` under ``$VLOC_HOME`` or the repository, or any path;
 a training output's ``best/`` is used when given the training output)::
 
-    config.json          TranslatorConfig (vloc.translator.save_translator)
+    config.json          TranslatorConfig (vloc.translator.Translator.save)
     model.safetensors    weights
     src_tokenizer/       source Tokenizer (its ``lang`` is the source language)
     tgt_tokenizer/       target Tokenizer (its ``lang`` is the only valid ``--to``)
@@ -189,7 +189,7 @@ def _read_info(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
 def open_model(name_or_path: str | Path | None, to: str, *, device: str = "cpu") -> LoadedModel:
     """Resolve and load a translator folder with its tokenizers and inference settings."""
     from vloc.tokenization import Tokenizer
-    from vloc.translator.model import load_translator
+    from vloc.translator.model import Translator
 
     folder = resolve_model(name_or_path, to)
     for sub in (SRC_TOKENIZER_DIR, TGT_TOKENIZER_DIR):
@@ -201,7 +201,7 @@ def open_model(name_or_path: str | Path | None, to: str, *, device: str = "cpu")
     )
     _check_target(folder, tgt_tok.lang, to)
     features, encoder = _read_info(folder)
-    model = load_translator(folder, device=device)
+    model = Translator.from_folder(folder, device=device)
     c = model.config
     if (c.src_vocab_size, c.tgt_vocab_size) != (src_tok.vocab_size, tgt_tok.vocab_size):
         raise WeightsError(
