@@ -54,7 +54,7 @@ def test_one_failure_does_not_stop_the_others(tmp_path):
 
 
 def test_report_is_written_and_counts(tmp_path, monkeypatch):
-    import vloc.batch as batch
+    import vloc.batch.run as batch
 
     monkeypatch.setattr(batch, "TASKS", REGISTRY)
     seen = []
@@ -118,7 +118,7 @@ def test_jobs_sharing_an_output_folder_are_refused_before_any_work(
 
 
 def test_a_report_elsewhere_leaves_its_name_free(tmp_path, monkeypatch):
-    import vloc.batch as batch
+    import vloc.batch.run as batch
 
     monkeypatch.setattr(batch, "TASKS", REGISTRY)
     report = run_batch(
@@ -136,7 +136,7 @@ def test_a_report_elsewhere_leaves_its_name_free(tmp_path, monkeypatch):
 def test_results_are_kept_by_job_position(tmp_path, monkeypatch):
     """Results arriving out of order land in their job's row; a result reported twice or a
     missing one is an internal error, never a report with fewer rows than videos."""
-    import vloc.batch as batch
+    import vloc.batch.run as batch
     import vloc.ray_executor as ray_executor
 
     monkeypatch.setattr(batch, "TASKS", REGISTRY)

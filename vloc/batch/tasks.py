@@ -1,0 +1,121 @@
+"""The tasks of a batch (``features``, ``index``, ``translate:<lang>``, ``summarize:<lang>``),
+each a call of the library function behind its ``vloc`` command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vloc.errors import InputError
+
+if TYPE_CHECKING:
+    pass
+
+from vloc.batch.jobs import BatchOptions, TaskDone, TaskFn, TaskSpec, VideoJob
+
+# Every task writes under ``job_dir`` (= OUT/<name>) only: the video's workspace is
+# ``job_dir/<video>.vloc`` (the commands' ``workdir``), other outputs go beside it. Each relies
+# on its command's content-keyed cache (features, index) or journal (translate), so a re-run
+# of a finished video only re-hashes its inputs.
+
+
+def _need_subs(job: VideoJob, task: TaskSpec) -> Path:
+    if job.subs is None:
+        raise InputError(f"task {task} needs subtitles and none were found", path=job.video)
+    return job.subs
+
+
+def _task_features(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
+    from vloc.backbones import DEFAULT_BACKBONE
+    from vloc.features import FeatureOptions, extract_features
+
+    fo = FeatureOptions(
+        backbone=opts.backbone or DEFAULT_BACKBONE,
+        weights=opts.weights,
+        seed=opts.seed,
+        weights_dir=opts.weights_dir,
+        fps=opts.fps,
+        clip_len=opts.clip_len,
+        size=opts.size,
+        device=opts.device,
+        encoding=opts.encoding,
+        width=opts.width,
+        compile=opts.compile,
+        allow_truncated=opts.allow_truncated,
+    )
+    res = extract_features(job.video, subs=job.subs, options=fo, workdir=job_dir)
+    files: list[Path] = []
+    for path in res.outputs.values():
+        files.append(Path(path))
+        meta = Path(path).with_suffix(".json")
+        if meta.exists():
+            files.append(meta)
+    return TaskDone(files, res.cache_hit, tuple(res.warnings))
+
+
+def _task_index(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
+    from vloc.index import build_index
+
+    subs = _need_subs(job, task)
+    res = build_index(
+        job.video, subs, encoder=opts.encoder, encoding=opts.encoding, workdir=job_dir
+    )
+    return TaskDone(sorted(p for p in Path(res.folder).iterdir() if p.is_file()), res.cached)
+
+
+def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
+    from vloc.translator.translate import TranslateOptions, translate_subtitles
+
+    subs = _need_subs(job, task)
+    assert task.arg, "parse_tasks guarantees translate:<lang>"
+    out = job_dir / f"{job.name}.{task.arg}{subs.suffix.lower()}"
+    existed = out.is_file()
+    res = translate_subtitles(
+        job.video,
+        subs,
+        TranslateOptions(
+            to=task.arg,
+            model=opts.model,
+            output=out,
+            encoding=opts.encoding,
+            workdir=job_dir,
+            device=opts.device,
+            strict=opts.strict,
+            allow_truncated=opts.allow_truncated,
+            engine=opts.engine,
+        ),
+    )
+    # complete before this run: every cue came from the journal and the file was there
+    return TaskDone([Path(res.output)], existed and res.translated == 0, tuple(res.warnings))
+
+
+def _task_summarize(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
+    from vloc.summarizer.summarize import SUMMARY_SUFFIX, SummarizeOptions, summarize
+
+    subs = _need_subs(job, task)
+    assert task.arg, "parse_tasks guarantees summarize:<lang>"
+    out = job_dir / f"{job.name}.{task.arg}{SUMMARY_SUFFIX}"
+    so = SummarizeOptions(
+        to=task.arg,
+        model=opts.model,
+        output=out,
+        workdir=job_dir,
+        device=opts.device,
+        backbone=opts.backbone,
+        weights=opts.weights,
+        weights_dir=opts.weights_dir,
+        encoding=opts.encoding,
+        strict=opts.strict,
+        allow_truncated=opts.allow_truncated,
+    )
+    res = summarize(job.video, subs, so)
+    return TaskDone([Path(res.output)], warnings=tuple(res.warnings))
+
+
+TASKS: dict[str, TaskFn] = {
+    "features": _task_features,
+    "index": _task_index,
+    "translate": _task_translate,
+    "summarize": _task_summarize,
+}
