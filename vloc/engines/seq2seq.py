@@ -7,16 +7,18 @@
 * M2M100 (``facebook/m2m100_418M``): ``tokenizer.src_lang`` and ``forced_bos_token_id`` name
   the pair with two-letter codes;
 * NLLB-200 (``facebook/nllb-200-distilled-600M``): the same with NLLB's codes (``eng_Latn``,
-  ``zho_Hans``), mapped from vloc's language tags (:data:`NLLB_CODES`). Its weights are licensed
-  CC-BY-NC-4.0 (no commercial use): loading one says so through the ``warn`` callback;
+  ``zho_Hans``), mapped from vloc's language tags
+  (:data:`~vloc.engines.seq2seq_languages.NLLB_CODES`). Its weights are licensed CC-BY-NC-4.0
+  (no commercial use): loading one says so through the ``warn`` callback;
 * any other encoder–decoder model that ``AutoModelForSeq2SeqLM`` loads, run as it is.
 
 Where the model comes from: a path that exists is a model folder. Anything else must look
 like a hub name (``org/name``) and is looked up, with no network, in the cache
-``vloc_home()/hf`` (:data:`HF_CACHE`): either a plain folder ``hf/org/name`` or the hub's
-cache layout (``hf download org/name --cache-dir ~/.cache/vloc/hf``). Only when the caller
-allows a download (``allow_download=True``) and neither ``VLOC_OFFLINE`` nor
-``HF_HUB_OFFLINE`` is set does a missing model get fetched into that cache. The model is
+``vloc_home()/hf`` (:mod:`vloc.engines.seq2seq_folder`): either a plain folder
+``hf/org/name`` or the hub's cache layout (``hf download org/name --cache-dir
+~/.cache/vloc/hf``). Only when the caller allows a download (``allow_download=True``) and
+neither ``VLOC_OFFLINE`` nor ``HF_HUB_OFFLINE`` is set does a missing model get fetched into
+that cache. The model is
 always loaded from its folder with ``local_files_only=True``: nothing else goes online.
 
 Decoding: batched beam search (``beam_size``), deterministic (no sampling), at most
@@ -31,15 +33,17 @@ lines, synopsis) and keyframes never reach them (``uses_context = False``,
 ``accepts_images = False``). A glossary is applied by masking: every term in a line becomes a
 placeholder (:func:`vloc.engines.glossary.mask_terms`) that the model usually copies through,
 and the required target is put back afterwards.
+
+Modules: this one (settings, loading, decoding), :mod:`vloc.engines.seq2seq_folder` (where the
+model comes from, its hash) and :mod:`vloc.engines.seq2seq_languages` (language codes per
+model family).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import math
-import os
 import re
 import sys
 import threading
@@ -52,19 +56,39 @@ from typing import TYPE_CHECKING, Any
 from vloc._compat import install_torchvision_compat
 from vloc.engines.base import BatchRequest, BatchResult, EngineError, Usage
 from vloc.engines.glossary import mask_terms, unmask_terms
-from vloc.errors import InputError, WeightsError
-from vloc.fileio import sha256_file, stable_hash
-from vloc.workspace import vloc_home
+from vloc.engines.seq2seq_folder import (
+    HF_CACHE,
+    card_licence,
+    check_model_folder,
+    first_line,
+    hf_cache_dir,
+    model_files,
+    model_hash,
+    resolve_model,
+)
+from vloc.engines.seq2seq_languages import ISO3, NLLB_CODES, LanguageCodes
+from vloc.errors import InputError
+from vloc.fileio import stable_hash
 
 if TYPE_CHECKING:
     from vloc.engines.options import EngineOptions
 
+__all__ = [  # the engine, and what its folder and language modules give callers of this one
+    "HF_CACHE",
+    "ISO3",
+    "NLLB_CODES",
+    "Seq2SeqEngine",
+    "Seq2SeqSettings",
+    "check_model_folder",
+    "hf_cache_dir",
+    "model_files",
+    "model_hash",
+    "resolve_model",
+]
+
 WarnFn = Callable[[str], None]
 
 IDENTITY_VERSION = "seq2seq-1"  # bump when this module's decoding or masking changes output
-HF_CACHE = "hf"  # vloc_home()/hf: where hub names are looked up (and downloaded to, if allowed)
-OFFLINE_ENVS = ("VLOC_OFFLINE", "HF_HUB_OFFLINE")  # any set to 1/true: never download
-DOWNLOAD_TIMEOUT_S = 10.0  # per metadata request when a download is allowed
 DEFAULT_BEAM = 4
 MAX_NEW_TOKENS = 256  # hard cap on generated tokens per line
 NEW_TOKENS_PER_SOURCE_TOKEN = 2.0  # generated-token budget relative to the longest source line
@@ -74,80 +98,6 @@ MAX_SOURCE_TOKENS = 256  # longer lines are cut (with a warning); models allow 5
 MAX_BATCH_LINES = 32  # lines per generate call; a larger request takes several calls
 DEVICES = ("cpu", "cuda", "cuda:N")
 UNBOUNDED = 10**6  # tokenizers without a length limit report ~1e30 as model_max_length
-
-# hub names: "name" or "org/name"; anything else that does not exist is a missing folder
-_HUB_NAME = re.compile(r"[A-Za-z0-9][\w.\-]*(/[A-Za-z0-9][\w.\-]*)?")
-_OPUS_PAIR = re.compile(r"opus-mt-(?:tc-[\w]+-)?([a-z]{2,3})-([a-z]{2,3})(?![a-z])", re.IGNORECASE)
-
-CONFIG_FILES = ("config.json", "generation_config.json")
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "vocab.json",
-    "target_vocab.json",
-    "vocab.txt",
-    "merges.txt",
-    "source.spm",
-    "target.spm",
-    "sentencepiece.bpe.model",
-    "sentencepiece.model",
-    "spiece.model",
-)
-SAFETENSORS_FILES = ("*.safetensors", "model.safetensors.index.json")
-BIN_FILES = ("pytorch_model*.bin", "pytorch_model.bin.index.json")
-SENTENCE_TRANSFORMERS_FILES = ("modules.json", "config_sentence_transformers.json")
-
-# vloc's two-letter language codes -> NLLB-200 codes (FLORES-200)
-NLLB_CODES = {
-    "en": "eng_Latn",
-    "zh": "zho_Hans",
-    "fr": "fra_Latn",
-    "de": "deu_Latn",
-    "es": "spa_Latn",
-    "pt": "por_Latn",
-    "ja": "jpn_Jpan",
-    "ru": "rus_Cyrl",
-    "it": "ita_Latn",
-    "ko": "kor_Hang",
-    "ar": "arb_Arab",
-    "nl": "nld_Latn",
-    "pl": "pol_Latn",
-    "tr": "tur_Latn",
-    "uk": "ukr_Cyrl",
-    "vi": "vie_Latn",
-    "hi": "hin_Deva",
-    "id": "ind_Latn",
-    "sv": "swe_Latn",
-    "cs": "ces_Latn",
-}
-NLLB_TRADITIONAL_CHINESE = "zho_Hant"
-_TRADITIONAL = ("hant", "tw", "hk", "mo")  # zh-Hant, zh-TW, zh_HK: traditional script
-# two-letter codes -> ISO 639-3, as Marian tokenizers and target tokens name languages
-ISO3 = {
-    "en": "eng",
-    "zh": "zho",
-    "fr": "fra",
-    "de": "deu",
-    "es": "spa",
-    "pt": "por",
-    "ja": "jpn",
-    "ru": "rus",
-    "it": "ita",
-    "ko": "kor",
-    "ar": "ara",
-    "nl": "nld",
-    "pl": "pol",
-    "tr": "tur",
-    "uk": "ukr",
-    "vi": "vie",
-    "hi": "hin",
-    "id": "ind",
-    "sv": "swe",
-    "cs": "ces",
-}
-_MARIAN_ALIASES = {"zh": ("cmn_Hans", "cmn", "zho_Hans")}  # opus-mt multi-target Chinese tokens
 NLLB_LICENCE = "CC-BY-NC-4.0"
 
 
@@ -184,175 +134,6 @@ class Seq2SeqSettings:
         d.pop("device")
         d.pop("threads")
         return d
-
-
-def hf_cache_dir() -> Path:
-    """Where hub names are looked up: ``vloc_home()/hf``."""
-    return vloc_home() / HF_CACHE
-
-
-def _env_offline() -> str | None:
-    """The variable that forbids downloads, if any is set."""
-    for name in OFFLINE_ENVS:
-        if os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on"):
-            return name
-    return None
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
-
-
-def resolve_model(
-    model: str | Path, *, cache_dir: Path | None = None, allow_download: bool = False
-) -> Path:
-    """The local folder of ``model`` (a folder path or a hub name), or one clear error.
-
-    A hub name is looked up in ``cache_dir`` (default :func:`hf_cache_dir`) with no network;
-    it is downloaded there only when ``allow_download`` and no offline variable is set.
-    """
-    text = str(model).strip()
-    if not text:
-        raise InputError("--engine seq2seq needs --model (a model folder or a hub name)")
-    path = Path(text).expanduser()
-    if path.exists():
-        if not path.is_dir():
-            hint = " (a .gguf file runs with --engine gguf)" if path.suffix == ".gguf" else ""
-            raise InputError(
-                f"not a model folder: the seq2seq engine takes a transformers model folder "
-                f"or a hub name{hint}",
-                path=path,
-            )
-        return path
-    if text.startswith((".", "/", "~")) or "\\" in text or not _HUB_NAME.fullmatch(text):
-        raise InputError("seq2seq model folder not found", path=path)
-    cache = Path(cache_dir) if cache_dir is not None else hf_cache_dir()
-    plain = cache / text
-    if (plain / "config.json").is_file():
-        return plain
-    from huggingface_hub import snapshot_download
-
-    try:  # the hub's cache layout, never online
-        return Path(snapshot_download(text, cache_dir=str(cache), local_files_only=True))
-    except (OSError, ValueError):  # LocalEntryNotFoundError, HFValidationError
-        pass
-    blocked = _env_offline()
-    if not allow_download or blocked:
-        why = f"{blocked} is set" if blocked else "downloads are off"
-        raise WeightsError(
-            f"seq2seq model {text!r} is not a local folder and not in the model cache {cache} "
-            f"({why}): on a machine with a network run `hf download {text} --cache-dir {cache}` "
-            f"and copy {cache} here, or pass --model PATH to a local model folder"
-        )
-    return _download(text, cache)
-
-
-def _download(name: str, cache: Path) -> Path:
-    """Fetch config, tokenizer and one set of weights (safetensors, else .bin) into ``cache``."""
-    from huggingface_hub import snapshot_download
-
-    meta = [*CONFIG_FILES, *TOKENIZER_FILES]
-    try:
-        folder = Path(
-            snapshot_download(
-                name,
-                cache_dir=str(cache),
-                allow_patterns=[*meta, *SAFETENSORS_FILES],
-                etag_timeout=DOWNLOAD_TIMEOUT_S,
-            )
-        )
-        if not any(folder.glob("*.safetensors")):
-            folder = Path(
-                snapshot_download(
-                    name,
-                    cache_dir=str(cache),
-                    allow_patterns=[*meta, *BIN_FILES],
-                    etag_timeout=DOWNLOAD_TIMEOUT_S,
-                )
-            )
-    except Exception as e:  # network, authentication, unknown repository: all one line
-        raise WeightsError(
-            f"cannot download seq2seq model {name!r} into {cache}: {type(e).__name__}: "
-            f"{_first_line(e)}; download it on a machine with a network (`hf download {name} "
-            f"--cache-dir {cache}`) or pass --model PATH to a local model folder"
-        ) from None
-    return folder
-
-
-def check_model_folder(folder: Path) -> dict[str, Any]:
-    """The folder's config.json if it holds an encoder–decoder model, else one clear error."""
-    cfg_path = folder / "config.json"
-    if any((folder / f).is_file() for f in SENTENCE_TRANSFORMERS_FILES):
-        raise InputError(
-            "a sentence-transformers encoder, not a translation model: the seq2seq engine takes "
-            "an encoder-decoder MT model (MarianMT, M2M100, NLLB)",
-            path=folder,
-        )
-    if not cfg_path.is_file():
-        raise InputError("not a transformers model folder (no config.json)", path=folder)
-    try:
-        config = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise InputError(f"unreadable config.json: {_first_line(e)}", path=folder) from None
-    if not isinstance(config, dict):
-        raise InputError("config.json is not a JSON object", path=folder)
-    model_type = str(config.get("model_type") or "?")
-    install_torchvision_compat()  # before transformers imports torchvision
-    from transformers.models.auto.modeling_auto import MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES
-
-    if model_type not in MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES:
-        raise InputError(
-            f"not a sequence-to-sequence model (model_type {model_type!r}): the seq2seq engine "
-            "takes an encoder-decoder MT model (MarianMT, M2M100, NLLB)",
-            path=folder,
-        )
-    return config
-
-
-def model_files(folder: Path) -> list[Path]:
-    """The files that determine the output: config, tokenizer and the weights transformers
-    loads (safetensors when there are any, else pytorch_model*.bin)."""
-    names = [*CONFIG_FILES, *TOKENIZER_FILES]
-    files = [folder / n for n in names if (folder / n).is_file()]
-    weights = sorted(p for pat in SAFETENSORS_FILES for p in folder.glob(pat) if p.is_file())
-    if not weights:
-        weights = sorted(p for pat in BIN_FILES for p in folder.glob(pat) if p.is_file())
-    if not weights:
-        raise InputError(
-            "no weights in the model folder (model.safetensors or pytorch_model.bin)", path=folder
-        )
-    return files + weights
-
-
-def model_hash(folder: Path) -> dict[str, str]:
-    """sha256 per file of :func:`model_files`, by file name (weights hashes memoised)."""
-    from vloc.weights import cached_sha256
-
-    out = {}
-    for p in model_files(folder):
-        weights = p.suffix in (".safetensors", ".bin")
-        out[p.name] = cached_sha256(p) if weights else sha256_file(p)
-    return out
-
-
-def _card_licence(folder: Path) -> str | None:
-    """``license:`` from the model card's front matter (README.md), if any."""
-    try:
-        text = (folder / "README.md").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    if not text.startswith("---"):
-        return None
-    head = text[3:].split("\n---", 1)[0]
-    m = re.search(r"^license:\s*['\"]?([\w.\-]+)", head, re.MULTILINE)
-    return m.group(1) if m else None
-
-
-def _lang_parts(tag: str) -> tuple[str, str]:
-    """("zh", "hant") from "zh-Hant" / "zh_TW"; ("en", "") from "en"."""
-    parts = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)
-    return parts[0], (parts[1] if len(parts) > 1 else "")
 
 
 @contextlib.contextmanager
@@ -415,7 +196,7 @@ class Seq2SeqEngine:
             }
         )
         self._load()
-        self._langs: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        self._codes = LanguageCodes(self.tokenizer, self.family, self.name, self.folder)
         self._lock = threading.Lock()  # the tokenizer's src_lang is state: one batch at a time
         self._closed = False
 
@@ -475,12 +256,10 @@ class Seq2SeqEngine:
         except ImportError as e:
             raise EngineError(
                 f"{self.name}: the seq2seq engine cannot load this model's tokenizer or model: "
-                f"{_first_line(e)} (Marian and M2M100 tokenizers need: pip install sentencepiece)"
+                f"{first_line(e)} (Marian and M2M100 tokenizers need: pip install sentencepiece)"
             ) from None
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, AssertionError) as e:
-            raise InputError(
-                f"cannot load this model: {_first_line(e)}", path=self.folder
-            ) from None
+            raise InputError(f"cannot load this model: {first_line(e)}", path=self.folder) from None
         self.model = model.to(self.settings.device).eval()
         model_type = self.config.get("model_type")
         if model_type == "marian":
@@ -491,7 +270,7 @@ class Seq2SeqEngine:
             self.family = "m2m100"
         else:
             self.family = "other"
-        licence = _card_licence(self.folder)
+        licence = card_licence(self.folder)
         if self.family == "nllb" or (licence and "nc" in licence.lower().split("-")):
             shown = licence if licence and self.family != "nllb" else NLLB_LICENCE
             self._warn(
@@ -523,87 +302,7 @@ class Seq2SeqEngine:
     def languages(self, source: str, target: str) -> tuple[str | None, str | None]:
         """The model's codes for a pair of vloc language tags (None where the model takes
         none), or an :class:`EngineError` saying the model cannot translate that pair."""
-        key = (source, target)
-        if key not in self._langs:
-            self._langs[key] = self._resolve_languages(source, target)
-        return self._langs[key]
-
-    def _resolve_languages(self, source: str, target: str) -> tuple[str | None, str | None]:
-        if self.family == "nllb":
-            return self._nllb_code(source), self._nllb_code(target)
-        if self.family == "m2m100":
-            return self._m2m_code(source), self._m2m_code(target)
-        if self.family == "marian":
-            self._check_marian_pair(source, target)
-            return None, self._marian_target_token(target)
-        return None, None
-
-    def _known(self, token: str) -> bool:
-        return token in self.tokenizer.get_vocab()
-
-    def _nllb_code(self, tag: str) -> str:
-        base, region = _lang_parts(tag)
-        if self._known(tag.strip()):  # already an NLLB code, e.g. "zho_Hant"
-            return tag.strip()
-        code = NLLB_CODES.get(base)
-        if base == "zh" and region in _TRADITIONAL:
-            code = NLLB_TRADITIONAL_CHINESE
-        if code is None or not self._known(code):
-            raise EngineError(
-                f"{self.name}: no NLLB language code for {tag!r}; known: "
-                f"{', '.join(sorted(NLLB_CODES))} (or pass an NLLB code such as zho_Hant)"
-            )
-        return code
-
-    def _m2m_code(self, tag: str) -> str:
-        base, _ = _lang_parts(tag)
-        codes = getattr(self.tokenizer, "lang_code_to_id", {}) or {}
-        if base not in codes:
-            raise EngineError(
-                f"{self.name}: M2M100 has no language {tag!r}; it knows: "
-                f"{', '.join(sorted(codes)[:30])}, ..."
-            )
-        return base
-
-    def _marian_pair(self) -> tuple[str | None, str | None]:
-        """The pair a Marian model was trained for, from its tokenizer config or its name."""
-        src = getattr(self.tokenizer, "source_lang", None)
-        tgt = getattr(self.tokenizer, "target_lang", None)
-        if not (src and tgt):
-            m = _OPUS_PAIR.search(self.name) or _OPUS_PAIR.search(self.folder.name)
-            if m:
-                src, tgt = m.group(1), m.group(2)
-        return (str(src).lower() if src else None), (str(tgt).lower() if tgt else None)
-
-    def _check_marian_pair(self, source: str, target: str) -> None:
-        known = set(ISO3) | set(ISO3.values())
-        model_pair = self._marian_pair()
-        for side, asked, have in zip(
-            ("source", "target"), (source, target), model_pair, strict=True
-        ):
-            base, _ = _lang_parts(asked)
-            if have is None or have not in known or base not in ISO3:
-                continue  # a language group (mul, roa, ...) or a language vloc does not map
-            if have not in (base, ISO3[base]):
-                raise EngineError(
-                    f"{self.name} translates {model_pair[0]} to {model_pair[1]}, but the {side} "
-                    f"language is {asked!r}: use a model for this pair (e.g. "
-                    f"Helsinki-NLP/opus-mt-{_lang_parts(source)[0]}-{_lang_parts(target)[0]})"
-                )
-
-    def _marian_target_token(self, target: str) -> str | None:
-        codes = list(getattr(self.tokenizer, "supported_language_codes", None) or [])
-        if not codes:
-            return None
-        base, _ = _lang_parts(target)
-        names = [target.strip(), base, ISO3.get(base, base), *_MARIAN_ALIASES.get(base, ())]
-        for n in names:
-            if f">>{n}<<" in codes:
-                return f">>{n}<<"
-        raise EngineError(
-            f"{self.name} is a multi-target model without a target token for {target!r}; "
-            f"it has: {', '.join(codes[:20])}{', ...' if len(codes) > 20 else ''}"
-        )
+        return self._codes.resolve(source, target)
 
     # ------------------------------------------------------------ translating
 
@@ -689,7 +388,7 @@ class Seq2SeqEngine:
                     generation_config=gen,
                 )
         except (RuntimeError, ValueError) as e:  # e.g. CUDA out of memory
-            raise EngineError(f"{self.name}: generation failed: {_first_line(e)}") from None
+            raise EngineError(f"{self.name}: generation failed: {first_line(e)}") from None
         usage.requests += 1
         usage.prompt_tokens += int(enc["attention_mask"].sum())
         usage.completion_tokens += int((ids[:, 1:] != self._pad_id).sum())  # after the start
