@@ -15,12 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from vloc.errors import InputError
-from vloc.summarizer.summarize import (
-    SummarizeOptions,
-    find_model,
-    load_model_folder,
-    summarize_batch,
-)
+from vloc.summarizer.decode import summarize_batch
+from vloc.summarizer.loading import find_model, load_model_folder
+from vloc.summarizer.summarize import SummarizeOptions
 
 WarnFn = Callable[[str], None]
 ProgressFn = Callable[[str, int, int], None]  # (model name, done, total)

@@ -18,22 +18,29 @@ by default is refused on a transcript it does not know, any other model warns, a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vloc.errors import InputError, WeightsError
-from vloc.registry import describe_installed as _describe_installed
-from vloc.registry import feature_settings, installed, model_name, resolve
+from vloc.errors import InputError
+from vloc.registry import feature_settings, model_name
 from vloc.summarizer.config import CLIP_FRAMES, PAPER_BEAM
 from vloc.summarizer.data import (
     INFO_FILE,
     SRC_TOKENIZER_DIR,
-    TGT_TOKENIZER_DIR,
-    encode_source,
     load_video_features,
     read_model_info,
+)
+from vloc.summarizer.decode import GENERATE_BATCH, BatchSummary, summarize_batch
+from vloc.summarizer.loading import (
+    LoadedSummarizer,
+    check_info,
+    default_model,
+    describe_installed,
+    find_model,
+    installed_models,
+    load_model_folder,
 )
 from vloc.text import join_texts, transcript_text
 
@@ -42,13 +49,32 @@ if TYPE_CHECKING:
 
     from vloc.coverage import Coverage
     from vloc.features import FeatureOptions
-    from vloc.summarizer.model import VDFSummarizer
-    from vloc.tokenization import Tokenizer
+
+__all__ = [  # this module's entry points, and those of the modules it is built from
+    "DEFAULT_BACKBONE",
+    "DEFAULT_MAX_SUMMARY_TOKENS",
+    "GENERATE_BATCH",
+    "SUMMARY_SUFFIX",
+    "BatchSummary",
+    "LoadedSummarizer",
+    "SummarizeOptions",
+    "SummaryResult",
+    "default_model",
+    "default_output",
+    "describe_installed",
+    "feature_options",
+    "find_model",
+    "installed_models",
+    "load_model_folder",
+    "render_markdown",
+    "summarize",
+    "summarize_batch",
+    "transcript_from_subtitles",
+]
 
 SUMMARY_SUFFIX = ".summary.md"
 DEFAULT_BACKBONE = "resnext101_3d"  # the paper's video features (3D-ResNeXt-101, 16 frames)
 DEFAULT_MAX_SUMMARY_TOKENS = 100  # How2 summaries are 2-3 sentences (~33 words on average)
-GENERATE_BATCH = 8  # videos summarized per beam-search batch
 
 WarnFn = Callable[[str], None]
 ProgressFn = Callable[[str, int, int], None]
@@ -91,93 +117,6 @@ class SummarizeOptions:
             raise InputError(f"unknown device {self.device!r}; valid: cpu, cuda")
 
 
-@dataclass
-class LoadedSummarizer:
-    """A model folder loaded for inference."""
-
-    model: VDFSummarizer  # in eval mode
-    src_tok: Tokenizer  # source-language tokenizer
-    tgt_tok: Tokenizer  # summary-language tokenizer
-    info: dict[str, Any]  # summarizer.json: stage, languages, video features
-    folder: Path
-
-    @property
-    def src_lang(self) -> str:
-        return str(self.info.get("src_lang", ""))
-
-    @property
-    def tgt_lang(self) -> str:
-        return str(self.info.get("tgt_lang", ""))
-
-    def describe(self) -> dict[str, Any]:
-        from vloc.fileio import sha256_file
-
-        c = self.model.config
-        return {
-            "path": str(self.folder),
-            "stage": self.info.get("stage"),
-            "variant": c.variant,
-            "src_lang": self.src_lang,
-            "tgt_lang": self.tgt_lang,
-            "d_model": c.d_model,
-            "layers": [c.encoder_layers, c.decoder_layers],
-            "weights_sha256": sha256_file(self.folder / "model.safetensors"),
-        }
-
-
-def find_model(name_or_path: str | Path) -> Path:
-    """A model folder from a path (a model folder or a training output) or a name looked up as
-    ``models/<name>/`` in ``$VLOC_HOME`` and the repository (:func:`vloc.registry.resolve`)."""
-    return resolve("summarizer", name_or_path, to="")
-
-
-def load_model_folder(folder: str | Path, *, device: str = "cpu") -> LoadedSummarizer:
-    """Load a summarizer (config.json, model.safetensors, tokenizers, summarizer.json)."""
-    from vloc.summarizer.model import VDFSummarizer
-    from vloc.tokenization import Tokenizer
-
-    folder = Path(folder)
-    info = read_model_info(folder)
-    _check_info(folder, info)
-    model = VDFSummarizer.from_folder(folder, device=device)
-    src_tok = Tokenizer.load(folder / SRC_TOKENIZER_DIR)
-    tgt_tok = Tokenizer.load(folder / TGT_TOKENIZER_DIR)
-    c = model.config
-    if src_tok.vocab_size != c.src_vocab_size or tgt_tok.vocab_size != c.tgt_vocab_size:
-        raise WeightsError(
-            f"tokenizers ({src_tok.vocab_size}, {tgt_tok.vocab_size} ids) do not fit the model "
-            f"({c.src_vocab_size}, {c.tgt_vocab_size})",
-            path=folder,
-        )
-    return LoadedSummarizer(model, src_tok, tgt_tok, info, folder)
-
-
-def _check_info(folder: Path, info: dict[str, Any]) -> None:
-    """What ``summarizer.json`` alone can tell is wrong with a folder, before any weights load:
-    a stage-2 output, an unknown backbone, a missing backbone weights file."""
-    from vloc.backbones import REGISTRY
-
-    if info.get("stage") == "2":
-        raise InputError(
-            "is a stage-2 distillation output (a source encoder, not a summarizer): fine-tune "
-            "it first with `vloc train summarize --stage 3 --student DIR`",
-            path=folder,
-        )
-    video = feature_settings(info) or {}
-    backbone, weights = video.get("backbone"), video.get("weights")
-    if backbone is not None and backbone not in REGISTRY:
-        raise WeightsError(
-            f"{INFO_FILE}: unknown backbone {backbone!r}; valid backbones: "
-            f"{', '.join(sorted(REGISTRY))}",
-            path=folder,
-        )
-    if weights and weights not in REGISTRY and not (folder / str(weights)).is_file():
-        raise WeightsError(
-            f"{INFO_FILE}: backbone weights {weights!r} not found in the model folder",
-            path=folder,
-        )
-
-
 def transcript_from_subtitles(path: str | Path, *, encoding: str | None = None) -> dict[str, Any]:
     """The subtitle file's cue texts joined into one transcript (tags stripped) →
     ``{"text", "cues", "encoding", "warnings"}``."""
@@ -193,114 +132,6 @@ def transcript_from_subtitles(path: str | Path, *, encoding: str | None = None) 
         "encoding": doc.encoding,
         "warnings": list(doc.warnings),
     }
-
-
-@dataclass
-class BatchSummary:
-    """Summaries of several inputs and what had to be cut to fit the model."""
-
-    texts: list[str]  # one summary per input
-    source_tokens: list[int]  # transcript tokens before truncation (EOS included)
-    video_steps: list[int | None]  # feature steps before pooling (None: no video)
-    warnings: list[str] = field(default_factory=list)
-
-
-def summarize_batch(
-    loaded: LoadedSummarizer,
-    transcripts: Sequence[str],
-    videos: Sequence[np.ndarray | Path | None],
-    options: SummarizeOptions,
-    *,
-    warn: WarnFn | None = None,
-    on_batch: Callable[[int], None] | None = None,
-) -> BatchSummary:
-    """Summarize transcripts with their video features: (T, D) float arrays or ``.npy`` paths
-    (loaded batch by batch), pooled here to the model's video positions; None for models
-    without video. Truncation and pooling are reported through ``warn``."""
-    import numpy as np
-    import torch
-
-    if len(transcripts) != len(videos):
-        raise InputError(f"{len(transcripts)} transcripts but {len(videos)} videos")
-    options.check()
-    model, c = loaded.model, loaded.model.config
-    device = next(model.parameters()).device
-    warnings: list[str] = []
-
-    def _warn(msg: str) -> None:
-        warnings.append(msg)
-        if warn is not None:
-            warn(msg)
-
-    srcs, lengths = [], []
-    for t in transcripts:
-        ids, n = encode_source(loaded.src_tok, t, c.max_source_len)
-        srcs.append(ids)
-        lengths.append(n)
-    cut = [n for n in lengths if n > c.max_source_len]
-    if cut:
-        _warn(
-            f"{len(cut)} of {len(lengths)} transcripts were longer than the model's "
-            f"{c.max_source_len} tokens and were truncated (longest {max(cut)} tokens)"
-        )
-    from vloc.summarizer.model import pool_video
-
-    def _video(v: np.ndarray | Path | None) -> tuple[Any, int | None]:
-        """→ (pooled (S, D) tensor or None, steps before pooling or None)."""
-        if v is None or not c.uses_video:
-            return None, None
-        if isinstance(v, Path):  # loaded per batch: a test set's features need not fit memory
-            v = load_video_features(v, dim=c.video_dim)[0]
-        if v.ndim != 2 or v.shape[1] != c.video_dim:
-            raise InputError(
-                f"video features must be (T, {c.video_dim}) for this model, got {tuple(v.shape)}"
-            )
-        x = torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32))
-        return pool_video(x, c.max_video_len), int(v.shape[0])
-
-    if c.uses_video and any(v is None for v in videos):
-        raise InputError(f"the {c.variant!r} summarizer needs video features for every input")
-    steps: list[int | None] = []
-    out: list[str] = []
-    for i in range(0, len(srcs), GENERATE_BATCH):
-        chunk = srcs[i : i + GENERATE_BATCH]
-        width = max(len(s) for s in chunk)
-        src = torch.full((len(chunk), width), c.pad_id, dtype=torch.long)
-        for j, s in enumerate(chunk):
-            src[j, : len(s)] = torch.tensor(s)
-        loaded_videos = [_video(v) for v in videos[i : i + GENERATE_BATCH]]
-        steps.extend(n for _, n in loaded_videos)
-        video = video_mask = None
-        if c.uses_video:
-            feats = [f for f, _ in loaded_videos]
-            s_max = max(f.shape[0] for f in feats)
-            video = torch.zeros(len(chunk), s_max, c.video_dim)
-            video_mask = torch.zeros(len(chunk), s_max, dtype=torch.bool)
-            for j, f in enumerate(feats):
-                video[j, : f.shape[0]] = f
-                video_mask[j, : f.shape[0]] = True
-            video, video_mask = video.to(device), video_mask.to(device)
-        result = model.generate(
-            src.to(device),
-            (src != c.pad_id).to(device),
-            video,
-            video_mask,
-            beam_size=options.beam_size,
-            max_len=options.max_len,
-            min_len=options.min_len,
-            length_penalty=options.length_penalty,
-            no_repeat_ngram=options.no_repeat_ngram,
-        )
-        out.extend(loaded.tgt_tok.decode(t) for t in result.tokens)
-        if on_batch is not None:
-            on_batch(len(chunk))
-    long = [n for n in steps if n is not None and n > c.max_video_len]
-    if long:
-        _warn(
-            f"{len(long)} of {len(steps)} videos had more than {c.max_video_len} feature steps "
-            f"and were average-pooled to {c.max_video_len} (longest {max(long)})"
-        )
-    return BatchSummary(out, lengths, steps, warnings)
 
 
 @dataclass
@@ -381,7 +212,7 @@ def summarize(
     check_output(out_path, inputs)  # before any heavy work
     folder = find_model(model) if model is not None else default_model(to)
     info = read_model_info(folder)  # the model is chosen and checked before torch is imported
-    _check_info(folder, info)
+    check_info(folder, info)
     if to != info.get("tgt_lang"):
         raise InputError(
             f"--to {to!r}: this model summarizes into {info.get('tgt_lang')!r} only", path=folder
@@ -513,22 +344,6 @@ def _check_coverage(
         warn=warn,
     )
     return coverage
-
-
-def describe_installed() -> str:
-    """``synth-zh-en-summary (zh→en, demo)``, or ``none``: the installed summarizers."""
-    return _describe_installed("summarizer")
-
-
-def installed_models() -> list[Path]:
-    """Installed summarizer folders, sorted by name (:func:`vloc.registry.installed`)."""
-    return installed("summarizer")
-
-
-def default_model(to: str) -> Path:
-    """The one installed summarizer into language ``to`` (fails naming the candidates when
-    there is none or more than one: then ``--model`` decides)."""
-    return resolve("summarizer", None, to=to)
 
 
 def _extract(

@@ -399,7 +399,7 @@ def _distill(
         tgt_tok = _load_tok(checkpoint / TGT_TOKENIZER_DIR)
         teacher_dir, layer, mode = info.get("parent"), student.layer, info.get("pool_mode")
     else:
-        from vloc.summarizer.summarize import load_model_folder
+        from vloc.summarizer.loading import load_model_folder
 
         teacher_dir = resolve_run_folder(o.teacher, what="--teacher")
         loaded = load_model_folder(teacher_dir)
