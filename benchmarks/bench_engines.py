@@ -113,6 +113,9 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None, help="first N test cues only")
     ap.add_argument("--batch-cues", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--max-related", type=int, default=None, help="most related lines per batch")
+    ap.add_argument("--previous", type=int, default=None, help="previous lines per batch")
+    ap.add_argument("--label", default="", help="prefix of this run's rows (design experiments)")
     args = ap.parse_args()
     if not (args.data / "valid.en").is_file():
         print(f"skipped: TopicVD data not found at {args.data}")
@@ -143,17 +146,25 @@ def main() -> int:
     cache.mkdir(exist_ok=True)
     model = {"gemma": gemma_model, "qwen": qwen_model}.get(args.model)
     model_path = model(cache) if model else Path(args.model)
-    results = {}
-    for variant in args.variants.split(","):
-        context, _, g = variant.partition("+")
+    results: dict[str, dict] = {}
+    res_file = out / "results.json"  # every variant ever run into OUT, latest run of each
+    for name in args.variants.split(","):
+        context, *extras = name.split("+")
+        tuning = {
+            k: v
+            for k, v in (("max_related", args.max_related), ("previous", args.previous))
+            if v is not None
+        }
         opts = EngineOptions(
             kind="gguf", model=str(model_path), context=context, batch_cues=args.batch_cues,
-            threads=args.threads, glossary=str(glossary) if g else None,
+            threads=args.threads, glossary=str(glossary) if "g" in extras else None, **tuning,
         )  # fmt: skip
+        variant = args.label + name
         t0 = time.perf_counter()
-        name, scores, details = evaluate_engine(
-            opts, split_manifest, split="test", journal_dir=out / "journals", limit=args.limit
-        )
+        _, scores, details = evaluate_engine(
+            opts, split_manifest, split="test", journal_dir=out / "journals", limit=args.limit,
+            draft="d" in extras,
+        )  # fmt: skip
         details.pop("refs")
         (out / f"hyps-{variant}.txt").write_text("\n".join(details.pop("hyps")) + "\n")
         results[variant] = {**scores, **details, "wall_s": round(time.perf_counter() - t0, 1)}
@@ -161,7 +172,8 @@ def main() -> int:
         print(f"{variant}: BLEU {r['bleu']:.2f} chrF {r['chrf']:.2f} terms {r['terms']} "
               f"{r['cues_per_s']} cues/s {r['prompt_tokens_per_cue']} prompt tok/cue "
               f"usage {r['usage']} lost {r['lost_or_merged']}", flush=True)  # fmt: skip
-        (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+        saved = json.loads(res_file.read_text()) if res_file.is_file() else {}
+        res_file.write_text(json.dumps({**saved, **results}, indent=2, ensure_ascii=False))
     print(f"\nglossary: {n_terms} terms mined from the training films; model {model_path.name}")
     print(
         "| variant | BLEU | chrF | names as reference | names as own majority | cues/s | prompt tok/cue | requests | re-asks | splits | lost/merged |"

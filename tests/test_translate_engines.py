@@ -5,13 +5,14 @@ server and in-process GGUF runs are in test_engine_real.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 
 import pytest
 from conftest import make_video
-from scripted_server import ScriptedServer
+from scripted_server import ScriptedServer, batch_of
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -261,3 +262,62 @@ def test_seq2seq_engine_through_the_cli_keeps_every_cue(film, tmp_path):
     again = _run(["translate", str(video), str(subs), "--to", "zh", "--engine", "seq2seq",
                   "--model", str(model), "--glossary", str(glossary), "-o", str(out), "--json"])  # fmt: skip
     assert again["reused"] == 7
+
+
+def test_eval_draft_pass_seeds_each_film_and_subtitle_punctuation(tmp_path):
+    """``eval translate --draft``: one draft per film (kept, so a second run asks nothing), its
+    terms in the translation prompts after --glossary's; replies get Chinese subtitle
+    punctuation unless --punctuation keep."""
+    cues = [
+        {"index": i + 1, "start": i, "end": i + 0.9, "source": s, "target": f"参考{i}"}
+        for i, s in enumerate(c for c in CUES if c)
+    ]
+    docs = [{"id": f"film{k}", "source_lang": "en", "target_lang": "zh", "split": "test",
+             "cues": cues} for k in range(2)]  # fmt: skip
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    glossary = tmp_path / "terms.tsv"
+    glossary.write_text("Rommel\t隆美尔\n")
+    drafted = json.dumps(
+        {"synopsis": "The desert war.", "terms": [{"source": "Rommel", "target": "罗梅尔"},
+                                                  {"source": "Tobruk", "target": "托布鲁克"}]},
+        ensure_ascii=False,
+    )  # fmt: skip
+
+    def reply(body):
+        if "Names and terms seen in this part" in body["messages"][1]["content"]:
+            return drafted
+        lines = batch_of(body)
+        return json.dumps({k: f"译{k}，好。" for k in lines}, ensure_ascii=False)
+
+    argv = ["eval", "translate", "--engine", "openai", "--model", "tiny", "--data",
+            str(manifest), "--batch-cues", "4", "--glossary", str(glossary), "--draft",
+            "--journal-dir", str(tmp_path / "j"), "--json"]  # fmt: skip
+    with ScriptedServer([reply] * 20) as srv:
+        first = _run([*argv, "--base-url", srv.url])
+        drafts = [r for r in srv.requests if "Names and terms" in r["messages"][1]["content"]]
+        systems = [r["messages"][0]["content"] for r in srv.requests if r not in drafts]
+        sent = len(srv.requests)
+        again = _run([*argv, "--base-url", srv.url])["models"]
+        assert len(srv.requests) == sent  # drafts and batches both reused
+        from vloc.engines.evaluate import evaluate_engine
+        from vloc.engines.options import EngineOptions
+
+        opts = EngineOptions(kind="openai", base_url=srv.url, model="tiny", batch_cues=4,
+                             context="none")  # fmt: skip
+        _, _, styled = evaluate_engine(opts, manifest, journal_dir=tmp_path / "k")
+        _, _, kept = evaluate_engine(
+            dataclasses.replace(opts, punctuation="keep"), manifest, journal_dir=tmp_path / "k"
+        )
+    assert len(drafts) == 2  # one per film
+    assert all("Synopsis of the film: The desert war." in s for s in systems)
+    tobruk = [s for s in systems if "Tobruk" in s]
+    assert tobruk and all("Tobruk => 托布鲁克" in s for s in tobruk)
+    assert not any("罗梅尔" in s for s in systems)  # --glossary's rendering wins
+    (name,) = first["models"]
+    row = first["models"][name]
+    assert name.endswith(":glossary:draft")
+    assert row["usage"]["draft_requests"] == 2 and row["lost_or_merged"] == 0
+    assert styled["hyps"][0] == "译1 好" and kept["hyps"][0] == "译1，好。"
+    for key in ("chrf", "terms", "cues", "lost_or_merged"):
+        assert again[name][key] == row[key], key

@@ -47,6 +47,7 @@ def translate(
     concurrency: int | None = E.CONCURRENCY,
     glossary: Path | None = E.GLOSSARY,
     synopsis: str | None = E.SYNOPSIS,
+    punctuation: str | None = E.PUNCTUATION,
     timeout: float | None = E.TIMEOUT,
     retries: int | None = E.RETRIES,
     n_ctx: int | None = E.N_CTX,
@@ -56,6 +57,12 @@ def translate(
     ),
     journal_dir: Path | None = typer.Option(
         None, "--journal-dir", help="Engines: resumable journals (default $VLOC_HOME/eval)."
+    ),
+    draft: bool = typer.Option(
+        False,
+        "--draft",
+        help="LLM engines: first draft each film's synopsis and glossary (as translate --draft "
+        "does) and translate with them unedited; --glossary terms win over drafted ones.",
     ),
     json_output: bool = JSON_OPTION,
     *,
@@ -78,8 +85,10 @@ def translate(
 
             result = evaluate_engines(
                 opts, model, data, split=split, test_films=test_films, journal_dir=journal_dir,
-                device=device, limit=limit, progress=progress,
+                device=device, limit=limit, draft=draft, progress=progress,
             )  # fmt: skip
+        elif draft:
+            raise InputError("--draft takes --engine openai or gguf")
         elif not model:
             raise InputError("--model is required with vloc's own models (or pass --engine)")
         else:

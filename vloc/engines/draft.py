@@ -28,6 +28,7 @@ from vloc.engines.prompts import language_name
 from vloc.engines.replies import ReplyError, json_object, written_in
 from vloc.errors import InputError
 
+DRAFT_VERSION = 1  # bump when the prompts below change (keys drafts kept by evaluation)
 CHUNK_CHARS = 8000  # transcript characters per request
 MIN_CUES = 2  # a seeded term occurs in at least this many cues
 MAX_SEED_TERMS = 80  # most terms listed to the model per part
@@ -86,6 +87,56 @@ def _ask(backend: Any, system: str, user: str, usage: Usage) -> dict[str, Any]:
     )  # fmt: skip
 
 
+def draft_film(
+    texts: list[str],
+    backend: Any,
+    *,
+    source_lang: str,
+    target_lang: str,
+    usage: Usage,
+    progress: ProgressFn | None = None,
+) -> tuple[str, list[tuple[str, str, str]]]:
+    """Draft one film's synopsis and glossary from its cue texts (module docstring) →
+    (synopsis, [(source, target, note), ...]); raises :class:`InputError` on no text."""
+    from vloc.engines.glossary import _pattern
+    from vloc.engines.summarize import chunk_transcript
+
+    parts = chunk_transcript(texts, CHUNK_CHARS)
+    if not parts:
+        raise InputError("nothing to draft from: the subtitles hold no text")
+    names = {"src": language_name(source_lang), "tgt": language_name(target_lang)}
+    seeds = seed_terms(texts)
+    system = SYSTEM.format(**names)
+    synopses: list[str] = []
+    terms: dict[str, tuple[str, str, str]] = {}
+    for i, text in enumerate(parts, start=1):
+        here = [t for t in seeds if _pattern(t).search(text)][:MAX_SEED_TERMS]
+        user = PART.format(i=i, n=len(parts), text=text, seeds=", ".join(here) or "(none)")
+        obj = _ask(backend, system, user, usage)
+        synopses.append(" ".join(obj["synopsis"].split()))
+        for item in obj["terms"]:
+            if not isinstance(item, dict):
+                continue
+            source = str(item.get("source", "")).strip()
+            target = str(item.get("target", "")).strip()
+            note = " ".join(str(item.get("note", "")).split())
+            if (
+                source
+                and target
+                and source.casefold() not in terms
+                and written_in(target, target_lang)
+                and any(_pattern(source).search(t) for t in texts)
+            ):
+                terms[source.casefold()] = (source, target, note)
+        if progress is not None:
+            progress("draft", i, len(parts) + (len(parts) > 1))
+    synopsis = synopses[0]
+    if len(parts) > 1:
+        merged = MERGE.format(n=len(parts), parts="\n".join(synopses), **names)
+        synopsis = " ".join(_ask(backend, system, merged, usage)["synopsis"].split())
+    return synopsis, list(terms.values())
+
+
 def draft_context(
     video: Path,
     subs: Path,
@@ -100,9 +151,7 @@ def draft_context(
 ) -> dict[str, Any]:
     """Draft the synopsis and glossary of a film (module docstring) → paths, counts, usage."""
     from vloc.engines import open_engine
-    from vloc.engines.glossary import _pattern
     from vloc.engines.pipeline import source_language
-    from vloc.engines.summarize import chunk_transcript
     from vloc.fileio import atomic_write_text
     from vloc.subtitles import read_subtitles
     from vloc.text import plain_text
@@ -112,59 +161,35 @@ def draft_context(
         raise InputError(f"--draft takes --engine {' or '.join(LLM_ENGINES)}, not {options.kind!r}")
     doc = read_subtitles(subs, encoding=encoding)
     texts = [plain_text(c.text) for c in doc.cues]
-    parts = chunk_transcript(texts, CHUNK_CHARS)
-    if not parts:
+    if not any(t.strip() for t in texts):
         raise InputError("nothing to draft from: the subtitles hold no text", path=subs)
     src = source_language(subs, texts, source_lang)
-    names = {"src": language_name(src), "tgt": language_name(to)}
-    seeds = seed_terms(texts)
     usage = Usage()
     engine = open_engine(options, warn=warn)
-    backend = engine.backend  # type: ignore[attr-defined]
-    system = SYSTEM.format(**names)
-    synopses: list[str] = []
-    terms: dict[str, tuple[str, str, str]] = {}
     try:
-        for i, text in enumerate(parts, start=1):
-            here = [t for t in seeds if _pattern(t).search(text)][:MAX_SEED_TERMS]
-            user = PART.format(i=i, n=len(parts), text=text, seeds=", ".join(here) or "(none)")
-            obj = _ask(backend, system, user, usage)
-            synopses.append(" ".join(obj["synopsis"].split()))
-            for item in obj["terms"]:
-                if not isinstance(item, dict):
-                    continue
-                source, target = (
-                    str(item.get("source", "")).strip(),
-                    str(item.get("target", "")).strip(),
-                )
-                note = " ".join(str(item.get("note", "")).split())
-                if (
-                    source
-                    and target
-                    and source.casefold() not in terms
-                    and written_in(target, to)
-                    and any(_pattern(source).search(t) for t in texts)
-                ):
-                    terms[source.casefold()] = (source, target, note)
-            if progress is not None:
-                progress("draft", i, len(parts) + (len(parts) > 1))
-        synopsis = synopses[0]
-        if len(parts) > 1:
-            merged = MERGE.format(n=len(parts), parts="\n".join(synopses), **names)
-            synopsis = " ".join(_ask(backend, system, merged, usage)["synopsis"].split())
+        synopsis, terms = draft_film(
+            texts, engine.backend,  # type: ignore[attr-defined]
+            source_lang=src, target_lang=to, usage=usage, progress=progress,
+        )  # fmt: skip
     finally:
         engine.close()
     folder = Workspace.for_video(video, workdir).root / "drafts"
     stem = f"{safe_name(subs.name)}.{to}"
     glossary_path, synopsis_path = folder / f"{stem}.glossary.tsv", folder / f"{stem}.synopsis.txt"
-    rows = ["source\ttarget\tnote", *("\t".join(v) for v in terms.values())]
+    rows = ["source\ttarget\tnote", *("\t".join(v) for v in terms)]
     atomic_write_text(glossary_path, "\n".join(rows) + "\n")
     atomic_write_text(synopsis_path, synopsis + "\n")
     return {
         "glossary": str(glossary_path),
         "synopsis": str(synopsis_path),
         "terms": len(terms),
-        "seeded": len(seeds),
-        "parts": len(parts),
+        "seeded": len(seed_terms(texts)),
+        "parts": _count_parts(texts),
         "usage": usage.to_json(),
     }
+
+
+def _count_parts(texts: list[str]) -> int:
+    from vloc.engines.summarize import chunk_transcript
+
+    return len(chunk_transcript(texts, CHUNK_CHARS))

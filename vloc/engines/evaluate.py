@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from vloc.engines.options import EngineOptions
+from vloc.engines.options import LLM_ENGINES, EngineOptions
 from vloc.errors import InputError
 from vloc.fileio import file_fingerprint, stable_hash
 from vloc.workspace import vloc_home
@@ -121,11 +121,16 @@ def evaluate_engine(
     journal_dir: str | Path | None = None,
     device: str = "cpu",
     limit: int | None = None,
+    draft: bool = False,
     progress: ProgressFn | None = None,
 ) -> tuple[str, dict[str, float], dict[str, Any]]:
     """Translate a manifest split with an engine and score it → (row name, scores, details).
 
     ``limit`` keeps the first N cues of the split (in film order) for quick iterations.
+    ``draft`` (LLM engines) first drafts each film's synopsis and glossary from the cues being
+    scored, as ``vloc translate --draft`` does, and translates with them unedited: the
+    glossary's terms come after ``options.glossary``'s (whose renderings win), the drafted
+    synopsis is used where ``options.synopsis`` is empty. Drafts are kept beside the journals.
     """
     from vloc.encoders import load_encoder
     from vloc.engines import open_engine
@@ -135,6 +140,8 @@ def evaluate_engine(
     from vloc.translator.evaluate import select_examples
     from vloc.translator.journal import JOURNAL_FORMAT, Journal
 
+    if draft and options.kind not in LLM_ENGINES:
+        raise InputError(f"--draft takes --engine {' or '.join(LLM_ENGINES)}, not {options.kind!r}")
     t0 = time.perf_counter()
     docs = read_manifest(data)
     lang = docs[0].target_lang
@@ -153,6 +160,7 @@ def evaluate_engine(
         glossary = read_glossary(options.glossary)
     engine = open_engine(options, device=device)
     name = f"{options.kind}:{engine.name}:{options.context}" + (":glossary" if glossary else "")
+    name += ":draft" if draft else ""
     root = Path(journal_dir) if journal_dir else vloc_home() / "eval"
     encoder = load_encoder(None) if options.context == "global" else None
     by_doc: dict[int, list[int]] = defaultdict(list)
@@ -167,9 +175,17 @@ def evaluate_engine(
             chosen = set(cues)
             texts = [c.source if k in chosen else "" for k, c in enumerate(doc.cues)]
             emb = encoder.encode(texts) if encoder is not None else None
+            synopsis, terms = options.synopsis, glossary
+            if draft:
+                synopsis, terms = _drafted(engine, doc, texts, root, usage_total, options)
+                terms = glossary + tuple(
+                    t
+                    for t in terms
+                    if t.source.casefold() not in {g.source.casefold() for g in glossary}
+                )
             film = FilmText(
                 texts, doc.source_lang, doc.target_lang, embeddings=emb,
-                synopsis=options.synopsis, glossary=glossary,
+                synopsis=synopsis, glossary=terms,
             )  # fmt: skip
             key = stable_hash(
                 {
@@ -221,6 +237,39 @@ def evaluate_engine(
     return name, scores, details
 
 
+def _drafted(
+    engine: Any,
+    doc: Any,
+    texts: list[str],
+    root: Path,
+    usage_total: Counter[str],
+    options: EngineOptions,
+) -> tuple[str, tuple[Any, ...]]:
+    """One film's drafted synopsis and glossary terms, from ``root``'s cache or drafted now."""
+    import json
+
+    from vloc.engines.base import GlossaryTerm, Usage
+    from vloc.engines.draft import DRAFT_VERSION, draft_film
+    from vloc.fileio import atomic_write_text
+
+    key = stable_hash({"v": DRAFT_VERSION, "engine": engine.identity, "texts": texts})
+    path = root / f"{_safe(doc.id)}.{key[:16]}.draft.json"
+    if path.is_file():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    else:
+        usage = Usage()
+        synopsis, terms = draft_film(
+            texts, engine.backend, source_lang=doc.source_lang, target_lang=doc.target_lang,
+            usage=usage,
+        )  # fmt: skip
+        saved = {"synopsis": synopsis, "terms": terms, "usage": usage.to_json()}
+        atomic_write_text(path, json.dumps(saved, ensure_ascii=False, indent=1) + "\n")
+        for field_name, value in saved["usage"].items():
+            usage_total[f"draft_{field_name}"] += value
+    synopsis = options.synopsis or saved["synopsis"]
+    return synopsis, tuple(GlossaryTerm(*t) for t in saved["terms"])
+
+
 def _safe(name: str) -> str:
     from vloc.workspace import safe_name
 
@@ -237,6 +286,7 @@ def evaluate_engines(
     journal_dir: str | Path | None = None,
     device: str = "cpu",
     limit: int | None = None,
+    draft: bool = False,
     progress: ProgressFn | None = None,
 ) -> Any:
     """One :class:`~vloc.translator.evaluate.EvalResult` row per engine model in ``models``
@@ -257,6 +307,7 @@ def evaluate_engines(
             journal_dir=journal_dir,
             device=device,
             limit=limit,
+            draft=draft,
             progress=progress,
         )
         result.rows[name] = scores
