@@ -61,3 +61,16 @@ def test_language_codes():
     assert language_tag("film.zh-Hans.srt") == "zh-Hans" and language_tag("a.pt_BR.vtt") == "pt_BR"
     assert language_tag("film.eng.srt") is None and language_tag("film.cut.srt") is None
     assert language_tag("film.srt") is None
+
+
+def test_chinese_subtitle_punctuation():
+    from vloc.text import subtitle_punctuation as punct
+
+    assert punct("我们必须击垮敌人，直到最终胜利！", "zh") == "我们必须击垮敌人 直到最终胜利！"
+    assert punct("所有人都笑了。这缓解了紧张。", "zh-Hans") == "所有人都笑了 这缓解了紧张"
+    assert punct("共1,000人, 时速3.5公里.", "zh") == "共1,000人 时速3.5公里"  # numbers kept
+    assert punct("他说：“中士，我们接获命令”", "zh") == "他说：“中士 我们接获命令”"
+    assert punct("母亲、爱人与妻子？", "zh") == "母亲、爱人与妻子？"
+    assert punct("等等...", "zh") == "等等…"
+    assert punct("。", "zh") == "。"  # nothing but punctuation: left as it is
+    assert punct("Hello, world.", "en") == "Hello, world."

@@ -65,3 +65,23 @@ def transcript_text(text: str) -> str:
 def language_base(code: str) -> str:
     """The primary language of a code, lower-cased: ``zh-Hans`` → ``zh``, ``pt_BR`` → ``pt``."""
     return re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0]
+
+
+# Chinese subtitle punctuation: subtitles carry no full stops or commas — a clause break inside
+# a cue is a space and a cue's end is bare (the convention of professionally made Chinese
+# subtitles, which the TopicVD references follow: 0 of their 10,429 cues hold a 。, 7 a ，).
+# Question and exclamation marks, enumeration commas (、), colons, quotes and ellipses stay.
+_ZH_BREAK = re.compile(r"\s*(?:[。，]|(?<!\d)[.,]|[.,](?!\d))\s*")  # not inside 1,000 / 3.5
+_ZH_END = re.compile(r"[\s。，.,]+$")
+SUBTITLE_PUNCTUATION = ("subtitle", "keep")  # how engine output is punctuated
+
+
+def subtitle_punctuation(text: str, lang: str) -> str:
+    """``text`` in the subtitle punctuation of ``lang``: for Chinese, 。 and ， (and ASCII ``.``
+    and ``,`` that do not sit inside a number such as 1,000 or 3.5) become one space, none
+    ends the cue; ``…`` is kept. Other languages are returned unchanged."""
+    if language_base(lang) != "zh":
+        return text
+    keep = text.replace("...", "…")
+    out = _ZH_END.sub("", _ZH_BREAK.sub(" ", _ZH_END.sub("", keep)))
+    return " ".join(out.split()) or text.strip()

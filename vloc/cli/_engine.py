@@ -54,6 +54,12 @@ GLOSSARY = typer.Option(
     None, "--glossary", help="TSV of terms: source<TAB>target[<TAB>note]; reported per term."
 )
 SYNOPSIS = typer.Option(None, "--synopsis", help="What the film is about (text, or @file).")
+PUNCTUATION = typer.Option(
+    None,
+    "--punctuation",
+    help="Engines: subtitle (the target's subtitle punctuation; Chinese: no 。/，, a space "
+    "between clauses; default) | keep (as the engine wrote it).",
+)
 SOURCE_LANG = typer.Option(
     None, "--from", help="Engines: the subtitles' language (default: from film.<lang>.srt)."
 )
@@ -80,6 +86,7 @@ def engine_options(
     frame_select: str | None = None,
     glossary: Path | None = None,
     synopsis: str | None = None,
+    punctuation: str | None = None,
     timeout: float | None = None,
     retries: int | None = None,
     n_ctx: int | None = None,
@@ -105,6 +112,7 @@ def engine_options(
         "frame_select": frame_select,
         "glossary": str(glossary) if glossary is not None else None,
         "synopsis": synopsis,
+        "punctuation": punctuation,
         "timeout_s": timeout,
         "max_retries": retries,
         "n_ctx": n_ctx,
@@ -118,7 +126,7 @@ def engine_options(
 FLAGS = (
     "engine", "model", "base_url", "api_key_env", "images", "batch_cues", "context", "related",
     "previous", "lag", "concurrency", "frames", "frame_select", "glossary", "synopsis",
-    "timeout", "retries", "n_ctx", "threads",
+    "punctuation", "timeout", "retries", "n_ctx", "threads",
 )  # fmt: skip
 
 

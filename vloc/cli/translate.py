@@ -67,6 +67,7 @@ def translate(
     frame_select: str | None = E.FRAME_SELECT,
     glossary: Path | None = E.GLOSSARY,
     synopsis: str | None = E.SYNOPSIS,
+    punctuation: str | None = E.PUNCTUATION,
     source_lang: str | None = E.SOURCE_LANG,
     timeout: float | None = E.TIMEOUT,
     retries: int | None = E.RETRIES,

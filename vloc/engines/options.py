@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from vloc.errors import InputError
+from vloc.text import SUBTITLE_PUNCTUATION
 from vloc.workspace import vloc_home
 
 ENGINES = ("vloc", "openai", "gguf", "seq2seq")
@@ -61,6 +62,8 @@ class EngineOptions:
     frame_select: str = "text"  # text: ranked by relevance to the batch's text; uniform
     glossary: str | None = None  # TSV file of terms (source, target, optional note)
     synopsis: str = ""  # what the film is about ("@file" reads it from a file)
+    punctuation: str = "subtitle"  # subtitle: the target's subtitle punctuation (Chinese: no
+    #   。/，, a space between clauses; vloc.text.subtitle_punctuation) | keep: as the engine wrote
     timeout_s: float = 120.0  # openai: per request
     max_retries: int = 5  # openai: transport retries per request
     n_ctx: int = 4096  # gguf: context window in tokens
@@ -75,6 +78,10 @@ class EngineOptions:
             raise InputError(f"--engine {self.kind!r}; valid: {', '.join(ENGINES)}")
         if self.context not in CONTEXTS:
             raise InputError(f"--context {self.context!r}; valid: {', '.join(CONTEXTS)}")
+        if self.punctuation not in SUBTITLE_PUNCTUATION:
+            raise InputError(
+                f"--punctuation {self.punctuation!r}; valid: {', '.join(SUBTITLE_PUNCTUATION)}"
+            )
         if self.frame_select not in FRAME_SELECT:
             raise InputError(
                 f"--frame-select {self.frame_select!r}; valid: {', '.join(FRAME_SELECT)}"

@@ -33,6 +33,7 @@ from vloc.engines.base import BatchRequest, BatchResult, Engine, GlossaryTerm, L
 from vloc.engines.glossary import glossary_hash, terms_in
 from vloc.engines.options import EngineOptions
 from vloc.fileio import sha256_bytes, stable_hash
+from vloc.text import subtitle_punctuation
 
 if TYPE_CHECKING:
     import numpy as np
@@ -181,6 +182,13 @@ class EngineRunner:
             }
         )
 
+    def punctuate(self, text: str) -> str:
+        """An engine's translation in the target's subtitle punctuation (``--punctuation``);
+        the journal keeps what the engine wrote."""
+        if self.options.punctuation == "keep":
+            return text
+        return subtitle_punctuation(text, self.film.target_lang)
+
     # ------------------------------------------------------------ the loop
 
     def run(self) -> EngineRunResult:
@@ -206,7 +214,7 @@ class EngineRunner:
                 result.translated += len(req.cues)
                 result.batches += 1
             for c, t in zip(req.cues, texts, strict=True):
-                done[c.number - 1] = t
+                done[c.number - 1] = self.punctuate(t)
             finished += 1
             self.progress("decode", finished, total)
 
