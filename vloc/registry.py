@@ -7,7 +7,9 @@ folder, or a training output whose ``best/`` is the model. Kinds (:data:`KINDS`)
 
 * ``translator``: ``config.json``, ``model.safetensors``, ``src_tokenizer/``,
   ``tgt_tokenizer/`` and optionally ``translator.json`` (:mod:`vloc.translator.registry`);
-* ``summarizer``: the same files with ``summarizer.json`` (:mod:`vloc.summarizer.summarize`).
+* ``summarizer``: the same files with ``summarizer.json`` (:mod:`vloc.summarizer.summarize`);
+* ``align``: ``config.json``, ``model.safetensors``, ``align.json`` and ``card.md``: a
+  video–text alignment model for search by what is seen (:mod:`vloc.align`).
 
 Both JSON files record the feature extractor the model was trained on in one block,
 ``"features"``: :class:`~vloc.features.FeatureOptions` fields (``backbone``, ``weights`` — a
@@ -50,7 +52,7 @@ FEATURE_FIELDS = ("backbone", "weights", "seed", "width", "fps", "clip_len", "si
 class Kind:
     """One kind of installed model: how its folders are recognised and refused."""
 
-    name: str  # "translator" | "summarizer"
+    name: str  # "translator" | "summarizer" | "align"
     info_file: str  # vloc's JSON beside config.json
     info_required: bool  # a folder of this kind must hold info_file
     target_lang: Callable[[Path], str | None]  # the language a folder writes (JSON only)
@@ -109,6 +111,16 @@ KINDS: dict[str, Kind] = {
         "no installed summarizer writes {to!r}",
         "vloc train summarize",
         "summarize with an LLM: --engine {llm_engines} --model ...",
+        True,
+    ),
+    "align": Kind(
+        "align",
+        "align.json",
+        True,
+        lambda f: None,  # writes no language: it maps clips and sentences into one space
+        "no installed video–text align model",
+        "vloc train align",
+        "index without --align and search with --by said",
         True,
     ),
 }
@@ -208,6 +220,9 @@ def describe_installed(kind: str) -> str:
         if kind == "translator":
             src = tokenizer_lang(p, SRC_TOKENIZER_DIR)
             tgt = tokenizer_lang(p, TGT_TOKENIZER_DIR)
+        elif kind == "align":  # video ↔ the languages it was trained on
+            langs = (_read_json(p / kind_of(kind).info_file) or {}).get("languages") or ["?"]
+            src, tgt = "video", "+".join(map(str, langs))
         else:
             info = _read_json(p / kind_of(kind).info_file) or {}
             src, tgt = info.get("src_lang"), info.get("tgt_lang")

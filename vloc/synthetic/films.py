@@ -16,7 +16,7 @@ the seed; the encoded bytes may differ between ffmpeg/x264 versions.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,8 +159,21 @@ def render_shot(
         yield np.clip(img, 0, 255).astype(np.uint8)
 
 
-def render_film(path: str | Path, shots: Sequence[Shot], options: RenderOptions) -> None:
+ShotFrames = Callable[..., Iterator[np.ndarray]]  # render_shot's signature
+
+
+def render_film(
+    path: str | Path,
+    shots: Sequence[Shot],
+    options: RenderOptions,
+    *,
+    frames: ShotFrames | None = None,
+) -> None:
     """Encode ``shots`` (contiguous, starting at 0) into one mp4 with one ffmpeg call.
+
+    ``frames`` draws each shot's frames (called as :func:`render_shot`); None: render_shot,
+    whose kinds are :data:`KINDS`. Other generators (:mod:`vloc.synthetic.retrieval`) pass
+    their own to render kinds of their own.
 
     Raises:
         MediaError: ffmpeg is missing or fails (its stderr is in the message).
@@ -206,7 +219,7 @@ def render_film(path: str | Path, shots: Sequence[Shot], options: RenderOptions)
         try:
             for s in shots:
                 n = (s.end_ms - s.start_ms) * options.fps // 1000
-                for frame in render_shot(
+                for frame in (frames or render_shot)(
                     s.kind, n, s.seed, height=options.height, width=options.width, fps=options.fps
                 ):
                     proc.stdin.write(frame.tobytes())
