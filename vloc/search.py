@@ -8,6 +8,21 @@ index was slower (6 ms per-index vs 5.6–32 ms concatenated for 100 films, 60k 
 ``benchmarks/bench_index.py`` measures both).
 Scores are cosine similarities (unit vectors), comparable across films because every index
 must come from the same encoder.
+
+What a query is matched against (``by``, :data:`BY`):
+
+* ``said`` — the subtitle cues (the sentence encoder's embeddings of what is said);
+* ``seen`` — the clip embeddings an align model stored in the indexes
+  (``vloc index VIDEO SUBS --align MODEL``): the query goes through the model's text encoder and
+  text head (:mod:`vloc.align`), so a description of what is shown finds it, in any language
+  the text encoder knows, even when no subtitle names it. Every index must hold clips of the
+  same align model;
+* ``both`` — the two rankings fused by reciprocal-rank fusion (Cormack, Clarke & Büttcher,
+  SIGIR 2009): each list's top :data:`FUSE_DEPTH` (at least top-k) moments, a moment scored
+  ``Σ 1 / (RRF_K + rank)`` over the lists it is in (rank 1-based, :data:`RRF_K` = 60, the
+  paper's constant), best first; ties go to the better single rank, then to index order and
+  position. A ``seen`` clip is the same moment as the cue it overlaps most; a clip that
+  overlaps no cue is a moment of its own. A fused hit's ``score`` is its RRF score.
 """
 
 from __future__ import annotations
@@ -15,7 +30,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,9 +40,13 @@ from vloc.index.store import SubtitleIndex, find_indexes, load_index, plain_text
 if TYPE_CHECKING:
     import numpy as np
 
+    from vloc.align.model import LoadedAlign
     from vloc.encoders import Encoder, EncoderRef
 
 DEFAULT_TOP_K = 10  # moments shown per query
+BY = ("said", "seen", "both")  # what a query is matched against (see the module docstring)
+RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al. 2009): 1 / (RRF_K + rank)
+FUSE_DEPTH = 100  # candidates taken from each ranking before fusing (at least top-k)
 
 
 @dataclass(frozen=True)
@@ -41,8 +60,11 @@ class Hit:
     position: int  # 0-based cue position in the film
     start_ms: int  # cue start, milliseconds
     end_ms: int  # cue end, milliseconds
-    text: str  # cue text, tags removed, lines joined
-    score: float  # cosine similarity to the query, in [-1, 1]
+    text: str  # cue text, tags removed, lines joined ("" for a clip under no cue)
+    score: float  # cosine similarity to the query, in [-1, 1]; with by="both": the RRF score
+    source: str = "said"  # "said" (a cue), "seen" (a clip) or "both" (fused)
+    said_rank: int | None = None  # 1-based rank in the said list (by="both"), None: absent
+    seen_rank: int | None = None  # 1-based rank in the seen list (by="both"), None: absent
 
 
 @dataclass(frozen=True)
@@ -56,6 +78,8 @@ class SearchResult:
     encoder: str  # encoder name recorded in the indexes
     load_seconds: float  # loading the indexes and the encoder
     query_seconds: float  # embedding the query and searching
+    by: str = "said"  # what the query was matched against (BY)
+    align: str | None = None  # the align model's name (by seen / both)
 
 
 class IndexSet:
@@ -111,13 +135,8 @@ class IndexSet:
         """
         if k < 1:
             raise InputError(f"top-k must be at least 1, got {k}")
-        results: list[list[tuple[float, int, int]]] = []
         per_index = [ix.search(queries, min(k, ix.size)) for ix in self.indexes]
-        for q in range(queries.shape[0]):
-            streams = [_stream(m, sc[q], ids[q]) for m, (sc, ids) in enumerate(per_index)]
-            merged = heapq.merge(*streams, key=lambda h: (-h[0], h[1], h[2]))
-            results.append(list(_take(merged, k)))
-        return results
+        return _merge(per_index, queries.shape[0], k)
 
     def hit(self, score: float, m: int, pos: int) -> Hit:
         ix = self.indexes[m]
@@ -132,6 +151,75 @@ class IndexSet:
             text=plain_text(ix.text[pos]),
             score=score,
         )
+
+    def check_clips(self) -> str:
+        """Raise :class:`InputError` unless every index holds clips of one align model;
+        return that model's sha256."""
+        first = None
+        for ix in self.indexes:
+            if ix.clips is None:
+                raise InputError(
+                    "this index has no clip embeddings, so it cannot be searched by what is "
+                    "seen: index the film with 'vloc index VIDEO SUBS --align MODEL' (or search "
+                    "--by said)",
+                    path=ix.folder,
+                )
+            if first is None:
+                first = ix
+            elif ix.clips.align_sha256 != first.clips.align_sha256:  # type: ignore[union-attr]
+                a, b = first.clips, ix.clips
+                assert a is not None, "checked on the first index"
+                raise InputError(
+                    f"indexes with clips of different align models cannot be searched together: "
+                    f"{first.folder} uses {a.align_name!r} (sha256 {a.align_sha256[:12]}), "
+                    f"{ix.folder} uses {b.align_name!r} (sha256 {b.align_sha256[:12]}); "
+                    "re-index them with one align model"
+                )
+        assert first is not None and first.clips is not None, "IndexSet is never empty"
+        return first.clips.align_sha256
+
+    def search_clips(self, queries: np.ndarray, k: int) -> list[list[tuple[float, int, int]]]:
+        """Like :meth:`search` over the clip indexes: (score, index number, clip number)."""
+        if k < 1:
+            raise InputError(f"top-k must be at least 1, got {k}")
+        self.check_clips()
+        per_index = [
+            ix.clips.search(queries, min(k, ix.clips.size))  # type: ignore[union-attr]
+            for ix in self.indexes
+        ]
+        return _merge(per_index, queries.shape[0], k)
+
+    @property
+    def clip_count(self) -> int:
+        return sum(ix.clips.size for ix in self.indexes if ix.clips is not None)
+
+    def clip_hit(self, score: float, m: int, j: int) -> Hit:
+        """A ``seen`` hit: clip ``j`` of index ``m``, with the text of the cue under it."""
+        ix = self.indexes[m]
+        assert ix.clips is not None, "check_clips passed"
+        pos = int(ix.clips.cue[j])
+        return Hit(
+            video=ix.video,
+            subtitles=str(ix.manifest["subtitles"].get("name", "")),
+            index_folder=str(ix.folder),
+            cue=int(ix.cue_index[pos]) if pos >= 0 else 0,
+            position=pos,
+            start_ms=int(ix.clips.start_ms[j]),
+            end_ms=int(ix.clips.end_ms[j]),
+            text=plain_text(ix.text[pos]) if pos >= 0 else "",
+            score=score,
+            source="seen",
+        )
+
+
+def _merge(per_index: list[tuple[np.ndarray, np.ndarray]], n_queries: int, k: int) -> list:
+    """Heap-merge per-index (scores, ids) ``(Q, k_m)`` into the top-k per query."""
+    results: list[list[tuple[float, int, int]]] = []
+    for q in range(n_queries):
+        streams = [_stream(m, sc[q], ids[q]) for m, (sc, ids) in enumerate(per_index)]
+        merged = heapq.merge(*streams, key=lambda h: (-h[0], h[1], h[2]))
+        results.append(list(_take(merged, k)))
+    return results
 
 
 def _stream(m: int, scores: np.ndarray, ids: np.ndarray) -> list[tuple[float, int, int]]:
@@ -176,37 +264,182 @@ def check_query_encoder(indexes: IndexSet, ref: EncoderRef) -> None:
         )
 
 
+def rrf_fuse(
+    rankings: dict[str, list[tuple[object, ...]]], k: int, constant: int = RRF_K
+) -> list[tuple[float, tuple[object, ...], dict[str, int]]]:
+    """Reciprocal-rank fusion of ranked lists of moment keys (best first, no duplicates).
+
+    Returns the top ``k`` as (Σ 1 / (constant + rank), key, {list name: 1-based rank}), best
+    first; ties go to the better single rank, then to the key's order.
+    """
+    scores: dict[tuple[object, ...], float] = {}
+    ranks: dict[tuple[object, ...], dict[str, int]] = {}
+    for name, keys in rankings.items():
+        for r, key in enumerate(keys, 1):
+            scores[key] = scores.get(key, 0.0) + 1.0 / (constant + r)
+            ranks.setdefault(key, {})[name] = r
+    order = sorted(scores, key=lambda x: (-scores[x], min(ranks[x].values()), x))
+    return [(scores[x], x, ranks[x]) for x in order[:k]]
+
+
+class Searcher:
+    """Indexes, encoders and align model loaded once; :meth:`query` many times.
+
+    Args:
+        indexes: the loaded indexes.
+        by: ``said``, ``seen`` or ``both`` (:data:`BY`).
+        encoder: the subtitle query encoder (None: the recorded one; checked by hash).
+        align: the align model for ``seen``/``both`` (None: the folder the indexes record;
+            a name, folder or loaded model must be the same model, checked by hash).
+    """
+
+    def __init__(
+        self,
+        indexes: IndexSet,
+        *,
+        by: str = "said",
+        encoder: str | Path | Encoder | None = None,
+        align: str | Path | LoadedAlign | None = None,
+    ) -> None:
+        from vloc.encoders import Encoder, load_encoder
+
+        if by not in BY:
+            raise InputError(f"unknown --by {by!r}; valid: {', '.join(BY)}")
+        self.indexes, self.by = indexes, by
+        self.encoder: Encoder | None = None
+        self.align: LoadedAlign | None = None
+        self.align_encoder: Encoder | None = None
+        if by in ("seen", "both"):
+            sha = indexes.check_clips()
+            self.align = _align_for(indexes, sha, align)
+        if by in ("said", "both"):
+            if isinstance(encoder, Encoder):
+                check_query_encoder(indexes, encoder.ref)
+                self.encoder = encoder
+            else:
+                self.encoder = load_encoder(encoder_for(indexes, encoder))
+        if self.align is not None:
+            want = self.align.encoder
+            if self.encoder is not None and self.encoder.sha256 == want["sha256"]:
+                self.align_encoder = self.encoder
+            else:
+                self.align_encoder = _align_text_encoder(self.align)
+
+    def ranked(self, query: str, top_k: int) -> list[Hit]:
+        """The top ``top_k`` hits of ``query`` (best first)."""
+        from vloc.encoders import QUERY_THREADS
+
+        if not query.strip():
+            raise InputError("the query is empty")
+        if top_k < 1:
+            raise InputError(f"--top-k must be at least 1, got {top_k}")
+        ix = self.indexes
+        depth = top_k if self.by != "both" else max(top_k, FUSE_DEPTH)
+        said: list[tuple[float, int, int]] = []
+        seen: list[tuple[float, int, int]] = []
+        if self.encoder is not None:
+            [said] = ix.search(self.encoder.encode([query], threads=QUERY_THREADS), depth)
+        if self.align is not None and self.align_encoder is not None:
+            emb = self.align_encoder.encode([query], threads=QUERY_THREADS)  # (1, D_t)
+            [seen] = ix.search_clips(self.align.project_text(emb), depth)
+        if self.by == "said":
+            return [ix.hit(*h) for h in said]
+        if self.by == "seen":
+            return [ix.clip_hit(*h) for h in seen]
+        said_hits = {("cue", m, p): ix.hit(sc, m, p) for sc, m, p in said}
+        seen_hits: dict[tuple[object, ...], Hit] = {}
+        for sc, m, j in seen:
+            h = ix.clip_hit(sc, m, j)
+            key = ("cue", m, h.position) if h.position >= 0 else ("clip", m, j)
+            seen_hits.setdefault(key, h)  # two clips under one cue: the better one counts
+        fused = rrf_fuse({"said": list(said_hits), "seen": list(seen_hits)}, top_k)
+        out = []
+        for score, key, ranks in fused:
+            base = said_hits.get(key) or seen_hits[key]
+            out.append(
+                replace(
+                    base,
+                    score=score,
+                    source="both",
+                    said_rank=ranks.get("said"),
+                    seen_rank=ranks.get("seen"),
+                )
+            )
+        return out
+
+
+def _align_for(indexes: IndexSet, sha: str, align: str | Path | LoadedAlign | None) -> LoadedAlign:
+    """The align model whose clips the indexes hold (checked by content hash)."""
+    from vloc.align.model import LoadedAlign, load_align
+
+    clips = indexes.indexes[0].clips
+    assert clips is not None, "check_clips passed"
+    if align is None:
+        folder = Path(str(clips.info["align"].get("folder", "")))
+        if not folder.is_dir():
+            raise InputError(
+                f"the align model {clips.align_name!r} the indexes were built with is no longer "
+                f"at {folder}; pass its folder with --align",
+                path=indexes.indexes[0].folder,
+            )
+        model = load_align(folder)
+    else:
+        model = align if isinstance(align, LoadedAlign) else load_align(align)
+    if model.sha256 != sha:
+        raise InputError(
+            f"the indexes hold clips of align model {clips.align_name!r} (sha256 {sha[:12]}) "
+            f"but {model.folder} has sha256 {model.sha256[:12]}; query with the same model or "
+            "re-index"
+        )
+    return model
+
+
+def _align_text_encoder(model: LoadedAlign) -> Encoder:
+    """The align model's text encoder (by its recorded name, checked by content hash)."""
+    from vloc.encoders import load_encoder, resolve_encoder
+
+    want = model.encoder
+    ref = resolve_encoder(str(want["name"]))
+    if ref.sha256 != want["sha256"]:
+        raise InputError(
+            f"the align model was trained on text encoder {want['name']!r} (sha256 "
+            f"{str(want['sha256'])[:12]}) but that name now resolves to sha256 {ref.sha256[:12]}",
+            path=model.folder,
+        )
+    return load_encoder(ref)
+
+
 def search(
     query: str,
     paths: Iterable[str | Path],
     *,
     top_k: int = DEFAULT_TOP_K,
     encoder: str | Path | Encoder | None = None,
+    by: str = "said",
+    align: str | Path | LoadedAlign | None = None,
 ) -> SearchResult:
-    """Find the ``top_k`` cues most similar to ``query`` across every index under ``paths``.
+    """Find the ``top_k`` moments most similar to ``query`` across every index under ``paths``.
 
     Args:
         query: free text, in any language the indexes' encoder understands.
         paths: index folders, workspaces, or folders of workspaces.
         encoder: None to use the encoder recorded in the indexes, or a name/folder/loaded
             encoder that must be the same model (checked by content hash).
+        by: ``said`` (subtitles), ``seen`` (clip embeddings of an align model) or ``both``
+            (reciprocal-rank fusion of the two), see the module docstring.
+        align: with ``seen``/``both``: the align model (default: the one the indexes record).
     """
-    from vloc.encoders import QUERY_THREADS, Encoder, load_encoder
-
     if not query.strip():
         raise InputError("the query is empty")
     if top_k < 1:
         raise InputError(f"--top-k must be at least 1, got {top_k}")
+    if by not in BY:
+        raise InputError(f"unknown --by {by!r}; valid: {', '.join(BY)}")
     t0 = time.perf_counter()
     indexes = IndexSet.load(paths)
-    if isinstance(encoder, Encoder):
-        check_query_encoder(indexes, encoder.ref)
-        enc = encoder
-    else:
-        enc = load_encoder(encoder_for(indexes, encoder))
+    searcher = Searcher(indexes, by=by, encoder=encoder, align=align)
     t1 = time.perf_counter()
-    [found] = indexes.search(enc.encode([query], threads=QUERY_THREADS), top_k)
-    hits = [indexes.hit(*h) for h in found]
+    hits = searcher.ranked(query, top_k)
     return SearchResult(
         query=query,
         hits=hits,
@@ -215,4 +448,6 @@ def search(
         encoder=indexes.encoder_name,
         load_seconds=t1 - t0,
         query_seconds=time.perf_counter() - t1,
+        by=by,
+        align=searcher.align.name if searcher.align is not None else None,
     )

@@ -153,7 +153,9 @@ def feature_settings_of(meta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def moment_feature(pooled: np.ndarray, spans: np.ndarray, start: int, end: int) -> np.ndarray | None:
+def moment_feature(
+    pooled: np.ndarray, spans: np.ndarray, start: int, end: int
+) -> np.ndarray | None:
     """Overlap-weighted mean of the rows ``(N, D)`` whose spans ``(N, 2)`` meet [start, end);
     None when none does."""
     import numpy as np

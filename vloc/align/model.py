@@ -110,7 +110,10 @@ def _head(cfg: AlignConfig, d_in: int) -> Any:
     if cfg.hidden == 0:
         return nn.Linear(d_in, cfg.dim)
     return nn.Sequential(
-        nn.Linear(d_in, cfg.hidden), nn.GELU(), nn.Dropout(cfg.dropout), nn.Linear(cfg.hidden, cfg.dim)
+        nn.Linear(d_in, cfg.hidden),
+        nn.GELU(),
+        nn.Dropout(cfg.dropout),
+        nn.Linear(cfg.hidden, cfg.dim),
     )
 
 
@@ -217,9 +220,7 @@ def model_sha256(folder: Path) -> str:
     return stable_hash({n: sha256_file(folder / n) for n in (CONFIG_FILE, WEIGHTS_FILE)})
 
 
-def save_model(
-    folder: str | Path, model: Any, info: dict[str, Any], card: str
-) -> Path:
+def save_model(folder: str | Path, model: Any, info: dict[str, Any], card: str) -> Path:
     """Write an align model folder (weights and config first, align.json last)."""
     from safetensors.torch import save_file
 
@@ -314,13 +315,17 @@ def load_align(name_or_path: str | Path) -> LoadedAlign:
     try:
         state = load_file(str(folder / WEIGHTS_FILE))
     except Exception as e:  # safetensors raises its own types for damaged files
-        raise WeightsError(f"{WEIGHTS_FILE}: unreadable ({type(e).__name__}: {e})", path=folder) from e
+        raise WeightsError(
+            f"{WEIGHTS_FILE}: unreadable ({type(e).__name__}: {e})", path=folder
+        ) from e
     model = build_model(config)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise WeightsError(f"{WEIGHTS_FILE} does not fit {CONFIG_FILE}: {first}", path=folder) from e
+        raise WeightsError(
+            f"{WEIGHTS_FILE} does not fit {CONFIG_FILE}: {first}", path=folder
+        ) from e
     model.eval()
     return LoadedAlign(folder, model, config, info, model_sha256(folder))
 

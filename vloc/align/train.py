@@ -199,7 +199,9 @@ def train_on_data(
         recent.append(float(loss.detach()))
         recent = recent[-LOG_EVERY:]
         if on_log is not None and (step % LOG_EVERY == 0 or step == options.steps):
-            on_log({"step": step, "loss": float(np.mean(recent)), "temperature": float(tau)})
+            on_log(
+                {"step": step, "loss": float(np.mean(recent)), "temperature": float(tau.detach())}
+            )
     model.eval()
     return model, float(np.mean(recent))
 

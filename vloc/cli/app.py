@@ -73,10 +73,13 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "index": (
         "vloc index film.mp4 film.en.srt",
         "vloc index film.mp4 film.zh.srt --workdir cache/ --json",
+        "vloc index film.mp4 film.en.srt --align models/scenes-align",
     ),
     "search": (
         'vloc search "a dry riverbed" --index films/',
         'vloc search "glacier ice" --index a.mp4.vloc b.mp4.vloc --top-k 10 --json',
+        'vloc search "夜色中的河流" --index films/ --by seen',
+        'vloc search "boats at dusk" --index films/ --by both --json',
     ),
     "translate": (
         "vloc translate film.mp4 film.en.srt --to zh",
@@ -95,6 +98,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "train translate": (
         "vloc train translate --data manifest.jsonl --out runs/full --variant full",
         "vloc train translate --data manifest.jsonl --out runs/full --resume",
+    ),
+    "train align": (
+        "vloc train align --data moments.jsonl --out models/scenes-align",
+        "vloc train align --data moments.jsonl --out runs/en-only --config languages=en",
     ),
     "train summarize": (
         "vloc train summarize --data how2/ --out runs/vdf",

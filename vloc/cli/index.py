@@ -1,4 +1,5 @@
-"""`vloc index VIDEO SUBS`: embed every cue and store a FAISS index in the video's workspace."""
+"""`vloc index VIDEO SUBS [--align MODEL]`: embed every cue and store a FAISS index in the
+video's workspace; with an align model, also the projected clip embeddings (search --by seen)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,15 @@ def index(
         None, "--workdir", help="Folder for workspaces (default: beside the video)."
     ),
     force: bool = typer.Option(False, "--force", help="Rebuild even when the index is up to date."),
+    align: str = typer.Option(
+        None,
+        "--align",
+        help="Align model (name or folder, from 'vloc train align'): also store clip embeddings "
+        "so that 'vloc search --by seen|both' finds what is shown.",
+    ),
+    clips: str = typer.Option(
+        "cues", "--clips", help="With --align: cues (one clip per cue) | stride (fixed clips)."
+    ),
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
@@ -54,6 +64,8 @@ def index(
             force=force,
             progress=progress,
             warn=ui.warn,
+            align=align,
+            clips=clips,
         )
     finally:
         if bar is not None:
@@ -75,6 +87,14 @@ def index(
         "seconds": round(res.seconds, 3),
         "cues_per_second": None if rate is None else round(rate, 1),
         "subtitle_encoding": m["subtitles"].get("encoding"),
+        "clips": None
+        if res.index.clips is None
+        else {
+            "count": res.index.clips.size,
+            "kind": res.index.clips.info.get("kind"),
+            "align": res.index.clips.align_name,
+            "align_sha256": res.index.clips.align_sha256,
+        },
     }
 
     def render(con: Console) -> None:
@@ -84,5 +104,10 @@ def index(
             f"{res.index.size} cues indexed with {res.index.encoder_name} "
             f"({res.index.dim}-d): {what} in {res.seconds:.2f} s{speed}\n{res.folder}"
         )
+        if res.index.clips is not None:
+            con.print(
+                f"{res.index.clips.size} clips embedded with align model "
+                f"{res.index.clips.align_name}"
+            )
 
     ui.result(out, render)

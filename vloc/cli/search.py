@@ -1,4 +1,6 @@
-"""`vloc search QUERY --index PATH [PATH ...]`: moments across indexed videos, best first."""
+"""`vloc search QUERY --index PATH [PATH ...] [--by said|seen|both]`: moments across indexed
+videos, best first, by what is said (subtitles), seen (clip embeddings of an align model) or
+both (reciprocal-rank fusion, vloc.search)."""
 
 from __future__ import annotations
 
@@ -33,19 +35,33 @@ def search(
     encoder: str = typer.Option(
         None, "--encoder", help="Query encoder (default: the one recorded in the indexes)."
     ),
+    by: str = typer.Option(
+        "said",
+        "--by",
+        help="said: the subtitles | seen: what is shown (indexes built with --align) | both: "
+        "the two rankings fused (reciprocal rank, k=60).",
+    ),
+    align: str = typer.Option(
+        None, "--align", help="Align model for --by seen|both (default: the indexes' own)."
+    ),
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
 ) -> None:
-    """Search moments across indexed videos by meaning."""
+    """Search moments across indexed videos by what is said, seen, or both."""
+    from vloc.search import BY
     from vloc.search import search as run_search
 
     paths = [*(index or []), *(more or [])]
     if not paths:
         usage_error(ui, "give at least one index path: --index PATH [PATH ...]")
-    res = run_search(query, paths, top_k=top_k, encoder=encoder)
+    if by not in BY:
+        usage_error(ui, f"--by must be one of {', '.join(BY)}, got {by!r}")
+    res = run_search(query, paths, top_k=top_k, encoder=encoder, by=by, align=align)
     out = {
         "query": res.query,
+        "by": res.by,
+        "align": res.align,
         "encoder": res.encoder,
         "indexes": res.indexes,
         "cues": res.cues,
@@ -61,8 +77,14 @@ def search(
                 "start_ms": h.start_ms,
                 "end_ms": h.end_ms,
                 "text": h.text,
-                "score": round(h.score, 4),
+                "score": round(h.score, 4 if h.source != "both" else 6),
                 "index": h.index_folder,
+                "source": h.source,
+                **(
+                    {"said_rank": h.said_rank, "seen_rank": h.seen_rank}
+                    if h.source == "both"
+                    else {}
+                ),
             }
             for h in res.hits
         ],
@@ -71,7 +93,9 @@ def search(
     def render(con: Console) -> None:
         from rich.table import Table
 
-        table = Table(title=f"{len(res.hits)} moments in {res.indexes} videos for {query!r}")
+        table = Table(
+            title=f"{len(res.hits)} moments in {res.indexes} videos for {query!r} (by {res.by})"
+        )
         table.add_column("score", no_wrap=True, justify="right")
         table.add_column("video", overflow="fold")
         table.add_column("start – end", no_wrap=True)
@@ -79,7 +103,7 @@ def search(
         table.add_column("text", overflow="fold", ratio=1)
         for h in res.hits:
             table.add_row(
-                f"{h.score:.3f}",
+                f"{h.score:.3f}" if h.source != "both" else f"{h.score:.4f}",
                 h.video,
                 f"{timestamp(h.start_ms)} – {timestamp(h.end_ms)}",
                 str(h.cue),

@@ -1,4 +1,4 @@
-"""`vloc train translate|summarize`: one sub-command per model family.
+"""`vloc train translate|summarize|align`: one sub-command per model family.
 
 Each sub-command parses and checks its options, calls one library function and renders the
 result (``--json``: one JSON object on stdout). Both take the run's settings as ``--config``
@@ -14,7 +14,9 @@ import typer
 
 from vloc.cli._ui import JSON_OPTION, UI, command
 
-app = typer.Typer(help="Train a translation or summarization model.", no_args_is_help=True)
+app = typer.Typer(
+    help="Train a translation, summarization or video–text align model.", no_args_is_help=True
+)
 CONFIG_OPTION = typer.Option(
     None,
     "--config",
@@ -97,6 +99,58 @@ def translate(
         )
 
     ui.result(payload, render)
+
+
+@app.command("align")
+@command
+def align(
+    data: Path = typer.Option(
+        ...,
+        "--data",
+        help="Manifest (JSON Lines): features or film, start_ms, end_ms, description_en, "
+        "description_zh (optional translations).",
+    ),
+    out: Path = typer.Option(..., "--out", help="The model folder to write."),
+    config: list[str] | None = typer.Option(
+        None,
+        "--config",
+        help="Settings: a JSON object, a .json file or KEY=VALUE (repeatable): dim, hidden, "
+        "dropout, temperature, learn_temperature, languages (en or en,zh), soft_weight, "
+        "soft_temperature, encoder, steps, batch_size, lr, warmup_steps, weight_decay, threads.",
+    ),
+    seed: int | None = SEED_OPTION,
+    max_steps: int | None = MAX_STEPS_OPTION,
+    json_output: bool = JSON_OPTION,
+    *,
+    ui: UI,
+) -> None:
+    """Train the video–text align model for 'vloc search --by seen' (MKTVR-style)."""
+    from vloc.align.train import AlignTrainOptions, train_align
+    from vloc.translator.train import parse_overrides
+
+    overrides = parse_overrides(config)
+    if seed is not None:
+        overrides["seed"] = seed
+    if max_steps is not None:
+        overrides["steps"] = max_steps
+    options = AlignTrainOptions.from_overrides(overrides)
+    with ui.progress(options.steps, "train align", "steps") as bar:
+        last = [0]
+
+        def on_log(event: dict[str, Any]) -> None:
+            bar.advance(event["step"] - last[0], loss=f"{event['loss']:.3f}")
+            last[0] = event["step"]
+
+        result = train_align(data, out, options, on_log=on_log)
+
+    def render(console: Any) -> None:
+        console.print(
+            f"align: {result.steps} steps on {result.moments} moments, loss {result.loss:.4f}, "
+            f"τ {result.temperature:.4f} → {result.folder}",
+            markup=False,
+        )
+
+    ui.result(result.to_json(), render)
 
 
 @app.command("summarize")

@@ -8,8 +8,20 @@ Chinese subtitles of a film can both be indexed)::
         <key>.faiss            faiss IndexFlatIP over the L2-normalised cue embeddings (N × D)
         <key>.cues.json        cue metadata, columns: index, start_ms, end_ms, text
 
-``key`` hashes the format version, the subtitle file's bytes, the requested encoding and the
-encoder's content hash. The data files are written under new names before the manifest is
+With an align model (``vloc index VIDEO SUBS --align MODEL``, :mod:`vloc.align`) the folder also
+holds the *clip index*: the video's clip features (extracted, or found in the feature store, with
+the settings the model records; one clip per cue, or fixed-stride clips) projected by the
+model's video head::
+
+        <key>.clips.faiss      faiss IndexFlatIP over the projected clip embeddings (M × D')
+        <key>.clips.json       clip metadata, columns: start_ms, end_ms, cue (the position of
+                               the cue the clip overlaps most, -1 for none)
+
+and the manifest's ``"clips"`` block records the align model (name, folder, sha256), its text
+encoder, the clip kind and the feature entry. ``vloc search --by seen`` queries it.
+
+``key`` hashes the format version, the subtitle file's bytes, the requested encoding, the
+encoder's content hash and, with an align model, the model's hash and the clip kind. The data files are written under new names before the manifest is
 replaced, and the manifest records their sha256: a crash at any point leaves either the old
 index or the new one, never a mix. Building again with the same inputs is a cache hit.
 A build holds the workspace lock ``index-<subtitle file name>``
@@ -41,6 +53,7 @@ from vloc.workspace import Workspace, safe_name
 if TYPE_CHECKING:
     import numpy as np
 
+    from vloc.align.model import LoadedAlign
     from vloc.encoders import Encoder, EncoderRef
 
 INDEX_FORMAT = "vloc-subtitle-index"
@@ -49,6 +62,48 @@ INDEX_DIR = "index"  # the workspace sub-folder holding one folder per indexed s
 MANIFEST = "manifest.json"
 PROGRESS_CHUNK = 256  # cues embedded between progress reports (4 encoder batches)
 KEY_CHARS = 16  # hex characters of the key used in data file names (64 bits)
+CLIP_KINDS = ("cues", "stride")  # clip index: one clip per cue, or the fixed-stride clips
+DATA_SUFFIXES = (".faiss", ".cues.json", ".clips.json")  # an index folder's data files
+
+
+@dataclass(frozen=True)
+class ClipIndex:
+    """The projected clip embeddings of a video (an index's second FAISS index).
+
+    Attributes:
+        faiss_index: ``faiss.IndexFlatIP`` with M unit vectors of the align space's width.
+        start_ms, end_ms: ``(M,)`` int64 clip spans in milliseconds.
+        cue: ``(M,)`` int64 position of the cue each clip overlaps most, -1 when none.
+        info: the manifest's ``"clips"`` block (align model, encoder, kind, feature entry).
+    """
+
+    faiss_index: Any = field(repr=False)
+    start_ms: np.ndarray = field(repr=False)
+    end_ms: np.ndarray = field(repr=False)
+    cue: np.ndarray = field(repr=False)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return int(self.faiss_index.ntotal)
+
+    @property
+    def align_sha256(self) -> str:
+        return str(self.info["align"]["sha256"])
+
+    @property
+    def align_name(self) -> str:
+        return str(self.info["align"]["name"])
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact inner-product search: ``(Q, D')`` unit rows → scores, ids ``(Q, k)``
+        (-1 with score -inf where k exceeds M)."""
+        import numpy as np
+
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        scores, ids = self.faiss_index.search(q, k)
+        scores[ids < 0] = -np.inf
+        return scores, ids
 
 
 @dataclass(frozen=True)
@@ -70,6 +125,7 @@ class SubtitleIndex:
     start_ms: np.ndarray = field(repr=False)
     end_ms: np.ndarray = field(repr=False)
     text: list[str] = field(repr=False)
+    clips: ClipIndex | None = field(default=None, repr=False)  # with an align model only
 
     @property
     def size(self) -> int:
@@ -238,7 +294,43 @@ def load_index(folder: str | Path, *, verify: bool = True) -> SubtitleIndex:
             f"inconsistent sizes (manifest {n} cues × {dim}, faiss {index.ntotal} × {index.d}, "
             f"metadata {len(text)} cues)",
         )
-    return SubtitleIndex(folder, manifest, index, *columns, text)
+    clips = _load_clips(folder, manifest, verify) if "clips" in manifest else None
+    return SubtitleIndex(folder, manifest, index, *columns, text, clips)
+
+
+def _load_clips(folder: Path, manifest: dict[str, Any], verify: bool) -> ClipIndex:
+    """The clip index the manifest's ``"clips"`` block names (CacheError when damaged)."""
+    import faiss
+    import numpy as np
+
+    block = manifest["clips"]
+    try:
+        files = block["files"]
+        faiss_path, meta_path = folder / files["faiss"], folder / files["clips"]
+        n, dim = int(block["count"]), int(block["align"]["dim"])
+        _ = str(block["align"]["sha256"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise _fail(folder, f"{MANIFEST} clips block lacks field {e}") from e
+    try:
+        faiss_bytes, meta_bytes = faiss_path.read_bytes(), meta_path.read_bytes()
+    except OSError as e:
+        raise _fail(folder, f"cannot read {e.filename}: {e.strerror or e}") from e
+    if verify:
+        for name, data, want in (
+            (faiss_path.name, faiss_bytes, files.get("faiss_sha256")),
+            (meta_path.name, meta_bytes, files.get("clips_sha256")),
+        ):
+            if sha256_bytes(data) != want:
+                raise _fail(folder, f"{name} does not match the checksum in {MANIFEST}")
+    try:
+        index = faiss.deserialize_index(np.frombuffer(faiss_bytes, dtype=np.uint8))
+        meta = json.loads(meta_bytes)
+        cols = [np.asarray(meta[c], dtype=np.int64) for c in ("start_ms", "end_ms", "cue")]
+    except (RuntimeError, ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise _fail(folder, f"the clip index is unreadable ({e})") from e
+    if {index.ntotal, *(len(c) for c in cols)} != {n} or index.d != dim:
+        raise _fail(folder, f"inconsistent clip index sizes (manifest {n} clips × {dim})")
+    return ClipIndex(index, *cols, info=block)
 
 
 def _read_cues(subtitles: Path, encoding: str | None):
@@ -260,6 +352,8 @@ def build_index(
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    align: str | Path | LoadedAlign | None = None,
+    clips: str = "cues",
 ) -> IndexResult:
     """Embed every cue of ``subtitles`` and store the index in ``video``'s workspace.
 
@@ -274,7 +368,13 @@ def build_index(
         force: rebuild even when an up-to-date index exists.
         progress: called as ``progress(done, total)`` cues while embedding.
         warn: called once with a ``waiting for another vloc run ...`` line when another run
-            has been building this index for a while.
+            has been building this index for a while (and with the feature extractor's
+            warnings when clips are extracted).
+        align: an align model (name, folder or loaded): also store the clip index of the
+            video's clip features projected by it (features extracted with the model's
+            recorded settings, or found in the feature store).
+        clips: with ``align``: ``"cues"`` (one clip per cue) or ``"stride"`` (fixed-length
+            clips of the whole video).
     Returns:
         :class:`IndexResult`; a cache hit loads no model at all.
     """
@@ -288,24 +388,34 @@ def build_index(
         )
     if not subtitles.is_file():
         raise SubtitleError("subtitle file not found", path=subtitles)
+    if clips not in CLIP_KINDS:
+        raise InputError(f"unknown clip kind {clips!r}; valid: {', '.join(CLIP_KINDS)}")
+    aligner = _load_align(align) if align is not None else None
     ref: EncoderRef = encoder.ref if isinstance(encoder, Encoder) else resolve_encoder(encoder)
     subs_sha = sha256_file(subtitles)
-    key = stable_hash(
-        {"v": INDEX_FORMAT_VERSION, "subs": subs_sha, "enc": encoding, "encoder": ref.sha256}
-    )
+    fields = {"v": INDEX_FORMAT_VERSION, "subs": subs_sha, "enc": encoding, "encoder": ref.sha256}
+    if aligner is not None:
+        fields["align"] = {"sha256": aligner.sha256, "clips": clips}
+    key = stable_hash(fields)
     folder = index_folder(video, subtitles, workdir)
-    hit, reason = (None, "forced") if force else _find(folder, key, subs_sha, ref)
+    hit, reason = (None, "forced") if force else _find(folder, key, subs_sha, ref, aligner)
     if hit is not None:
         return IndexResult(hit, True, reason, time.perf_counter() - t0, 0.0)
     subs = _read_cues(subtitles, encoding)  # bad subtitles fail before the workspace is touched
     with Workspace.for_video(video, workdir).lock(f"index-{folder.name}", notify=warn):
         if not force:  # built by the run this one waited for?
-            hit, _ = _find(folder, key, subs_sha, ref)
+            hit, _ = _find(folder, key, subs_sha, ref, aligner)
             if hit is not None:
                 return IndexResult(hit, True, "up to date", time.perf_counter() - t0, 0.0)
-        embed_s = _build(
-            folder, key, subs, encoder, ref, video, subtitles, subs_sha, encoding, progress
+        clip_block = (
+            _clip_index(aligner, clips, video, subtitles, workdir, warn)
+            if aligner is not None
+            else None
         )
+        embed_s = _build(
+            folder, key, subs, encoder, ref, video, subtitles, subs_sha, encoding, progress,
+            clip_block,
+        )  # fmt: skip
     return IndexResult(
         load_index(folder),
         False,
@@ -317,7 +427,7 @@ def build_index(
 
 
 def _find(
-    folder: Path, key: str, subs_sha: str, ref: EncoderRef
+    folder: Path, key: str, subs_sha: str, ref: EncoderRef, aligner: LoadedAlign | None = None
 ) -> tuple[SubtitleIndex | None, str]:
     """(the index in ``folder`` when it is up to date, else None; why it is or is not)."""
     if not (folder / MANIFEST).exists():
@@ -332,7 +442,92 @@ def _find(
         return None, "subtitles changed"
     if old.encoder_sha256 != ref.sha256:
         return None, f"encoder changed ({old.encoder_name} -> {ref.name})"
+    if aligner is not None and old.clips is None:
+        return None, "clip embeddings requested"
+    if aligner is not None and old.clips is not None and old.clips.align_sha256 != aligner.sha256:
+        return None, f"align model changed ({old.clips.align_name} -> {aligner.name})"
     return None, "settings changed"
+
+
+def _load_align(align: str | Path | LoadedAlign) -> LoadedAlign:
+    from vloc.align.model import LoadedAlign, load_align
+
+    return align if isinstance(align, LoadedAlign) else load_align(align)
+
+
+def align_feature_options(aligner: LoadedAlign, clips: str) -> Any:
+    """The :class:`~vloc.features.FeatureOptions` the align model's clips are extracted with
+    (its recorded settings; a weights file named in the model folder is read from there)."""
+    from vloc.features import FeatureOptions
+
+    f = aligner.features
+    weights = f.get("weights")
+    if isinstance(weights, str) and (aligner.folder / weights).is_file():
+        weights = str(aligner.folder / weights)
+    try:
+        return FeatureOptions(
+            backbone=str(f["backbone"]), weights=weights, seed=f.get("seed"),
+            width=float(f.get("width") or 1.0), fps=f.get("fps"),
+            clip_len=int(f.get("clip_len") or 16), size=f.get("size"),
+            grid=int(f.get("grid") or 1), mode=clips, threads=1,
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError) as e:
+        raise InputError(f"align.json: unusable feature settings ({e})", path=aligner.folder) from e
+
+
+def _clip_index(
+    aligner: LoadedAlign,
+    clips: str,
+    video: Path,
+    subtitles: Path,
+    workdir: str | Path | None,
+    warn: Callable[[str], None] | None,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """(projected clip embeddings (M, D') unit rows, spans (M, 2) ms, manifest block)."""
+    import numpy as np
+
+    from vloc.features import extract_features
+    from vloc.features.store import read_entry
+
+    options = align_feature_options(aligner, clips)
+    res = extract_features(
+        video,
+        subs=subtitles if clips == "cues" else None,
+        options=options,
+        workdir=workdir,
+        warn=warn or (lambda _m: None),
+    )
+    fs = read_entry(res.outputs[clips])
+    if fs.spans_ms is None:
+        raise InputError("the clip features record no times", path=fs.path)
+    emb = aligner.project_video(fs.pooled)  # (M, D') unit rows
+    block = {
+        "align": {
+            "name": aligner.name,
+            "folder": str(aligner.folder.resolve()),
+            "sha256": aligner.sha256,
+            "dim": int(emb.shape[1]),
+        },
+        "encoder": {k: aligner.encoder[k] for k in ("name", "sha256", "dim")},
+        "kind": clips,
+        "count": int(emb.shape[0]),
+        "features": {"file": str(fs.path), "key": fs.meta.get("key")},
+    }
+    return emb, np.asarray(fs.spans_ms, dtype=np.int64), block
+
+
+def overlap_cue(spans: np.ndarray, cue_start: np.ndarray, cue_end: np.ndarray) -> np.ndarray:
+    """For each clip span ``(M, 2)``, the position of the cue ``(N,)`` it overlaps most
+    (earliest on ties), -1 when it overlaps none → ``(M,)`` int64."""
+    import numpy as np
+
+    if len(cue_start) == 0:
+        return np.full(len(spans), -1, dtype=np.int64)
+    lo = np.maximum(spans[:, :1], cue_start[None])  # (M, N)
+    hi = np.minimum(spans[:, 1:], cue_end[None])
+    ov = hi - lo
+    best = ov.argmax(axis=1)
+    return np.where(ov[np.arange(len(spans)), best] > 0, best, -1).astype(np.int64)
 
 
 def _build(
@@ -346,6 +541,7 @@ def _build(
     subs_sha: str,
     encoding: str | None,
     progress: Callable[[int, int], None] | None,
+    clip_block: tuple[np.ndarray, np.ndarray, dict[str, Any]] | None = None,
 ) -> float:
     """Embed the cues and write the index (the caller holds the index's lock); returns the
     seconds spent embedding."""
@@ -358,7 +554,7 @@ def _build(
 
     emb = embed_texts(enc, [c.text for c in subs.cues], progress=progress)  # (N, D) unit rows
     embed_seconds = time.perf_counter() - t1
-    _write(folder, key, emb, subs, ref, enc.dim, video, subtitles, subs_sha, encoding)
+    _write(folder, key, emb, subs, ref, enc.dim, video, subtitles, subs_sha, encoding, clip_block)
     return embed_seconds
 
 
@@ -379,6 +575,7 @@ def _write(
     subtitles: Path,
     subs_sha: str,
     encoding: str | None,
+    clip_block: tuple[np.ndarray, np.ndarray, dict[str, Any]] | None = None,
 ) -> None:
     """Data files under new names, then the manifest, then remove superseded data files."""
     import faiss
@@ -427,9 +624,37 @@ def _write(
             "cues_sha256": sha256_file(folder / cues_name),
         },
     }
+    keep = {faiss_name, cues_name}
+    if clip_block is not None:
+        import numpy as np
+
+        clip_emb, spans, block = clip_block
+        clip_faiss, clip_meta = f"{stem}.clips.faiss", f"{stem}.clips.json"
+        cidx = faiss.IndexFlatIP(int(clip_emb.shape[1]))
+        cidx.add(np.ascontiguousarray(clip_emb, dtype=np.float32))
+        with atomic_path(folder / clip_faiss) as tmp:
+            faiss.write_index(cidx, str(tmp))
+        starts = np.asarray(cues["start_ms"], dtype=np.int64)
+        ends = np.asarray(cues["end_ms"], dtype=np.int64)
+        meta = {
+            "start_ms": spans[:, 0].tolist(),
+            "end_ms": spans[:, 1].tolist(),
+            "cue": overlap_cue(spans, starts, ends).tolist(),
+        }
+        atomic_write_json(folder / clip_meta, meta)
+        manifest["clips"] = {
+            **block,
+            "files": {
+                "faiss": clip_faiss,
+                "faiss_sha256": sha256_file(folder / clip_faiss),
+                "clips": clip_meta,
+                "clips_sha256": sha256_file(folder / clip_meta),
+            },
+        }
+        keep |= {clip_faiss, clip_meta}
     atomic_write_json(folder / MANIFEST, manifest)
     for old in folder.iterdir():
-        if old.name.endswith((".faiss", ".cues.json")) and old.name not in (faiss_name, cues_name):
+        if old.name.endswith(DATA_SUFFIXES) and old.name not in keep:
             try:
                 old.unlink()
             except OSError as e:
@@ -461,6 +686,8 @@ def find_indexes(path: str | Path) -> list[Path]:
 
 
 __all__ = [
+    "CLIP_KINDS",
+    "ClipIndex",
     "INDEX_FORMAT",
     "INDEX_FORMAT_VERSION",
     "IndexResult",
