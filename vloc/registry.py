@@ -19,7 +19,12 @@ settings in ``"video"`` (with ``clip_frames`` for ``clip_len``); :func:`feature_
 reads both, so shipped and users' folders keep loading.
 
 Translation can also run on pretrained engines that have no folder here (``--engine``,
-:mod:`vloc.engines`); :func:`engine_kinds` lists them for refusals without importing them.
+:mod:`vloc.engines`): the ``engine`` kind (:data:`ENGINE_KINDS`) names them and what their
+``--model`` is (a seq2seq model folder or hub name, a GGUF file, a server's model id), and
+``resolve("engine", name, flags=...)`` gives the :class:`~vloc.engines.options.EngineOptions`
+that build one (flags over ``$VLOC_HOME/engines.toml`` over the defaults,
+:func:`vloc.engines.options.resolve`; :func:`vloc.engines.open_engine` opens it).
+:func:`engine_kinds` lists them for refusals without importing them.
 
 Everything here reads JSON only, so that a missing model or a wrong ``--to`` fails before
 torch is imported; :func:`open` loads the chosen folder.
@@ -32,7 +37,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from vloc.errors import InputError, WeightsError
 from vloc.workspace import vloc_home
@@ -85,11 +90,39 @@ def _summary_lang(folder: Path) -> str | None:
     return str(lang) if lang else None
 
 
+@dataclass(frozen=True)
+class EngineKind:
+    """One translation engine of ``--engine``: what its ``--model`` names."""
+
+    name: str  # "vloc" | "openai" | "gguf" | "seq2seq"
+    llm: bool  # a prompted language model (it can also summarize and draft)
+    model_is: str  # what --model names for it
+
+
+VLOC_ENGINE = "vloc"  # vloc's own translator models (the "translator" kind above)
+ENGINE_KINDS: dict[str, EngineKind] = {
+    VLOC_ENGINE: EngineKind(VLOC_ENGINE, False, "a vloc model name or folder"),
+    "openai": EngineKind("openai", True, "the server's model id"),
+    "gguf": EngineKind("gguf", True, "a .gguf file"),
+    "seq2seq": EngineKind("seq2seq", False, "a seq2seq model name"),  # or folder
+}
+
+
 def engine_kinds(*, llm_only: bool = False) -> tuple[str, ...]:
     """Pretrained translation engines (``--engine``) other than vloc's own models."""
-    from vloc.engines.options import ENGINES, LLM_ENGINES  # constants only: no heavy imports
+    return tuple(
+        k.name for k in ENGINE_KINDS.values() if k.name != VLOC_ENGINE and (k.llm or not llm_only)
+    )
 
-    return tuple(e for e in (LLM_ENGINES if llm_only else ENGINES) if e != "vloc")
+
+def resolve_engine(name: str | None, flags: dict[str, Any] | None = None) -> Any:
+    """The :class:`~vloc.engines.options.EngineOptions` that build engine ``name`` (None: the
+    config file's ``engine``, else vloc's own): ``flags`` (None = not given) over its section
+    of ``$VLOC_HOME/engines.toml`` over the defaults, checked (an unknown engine, a missing
+    ``--model`` or endpoint: one line naming the flag or the config file)."""
+    from vloc.engines.options import resolve as resolve_options  # no heavy imports
+
+    return resolve_options({**(flags or {}), "kind": name})
 
 
 KINDS: dict[str, Kind] = {
@@ -248,9 +281,29 @@ def missing(kind: str, what: str) -> WeightsError:
     )
 
 
-def resolve(kind: str, name_or_path: str | Path | None, *, to: str) -> Path:
+@overload
+def resolve(
+    kind: Literal["engine"], name_or_path: str | None, *, flags: dict[str, Any] | None = None
+) -> Any: ...
+
+
+@overload
+def resolve(kind: str, name_or_path: str | Path | None, *, to: str) -> Path: ...
+
+
+def resolve(
+    kind: str,
+    name_or_path: str | Path | None,
+    *,
+    to: str = "",
+    flags: dict[str, Any] | None = None,
+) -> Any:
     """The model folder for ``--model`` (a path or a name); None picks the only installed
-    model of ``kind`` into ``to`` (a demo only when no other one writes ``to``)."""
+    model of ``kind`` into ``to`` (a demo only when no other one writes ``to``). For the
+    ``engine`` kind, ``name_or_path`` is the engine's name and the result the options that
+    build it (:func:`resolve_engine`, with ``flags``)."""
+    if kind == "engine":
+        return resolve_engine(None if name_or_path is None else str(name_or_path), flags)
     k = kind_of(kind)
     if name_or_path is None:
         matches = [p for p in installed(kind) if _fits(k, k.target_lang(p) or "", to)]

@@ -93,11 +93,11 @@ def engine_options(
     threads: int | None = None,
     beam: int | None = None,
 ) -> Any:
-    """:class:`~vloc.engines.options.EngineOptions` from the flags over the config file."""
-    from vloc.engines.options import resolve
+    """:class:`~vloc.engines.options.EngineOptions` from the flags over the config file
+    (the registry's ``engine`` kind, :func:`vloc.registry.resolve`)."""
+    from vloc.registry import resolve
 
     flags = {
-        "kind": engine,
         "model": model,
         "base_url": base_url,
         "api_key_env": api_key_env,
@@ -119,7 +119,7 @@ def engine_options(
         "threads": threads,
         "beam_size": beam,
     }
-    return resolve(flags)
+    return resolve("engine", engine, flags=flags)
 
 
 # the engine parameters a command may declare (``beam`` stays the command's own)

@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from vloc.errors import InputError
+from vloc.registry import ENGINE_KINDS, engine_kinds
 from vloc.text import SUBTITLE_PUNCTUATION
 from vloc.workspace import vloc_home
 
-ENGINES = ("vloc", "openai", "gguf", "seq2seq")
-LLM_ENGINES = ("openai", "gguf")
+ENGINES = tuple(ENGINE_KINDS)  # vloc | openai | gguf | seq2seq: the registry's engine kind
+LLM_ENGINES = engine_kinds(llm_only=True)
 CONTEXTS = ("global", "window", "none")
 FRAME_SELECT = ("text", "uniform")
 CONFIG_FILE = "engines.toml"
@@ -97,10 +98,11 @@ class EngineOptions:
                 "--engine openai needs --base-url (e.g. http://127.0.0.1:11434/v1) or base_url "
                 f"in {vloc_home() / CONFIG_FILE}"
             )
-        if self.kind in ("openai", "gguf", "seq2seq") and not self.model:
+        if self.kind in engine_kinds() and not self.model:
+            *some, last = (ENGINE_KINDS[k].model_is for k in engine_kinds())
             raise InputError(
-                f"--engine {self.kind} needs --model (the server's model id, a .gguf file or a "
-                f"seq2seq model name) or model in {vloc_home() / CONFIG_FILE}"
+                f"--engine {self.kind} needs --model ({', '.join(some)} or {last}) or model in "
+                f"{vloc_home() / CONFIG_FILE}"
             )
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.api_key_env or ""):
             raise InputError(
