@@ -285,6 +285,18 @@ def _make_backbone_class() -> type:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.pool.pre_act(self.pool.pre_norm(self.pool.pre_conv(x)))
 
+    class _TraceableTrunk(nn.Module):
+        """The trunk layers alone, as one module for ``torch.jit.trace``."""
+
+        def __init__(self, layers: nn.ModuleList) -> None:
+            super().__init__()
+            self.layers = layers
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            for layer in self.layers:
+                x = layer(x)
+            return x
+
     class Backbone(nn.Module):
         """A clip feature extractor: ``net`` (the full pytorchvideo model, whose state dict
         matches published checkpoints) plus its trunk.
@@ -305,11 +317,14 @@ def _make_backbone_class() -> type:
             self.optimized: tuple[str, ...] = ()
             self.channels_last = False
             self.compiled: Any = None  # torch.compile'd _run_layers, see optimize()
+            self.traced: Any = None  # a frozen TorchScript trunk, see use_traced()
 
         def trunk(self, x: torch.Tensor) -> torch.Tensor:
             """``x`` (B, 3, T, H, W) float normalised → feature map (B, D, T', H', W')."""
             if x.dim() != 5 or x.shape[1] != 3:
                 raise ValueError(f"expected clips (B, 3, T, H, W), got {tuple(x.shape)}")
+            if self.traced is not None:
+                return self.traced(x)
             if self.channels_last:
                 import torch
 
@@ -356,6 +371,26 @@ def _make_backbone_class() -> type:
             self.optimized = tuple(applied)
             return self
 
+        def trace_frozen(self, example: torch.Tensor) -> Any:
+            """A frozen TorchScript trace of the trunk for clips shaped like ``example``
+            ``(B, 3, T, H, W)``: weights become constants and BatchNorm is folded into the
+            convolutions (``torch.jit.freeze``). Save it with ``torch.jit.save``; run
+            :func:`optimize_traced` on it (saved or loaded) before use."""
+            import torch
+
+            self.eval()
+            trunk = _TraceableTrunk(self.trunk_layers).eval()
+            with torch.inference_mode(False), torch.no_grad():
+                traced = torch.jit.trace(trunk, example, check_trace=False)
+                return torch.jit.freeze(traced)
+
+        def use_traced(self, module: Any) -> Backbone:
+            """Run the trunk through ``module`` (from :meth:`trace_frozen`, optimised) from now on."""
+            self.traced = module
+            if "jit" not in self.optimized:
+                self.optimized = (*self.optimized, "jit")
+            return self
+
         def uncompile(self) -> Backbone:
             """Drop the ``torch.compile`` wrapper (e.g. after the compiler failed)."""
             self.compiled = None
@@ -391,6 +426,17 @@ def build_backbone(name: str, *, width: float = 1.0, **kwargs: Any) -> Any:
     net = spec.builder(width=width, **kwargs)
     _plain_int_hyperparameters(net)
     return backbone_class()(spec, net).eval()
+
+
+def optimize_traced(frozen: Any) -> Any:
+    """oneDNN inference rewrites of a frozen trace (``torch.jit.optimize_for_inference``):
+    convolutions with prepacked weights, fused with their ReLU and residual add. The result
+    cannot be saved (its prepacked weights do not serialise): save the frozen trace instead and
+    run this after loading it."""
+    import torch
+
+    with torch.inference_mode(False), torch.no_grad():
+        return torch.jit.optimize_for_inference(frozen)
 
 
 def _plain_int_hyperparameters(net: nn.Module) -> None:

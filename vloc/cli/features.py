@@ -49,9 +49,13 @@ def features(
         False, "--no-fast", help="Run the model exactly as built (no BatchNorm folding)."
     ),
     compile: bool = typer.Option(
-        False,
-        "--compile",
-        help="torch.compile the backbone: ~10 s up front, ~25% faster per clip (long films).",
+        False, "--compile", help="torch.compile the backbone (same as --backbone-path compile)."
+    ),
+    backbone_path: str = typer.Option(
+        "auto",
+        "--backbone-path",
+        help="auto | eager | jit | compile. auto: a saved TorchScript trace (jit) when the "
+        "video is long enough to earn the trace back on this machine (measured once), else eager.",
     ),
     allow_truncated: bool = typer.Option(
         False,
@@ -114,6 +118,7 @@ def features(
         device=device,
         fast=not no_fast,
         compile=compile,
+        backbone_path=backbone_path,
         encoding=encoding,
         threads=threads,
         allow_truncated=allow_truncated,

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from vloc.backbones import DEFAULT_BACKBONE, DEFAULT_GRID, get_spec
 from vloc.errors import InputError, MediaError, VlocError
 from vloc.features.chunks import CHUNK_CLIPS, Chunks
+from vloc.features.paths import DEFAULT_PATH, Decision, check_path, keyed_path
 from vloc.features.pipeline import Overlapped, iter_overlapped, run_backbone
 from vloc.features.store import (
     FEATURES_DIR,
@@ -80,7 +81,10 @@ class FeatureOptions:
         True  # fold BatchNorm into convs (numerically equivalent); False: eager model as built
     )
     overlap: bool = True  # decode in a producer thread while computing; False: strictly sequential
-    compile: bool = False  # torch.compile the backbone: seconds of compiling, faster per clip
+    compile: bool = False  # torch.compile the backbone (the same as backbone_path="compile")
+    backbone_path: str = DEFAULT_PATH  # "auto" | "eager" | "jit" | "compile": how the backbone
+    # runs (vloc.features.paths); auto: eager or a saved TorchScript trace, whichever finishes
+    # first on this machine. A path other than eager is part of the cache key (other fp16 bytes)
     width: float = 1.0  # architecture width multiplier (1.0 = the real model; tests use less)
     encoding: str | None = None  # subtitle encoding override
     threads: int | None = None  # torch intra-op threads; None: torch's default
@@ -103,6 +107,8 @@ class FeatureResult:
     workspace: Path | None = None
     resumed: dict[str, int] = field(default_factory=dict)  # kind -> clips taken from the
     # chunks of an earlier, interrupted run (not computed again)
+    backbone_path: dict[str, Any] | None = None  # how the backbone ran and why
+    # (vloc.features.paths.Decision.to_json()); None when every entry was in the store
 
     def shapes(self) -> dict[str, dict[str, list[int]]]:
         return {kind: meta.get("shapes", {}) for kind, meta in self.metas.items()}
@@ -117,6 +123,7 @@ class FeatureResult:
             "warnings": self.warnings,
             "workspace": str(self.workspace) if self.workspace else None,
             "resumed": self.resumed,
+            "backbone_path": self.backbone_path,
         }
 
 
@@ -140,6 +147,9 @@ def validate_options(options: FeatureOptions, *, has_subs: bool) -> list[str]:
         raise InputError(f"--size must be at least 8 px, got {options.size}")
     if options.device not in DEVICES:
         raise InputError(f"unknown device {options.device!r}; valid devices: {', '.join(DEVICES)}")
+    check_path(
+        options.backbone_path, fast=options.fast, device=options.device, compile=options.compile
+    )
     return ["cues", "stride"] if mode == "both" else [mode]
 
 
@@ -157,8 +167,19 @@ def _check_device(device: str) -> None:
 @dataclass(frozen=True)
 class _Plan:
     kind: str
-    key: str
+    key: str  # the key written under: the first candidate's until the path is decided
     spans: list[tuple[int, int]] | None
+    keys: tuple[tuple[str, str], ...] = ()  # (path, key) for eager, jit and compile
+    accepted: tuple[str, ...] = ()  # the paths whose entries a lookup accepts, preferred first
+    lock_key: str = ""  # the eager key: one lock per entry, whichever path computes it
+
+    def key_for(self, path: str) -> str:
+        return dict(self.keys)[path]
+
+    @property
+    def candidates(self) -> list[tuple[str, str]]:
+        """(path, key) of the entries a lookup accepts."""
+        return [(p, self.key_for(p)) for p in self.accepted]
 
 
 @dataclass(frozen=True)
@@ -172,6 +193,7 @@ class _Run:
     size: int  # square crop side, px
     fingerprint: str  # the video's file fingerprint (part of every key)
     sub_meta: dict[str, Any] | None  # the subtitles' name, sha256, cue count, encoding
+    path: str  # the requested backbone path, checked: "auto" | "eager" | "jit" | "compile"
 
 
 @dataclass
@@ -182,6 +204,7 @@ class _Entries:
     metas: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind -> its metadata
     hits: dict[str, bool] = field(default_factory=dict)  # kind -> found in the store
     resumed: dict[str, int] = field(default_factory=dict)  # kind -> clips taken from chunks
+    decision: Decision | None = None  # how the backbone ran (None: nothing computed)
 
 
 @dataclass(frozen=True)
@@ -249,14 +272,16 @@ def extract_features(
     found = _Entries()
 
     def find(plan: _Plan) -> bool:
-        meta = lookup(ws, plan.kind, options.backbone, plan.key)
-        if meta is None:
-            return False
-        _check_truncation_record(meta, video, options)
-        found.outputs[plan.kind] = entry_paths(ws, plan.kind, options.backbone, plan.key)[0]
-        found.metas[plan.kind] = meta
-        found.hits[plan.kind] = True
-        return True
+        for _path, key in plan.candidates:  # auto accepts an entry of any path (all within
+            meta = lookup(ws, plan.kind, options.backbone, key)  # tolerance of eager)
+            if meta is None:
+                continue
+            _check_truncation_record(meta, video, options)
+            found.outputs[plan.kind] = entry_paths(ws, plan.kind, options.backbone, key)[0]
+            found.metas[plan.kind] = meta
+            found.hits[plan.kind] = True
+            return True
+        return False
 
     todo = [p for p in run.plans if not find(p)]
     info = None
@@ -269,7 +294,7 @@ def extract_features(
         if todo:
             with clock("wait"):  # for another run's locks
                 for plan in todo:  # always in plan order: two runs never wait for each other
-                    name = f"features-{plan.kind}-{options.backbone}-{plan.key[:KEY_CHARS]}"
+                    name = f"features-{plan.kind}-{options.backbone}-{plan.lock_key[:KEY_CHARS]}"
                     locks.enter_context(ws.lock(name, notify=warn))
             todo = [p for p in todo if not find(p)]  # written by the run this one waited for
         if todo:
@@ -296,6 +321,7 @@ def extract_features(
         warnings=warnings,
         workspace=ws.root,
         resumed=found.resumed,
+        backbone_path=None if found.decision is None else found.decision.to_json(),
     )
 
 
@@ -325,22 +351,44 @@ def _plan_run(video: Path, subs: str | Path | None, options: FeatureOptions, war
         )
     fps = float(options.fps if options.fps is not None else spec.fps)
     size = int(options.size if options.size is not None else spec.size)
+    path = check_path(
+        options.backbone_path, fast=options.fast, device=options.device, compile=options.compile
+    )
     plans = []
     for kind in kinds:
-        key = feature_key(
-            kind=kind,
-            video_id=fingerprint,
-            spans_ms=spans if kind == "cues" else None,
-            backbone=options.backbone,
-            width=options.width,
-            weights_id=source.identity,
-            fps=fps,
-            clip_len=options.clip_len,
-            size=size,
-            grid=options.grid if kind == "cues" else None,
+        keys = {
+            p: feature_key(
+                kind=kind,
+                video_id=fingerprint,
+                spans_ms=spans if kind == "cues" else None,
+                backbone=options.backbone,
+                width=options.width,
+                weights_id=source.identity,
+                fps=fps,
+                clip_len=options.clip_len,
+                size=size,
+                grid=options.grid if kind == "cues" else None,
+                path=keyed_path(p, fast=options.fast),
+            )
+            for p in ("eager", "jit", "compile")
+        }
+        accepted = _accepted_paths(path, options)
+        plan_spans = spans if kind == "cues" else None
+        plans.append(
+            _Plan(kind, keys[accepted[0]], plan_spans, tuple(keys.items()), accepted, keys["eager"])
         )
-        plans.append(_Plan(kind, key, spans if kind == "cues" else None))
-    return _Run(video, plans, source, fps, size, fingerprint, sub_meta)
+    return _Run(video, plans, source, fps, size, fingerprint, sub_meta, path)
+
+
+def _accepted_paths(path: str, options: FeatureOptions) -> tuple[str, ...]:
+    """The paths whose entries a lookup accepts, the one this run would take first: auto
+    accepts every path (eager and a trace agree within float rounding), except that the
+    unfolded model (``fast=False``) asks for exactly its own numerics."""
+    if path != "auto":
+        return (path,)
+    if not options.fast:
+        return ("eager",)
+    return ("eager", "jit", "compile")
 
 
 def _read_cues(
@@ -388,23 +436,59 @@ def _compute(
     found: _Entries,
 ) -> None:
     """Extract the ``todo`` entries (the caller holds their locks) and write them to the store."""
+    import torch
+
+    from vloc.features import paths
+
     _ensure_writable(ws.root / FEATURES_DIR)  # fail before minutes of compute, not after
-    sources = {
-        plan.kind: _clip_source(plan, run, info, ws=ws, options=options, chunk_clips=chunk_clips)
-        for plan in todo
-    }
+    if options.threads is not None:  # before the path's record key, which names the threads
+        torch.set_num_threads(max(1, options.threads))
+    shape = (options.batch_size, 3, options.clip_len, run.size, run.size)  # (B, 3, T, H, W)
+    store = paths.PathStore()
+    record = paths.record_key(
+        backbone=options.backbone,
+        width=options.width,
+        weights_id=run.source.identity,
+        shape=shape,
+        device=options.device,
+    )
+    first_try = _first_decision(run, info, todo, ws, options, store, record, chunk_clips)
+    path = None if first_try.path == "measure" else first_try.path
+
+    def make_sources(path: str) -> dict[str, _ClipSource]:
+        return {
+            plan.kind: _clip_source(
+                replace(plan, key=plan.key_for(path)),
+                run,
+                info,
+                ws=ws,
+                options=options,
+                chunk_clips=chunk_clips,
+            )
+            for plan in todo
+        }
+
+    sources = make_sources(path) if path is not None else {}
     first = todo[0].kind
     started = None
     with clock("build"):
-        if options.overlap:  # decode the first clips while the model is being built
+        if options.overlap and path is not None:  # decode the first clips during the build
             capacity = QUEUE_BATCHES * options.batch_size
             started = iter_overlapped(sources[first].make_iter, capacity=capacity)
         try:
-            backbone = _prepare_backbone(run.source, options, size=run.size, warn=warn)
+            backbone = _prepare_backbone(run.source, options)
+            decision = _apply_path(backbone, first_try, options, store, record, shape, warn)
         except BaseException:
             if started is not None:
                 started.close()
             raise
+    if decision.path != path:  # measured, or the compiler failed: other keys, other chunks
+        if started is not None:
+            started.close()
+            started = None
+        sources = make_sources(decision.path)
+    found.decision = decision
+    todo = [replace(plan, key=plan.key_for(decision.path)) for plan in todo]
     for plan in todo:
         clips = sources[plan.kind]
         stats: dict[str, float] = {}
@@ -425,7 +509,9 @@ def _compute(
                 raise InputError("no clips could be decoded from the video", path=run.video)
             for w in clips.media_warnings:
                 warn(w)
-        meta = _entry_meta(run, info, plan, options, clips, clip_spans, backbone.optimized)
+        meta = _entry_meta(
+            run, info, plan, options, clips, clip_spans, backbone.optimized, decision.path
+        )
         tensors_path, _ = write_entry(
             ws,
             kind=plan.kind,
@@ -503,6 +589,7 @@ def _entry_meta(
     clips: _ClipSource,
     clip_spans: Any,
     optimized: Any,
+    path: str,
 ) -> dict[str, Any]:
     """The metadata written beside an entry: only content-determined facts, so a re-run (or a
     run into another folder, or a resumed run) writes byte-identical metadata; timings are in
@@ -530,6 +617,7 @@ def _entry_meta(
         "requested_spans_ms": [list(s) for s in plan.spans] if plan.spans else None,
         "device": options.device,
         "optimizations": list(optimized),
+        "backbone_path": path,
         "options": asdict(options),
         "warnings": clips.media_warnings,
         "truncated": clips.shortfalls[0].to_json() if clips.shortfalls else None,
@@ -543,9 +631,9 @@ def _ensure_writable(folder: Path) -> None:
         raise VlocError(f"cannot create the feature store: {e.strerror or e}", path=folder) from e
 
 
-def _prepare_backbone(source: Any, options: FeatureOptions, *, size: int, warn: WarnFn) -> Any:
-    """Build the model with its weights, apply inference rewrites, move it to the device;
-    with ``options.compile``, compile it here for clips of (batch, 3, clip_len, size, size)."""
+def _prepare_backbone(source: Any, options: FeatureOptions, **_unused: Any) -> Any:
+    """Build the model with its weights, apply the eager inference rewrites (``fast``) and move
+    it to the device; its path (trace, compile) is applied by :func:`_apply_path`."""
     import torch
 
     from vloc.weights import instantiate
@@ -557,17 +645,82 @@ def _prepare_backbone(source: Any, options: FeatureOptions, *, size: int, warn: 
         # measured on a 2-core CPU (benchmarks/bench_features.py): folding BatchNorm and
         # channels-last 3D together take i3d_r50 from ~51% to ~73% of matmul throughput
         backbone.optimize(fuse_bn=True, channels_last=options.device == "cpu")
-    backbone = backbone.to(options.device)
-    if options.compile:
-        _compile_backbone(backbone, options, size, warn)
-    return backbone
+    return backbone.to(options.device)
 
 
-def _compile_backbone(backbone: Any, options: FeatureOptions, size: int, warn: WarnFn) -> None:
+def _first_decision(
+    run: _Run,
+    info: Any,
+    todo: list[_Plan],
+    ws: Workspace,
+    options: FeatureOptions,
+    store: Any,
+    record: str,
+    chunk_clips: int,
+) -> Decision:
+    """The path as far as it can be settled before the model is built (no measurement):
+    an explicit path; auto resuming the chunks some path left; auto by break-even when this
+    machine was measured; ``"measure"`` when a long run has no measurement yet."""
+    from vloc import media
+    from vloc.features import paths
+
+    clips = 0
+    for plan in todo:
+        if plan.kind == "cues":
+            clips += len(plan.spans or ())
+        else:
+            clips += media.count_stride_clips(info, fps=run.fps, clip_len=options.clip_len)
+    n = paths.batches(clips, options.batch_size)
+    if run.path == "auto":
+        if not options.fast or options.device != "cpu":
+            return Decision("eager", "the trace needs the CPU and BatchNorm folding", "auto", n)
+        for path, _key in todo[0].candidates:  # a killed run's chunks: finish on its path
+            if any(_has_chunks(ws, plan, path, options, chunk_clips) for plan in todo):
+                return Decision(path, f"resuming the chunks of a {path} run", "auto", n)
+    saved = store.saved_trace(options.backbone, record) is not None
+    return paths.decide(run.path, n, store.measurement(record), saved=saved)
+
+
+def _has_chunks(ws: Workspace, plan: _Plan, path: str, options: FeatureOptions, n: int) -> bool:
+    chunks = Chunks(ws, plan.kind, options.backbone, plan.key_for(path), total=None, chunk_clips=n)
+    return chunks.folder.is_dir() and any(chunks.folder.glob("*.safetensors"))
+
+
+def _apply_path(
+    backbone: Any,
+    first_try: Decision,
+    options: FeatureOptions,
+    store: Any,
+    record: str,
+    shape: tuple[int, ...],
+    warn: WarnFn,
+) -> Decision:
+    """Put the built backbone on its path (measuring first when needed); a trace or compiler
+    failure costs a warning and the eager model, not the run."""
+    from vloc.features import paths
+
+    if first_try.path == "compile":
+        if _compile_backbone(backbone, options, shape[-1], warn):
+            return first_try
+        return replace(first_try, path="eager", reason="torch.compile failed")
+    try:
+        return paths.apply_path(
+            backbone, first_try, store=store, key=record, shape=shape, warn=warn
+        )
+    except Exception as exc:  # tracing support varies with the model and the torch build
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        warn(f"tracing the backbone failed ({type(exc).__name__}: {first}); running eager")
+        backbone.traced = None
+        backbone.optimized = tuple(o for o in backbone.optimized if o != "jit")
+        return replace(first_try, path="eager", reason="tracing failed")
+
+
+def _compile_backbone(backbone: Any, options: FeatureOptions, size: int, warn: WarnFn) -> bool:
     """``torch.compile`` the trunk and compile it now, on a zero batch of the run's clip shape,
     so a compiler failure costs a warning and the eager model, not the run. Measured on a
     2-core CPU: i3d_r50 at 96% of matmul throughput vs 73% eager (+fold, channels-last),
-    after about 9 s of compiling — worth it from a few dozen clips on."""
+    after about 9 s of compiling — worth it from a few dozen clips on. Returns whether it
+    compiled."""
     import torch
 
     backbone.optimize(fuse_bn=False, compile=True)
@@ -579,6 +732,8 @@ def _compile_backbone(backbone: Any, options: FeatureOptions, size: int, warn: W
         first = (str(exc).strip().splitlines() or [""])[0][:200]
         warn(f"torch.compile failed ({type(exc).__name__}: {first}); running uncompiled")
         backbone.uncompile()
+        return False
+    return True
 
 
 def _extract_kind(

@@ -71,10 +71,18 @@ def feature_key(
     clip_len: int,
     size: int,
     grid: int | None,
+    path: str | None = None,
 ) -> str:
-    """The cache key: sha256 of every input that changes the stored values."""
+    """The cache key: sha256 of every input that changes the stored values.
+
+    ``path`` names how the backbone ran when that changes float16 bytes
+    (:func:`vloc.features.paths.keyed_path`): None for the default eager model, whose keys
+    are the same as before paths existed.
+    """
+    extra = {} if path is None else {"backbone_path": path}
     return stable_hash(
         {
+            **extra,
             "format": STORE_FORMAT,
             "kind": kind,
             "video": video_id,
