@@ -57,7 +57,7 @@ TOPIC_PHRASES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     "water": {
         TRAIN: (("a river", "河流"), ("waves on a lake", "湖面上的波浪"), ("open water", "开阔的水面"),
                 ("a flowing river", "流淌的河水"), ("ripples on the water", "水面上的涟漪")),
-        QUERY: (("rolling water", "翻滚的水流"), ("a wide stream", "宽阔的溪流")),
+        QUERY: (("rolling water", "翻滚的水流"), ("a broad river", "宽阔的大河")),
     },
     "desert": {
         TRAIN: (("sand dunes", "沙丘"), ("a desert", "沙漠"), ("dry sand", "干燥的沙地"),
@@ -67,34 +67,37 @@ TOPIC_PHRASES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     "forest": {
         TRAIN: (("a forest", "森林"), ("trees and leaves", "树木和树叶"), ("the woods", "树林"),
                 ("leafy trees", "枝叶茂盛的树"), ("a wood of tall trees", "高大的树林")),
-        QUERY: (("dense woodland", "茂密的林地"), ("a green forest", "绿色的森林")),
+        QUERY: (("dense woodland", "茂密的林地"), ("a thick forest", "浓密的森林")),
     },
     "city": {
         TRAIN: (("city buildings", "城市建筑"), ("lit windows of towers", "高楼亮着灯的窗户"),
                 ("a street of houses", "房屋林立的街道"), ("a big city", "大城市"),
                 ("tall buildings downtown", "市中心的高楼")),
-        QUERY: (("high-rise towers of a city", "城市里的摩天高楼"), ("office blocks in town", "城里的办公楼")),
+        QUERY: (("high-rise towers of a city", "城市里的摩天高楼"), ("skyscrapers", "摩天大楼")),
     },
 }  # fmt: skip
 LIGHT_PHRASES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     "day": {
         TRAIN: (("in bright daylight", "明亮阳光下的"), ("on a sunny day", "晴天里的"),
-                ("in the daytime", "白天的"), ("in full sun", "烈日下的")),
+                ("in the daytime", "白天的"), ("in full sun", "烈日下的"),
+                ("in sunshine", "阳光中的"), ("on a bright afternoon", "明媚午后的")),
         QUERY: (("in broad daylight", "大白天的"), ("in the midday sun", "正午阳光下的")),
     },
     "dusk": {
         TRAIN: (("at sunset", "日落时的"), ("at dusk", "黄昏时的"), ("in the evening", "傍晚的"),
-                ("at twilight", "暮色中的")),
-        QUERY: (("in the evening glow", "傍晚余晖中的"), ("as the sun goes down", "夕阳西下时的")),
+                ("at twilight", "暮色中的"), ("as the sun sets", "太阳落山时的"),
+                ("in the golden hour", "金色余晖里的")),
+        QUERY: (("in the evening glow", "傍晚余晖中的"), ("at sundown", "日暮时分的")),
     },
     "night": {
         TRAIN: (("at night", "夜晚的"), ("in the dark", "黑暗中的"), ("at midnight", "午夜的"),
-                ("by night", "夜里的")),
-        QUERY: (("under the night sky", "夜空下的"), ("after dark", "天黑后的")),
+                ("by night", "夜里的"), ("late at night", "深夜的"), ("in darkness", "黑夜里的")),
+        QUERY: (("under the night sky", "夜空下的"), ("in the night", "夜色里的")),
     },
     "fog": {
         TRAIN: (("in thick fog", "浓雾中的"), ("in the mist", "薄雾里的"), ("in fog", "雾中的"),
-                ("shrouded in mist", "笼罩在雾里的")),
+                ("shrouded in mist", "笼罩在雾里的"), ("wrapped in fog", "被雾包裹的"),
+                ("in grey mist", "灰蒙蒙雾里的")),
         QUERY: (("through a haze", "雾霭中的"), ("in heavy mist", "大雾中的")),
     },
 }  # fmt: skip
