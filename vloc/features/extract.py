@@ -84,7 +84,7 @@ class FeatureOptions:
     compile: bool = False  # torch.compile the backbone (the same as backbone_path="compile")
     backbone_path: str = DEFAULT_PATH  # "auto" | "eager" | "jit" | "compile": how the backbone
     # runs (vloc.features.paths); auto: eager or a saved TorchScript trace, whichever finishes
-    # first on this machine. A path other than eager is part of the cache key (other fp16 bytes)
+    # first on this machine. jit is part of the cache key (other fp16 bytes); compile is not
     width: float = 1.0  # architecture width multiplier (1.0 = the real model; tests use less)
     encoding: str | None = None  # subtitle encoding override
     threads: int | None = None  # torch intra-op threads; None: torch's default
@@ -388,7 +388,7 @@ def _accepted_paths(path: str, options: FeatureOptions) -> tuple[str, ...]:
         return (path,)
     if not options.fast:
         return ("eager",)
-    return ("eager", "jit", "compile")
+    return ("eager", "jit")  # compile's entries are eager's (the same key)
 
 
 def _read_cues(
@@ -482,7 +482,8 @@ def _compute(
             if started is not None:
                 started.close()
             raise
-    if decision.path != path:  # measured, or the compiler failed: other keys, other chunks
+    if path is None or any(p.key_for(decision.path) != p.key_for(path) for p in todo):
+        # measured, or the trace failed: another key, other chunks to resume
         if started is not None:
             started.close()
             started = None

@@ -32,10 +32,11 @@ Feature bytes (measured on real decoded clips of an open film, ``i3d_r50``, rand
 eager is deterministic (the same float16 bytes for batch 1 and 2, 1 and 2 threads); the trace is
 deterministic too (traced from the folded or the unfolded model, any thread count), but 2 of
 12,288 pooled and 66 of 110,592 region values round to another float16 than eager's (max abs
-difference 6e-8 in float32, cosine 1.0). So a path that is not eager is part of the feature
-store's key (:func:`vloc.features.store.feature_key`), and the unfolded model (``fast=False``,
-128 region values differ) too: an entry's bytes depend only on its key, and a resumed run never
-mixes rows of two paths.
+difference 6e-8 in float32, cosine 1.0). So ``jit`` is part of the feature store's key
+(:func:`vloc.features.store.feature_key`), and the unfolded model (``fast=False``, 128 region
+values differ) too: an entry's bytes depend only on its key, and a resumed run never mixes rows
+of two paths. ``torch.compile`` gave exactly eager's float32 values (max abs difference 0): it
+shares eager's key.
 """
 
 from __future__ import annotations
@@ -133,10 +134,12 @@ def check_path(path: str, *, fast: bool, device: str, compile: bool = False) -> 
 
 def keyed_path(path: str, *, fast: bool) -> str | None:
     """What enters the feature store's key for ``path``: None for the default eager model (so
-    the keys of earlier entries still hold), else a name of the numerics."""
-    if path == "eager":
-        return None if fast else "eager-unfused"
-    return path
+    the keys of earlier entries still hold), else a name of the numerics. ``torch.compile``
+    computes exactly eager's float32 values (its convolutions are eager's oneDNN calls, the
+    fused elementwise ops are exact): it shares eager's key."""
+    if path == "jit":
+        return "jit"
+    return None if fast else "eager-unfused"
 
 
 def cpu_signature() -> str:
