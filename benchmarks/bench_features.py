@@ -6,8 +6,13 @@ Prints, in one run:
 2. ``i3d_r50`` trunk at 16 frames 224²: FLOPs per clip (``FlopCounterMode``), then s/clip,
    clips/s and achieved GFLOP/s (and the fraction of matmul GFLOP/s) for each variant:
    eager, BatchNorm folded, channels-last 3D, both, oneDNN via ``torch.jit.freeze``,
-   ``torch.compile`` (with its compile time), thread counts and batch sizes 1/2/4 —
-   each checked with ``allclose`` against eager;
+   ``torch.jit.optimize_for_inference``, the saved trace as ``--backbone-path jit`` runs it
+   (with its trace and load seconds), ``torch.compile`` (with its compile time), oneDNN's
+   bf16 convolutions under fp32 I/O (``torch.backends.mkldnn.conv.fp32_precision``), bf16
+   autocast, int8 (FX static quantisation, fbgemm), thread counts and batch sizes 1/2/4 —
+   each checked with ``allclose`` against eager, and the pooled / region features of a real
+   decoded clip (when ``../shared/data`` is there; else the random clip) compared with fp32
+   eager: cosine, max abs difference, float16 values that round differently;
 3. decode fps of a 720p25 synthetic video to 224² RGB;
 4. ``vloc features`` wall time on a synthetic video divided by backbone-only compute time
    for the same clips (how well decoding hides behind compute);
@@ -17,6 +22,7 @@ Usage::
 
     python benchmarks/bench_features.py                # everything (~10 min on 2 cores)
     python benchmarks/bench_features.py --only backbone --no-compile
+    python benchmarks/bench_features.py --only backbone --variants jit bf16   # a subset
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ sys.path.insert(0, str(ROOT))
 MATMUL_N = 2048  # square fp32 matmul: 2·n³ FLOP
 CLIP = (16, 224)  # frames, crop: the I3D setting vloc extracts by default
 SECTIONS = ("backbone", "decode", "overlap", "rss")
+VARIANT_GROUPS = ("layout", "jit", "compile", "bf16", "int8", "threads", "batch")
+REAL_CLIP = ROOT.parent / "shared" / "data" / "videos" / "big_buck_bunny.mp4"
+REAL_CLIP_SPAN_MS = (20_000, 24_000)  # a cue-sized span of the open film
 
 
 def log(msg: str) -> None:
@@ -120,13 +129,50 @@ def bench_backbone(args: argparse.Namespace, peak: float) -> dict:
 
     n_threads = torch.get_num_threads()
     log(f"torch threads: {n_threads}, mkldnn available: {torch.backends.mkldnn.is_available()}")
+    groups = set(args.variants or VARIANT_GROUPS)
+    xr, real = _feature_clip(eager, x1)
+    with torch.inference_mode():
+        feat_ref = eager.trunk(xr)
+
+    def agree(name: str, fn) -> None:
+        """Pooled and 3×3 region features of the reference clip vs fp32 eager."""
+        from vloc.backbones import pool_features
+
+        with torch.inference_mode():
+            got = fn(xr).float()
+        out = {}
+        for part, a, b in zip(
+            ("pooled", "regions"), pool_features(feat_ref, 3), pool_features(got, 3), strict=True
+        ):
+            a, b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
+            cos = torch.nn.functional.cosine_similarity(a, b, dim=-1).min().item()
+            diff16 = (a.half() != b.half()).sum().item()
+            out[part] = {
+                "cos_min": round(cos, 7),
+                "max_abs": float(f"{(a - b).abs().max().item():.3g}"),
+                "scale": round(a.abs().max().item(), 4),
+                "fp16_differ": f"{diff16}/{a.numel()}",
+            }
+        results[name]["features"] = out
+        log(
+            f"  {'':<34} features vs fp32 eager ({'real clip' if real else 'random clip'}): "
+            + "; ".join(
+                f"{k} cos≥{v['cos_min']:.6f} max|Δ| {v['max_abs']:.2g} (of {v['scale']:.2g}), "
+                f"fp16 differ {v['fp16_differ']}"
+                for k, v in out.items()
+            )
+        )
+
     report("eager", lambda: eager.trunk(x1), check=lambda: eager.trunk(x1))
-    fused = fresh(fuse_bn=True)
-    report("fuse_bn", lambda: fused.trunk(x1), check=lambda: fused.trunk(x1))
-    cl = fresh(fuse_bn=False, channels_last=True)
-    report("channels_last", lambda: cl.trunk(x1), check=lambda: cl.trunk(x1))
     both = fresh(fuse_bn=True, channels_last=True)
+    if "layout" in groups:
+        fused = fresh(fuse_bn=True)
+        report("fuse_bn", lambda: fused.trunk(x1), check=lambda: fused.trunk(x1))
+        agree("fuse_bn", fused.trunk)
+        cl = fresh(fuse_bn=False, channels_last=True)
+        report("channels_last", lambda: cl.trunk(x1), check=lambda: cl.trunk(x1))
     report("fuse_bn+channels_last", lambda: both.trunk(x1), check=lambda: both.trunk(x1))
+    agree("fuse_bn+channels_last", both.trunk)
 
     class Trunk(torch.nn.Module):
         def __init__(self, bb):
@@ -136,15 +182,21 @@ def bench_backbone(args: argparse.Namespace, peak: float) -> dict:
         def forward(self, x):
             return self.bb.trunk(x)
 
-    with torch.inference_mode(False), torch.no_grad():
-        traced = torch.jit.freeze(torch.jit.trace(Trunk(fresh()).eval(), x1))
-    report("jit.freeze (oneDNN fusion)", lambda: traced(x1), check=lambda: traced(x1))
-    with torch.no_grad():
-        opt = torch.jit.optimize_for_inference(
-            torch.jit.freeze(torch.jit.trace(Trunk(fresh()).eval(), x1))
-        )
-    report("jit.optimize_for_inference", lambda: opt(x1), check=lambda: opt(x1))
-    if args.compile:
+    if "jit" in groups:
+        with torch.inference_mode(False), torch.no_grad():
+            traced = torch.jit.freeze(torch.jit.trace(Trunk(fresh()).eval(), x1))
+        report("jit.freeze (oneDNN fusion)", lambda: traced(x1), check=lambda: traced(x1))
+        with torch.no_grad():
+            opt = torch.jit.optimize_for_inference(
+                torch.jit.freeze(torch.jit.trace(Trunk(fresh()).eval(), x1))
+            )
+        report("jit.optimize_for_inference", lambda: opt(x1), check=lambda: opt(x1))
+        bench_saved_trace(fresh, x1, report, agree, results)
+    if "bf16" in groups:
+        bench_bf16(fresh, both, Trunk, x1, report, agree)
+    if "int8" in groups:
+        bench_int8(fresh, xr, x1, report, agree)
+    if args.compile and "compile" in groups:
         comp_model = fresh(fuse_bn=True, channels_last=True)
         # dynamic=False: with dynamic shapes inductor's conv3d lowering fails here
         comp = torch.compile(Trunk(comp_model), dynamic=False)
@@ -160,11 +212,11 @@ def bench_backbone(args: argparse.Namespace, peak: float) -> dict:
             with torch.no_grad():
                 report("torch.compile(fuse_bn+cl)", lambda: comp(x1), check=lambda: comp(x1))
             results["torch.compile(fuse_bn+cl)"]["compile_s"] = round(ct, 1)
-    if n_threads > 1:
+    if n_threads > 1 and "threads" in groups:
         torch.set_num_threads(1)
         report("fuse_bn+cl, 1 thread", lambda: both.trunk(x1), reps=max(1, args.reps - 1))
         torch.set_num_threads(n_threads)
-    for b in (2, 4):
+    for b in (2, 4) if "batch" in groups else ():
         xb = torch.randn(b, 3, t, s, s)
         xb[:1] = x1
         report(
@@ -174,7 +226,116 @@ def bench_backbone(args: argparse.Namespace, peak: float) -> dict:
             reps=max(1, args.reps - 1),
             check=lambda xb=xb: both.trunk(xb),
         )
-    return {"flops_per_clip": flops, "variants": results}
+    return {
+        "flops_per_clip": flops,
+        "feature_clip": "real" if real else "random",
+        "variants": results,
+    }
+
+
+def _feature_clip(backbone, fallback):
+    """A real decoded clip ``(1, 3, T, H, W)`` of the open film in ../shared/data (normalised as
+    vloc does), or ``fallback`` when the data folder is absent. Returns (clip, is_real)."""
+    if not REAL_CLIP.is_file():
+        log(f"  ({REAL_CLIP} not found: feature agreement on the random clip)")
+        return fallback, False
+    import numpy as np
+
+    from vloc import media
+    from vloc.backbones import normalise_clips
+
+    t, s = CLIP
+    clips = list(media.iter_cue_clips(REAL_CLIP, [REAL_CLIP_SPAN_MS], fps=3.75, clip_len=t, size=s))
+    x = normalise_clips(np.stack([clips[0].frames]), backbone.spec.mean, backbone.spec.std)
+    return x, True
+
+
+def bench_saved_trace(fresh, x1, report, agree, results) -> None:
+    """The trace as ``--backbone-path jit`` runs it: frozen from the folded channels-last model,
+    saved, loaded and optimised (what a second film pays), through vloc.features.paths."""
+    from vloc.features import paths
+
+    with tempfile.TemporaryDirectory(prefix="vloc-paths-") as tmp:
+        store = paths.PathStore(tmp)
+        key = "bench"
+        shape = tuple(x1.shape)
+        bb = fresh(fuse_bn=True, channels_last=True)
+        traced, trace_s, _ = paths.attach_trace(bb, store, key, shape)
+        bb2 = fresh(fuse_bn=True, channels_last=True)
+        loaded, load_s, _ = paths.attach_trace(bb2, store, key, shape)
+        assert traced and not loaded
+    log(
+        f"  saved trace: trace+freeze+save+load+optimise+warm-up {trace_s:.1f} s; a later "
+        f"run's load+optimise+warm-up {load_s:.1f} s"
+    )
+    name = "jit saved trace (--backbone-path jit)"
+    report(name, lambda: bb2.trunk(x1), check=lambda: bb2.trunk(x1))
+    results[name].update(trace_s=round(trace_s, 1), load_s=round(load_s, 1))
+    agree(name, bb2.trunk)
+
+
+def bench_bf16(fresh, both, Trunk, x1, report, agree) -> None:
+    """oneDNN bf16 convolutions: fp32 in and out, bf16 products inside (avx512_bf16 / AMX);
+    and bf16 autocast (bf16 activations between layers)."""
+    import torch
+
+    conv = torch.backends.mkldnn.conv
+    before = conv.fp32_precision
+    try:
+        conv.fp32_precision = "bf16"
+        report(
+            "eager, conv fp32_precision=bf16", lambda: both.trunk(x1), check=lambda: both.trunk(x1)
+        )
+        agree("eager, conv fp32_precision=bf16", both.trunk)
+        with torch.no_grad():
+            opt = torch.jit.optimize_for_inference(
+                torch.jit.freeze(torch.jit.trace(Trunk(fresh()).eval(), x1))
+            )
+        report("jit.ofi, conv fp32_precision=bf16", lambda: opt(x1), check=lambda: opt(x1))
+        agree("jit.ofi, conv fp32_precision=bf16", opt)
+    except Exception as e:
+        log(
+            f"  conv fp32_precision=bf16 failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}"
+        )
+    finally:
+        conv.fp32_precision = before
+
+    def autocast_bf16(x):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return both.trunk(x)
+
+    report("eager, autocast bf16", lambda: autocast_bf16(x1), check=lambda: autocast_bf16(x1))
+    agree("eager, autocast bf16", autocast_bf16)
+
+
+def bench_int8(fresh, xr, x1, report, agree) -> None:
+    """int8 static quantisation of the trunk (FX graph mode, fbgemm: per-channel weights,
+    activations calibrated on the reference clip and a random one): VNNI int8 convolutions."""
+    import copy
+
+    import torch
+
+    try:
+        from torch.ao.quantization import get_default_qconfig_mapping
+        from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
+        torch.backends.quantized.engine = "fbgemm"
+        bb = fresh(fuse_bn=True)
+        trunk = torch.nn.Sequential(*copy.deepcopy(list(bb.trunk_layers))).eval()
+        t0 = time.perf_counter()
+        prepared = prepare_fx(trunk, get_default_qconfig_mapping("fbgemm"), (x1,))
+        with torch.no_grad():
+            prepared(xr)
+            prepared(x1)
+        q = convert_fx(prepared)
+        with torch.no_grad():
+            q(x1)
+        log(f"  int8 (FX, fbgemm): quantising took {time.perf_counter() - t0:.1f} s")
+    except Exception as e:
+        log(f"  int8 quantisation failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        return
+    report("int8 FX static (fbgemm)", lambda: q(x1), check=lambda: q(x1))
+    agree("int8 FX static (fbgemm)", q)
 
 
 def make_video(path: Path, seconds: float, size: str = "1280x720", fps: int = 25) -> float:
@@ -241,7 +402,7 @@ video = Path(sys.argv[1])
 info = media.probe(video)
 clips = list(media.iter_stride_clips(video, fps=3.75, clip_len=16, size=224, info=info))
 opts = FeatureOptions(weights="random", seed=0, mode="stride")
-bb = _prepare_backbone(resolve_weights("i3d_r50", "random", seed=0), opts)
+bb = _prepare_backbone(resolve_weights("i3d_r50", "random", seed=0), opts)  # eager path
 t0 = time.perf_counter()
 run_backbone(bb, iter(clips), n=None, grid=None, batch_size=1)
 print(time.perf_counter() - t0)
@@ -330,6 +491,12 @@ def main() -> None:
     ap.add_argument("--only", choices=SECTIONS, action="append", help="run only these sections")
     ap.add_argument("--reps", type=int, default=3, help="timed repetitions per variant")
     ap.add_argument("--no-compile", dest="compile", action="store_false", help="skip torch.compile")
+    ap.add_argument(
+        "--variants",
+        nargs="+",
+        choices=VARIANT_GROUPS,
+        help="backbone section: only these groups of variants (eager always runs)",
+    )
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     args = ap.parse_args()
     sections = args.only or list(SECTIONS)
