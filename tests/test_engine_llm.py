@@ -73,6 +73,25 @@ def test_soft_failures_are_asked_again_alone_then_kept_with_a_warning():
     assert len(warnings) == 1 and "line 12" in warnings[0]
 
 
+def test_a_missed_glossary_term_is_asked_again_naming_the_term():
+    def renders(body):  # 罗梅尔 in the batch; the re-ask that names the rule gets 隆美尔
+        user = [m for m in body["messages"] if m["role"] == "user"][0]["content"]
+        name = "隆美尔" if "'Rommel' as 隆美尔 (glossary)" in user else "罗梅尔"
+        return json.dumps({k: f"{name}{k}" for k in batch_of(body)}, ensure_ascii=False)
+
+    terms = (GlossaryTerm("Rommel", "隆美尔"),)
+    cues = (*LINES[:2], Line(12, "Tanks at night."))
+    with ScriptedServer([renders] * 3) as srv:
+        res = engine(srv.url).translate_batch(request(cues, glossary=terms))
+        retry_user = srv.requests[1]["messages"][1]["content"]
+    assert res.translations == {10: "隆美尔10", 11: "隆美尔11", 12: "罗梅尔12"}
+    assert len(srv.requests) == 2 and res.usage.reasks == 1
+    assert batch_of(srv.requests[1]) == {"10": LINES[0].source, "11": LINES[1].source}
+    assert "line 10 must translate 'Rommel' as 隆美尔 (glossary)" in retry_user
+    _, problems = parse_reply('{"10": "隆美尔", "11": "他"}', LINES[:2], "zh", terms)
+    assert list(problems) == [11] and "glossary" in problems[11]
+
+
 def test_schema_requires_exactly_the_batch_numbers():
     s = reply_schema([10, 11])
     assert s["required"] == ["10", "11"] and s["additionalProperties"] is False

@@ -51,6 +51,7 @@ class BatchRequest:
     synopsis: str = ""  # what the film is about
     glossary: tuple[GlossaryTerm, ...] = ()  # terms that occur in this batch's context
     images: tuple[bytes, ...] = ()  # JPEG keyframes, most relevant first
+    notes: tuple[str, ...] = ()  # what was wrong with these lines' last replies (re-asks)
 
     @property
     def numbers(self) -> list[int]:

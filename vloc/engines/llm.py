@@ -133,12 +133,15 @@ class LLMEngine:
         messages = build_messages(request, images=images)
         reply = self._complete(request, messages, usage)
         try:
-            return parse_reply(reply, request.cues, request.target_lang)
+            return parse_reply(reply, request.cues, request.target_lang, request.glossary)
         except ReplyError as first:
             usage.reasks += 1
             again = reask_messages(messages, reply, str(first), request.numbers)
             return parse_reply(
-                self._complete(request, again, usage), request.cues, request.target_lang
+                self._complete(request, again, usage),
+                request.cues,
+                request.target_lang,
+                request.glossary,
             )
 
     def _translate(self, request: BatchRequest, usage: Usage) -> dict[int, str]:
@@ -161,7 +164,9 @@ class LLMEngine:
         if problems:  # ask once more for the doubtful lines alone, then keep the best we have
             usage.reasks += 1
             retry = dataclasses.replace(
-                request, cues=tuple(c for c in request.cues if c.number in problems)
+                request,
+                cues=tuple(c for c in request.cues if c.number in problems),
+                notes=tuple(problems[n] for n in sorted(problems)),
             )
             try:
                 again, still = self._ask(retry, usage)

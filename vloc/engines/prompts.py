@@ -103,6 +103,11 @@ def user_prompt(request: BatchRequest) -> str:
             "Previous lines (context only, do not translate):\n"
             + "\n".join(_line(p) for p in request.previous)
         )
+    if request.notes:
+        parts.append(
+            "Your last reply for these lines was wrong:\n"
+            + "\n".join(f"- {note}" for note in request.notes)
+        )
     batch = {str(c.number): c.source for c in request.cues}
     parts.append(
         f"Translate these {len(batch)} lines into {language_name(request.target_lang)}.\n"

@@ -4,8 +4,9 @@
 sentence of chatter) whose keys are exactly the batch's cue numbers. Problems are *hard* —
 not JSON, a number missing or extra, an empty translation for a non-empty line: the reply
 cannot be used, :class:`ReplyError` is raised, and the engine re-asks once, then halves the
-batch — or *soft*, per line — the target script is absent, or the line loops ("汽车, 汽车,
-汽车") or runs far longer than its source: those lines alone are asked again
+batch — or *soft*, per line — the target script is absent, the line loops ("汽车, 汽车,
+汽车") or runs far longer than its source, or a glossary term of its source is not rendered as
+the glossary says: those lines alone are asked again, told what was wrong
 (:mod:`vloc.engines.llm`).
 """
 
@@ -14,7 +15,8 @@ from __future__ import annotations
 import json
 import re
 
-from vloc.engines.base import Line
+from vloc.engines.base import GlossaryTerm, Line
+from vloc.engines.glossary import missing_terms
 from vloc.text import CJK_LETTERS, language_base
 
 # a translation may be at most this many times its source's length (plus slack) before it is
@@ -73,7 +75,10 @@ def json_object(reply: str) -> dict:
 
 
 def parse_reply(
-    reply: str, cues: tuple[Line, ...] | list[Line], target_lang: str
+    reply: str,
+    cues: tuple[Line, ...] | list[Line],
+    target_lang: str,
+    glossary: tuple[GlossaryTerm, ...] = (),
 ) -> tuple[dict[int, str], dict[int, str]]:
     """(translations keyed by cue number, soft problems keyed by cue number) of ``reply`` for
     ``cues``; raises :class:`ReplyError` when the reply as a whole cannot be used (hard)."""
@@ -106,6 +111,9 @@ def parse_reply(
             problems[n] = f"line {n} is not written in the target language: {text[:40]!r}"
         elif runs_away(text, len(c.source)):
             problems[n] = f"line {n} repeats itself or runs far longer than its source"
+        elif missed := missing_terms(c.source, text, glossary):
+            rules = ", ".join(f"{t.source!r} as {t.target}" for t in missed)
+            problems[n] = f"line {n} must translate {rules} (glossary)"
     return {n: got[n] for n in want}, problems
 
 

@@ -123,7 +123,9 @@ class EngineRunner:
             {
                 "engine": engine.identity,
                 "synopsis": sha256_bytes(film.synopsis.encode()),
-                "glossary": glossary_hash(film.glossary),
+                # ":checked": replies are checked against the glossary (re-asked when a term
+                # is missed), which batches journaled before that rule were not
+                "glossary": glossary_hash(film.glossary) + (":checked" if film.glossary else ""),
                 "context": options.context,
                 "related": [options.related, options.max_related, options.previous, options.lag],
                 "frames": [options.frames, options.frame_select],
