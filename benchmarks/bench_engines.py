@@ -2,12 +2,19 @@
 """Translate the 3 held-out TopicVD validation films with an LLM engine under vloc's context.
 
     python benchmarks/bench_engines.py OUT_DIR [--model gemma|qwen|PATH.gguf]
-        [--variants none,window,global,none+g,window+g,global+g] [--limit N] [--threads 2]
+        [--variants none,window,global,none+g,global+d,global+g+d,...] [--limit N]
+        [--threads 2] [--batch-cues 20] [--via gguf|server] [--label PREFIX]
+
+A variant is a ``--context`` plus options: ``+g`` the glossary mined from the training films,
+``+d`` the drafted synopsis and glossary (``vloc eval translate --draft``: one pass of the
+engine over each film first, used unedited). ``--via server`` sends the same prompts through
+``--engine openai`` to llama.cpp's OpenAI-compatible server started on 127.0.0.1 (rows are
+prefixed ``server:``), to show both paths agree.
 
 The 18 films of ``valid.{en,zh,info}`` become a manifest; the last 3 by id are scored, as in
 ``benchmarks/topicvd_text_only.py`` (821 cues). Each variant runs ``vloc eval translate
 --engine gguf`` through :func:`vloc.engines.evaluate.evaluate_engine`: ``--context none``,
-``window``, ``global``, each without and with a glossary (``+g``). The glossary is mined from
+``window``, ``global``, each without and with a glossary (``+g``) or draft (``+d``). The glossary is mined from
 the 15 *training* films only — recurring capitalised terms whose reference translations share
 one rendering (e.g. ``Rommel → 隆美尔``), as a subtitler would carry a glossary over from earlier
 episodes of a series. Reported per variant: BLEU and chrF (sacrebleu, ``zh`` tokenisation),
@@ -85,6 +92,36 @@ def qwen_model(cache: Path) -> Path:
     return target
 
 
+SERVER_MODEL_ID = "bench-model"
+
+
+def start_server(model: Path, threads: int) -> tuple[subprocess.Popen, str]:
+    """llama.cpp's OpenAI-compatible server on a free local port, ready to answer."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(model.parent / "server.log", "wb")  # a file: a full pipe would block the server
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
+         SERVER_MODEL_ID, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+         "--n_threads", str(threads), "--seed", "0"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/v1"
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(url + "/models", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit(f"llama_cpp.server did not start; see {model.parent / 'server.log'}")
+
+
 def mine_glossary(docs, out: Path) -> int:
     """Recurring capitalised terms of the training films with one shared reference rendering."""
     from vloc.engines.evaluate import _common_run, film_terms
@@ -116,6 +153,13 @@ def main() -> int:
     ap.add_argument("--max-related", type=int, default=None, help="most related lines per batch")
     ap.add_argument("--previous", type=int, default=None, help="previous lines per batch")
     ap.add_argument("--label", default="", help="prefix of this run's rows (design experiments)")
+    ap.add_argument(
+        "--via",
+        choices=("gguf", "server"),
+        default="gguf",
+        help="gguf: llama.cpp in this process (--engine gguf); server: llama.cpp's "
+        "OpenAI-compatible server started here on 127.0.0.1 (--engine openai)",
+    )
     args = ap.parse_args()
     if not (args.data / "valid.en").is_file():
         print(f"skipped: TopicVD data not found at {args.data}")
@@ -146,6 +190,7 @@ def main() -> int:
     cache.mkdir(exist_ok=True)
     model = {"gemma": gemma_model, "qwen": qwen_model}.get(args.model)
     model_path = model(cache) if model else Path(args.model)
+    server = start_server(model_path, args.threads) if args.via == "server" else None
     results: dict[str, dict] = {}
     res_file = out / "results.json"  # every variant ever run into OUT, latest run of each
     for name in args.variants.split(","):
@@ -155,11 +200,16 @@ def main() -> int:
             for k, v in (("max_related", args.max_related), ("previous", args.previous))
             if v is not None
         }
+        engine = (
+            {"kind": "openai", "base_url": server[1], "model": SERVER_MODEL_ID}
+            if server
+            else {"kind": "gguf", "model": str(model_path), "threads": args.threads}
+        )
         opts = EngineOptions(
-            kind="gguf", model=str(model_path), context=context, batch_cues=args.batch_cues,
-            threads=args.threads, glossary=str(glossary) if "g" in extras else None, **tuning,
+            **engine, context=context, batch_cues=args.batch_cues,
+            glossary=str(glossary) if "g" in extras else None, **tuning,
         )  # fmt: skip
-        variant = args.label + name
+        variant = args.label + ("server:" if server else "") + name
         t0 = time.perf_counter()
         _, scores, details = evaluate_engine(
             opts, split_manifest, split="test", journal_dir=out / "journals", limit=args.limit,
@@ -174,6 +224,9 @@ def main() -> int:
               f"usage {r['usage']} lost {r['lost_or_merged']}", flush=True)  # fmt: skip
         saved = json.loads(res_file.read_text()) if res_file.is_file() else {}
         res_file.write_text(json.dumps({**saved, **results}, indent=2, ensure_ascii=False))
+    if server:
+        server[0].terminate()
+        server[0].wait(timeout=30)
     print(f"\nglossary: {n_terms} terms mined from the training films; model {model_path.name}")
     print(
         "| variant | BLEU | chrF | names as reference | names as own majority | cues/s | prompt tok/cue | requests | re-asks | splits | lost/merged |"
