@@ -230,21 +230,31 @@ class _SummarizerTask:
         self.description = description
         self.valid_batch = valid_batch
 
+    loss_keys: tuple[str, ...] = ()  # the batch entries the model's loss takes, in order
+
+    def token_batch(self, split: str, indices: Sequence[int], device: str) -> dict[str, Any]:
+        """The batch's token tensors, on ``device``."""
+        raise NotImplementedError
+
     def collate(self, split: str, indices: Sequence[int], device: str) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def loss(self, model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
-        raise NotImplementedError
-
-    def _with_video(self, batch: dict[str, Any], ex: Sequence[Any], device: str) -> dict[str, Any]:
-        """Set ``batch["video"]`` (B, S, D_v) and ``batch["video_mask"]`` (B, S) from the
-        examples' feature files when the model reads video (they stay None otherwise)."""
+        """:meth:`token_batch` plus ``video`` (B, S, D_v) and ``video_mask`` (B, S) from the
+        examples' feature files when the model reads video (None otherwise)."""
         c = self.config
+        batch = {**self.token_batch(split, indices, device), "video": None, "video_mask": None}
         if c.uses_video:
+            ex = [self.data[split][i] for i in indices]
             batch["video"], batch["video_mask"] = collate_video(
                 [e.features for e in ex], dim=c.video_dim, max_steps=c.max_video_len, device=device
             )
         return batch
+
+    def loss(self, model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
+        return model.loss(*(batch[k] for k in self.loss_keys))
+
+    def _padded(self, rows: Sequence[Sequence[int]], device: str) -> tuple[Any, Any]:
+        """Token rows → (ids (B, L) padded with pad_id, mask (B, L) True at real tokens)."""
+        ids = _pad(rows, self.config.pad_id)
+        return ids.to(device), (ids != self.config.pad_id).to(device)
 
     def validate(self, model: Any) -> dict[str, float]:
         """→ {"loss": the task's loss per token (target token or student state) over the
@@ -267,6 +277,8 @@ class SummarizationTask(_SummarizerTask):
     """The trainer's task for stages plain, 1 and 3: (video, transcript) → summary with the
     model's label-smoothed cross-entropy; validation loss per target token."""
 
+    loss_keys = ("src", "src_mask", "video", "video_mask", "tgt_in", "tgt_out")
+
     def __init__(
         self,
         train: Sequence[SummaryExample],
@@ -287,30 +299,16 @@ class SummarizationTask(_SummarizerTask):
     def lengths(self, split: str) -> list[int]:
         return [len(e.src) for e in self.data[split]]
 
-    def collate(self, split: str, indices: Sequence[int], device: str) -> dict[str, Any]:
-        c = self.config
+    def token_batch(self, split: str, indices: Sequence[int], device: str) -> dict[str, Any]:
         ex = [self.data[split][i] for i in indices]
-        src = _pad([e.src for e in ex], c.pad_id)
-        tgt = _pad([e.tgt for e in ex], c.pad_id)
-        batch = {
-            "src": src.to(device),
-            "src_mask": (src != c.pad_id).to(device),
+        src, src_mask = self._padded([e.src for e in ex], device)
+        tgt = _pad([e.tgt for e in ex], self.config.pad_id)
+        return {
+            "src": src,
+            "src_mask": src_mask,
             "tgt_in": tgt[:, :-1].to(device),
             "tgt_out": tgt[:, 1:].to(device),
-            "video": None,
-            "video_mask": None,
         }
-        return self._with_video(batch, ex, device)
-
-    def loss(self, model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
-        return model.loss(
-            batch["src"],
-            batch["src_mask"],
-            batch["video"],
-            batch["video_mask"],
-            batch["tgt_in"],
-            batch["tgt_out"],
-        )
 
     def save_model_files(self, model: Any, folder: Path) -> None:
         atomic_write_json(folder / "config.json", model.config.to_dict())
@@ -363,6 +361,15 @@ class DistillationTask(_SummarizerTask):
     """Stage 2 for the trainer: a :class:`~vloc.summarizer.distill.Distiller` on parallel
     transcripts; the loss is smooth-L1 between pooled student and teacher states."""
 
+    loss_keys = (
+        "teacher_src",
+        "teacher_mask",
+        "student_src",
+        "student_mask",
+        "video",
+        "video_mask",
+    )
+
     def __init__(
         self,
         train: Sequence[ParallelExample],
@@ -384,30 +391,16 @@ class DistillationTask(_SummarizerTask):
     def lengths(self, split: str) -> list[int]:
         return [len(e.student) for e in self.data[split]]
 
-    def collate(self, split: str, indices: Sequence[int], device: str) -> dict[str, Any]:
-        c = self.config
+    def token_batch(self, split: str, indices: Sequence[int], device: str) -> dict[str, Any]:
         ex = [self.data[split][i] for i in indices]
-        t = _pad([e.teacher for e in ex], c.pad_id)
-        s = _pad([e.student for e in ex], c.pad_id)
-        batch = {
-            "teacher_src": t.to(device),
-            "teacher_mask": (t != c.pad_id).to(device),
-            "student_src": s.to(device),
-            "student_mask": (s != c.pad_id).to(device),
-            "video": None,
-            "video_mask": None,
+        teacher_src, teacher_mask = self._padded([e.teacher for e in ex], device)
+        student_src, student_mask = self._padded([e.student for e in ex], device)
+        return {
+            "teacher_src": teacher_src,
+            "teacher_mask": teacher_mask,
+            "student_src": student_src,
+            "student_mask": student_mask,
         }
-        return self._with_video(batch, ex, device)
-
-    def loss(self, model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
-        return model.loss(
-            batch["teacher_src"],
-            batch["teacher_mask"],
-            batch["student_src"],
-            batch["student_mask"],
-            batch["video"],
-            batch["video_mask"],
-        )
 
     def save_model_files(self, model: Any, folder: Path) -> None:
         from vloc.summarizer.distill import save_student

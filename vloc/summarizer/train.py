@@ -310,16 +310,9 @@ def train_summarizer(
         valid_rows, src_lang=src_lang, src_tok=src_tok, tgt_tok=tgt_tok, config=cfg,
         what="validation data", warn=_warn,
     )  # fmt: skip
-    info = {
-        "stage": o.stage,
-        "src_lang": src_lang,
-        "tgt_lang": o.tgt_lang,
-        "features": {"clip_len": VIDEO_CLIP_FRAMES},  # vloc.registry.feature_settings
-        "video": {"feature": VIDEO_FEATURE, "dim": cfg.video_dim},
-        "data": str(root),
-        "train_splits": list(splits),
-        "parent": str(parent) if parent else None,
-    }
+    info = _model_info(
+        cfg, root, splits, parent, stage=o.stage, src_lang=src_lang, tgt_lang=o.tgt_lang
+    )
     description = _describe(
         o.stage, root, splits, len(train), o.valid_split if valid else None, len(valid),
         src_lang, o.tgt_lang, cfg, parent, warnings,
@@ -440,19 +433,18 @@ def _distill(
     layer_name = {0: "vocabulary embeddings", None: "fused encoder output"}.get(
         layer, f"encoder layer {layer}"
     )
-    info = {
-        "stage": "2",
-        "src_lang": o.teacher_lang,
-        "student_lang": o.src_lang,
-        "tgt_lang": tgt_tok.lang or o.tgt_lang,
-        "layer": layer,
-        "pool_mode": distiller.mode,
-        "features": {"clip_len": VIDEO_CLIP_FRAMES},  # vloc.registry.feature_settings
-        "video": {"feature": VIDEO_FEATURE, "dim": cfg.video_dim},
-        "data": str(root),
-        "train_splits": list(splits),
-        "parent": str(teacher_dir) if teacher_dir else None,
-    }
+    info = _model_info(
+        cfg,
+        root,
+        splits,
+        teacher_dir,
+        stage="2",
+        src_lang=o.teacher_lang,
+        student_lang=o.src_lang,
+        tgt_lang=tgt_tok.lang or o.tgt_lang,
+        layer=layer,
+        pool_mode=distiller.mode,
+    )
     description = (
         f"Stage 2 (distillation) on {root}: {len(train)} parallel {o.teacher_lang}/{o.src_lang} "
         f"transcripts from splits {', '.join(splits)}, {len(valid)} for validation. The "
@@ -505,3 +497,22 @@ def _describe(
     if warnings:
         lines += ["", "Warnings:", *[f"- {w}" for w in warnings]]
     return "\n".join(lines)
+
+
+def _model_info(
+    cfg: SummarizerConfig,
+    root: Path,
+    splits: Sequence[str],
+    parent: Path | None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """``summarizer.json`` of a training run: the stage's ``fields`` (stage, languages, ...),
+    the video features the model reads, the data and the model it started from."""
+    return {
+        **fields,
+        "features": {"clip_len": VIDEO_CLIP_FRAMES},  # vloc.registry.feature_settings
+        "video": {"feature": VIDEO_FEATURE, "dim": cfg.video_dim},
+        "data": str(root),
+        "train_splits": list(splits),
+        "parent": str(parent) if parent else None,
+    }
