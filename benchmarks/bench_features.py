@@ -44,7 +44,8 @@ sys.path.insert(0, str(ROOT))
 MATMUL_N = 2048  # square fp32 matmul: 2·n³ FLOP
 CLIP = (16, 224)  # frames, crop: the I3D setting vloc extracts by default
 SECTIONS = ("backbone", "decode", "overlap", "rss")
-VARIANT_GROUPS = ("layout", "jit", "compile", "bf16", "int8", "threads", "batch")
+VARIANT_GROUPS = ("layout", "jit", "compile", "bf16", "int8", "threads", "batch", "race")
+RACE_ROUNDS = 5  # rounds of the race: each round runs every contender once, in turn
 REAL_CLIP = ROOT.parent / "shared" / "data" / "videos" / "big_buck_bunny.mp4"
 REAL_CLIP_SPAN_MS = (20_000, 24_000)  # a cue-sized span of the open film
 
@@ -196,6 +197,8 @@ def bench_backbone(args: argparse.Namespace, peak: float) -> dict:
         bench_bf16(fresh, both, Trunk, x1, report, agree)
     if "int8" in groups:
         bench_int8(fresh, xr, x1, report, agree)
+    if "race" in groups:
+        results["race"] = bench_race(fresh, x1)
     if args.compile and "compile" in groups:
         comp_model = fresh(fuse_bn=True, channels_last=True)
         # dynamic=False: with dynamic shapes inductor's conv3d lowering fails here
@@ -272,6 +275,48 @@ def bench_saved_trace(fresh, x1, report, agree, results) -> None:
     report(name, lambda: bb2.trunk(x1), check=lambda: bb2.trunk(x1))
     results[name].update(trace_s=round(trace_s, 1), load_s=round(load_s, 1))
     agree(name, bb2.trunk)
+
+
+def bench_race(fresh, x1) -> dict:
+    """The default eager model, the saved trace and bf16 autocast, one clip each in turn for
+    RACE_ROUNDS rounds: on a shared machine whose load drifts, only alternating timings
+    compare paths fairly. Reports the best and the median s/clip of each."""
+    import torch
+
+    from vloc.features import paths
+
+    eager = fresh(fuse_bn=True, channels_last=True)
+    traced = fresh(fuse_bn=True, channels_last=True)
+    with tempfile.TemporaryDirectory(prefix="vloc-paths-") as tmp:
+        paths.attach_trace(traced, paths.PathStore(tmp), "race", tuple(x1.shape))
+
+    def bf16(x):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return eager.trunk(x)
+
+    contenders = {
+        "eager (default)": eager.trunk,
+        "jit saved trace": traced.trunk,
+        "bf16 autocast": bf16,
+    }
+    times: dict[str, list[float]] = {k: [] for k in contenders}
+    with torch.inference_mode():
+        for fn in contenders.values():
+            fn(x1)
+        for _ in range(RACE_ROUNDS):
+            for name, fn in contenders.items():
+                t0 = time.perf_counter()
+                fn(x1)
+                times[name].append(time.perf_counter() - t0)
+    out = {}
+    base = min(times["eager (default)"])
+    for name, ts in times.items():
+        out[name] = {"best": round(min(ts), 3), "median": round(statistics.median(ts), 3)}
+        log(
+            f"  race {name:<28} best {min(ts):6.2f} s/clip, median {statistics.median(ts):6.2f}"
+            f" ({base / min(ts):.2f}× eager's best) over {RACE_ROUNDS} alternating rounds"
+        )
+    return out
 
 
 def bench_bf16(fresh, both, Trunk, x1, report, agree) -> None:

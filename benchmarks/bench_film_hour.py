@@ -169,7 +169,7 @@ _BACKBONE_ONLY = r"""
 import json, sys, time
 import numpy as np, torch
 from vloc import media
-from vloc.backbones import normalise_clips
+from vloc.backbones import get_spec, normalise_clips
 from vloc.features import FeatureOptions
 from vloc.features import paths
 from vloc.features.extract import _prepare_backbone
@@ -177,7 +177,7 @@ from vloc.weights import resolve_weights
 video, backbone, path, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 opts = FeatureOptions(backbone=backbone, weights="random", seed=0)
 src = resolve_weights(backbone, "random", seed=0)
-spec = src and __import__("vloc.backbones", fromlist=["get_spec"]).get_spec(backbone)
+spec = get_spec(backbone)
 info = media.probe(video)
 clips = []
 for c in media.iter_stride_clips(video, fps=spec.fps, clip_len=16, size=spec.size, info=info):
