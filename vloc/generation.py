@@ -182,6 +182,7 @@ def beam_search(
     history: list[list[int]] = [[] for _ in range(batch * k)]
     finished: list[list[tuple[float, int, list[int]]]] = [[] for _ in range(batch)]  # min-heaps
     tie = itertools.count()
+    rules = dict(eos=eos, min_len=min_len, no_repeat_ngram=no_repeat_ngram, banned=tuple(banned))
 
     step = 0
     while active:
@@ -190,17 +191,7 @@ def beam_search(
             [limits[i] <= step for i in active for _ in range(k)], device=device
         )  # (b·k,)
         lprobs = _step_lprobs(
-            model,
-            last,
-            memory,
-            cache,
-            step,
-            eos=eos,
-            min_len=min_len,
-            force_eos=limit_rows,
-            no_repeat_ngram=no_repeat_ngram,
-            history=history,
-            banned=tuple(banned),
+            model, last, memory, cache, step, force_eos=limit_rows, history=history, **rules
         )  # (b·k, V)
         # the 2k best of all k·V extensions are among the 2k best of each hypothesis: select
         # per row first, so the large (rows, V) tensor is touched once
@@ -302,21 +293,12 @@ def greedy_search(
     last = torch.full((batch, 1), bos, dtype=torch.long, device=device)  # (b, 1)
     history: list[list[int]] = [[] for _ in range(batch)]
     out: list[tuple[list[int], float] | None] = [None] * batch
+    rules = dict(eos=eos, min_len=min_len, no_repeat_ngram=no_repeat_ngram, banned=tuple(banned))
     step = 0
     while active:
         force = torch.tensor([limits[i] <= step for i in active], device=device)
         lprobs = _step_lprobs(
-            model,
-            last,
-            memory,
-            cache,
-            step,
-            eos=eos,
-            min_len=min_len,
-            force_eos=force,
-            no_repeat_ngram=no_repeat_ngram,
-            history=history,
-            banned=tuple(banned),
+            model, last, memory, cache, step, force_eos=force, history=history, **rules
         )  # (b, V)
         best, tok = lprobs.max(dim=-1)  # (b,), (b,)
         scores = scores + best
