@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from vloc.errors import VlocError, WeightsError
-from vloc.fileio import HASH_CHUNK, atomic_write_json, stable_hash
+from vloc.fileio import atomic_write_json, hash_into, stable_hash
 from vloc.workspace import vloc_home
 
 if TYPE_CHECKING:
@@ -334,9 +334,7 @@ def encoder_hash(folder: str | Path, *, files: list[Path] | None = None) -> str:
     for p, (rel, size, _) in zip(files, stats, strict=True):
         h.update(f"{rel}\0{size}\0".encode())
         try:
-            with open(p, "rb") as f:
-                while chunk := f.read(HASH_CHUNK):
-                    h.update(chunk)
+            hash_into(h, p)
         except OSError as e:
             raise WeightsError(f"cannot read encoder file: {e.strerror or e}", path=p) from e
     digest = h.hexdigest()

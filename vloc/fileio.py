@@ -132,23 +132,21 @@ def _publish(tmp: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
-@contextlib.contextmanager
-def atomic_write(path: str | Path, mode: str = "wb", **open_kwargs: Any) -> Iterator[IO]:
-    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success.
-
-    On any exception the temporary file is removed and ``path`` is left untouched.
-    """
-    path = Path(path)
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """Create a temporary file beside ``path`` (and ``path``'s folder) → (fd, its name)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
         raise VlocError(f"cannot write here: {e.strerror or e}", path=path.parent) from e
+
+
+@contextlib.contextmanager
+def _published(tmp: str, path: Path) -> Iterator[None]:
+    """Rename ``tmp`` over ``path`` when the block succeeds; on any exception remove ``tmp``
+    (an OSError becomes a :class:`VlocError` naming ``path``)."""
     try:
-        with os.fdopen(fd, mode, **open_kwargs) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
+        yield
         _publish(tmp, path)
     except BaseException as e:
         with contextlib.suppress(OSError):
@@ -156,6 +154,20 @@ def atomic_write(path: str | Path, mode: str = "wb", **open_kwargs: Any) -> Iter
         if isinstance(e, OSError):
             raise VlocError(f"cannot write: {e.strerror or e}", path=path) from e
         raise
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "wb", **open_kwargs: Any) -> Iterator[IO]:
+    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success.
+
+    On any exception the temporary file is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    fd, tmp = _temp_beside(path)
+    with _published(tmp, path), os.fdopen(fd, mode, **open_kwargs) as f:
+        yield f
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
@@ -174,36 +186,33 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     The temporary file is renamed over ``path`` when the block succeeds, removed otherwise.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise VlocError(f"cannot write here: {e.strerror or e}", path=path.parent) from e
+    fd, tmp = _temp_beside(path)
     os.close(fd)
-    try:
+    with _published(tmp, path):
         yield Path(tmp)
-        _publish(tmp, path)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise VlocError(f"cannot write: {e.strerror or e}", path=path) from e
-        raise
 
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: str | Path) -> str:
-    """Full sha256 of a file (for weights and subtitles: small or verified once)."""
+def hash_into(h: Any, path: str | Path) -> None:
+    """Feed the bytes of the file at ``path`` to the hashlib object ``h``, ``HASH_CHUNK`` at a
+    time (an OSError goes to the caller, who names what it was reading)."""
+    with open(path, "rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            h.update(chunk)
+
+
+def sha256_file(path: str | Path, *, what: str = "") -> str:
+    """Full sha256 of a file (for weights and subtitles: small or verified once); ``what``
+    names the file in the error ("cannot read weights: ...")."""
     h = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
-            while chunk := f.read(HASH_CHUNK):
-                h.update(chunk)
+        hash_into(h, path)
     except OSError as e:
-        raise InputError(f"cannot read: {e.strerror or e}", path=path) from e
+        name = f" {what}" if what else ""
+        raise InputError(f"cannot read{name}: {e.strerror or e}", path=path) from e
     return h.hexdigest()
 
 

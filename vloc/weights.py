@@ -36,7 +36,13 @@ from typing import TYPE_CHECKING, Any
 
 from vloc.backbones import REGISTRY, get_spec
 from vloc.errors import InputError, VlocError, WeightsError
-from vloc.fileio import HASH_CHUNK, atomic_path, atomic_write_json, atomic_write_text
+from vloc.fileio import (
+    HASH_CHUNK,
+    atomic_path,
+    atomic_write_json,
+    atomic_write_text,
+    sha256_file,
+)
 from vloc.workspace import vloc_home
 
 if TYPE_CHECKING:
@@ -100,14 +106,7 @@ def cached_sha256(path: str | Path) -> str:
             table = {}
     if isinstance(table.get(key), str):
         return table[key]
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            while chunk := f.read(HASH_CHUNK):
-                h.update(chunk)
-    except OSError as e:
-        raise InputError(f"cannot read weights: {e.strerror or e}", path=path) from e
-    digest = h.hexdigest()
+    digest = sha256_file(path, what="weights")
     table[key] = digest
     # the memo is an optimisation: an unwritable home only costs a re-hash next time
     with contextlib.suppress(OSError, VlocError):
