@@ -5,10 +5,12 @@
 Generates held-out synthetic films (16 scenes: 4 visual topics × 4 lights), trains align models
 on training films' described cues (English only; English + Chinese translations; + softened
 matching), indexes the held-out films with them and searches every unseen description in
-English and Chinese --by said, seen and both. The stages and targets are described in
-:mod:`vloc.synthetic.retrieval_benchmark`, which this script runs. Writes ``OUT_DIR/results.md``
-and ``OUT_DIR/results.json``; exits 1 when a target is missed. Finished stages in ``OUT_DIR``
-are reused.
+English and Chinese --by said, seen and both, then quotes and translations of the subtitle
+lines (where what is said is the informative side); validation films, searched the same way
+with several fusion weights, show where the fusion was chosen. The stages and targets are
+described in :mod:`vloc.synthetic.retrieval_benchmark`, which this script runs. Writes
+``OUT_DIR/results.md`` and ``OUT_DIR/results.json``; exits 1 when a target is missed. Finished
+stages in ``OUT_DIR`` are reused.
 """
 
 from __future__ import annotations

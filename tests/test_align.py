@@ -1,5 +1,5 @@
 """The align model: its losses against hand-computed values, its model folder, its manifest,
-and reciprocal-rank fusion."""
+and the fusion of the said and seen rankings (evidence fusion and reciprocal-rank fusion)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from vloc.align.train import AlignTrainOptions
 from vloc.errors import InputError, WeightsError
 from vloc.index.store import overlap_cue
 from vloc.registry import installed, model_folder
-from vloc.search import RRF_K, rrf_fuse
+from vloc.search import FUSE_WEIGHTS, RRF_K, fuse, rrf_fuse
 
 
 def test_info_nce_matches_a_hand_computed_value():
@@ -165,3 +165,65 @@ def test_rrf_fusion_order():
     tie = rrf_fuse({"said": [("x",), ("y",)], "seen": [("y",), ("x",)]}, k=2)
     assert [key for _, key, _ in tie] == [("x",), ("y",)]
     assert len(rrf_fuse({"said": said}, k=2)) == 2
+
+
+def _ranking(scores: dict[str, float]) -> list[tuple[float, tuple[str]]]:
+    """(cosine, key) best first."""
+    return sorted(((c, (k,)) for k, c in scores.items()), key=lambda x: -x[0])
+
+
+def test_a_flat_ranking_does_not_displace_a_confident_one():
+    rng = np.random.default_rng(0)
+    keys = [f"m{i}" for i in range(40)]
+    # flat: every cosine within ±0.02 of the query's mean cosine 0.20
+    flat = {k: 0.20 + float(rng.uniform(-0.02, 0.02)) for k in keys}
+    # confident: two moments far above an arbitrary moment (mean cosine 0.10)
+    sure = {k: 0.10 + float(rng.uniform(-0.05, 0.05)) for k in keys}
+    sure.update({"m7": 0.85, "m31": 0.80})
+    for flat_name, sure_name in (("said", "seen"), ("seen", "said")):
+        fused = fuse(
+            {flat_name: _ranking(flat), sure_name: _ranking(sure)},
+            {flat_name: 0.20, sure_name: 0.10},
+            k=5,
+        )
+        assert [key for _, key, _ in fused[:2]] == [("m7",), ("m31",)], flat_name
+        w = FUSE_WEIGHTS[sure_name]
+        assert fused[0][0] == pytest.approx(w * (0.85 - 0.10))
+        assert fused[0][2][sure_name] == 1 and flat_name in fused[0][2]
+        # and RRF, for contrast, lets the flat ranking's first moment into the top 2
+        rrf = rrf_fuse({flat_name: [k for _, k in _ranking(flat)],
+                        sure_name: [k for _, k in _ranking(sure)]}, k=5)  # fmt: skip
+        assert [key for _, key, _ in rrf[:2]] != [("m7",), ("m31",)]
+
+
+def test_fusion_agrees_with_both_rankings_when_both_are_informative():
+    said = {"a": 0.90, "b": 0.70, "c": 0.50, "d": 0.15, "e": 0.12, "f": 0.10}
+    seen = {"a": 0.80, "b": 0.60, "c": 0.45, "d": 0.05, "e": 0.00, "f": -0.05}
+    fused = fuse({"said": _ranking(said), "seen": _ranking(seen)}, {"said": 0.2, "seen": 0.1}, 6)
+    order = [key[0] for _, key, _ in fused]
+    assert order == ["a", "b", "c", "d", "e", "f"]  # both lists' own order
+    assert fused[0][2] == {"said": 1, "seen": 1}
+    # a moment's score is its strongest weighted evidence
+    assert fused[0][0] == pytest.approx(max(2.0 * (0.90 - 0.2), 1.0 * (0.80 - 0.1)))
+
+
+def test_fusion_weights_centres_and_ties():
+    rankings = {"said": [(0.6, ("x",))], "seen": [(0.9, ("y",))]}
+    centres = {"said": 0.1, "seen": 0.1}
+    # said evidence 2 × 0.5 = 1.0 beats seen 0.8; with equal weights seen leads
+    assert [k for _, k, _ in fuse(rankings, centres, 2)] == [("x",), ("y",)]
+    equal = fuse(rankings, centres, 2, {"said": 1.0, "seen": 1.0})
+    assert [k for _, k, _ in equal] == [("y",), ("x",)]
+    # the centre is what counts, not the raw cosine
+    assert [k for _, k, _ in fuse(rankings, {"said": 0.3, "seen": 0.1}, 2)][0] == ("y",)
+    # equal evidence (exact in binary): the better single rank first, then the key
+    tie = fuse(
+        {"said": [(0.5, ("q",)), (0.25, ("p",))], "seen": [(0.625, ("p",))]},
+        {"said": 0.25, "seen": 0.125},
+        3,
+        {"said": 1.0, "seen": 0.5},
+    )  # q: 0.25 (said rank 1); p: max(0, 0.5 × 0.5) = 0.25 (seen rank 1): the key decides
+    assert [s for s, _, _ in tie] == [0.25, 0.25]
+    assert [k for _, k, _ in tie] == [("p",), ("q",)]
+    assert tie[0][2] == {"said": 2, "seen": 1}
+    assert len(fuse(rankings, centres, 1)) == 1

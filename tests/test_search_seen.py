@@ -112,6 +112,31 @@ def test_index_align_then_search_by_seen_said_both(world, tmp_path):
     assert [h["cue"] for h in plain["hits"]] == [h["cue"] for h in results["said"]["hits"]]
 
 
+def test_both_centres_are_the_mean_cosine_over_every_item(world, tmp_path):
+    from vloc.encoders import load_encoder
+    from vloc.search import IndexSet, Searcher, fuse
+
+    test = [f.id for f in world["films"] if f.split == "test"]
+    for film in test:
+        _index(world, film, tmp_path, "--align", world["models"][0])
+    indexes = IndexSet.load([tmp_path])
+    searcher = Searcher(indexes, by="both", encoder=load_encoder(str(world["encoder"])))
+    lists = searcher.rankings("a river at night", indexes.size)
+    for name, r in lists.items():
+        cosines = [c for c, _, _ in r.rows]
+        assert len(cosines) == indexes.size, name  # one clip per cue: every item ranked
+        assert r.centre == pytest.approx(sum(cosines) / len(cosines), abs=1e-5), name
+    hits = searcher.ranked("a river at night", 3)
+    want = fuse(
+        {n: [(c, k) for c, k, _ in r.rows] for n, r in lists.items()},
+        {n: r.centre for n, r in lists.items()},
+        3,
+    )
+    assert [(h.score, h.said_rank, h.seen_rank) for h in hits] == [
+        (s, ranks.get("said"), ranks.get("seen")) for s, _, ranks in want
+    ]
+
+
 def test_by_seen_errors(world, tmp_path):
     test = [f.id for f in world["films"] if f.split == "test"]
     plain, mixed = tmp_path / "plain", tmp_path / "mixed"
@@ -148,11 +173,17 @@ def test_moved_align_model_is_named_and_can_be_given(world, tmp_path):
 
 def test_benchmark_in_miniature_seen_beats_said(tmp_path):
     s = SeenBenchSettings(
-        train_films=12, test_films=4, cues=(8, 10), steps=300, variants=("en+zh",)
+        train_films=12, test_films=4, val_films=2, cues=(8, 10), steps=300, variants=("en+zh",)
     )
     r = run_benchmark(tmp_path / "bench", s, log=lambda _m: None)
     main = r["scores"]["en+zh"]
     for lang in ("en", "zh"):
         assert main["seen"][lang]["R@5"] >= main["said"][lang]["R@5"] + 0.3, r["scores"]
         assert main["seen"][lang]["mean_rank"] < main["said"][lang]["mean_rank"]
+        # the fusion follows the informative ranking: seen for scenes, said for quoted lines
+        assert main["both"][lang]["R@5"] >= main["seen"][lang]["R@5"] - 0.1, r["scores"]
+        lines = r["lines"]
+        assert lines["both"][lang]["R@5"] >= lines["said"][lang]["R@5"] - 0.1, lines
+        assert lines["said"][lang]["R@5"] >= lines["seen"][lang]["R@5"] + 0.3, lines
+    assert {"scenes", "lines"} <= set(r["validation"])
     assert (tmp_path / "bench" / "results.md").is_file()

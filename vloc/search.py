@@ -17,12 +17,26 @@ What a query is matched against (``by``, :data:`BY`):
   text head (:mod:`vloc.align`), so a description of what is shown finds it, in any language
   the text encoder knows, even when no subtitle names it. Every index must hold clips of the
   same align model;
-* ``both`` — the two rankings fused by reciprocal-rank fusion (Cormack, Clarke & Büttcher,
-  SIGIR 2009): each list's top :data:`FUSE_DEPTH` (at least top-k) moments, a moment scored
-  ``Σ 1 / (RRF_K + rank)`` over the lists it is in (rank 1-based, :data:`RRF_K` = 60, the
-  paper's constant), best first; ties go to the better single rank, then to index order and
+* ``both`` — the two rankings fused by their evidence (:func:`fuse`): each list's top
+  :data:`FUSE_DEPTH` (at least top-k) moments; a moment scores
+  ``max over the lists it is in of w × (cosine − centre)``, where ``centre`` is the query's
+  mean cosine over *every* cue (said) or clip (seen) of the searched indexes (one dot product
+  with the mean stored vector, :meth:`IndexSet.mean_vector`) and ``w`` is
+  :data:`FUSE_WEIGHTS` (said 2, seen 1). A ranking carries signal for a query when its best
+  moments stand far above what an arbitrary moment scores; a flat ranking (a description of
+  what is shown, searched against subtitles that never name it) gives every moment little
+  evidence and cannot push its noise above the other ranking's moments, while a query that
+  quotes a line keeps the said ranking's moments on top. The weight is there because the
+  spaces' cosine spreads differ (the sentence encoder's is about half the align space's).
+  It was chosen on validation films of the synthetic benchmark (``benchmarks/
+  bench_search_seen.py``), never on its held-out films: every said weight from 1.75 to 3
+  matched the better single ranking on both scene descriptions and quoted/translated lines;
+  1.5 and below lost translated lines (R@5 0.94 → 0.44 at 1), 4 and above started to lose
+  scene descriptions. Equal-weight reciprocal-rank fusion (:func:`rrf_fuse`, k = 60, kept for
+  comparison) let the chance-level said ranking push unrelated cues into the top 5 (R@5 0.89
+  held-out, 0.48 on quoted lines). Ties go to the better single rank, then to index order and
   position. A ``seen`` clip is the same moment as the cue it overlaps most; a clip that
-  overlaps no cue is a moment of its own. A fused hit's ``score`` is its RRF score.
+  overlaps no cue is a moment of its own. A fused hit's ``score`` is its evidence.
 """
 
 from __future__ import annotations
@@ -47,6 +61,12 @@ DEFAULT_TOP_K = 10  # moments shown per query
 BY = ("said", "seen", "both")  # what a query is matched against (see the module docstring)
 RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al. 2009): 1 / (RRF_K + rank)
 FUSE_DEPTH = 100  # candidates taken from each ranking before fusing (at least top-k)
+# --by both: a ranking's evidence for a moment is its cosine above the query's mean cosine over
+# every item of that ranking, times this weight. Cosine spreads of the two spaces are not
+# alike (the sentence encoder's is about half the align space's); on validation films every
+# said weight in 1.75-3 fused as well as the better single ranking, 1.5 and below or 4 and
+# above did not (see the module docstring)
+FUSE_WEIGHTS: dict[str, float] = {"said": 2.0, "seen": 1.0}
 
 
 @dataclass(frozen=True)
@@ -61,7 +81,7 @@ class Hit:
     start_ms: int  # cue start, milliseconds
     end_ms: int  # cue end, milliseconds
     text: str  # cue text, tags removed, lines joined ("" for a clip under no cue)
-    score: float  # cosine similarity to the query, in [-1, 1]; with by="both": the RRF score
+    score: float  # cosine similarity to the query, in [-1, 1]; with by="both": the evidence
     source: str = "said"  # "said" (a cue), "seen" (a clip) or "both" (fused)
     said_rank: int | None = None  # 1-based rank in the said list (by="both"), None: absent
     seen_rank: int | None = None  # 1-based rank in the seen list (by="both"), None: absent
@@ -105,6 +125,7 @@ class IndexSet:
                 )
         self.indexes = indexes
         self.offsets = np.cumsum([0] + [ix.size for ix in indexes]).astype(np.int64)  # (M+1,)
+        self._means: dict[str, np.ndarray] = {}  # "said"/"seen" → mean stored vector (D,)
 
     @classmethod
     def load(cls, paths: Iterable[str | Path], *, verify: bool = True) -> IndexSet:
@@ -189,6 +210,26 @@ class IndexSet:
         ]
         return _merge(per_index, queries.shape[0], k)
 
+    def mean_vector(self, what: str) -> np.ndarray:
+        """The mean ``(D,)`` of every stored vector of the cues (``said``) or of the clips
+        (``seen``) of all indexes: a query's mean cosine over them is one dot product."""
+        import numpy as np
+
+        if what not in self._means:
+            if what == "seen":
+                self.check_clips()
+            stores = [
+                ix.faiss_index if what == "said" else ix.clips.faiss_index  # type: ignore[union-attr]
+                for ix in self.indexes
+            ]
+            total = sum(int(f.ntotal) for f in stores)
+            acc = np.zeros(int(stores[0].d), np.float64)
+            for f in stores:
+                if f.ntotal:
+                    acc += f.reconstruct_n(0, int(f.ntotal)).sum(0, dtype=np.float64)
+            self._means[what] = (acc / max(total, 1)).astype(np.float32)
+        return self._means[what]
+
     @property
     def clip_count(self) -> int:
         return sum(ix.clips.size for ix in self.indexes if ix.clips is not None)
@@ -264,6 +305,42 @@ def check_query_encoder(indexes: IndexSet, ref: EncoderRef) -> None:
         )
 
 
+def fuse(
+    rankings: dict[str, list[tuple[float, tuple[object, ...]]]],
+    centres: dict[str, float],
+    k: int,
+    weights: dict[str, float] | None = None,
+) -> list[tuple[float, tuple[object, ...], dict[str, int]]]:
+    """Fuse ranked lists by each moment's strongest evidence (the ``--by both`` rule).
+
+    Args:
+        rankings: per list name, (cosine, moment key) best first, each key at most once.
+        centres: per list, the query's mean cosine over every item that list ranks (what a
+            moment of no relevance scores).
+        k: moments returned.
+        weights: per list, what one unit of cosine above the centre counts (default
+            :data:`FUSE_WEIGHTS`; a list not named there counts 1).
+
+    A moment scores ``max over the lists it is in of weight × (cosine − centre)``. A flat
+    ranking (every cosine near its centre) gives no moment much evidence, so it cannot
+    displace a confident ranking's moments; when both are confident, their best moments lead.
+    Returns the top ``k`` as (score, key, {list name: 1-based rank}), best first; ties go to
+    the better single rank, then to the key's order.
+    """
+    w = FUSE_WEIGHTS if weights is None else weights
+    scores: dict[tuple[object, ...], float] = {}
+    ranks: dict[tuple[object, ...], dict[str, int]] = {}
+    for name, rows in rankings.items():
+        weight, centre = w.get(name, 1.0), centres[name]
+        for r, (cos, key) in enumerate(rows, 1):
+            ev = weight * (cos - centre)
+            if key not in scores or ev > scores[key]:
+                scores[key] = ev
+            ranks.setdefault(key, {})[name] = r
+    order = sorted(scores, key=lambda x: (-scores[x], min(ranks[x].values()), x))
+    return [(scores[x], x, ranks[x]) for x in order[:k]]
+
+
 def rrf_fuse(
     rankings: dict[str, list[tuple[object, ...]]], k: int, constant: int = RRF_K
 ) -> list[tuple[float, tuple[object, ...], dict[str, int]]]:
@@ -327,45 +404,71 @@ class Searcher:
 
     def ranked(self, query: str, top_k: int) -> list[Hit]:
         """The top ``top_k`` hits of ``query`` (best first)."""
+        if top_k < 1:
+            raise InputError(f"--top-k must be at least 1, got {top_k}")
+        if self.by != "both":
+            return [h for _, _, h in self.rankings(query, top_k)[self.by].rows]
+        lists = self.rankings(query, max(top_k, FUSE_DEPTH))
+        fused = fuse(
+            {name: [(sc, key) for sc, key, _ in r.rows] for name, r in lists.items()},
+            {name: r.centre for name, r in lists.items()},
+            top_k,
+        )
+        by_key = {key: h for name in ("seen", "said") for _, key, h in lists[name].rows}
+        return [
+            replace(
+                by_key[key],
+                score=score,
+                source="both",
+                said_rank=ranks.get("said"),
+                seen_rank=ranks.get("seen"),
+            )
+            for score, key, ranks in fused
+        ]
+
+    def rankings(self, query: str, depth: int) -> dict[str, Ranking]:
+        """Each ranking this searcher runs (``said`` and/or ``seen``): its top ``depth``.
+
+        A moment key is ``("cue", index number, cue position)``; a ``seen`` clip is the moment
+        of the cue it overlaps most, a clip under no cue ``("clip", index number, clip)``.
+        With ``by="both"`` each moment appears once per list (two clips under one cue: the
+        better one counts); ``by="seen"`` keeps every clip.
+        """
         from vloc.encoders import QUERY_THREADS
 
         if not query.strip():
             raise InputError("the query is empty")
-        if top_k < 1:
-            raise InputError(f"--top-k must be at least 1, got {top_k}")
+        if depth < 1:
+            raise InputError(f"--top-k must be at least 1, got {depth}")
         ix = self.indexes
-        depth = top_k if self.by != "both" else max(top_k, FUSE_DEPTH)
-        said: list[tuple[float, int, int]] = []
-        seen: list[tuple[float, int, int]] = []
+        out: dict[str, Ranking] = {}
         if self.encoder is not None:
-            [said] = ix.search(self.encoder.encode([query], threads=QUERY_THREADS), depth)
+            q = self.encoder.encode([query], threads=QUERY_THREADS)  # (1, D)
+            [said] = ix.search(q, depth)
+            rows = [(sc, ("cue", m, p), ix.hit(sc, m, p)) for sc, m, p in said]
+            out["said"] = Ranking(rows, float(q[0] @ ix.mean_vector("said")))
         if self.align is not None and self.align_encoder is not None:
             emb = self.align_encoder.encode([query], threads=QUERY_THREADS)  # (1, D_t)
-            [seen] = ix.search_clips(self.align.project_text(emb), depth)
-        if self.by == "said":
-            return [ix.hit(*h) for h in said]
-        if self.by == "seen":
-            return [ix.clip_hit(*h) for h in seen]
-        said_hits = {("cue", m, p): ix.hit(sc, m, p) for sc, m, p in said}
-        seen_hits: dict[tuple[object, ...], Hit] = {}
-        for sc, m, j in seen:
-            h = ix.clip_hit(sc, m, j)
-            key = ("cue", m, h.position) if h.position >= 0 else ("clip", m, j)
-            seen_hits.setdefault(key, h)  # two clips under one cue: the better one counts
-        fused = rrf_fuse({"said": list(said_hits), "seen": list(seen_hits)}, top_k)
-        out = []
-        for score, key, ranks in fused:
-            base = said_hits.get(key) or seen_hits[key]
-            out.append(
-                replace(
-                    base,
-                    score=score,
-                    source="both",
-                    said_rank=ranks.get("said"),
-                    seen_rank=ranks.get("seen"),
-                )
-            )
+            q = self.align.project_text(emb)  # (1, D')
+            [seen] = ix.search_clips(q, depth)
+            rows, keys = [], set()
+            for sc, m, j in seen:
+                h = ix.clip_hit(sc, m, j)
+                key = ("cue", m, h.position) if h.position >= 0 else ("clip", m, j)
+                if self.by == "both" and key in keys:
+                    continue
+                keys.add(key)
+                rows.append((sc, key, h))
+            out["seen"] = Ranking(rows, float(q[0] @ ix.mean_vector("seen")))
         return out
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One ranking of a query (``said`` or ``seen``)."""
+
+    rows: list[tuple[float, tuple[object, ...], Hit]]  # (cosine, moment key, hit), best first
+    centre: float  # the query's mean cosine over every item of the ranking (all indexes)
 
 
 def _align_for(indexes: IndexSet, sha: str, align: str | Path | LoadedAlign | None) -> LoadedAlign:
@@ -426,7 +529,7 @@ def search(
         encoder: None to use the encoder recorded in the indexes, or a name/folder/loaded
             encoder that must be the same model (checked by content hash).
         by: ``said`` (subtitles), ``seen`` (clip embeddings of an align model) or ``both``
-            (reciprocal-rank fusion of the two), see the module docstring.
+            (the two fused by evidence, :func:`fuse`), see the module docstring.
         align: with ``seen``/``both``: the align model (default: the one the indexes record).
     """
     if not query.strip():

@@ -1,6 +1,6 @@
 """`vloc search QUERY --index PATH [PATH ...] [--by said|seen|both]`: moments across indexed
 videos, best first, by what is said (subtitles), seen (clip embeddings of an align model) or
-both (reciprocal-rank fusion, vloc.search)."""
+both (fused by evidence, vloc.search)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def search(
         "said",
         "--by",
         help="said: the subtitles | seen: what is shown (indexes built with --align) | both: "
-        "the two rankings fused (reciprocal rank, k=60).",
+        "the two fused, each moment by its stronger evidence (cosine above the query's mean).",
     ),
     align: str = typer.Option(
         None, "--align", help="Align model for --by seen|both (default: the indexes' own)."

@@ -15,7 +15,10 @@ cues, :data:`QUERY` phrasings (never seen in training) are the benchmark's queri
 must carry what it learnt to new wordings and, through the multilingual encoder, to Chinese.
 
 Outputs in the set folder (:func:`make_retrieval_set`): ``<id>.mp4``, ``<id>.en.srt`` and
-``truth.json`` (split, scene of every cue).
+``truth.json`` (split, scene and line of every cue). Films come in three splits: training
+films (their cues are described), held-out films (searched by the benchmark) and validation
+films (searched to choose settings, such as the fusion of ``--by both``, before the held-out
+ones are looked at); :func:`line_queries` gives queries about what is *said* instead.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from vloc.synthetic.lexicon import FILLERS, NAMED_NEUTRAL, TOPICS, fill, make_na
 TRUTH_FORMAT = 1  # version of truth.json
 TRUTH_FILE = "truth.json"
 FILM_PREFIX = "scene"  # film ids: scene000, scene001, ...
-SPLITS = ("train", "test")
+SPLITS = ("train", "test", "val")  # film order: training, held-out, then validation films
 SEP = "/"  # scene = "<topic>/<light>", also the shot kind given to the renderer
 TRAIN, QUERY = "train", "query"  # the two phrasings of each part of a description
 
@@ -161,6 +164,7 @@ class RetrievalSetOptions:
     test_films: int = 12  # held-out films: indexed and searched
     cues: tuple[int, int] = (10, 14)  # fewest and most cues per film
     seed: int = 0  # everything (scenes, names, lines, pixels) follows from it
+    val_films: int = 0  # validation films (after the held-out ones): for choosing settings
     render: RenderOptions = RenderOptions(width=112, height=84)  # small frames: fast
     timing: TimingOptions = TimingOptions(cue_ms=(1500, 2500), gap_ms=(200, 400))
 
@@ -170,31 +174,38 @@ class SceneFilm:
     """One generated film and what every cue shows."""
 
     id: str  # "scene007"
-    split: str  # "train" or "test"
+    split: str  # "train", "test" or "val"
     scenes: tuple[str, ...]  # per cue, "topic/light"
     spans: tuple[tuple[int, int], ...]  # per cue, [start_ms, end_ms)
     lines: tuple[str, ...]  # per cue, the English subtitle (names no scene)
+    lines_zh: tuple[str, ...] = ()  # per cue, its Chinese translation (() in older sets)
 
 
 def plan_scene_film(i: int, options: RetrievalSetOptions) -> tuple[SceneFilm, list[Any]]:
-    """Film ``i`` (train films first) and its shots; depends only on ``i`` and the seed."""
+    """Film ``i`` (train films first, then held-out, then validation) and its shots; depends
+    only on ``i`` and the seed, so adding validation films leaves the others unchanged."""
     rng = np.random.default_rng([options.seed, i])
     split = SPLITS[0] if i < options.train_films else SPLITS[1]
+    if i >= options.train_films + options.test_films:
+        split = SPLITS[2]
     all_scenes = scenes()
     n = int(rng.integers(options.cues[0], options.cues[1] + 1))
     picked = [all_scenes[int(k)] for k in rng.integers(0, len(all_scenes), n)]
     spans, shots = lay_out(picked, rng, options.timing)
     name = make_name(rng)
     pool = [en for en, _ in FILLERS] + [fill(en, name, "en") for en, _ in NAMED_NEUTRAL]
-    lines = [pool[int(k)] for k in rng.permutation(len(pool))[:n]]
-    while len(lines) < n:  # more cues than lines: repeat some
-        lines.append(pool[int(rng.integers(len(pool)))])
+    pool_zh = [zh for _, zh in FILLERS] + [fill(zh, name, "zh") for _, zh in NAMED_NEUTRAL]
+    picks = [int(k) for k in rng.permutation(len(pool))[:n]]
+    while len(picks) < n:  # more cues than lines: repeat some
+        picks.append(int(rng.integers(len(pool))))
+    lines = [pool[k] for k in picks]
     film = SceneFilm(
         id=f"{FILM_PREFIX}{i:03d}",
         split=split,
         scenes=tuple(picked),
         spans=tuple(spans),
         lines=tuple(lines),
+        lines_zh=tuple(pool_zh[k] for k in picks),
     )
     return film, shots
 
@@ -205,10 +216,12 @@ def make_retrieval_set(folder: str | Path, options: RetrievalSetOptions) -> list
         raise InputError("a retrieval set needs at least one training and one test film")
     if not 1 <= options.cues[0] <= options.cues[1]:
         raise InputError(f"cues must be (fewest, most) with 1 <= fewest <= most: {options.cues}")
+    if options.val_films < 0:
+        raise InputError(f"val_films must be >= 0, got {options.val_films}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     films = []
-    for i in range(options.train_films + options.test_films):
+    for i in range(options.train_films + options.test_films + options.val_films):
         film, shots = plan_scene_film(i, options)
         render_film(folder / f"{film.id}.mp4", shots, options.render, frames=render_scene)
         cues = [
@@ -219,7 +232,11 @@ def make_retrieval_set(folder: str | Path, options: RetrievalSetOptions) -> list
         films.append(film)
     truth = {
         "format": TRUTH_FORMAT,
-        "options": {"seed": options.seed, "cues": list(options.cues)},
+        "options": {
+            "seed": options.seed,
+            "cues": list(options.cues),
+            "films": {sp: sum(f.split == sp for f in films) for sp in SPLITS},
+        },
         "films": [asdict(f) for f in films],
     }
     atomic_write_json(folder / TRUTH_FILE, truth)
@@ -240,6 +257,7 @@ def load_scene_truth(folder: str | Path) -> list[SceneFilm]:
             scenes=tuple(f["scenes"]),
             spans=tuple(tuple(s) for s in f["spans"]),  # type: ignore[misc]
             lines=tuple(f["lines"]),
+            lines_zh=tuple(f.get("lines_zh", ())),
         )
         for f in data["films"]
     ]
@@ -268,6 +286,25 @@ def queries(lang: str) -> list[tuple[str, str]]:
     return [(s, d[pick]) for s in scenes() for d in descriptions(s, QUERY)]
 
 
+def line_queries(
+    films: Sequence[SceneFilm], lang: str
+) -> list[tuple[frozenset[tuple[str, int]], str]]:
+    """Queries about what is *said*: one per distinct subtitle line of ``films``, the line
+    itself (``en``: a quote) or its Chinese translation (``zh``: a paraphrase in another
+    language), with the cues that carry it as (film id, cue position)."""
+    if lang not in ("en", "zh"):
+        raise InputError(f"queries exist in en and zh, not {lang!r}")
+    where: dict[str, set[tuple[str, int]]] = {}
+    text: dict[str, str] = {}
+    for film in films:
+        if lang == "zh" and len(film.lines_zh) != len(film.lines):
+            raise InputError(f"film {film.id} has no Chinese lines: regenerate the set")
+        for k, line in enumerate(film.lines):
+            where.setdefault(line, set()).add((film.id, k))
+            text[line] = line if lang == "en" else film.lines_zh[k]
+    return [(frozenset(where[line]), text[line]) for line in sorted(where)]
+
+
 def chance_recall(relevant: int, total: int, k: int) -> float:
     """Probability that a random ranking of ``total`` items puts one of ``relevant`` in the
     top ``k``: 1 - C(total - relevant, k) / C(total, k)."""
@@ -287,6 +324,7 @@ __all__ = [
     "SceneFilm",
     "chance_recall",
     "descriptions",
+    "line_queries",
     "load_scene_truth",
     "make_retrieval_set",
     "plan_scene_film",

@@ -2,7 +2,8 @@
 command line; ``tests/test_search_seen.py`` runs it in miniature).
 
 1. **generate** — :func:`vloc.synthetic.retrieval.make_retrieval_set`: films whose cues sit over
-   shots of 16 scenes (4 topics × 4 lights) and whose subtitles never name them.
+   shots of 16 scenes (4 topics × 4 lights) and whose subtitles never name them: training,
+   held-out and validation films.
 2. **features** — per-cue clip features of every film (:func:`vloc.features.extract_features`;
    default ``x3d_m`` at width 0.25 with seeded RANDOM weights, 64 px, 8 frames at 5 fps).
 3. **manifest** — the training films' cues with TRAIN-phrasing descriptions in English and
@@ -16,9 +17,16 @@ command line; ``tests/test_search_seen.py`` runs it in miniature).
    (:class:`vloc.search.Searcher`) over all held-out films. A hit is relevant when its cue
    shows the query's scene. Recall@1/@5 (share of queries with a relevant moment in the top 1
    / 5), mean rank of the first relevant moment, and the same for a random ranking (chance).
+   ``both-rrf`` scores the equal-weight reciprocal-rank fusion of the same two rankings.
+6. **queries about what is said** — every distinct subtitle line of the held-out films quoted
+   (English) or translated (Chinese, :func:`~vloc.synthetic.retrieval.line_queries`), relevant:
+   the cues that say it. Here ``said`` is the informative ranking and ``seen`` is not.
+7. **validation** — the same two query sets on the validation films, with the fusion's said
+   weight swept over :data:`SAID_WEIGHTS`: where :data:`vloc.search.FUSE_WEIGHTS` was chosen.
 
 Targets (on :data:`MAIN_VARIANT`): ``seen`` and ``both`` Recall@5 >= 0.9 in both languages;
-``said`` Recall@5 no more than :data:`SAID_MARGIN` above chance. :func:`run_benchmark` writes
+``said`` Recall@5 no more than :data:`SAID_MARGIN` above chance; on queries about what is
+said, ``both`` Recall@5 at most :data:`LINE_MARGIN` below ``said``. :func:`run_benchmark` writes
 ``OUT/results.md`` and ``OUT/results.json``; ``results["passed"]`` is false when one is missed.
 Finished stages in ``OUT`` are reused (films, features, models).
 """
@@ -39,8 +47,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
 MAIN_VARIANT = "en+zh"  # the variant the targets are checked on
 SEEN_TARGET = 0.9  # seen and both: Recall@5 at least this, in both languages
 SAID_MARGIN = 0.15  # said: Recall@5 at most chance + this
+LINE_MARGIN = 0.05  # queries about what is said: both Recall@5 at least said's minus this
 LANGS = ("en", "zh")
 BY = ("said", "seen", "both")
+RRF = "both-rrf"  # the equal-weight reciprocal-rank fusion, scored for comparison
+SAID_WEIGHTS = (1.0, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)  # validation: said weights of the fusion
 KS = (1, 5)  # Recall@k reported
 
 
@@ -50,6 +61,8 @@ class SeenBenchSettings:
 
     train_films: int = 40  # films whose described cues train the align models
     test_films: int = 12  # held-out films: indexed and searched
+    val_films: int = 12  # validation films: searched to choose the fusion, never reported as
+    # held-out
     cues: tuple[int, int] = (10, 14)  # fewest and most cues per film
     seed: int = 0  # generator seed
     descriptions: int = 6  # TRAIN-phrasing descriptions per training cue (EN + ZH each)
@@ -81,18 +94,20 @@ def feature_options(s: SeenBenchSettings) -> Any:
     )  # fmt: skip
 
 
-def score_rankings(ranked: list[list[str]], wanted: list[str], total: int) -> dict[str, float]:
-    """Recall@k, mean rank of the first relevant item and their chance levels.
+def score_rankings(ranked: list[list[Any]], wanted: list[Any], total: int) -> dict[str, float]:
+    """Recall@k and mean rank of the first relevant item.
 
     Args:
-        ranked: per query, the scenes of its hits, best first (every item ranked).
-        wanted: per query, its scene.
-        total: items ranked per query (all held-out cues).
+        ranked: per query, its hits' labels (a scene, or a (video, cue position)), best first
+            (every item ranked).
+        wanted: per query, the relevant label, or a set of relevant labels.
+        total: items ranked per query (all searched cues).
     """
     out: dict[str, float] = {}
     firsts = []
     for hits, want in zip(ranked, wanted, strict=True):
-        firsts.append(next((i + 1 for i, s in enumerate(hits) if s == want), total + 1))
+        good = want if isinstance(want, (set, frozenset)) else {want}
+        firsts.append(next((i + 1 for i, x in enumerate(hits) if x in good), total + 1))
     n = len(wanted)
     for k in KS:
         out[f"R@{k}"] = sum(r <= k for r in firsts) / n
@@ -110,6 +125,79 @@ def chance_scores(relevant: list[int], total: int) -> dict[str, float]:
     return out
 
 
+Query = tuple[frozenset[tuple[str, int]], str]  # (relevant (video, cue position)s, query text)
+
+
+def _scene_queries(films: list[Any], scene_queries: list[tuple[str, str]]) -> list[Query]:
+    """Descriptions of scenes; relevant: every cue of ``films`` that shows the scene."""
+    return [
+        (
+            frozenset(
+                (f"{f.id}.mp4", k) for f in films for k, sc in enumerate(f.scenes) if sc == scene
+            ),
+            text,
+        )
+        for scene, text in scene_queries
+    ]
+
+
+def _line_queries(films: list[Any], lang: str) -> list[Query]:
+    """Quotes (en) and translations (zh) of the subtitle lines; relevant: the cues saying it."""
+    from vloc.synthetic.retrieval import line_queries
+
+    return [
+        (frozenset((f"{fid}.mp4", k) for fid, k in rel), text)
+        for rel, text in line_queries(films, lang)
+    ]
+
+
+def _chance(qs: list[Query], total: int) -> dict[str, float]:
+    return chance_scores([len(rel) for rel, _ in qs], total)
+
+
+def _search_all(
+    indexes: Any,
+    encoder: Any,
+    model: Any,
+    bys: tuple[str, ...],
+    qsets: dict[str, list[Query]],
+    said_weights: tuple[float, ...] = (),
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Every query of ``qsets`` (per language) ranked over every cue of ``indexes`` ``--by``
+    each of ``bys`` (:class:`vloc.search.Searcher`, as ``vloc search`` does), plus, with
+    ``both``, the equal-weight RRF of the same two rankings (:data:`RRF`) and the fusion with
+    each of ``said_weights``; returns {name: {language: scores}}."""
+    from vloc.search import FUSE_WEIGHTS, Searcher, fuse, rrf_fuse
+
+    total = indexes.size
+    searchers = {by: Searcher(indexes, by=by, encoder=encoder, align=model) for by in bys}
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for lang, qs in qsets.items():
+        ranked: dict[str, list[list[tuple[str, int]]]] = {}
+        for _, text in qs:
+            for by, searcher in searchers.items():
+                hits = searcher.ranked(text, total)
+                ranked.setdefault(by, []).append([(h.video, h.position) for h in hits])
+            if "both" not in searchers:
+                continue
+            lists = searchers["both"].rankings(text, total)
+            where = {key: (h.video, h.position) for r in lists.values() for _, key, h in r.rows}
+            keys = {name: [key for _, key, _ in r.rows] for name, r in lists.items()}
+            fused = rrf_fuse(keys, total)
+            ranked.setdefault(RRF, []).append([where[key] for _, key, _ in fused])
+            for w in said_weights:
+                fused = fuse(
+                    {name: [(c, key) for c, key, _ in r.rows] for name, r in lists.items()},
+                    {name: r.centre for name, r in lists.items()},
+                    total,
+                    {**FUSE_WEIGHTS, "said": w},
+                )
+                ranked.setdefault(f"both, said x{w:g}", []).append([where[k] for _, k, _ in fused])
+        for name, rows in ranked.items():
+            out.setdefault(name, {})[lang] = score_rankings(rows, [rel for rel, _ in qs], total)
+    return out
+
+
 def run_benchmark(out: Path, s: SeenBenchSettings, *, log: Any = print) -> dict[str, Any]:
     """Every stage into ``out``; returns the results dict (also written as results.json)."""
     import torch
@@ -121,7 +209,7 @@ def run_benchmark(out: Path, s: SeenBenchSettings, *, log: Any = print) -> dict[
     from vloc.features import extract_features
     from vloc.fileio import atomic_write_json, atomic_write_text
     from vloc.index import build_index
-    from vloc.search import IndexSet, Searcher
+    from vloc.search import IndexSet
     from vloc.synthetic.retrieval import (
         RetrievalSetOptions,
         load_scene_truth,
@@ -142,17 +230,20 @@ def run_benchmark(out: Path, s: SeenBenchSettings, *, log: Any = print) -> dict[
 
     t0 = time.perf_counter()
     opts = RetrievalSetOptions(
-        train_films=s.train_films, test_films=s.test_films, cues=s.cues, seed=s.seed
-    )
-    if (set_dir / "truth.json").is_file():
-        films = load_scene_truth(set_dir)
-    else:
+        train_films=s.train_films, test_films=s.test_films, cues=s.cues, seed=s.seed,
+        val_films=s.val_films,
+    )  # fmt: skip
+    films = load_scene_truth(set_dir) if (set_dir / "truth.json").is_file() else []
+    want = {"train": s.train_films, "test": s.test_films, "val": s.val_films}
+    have = {sp: sum(f.split == sp for f in films) for sp in want}
+    if have != want or any(not f.lines_zh for f in films):  # absent, or another set's
         films = make_retrieval_set(set_dir, opts)
     timings["generate"] = time.perf_counter() - t0
     train = [f for f in films if f.split == "train"]
     test = [f for f in films if f.split == "test"]
-    log(f"[generate] {len(train)} training + {len(test)} held-out films "
-        f"({timings['generate']:.1f} s)")  # fmt: skip
+    val = [f for f in films if f.split == "val"]
+    log(f"[generate] {len(train)} training + {len(test)} held-out + {len(val)} validation "
+        f"films ({timings['generate']:.1f} s)")  # fmt: skip
 
     t0 = time.perf_counter()
     fo = feature_options(s)
@@ -200,40 +291,47 @@ def run_benchmark(out: Path, s: SeenBenchSettings, *, log: Any = print) -> dict[
         models[v] = folder
     timings["train"] = time.perf_counter() - t0
 
-    scene_of = {(f"{f.id}.mp4", k): sc for f in test for k, sc in enumerate(f.scenes)}
-    total = len(scene_of)
     qs = {lang: queries(lang) for lang in LANGS}
-    counts: dict[str, int] = {}
-    for sc in scene_of.values():
-        counts[sc] = counts.get(sc, 0) + 1
-    chance = {
-        lang: chance_scores([counts.get(sc, 0) for sc, _ in qs[lang]], total) for lang in LANGS
-    }
     scores: dict[str, Any] = {}
+    lines: dict[str, Any] = {}
+    validation: dict[str, Any] = {}
+    chance: dict[str, Any] = {}
     t0 = time.perf_counter()
     for v in s.variants:
         model = load_align(models[v])
-        for f in test:
-            build_index(
-                set_dir / f"{f.id}.mp4", set_dir / f"{f.id}.en.srt", encoder=encoder,
-                workdir=ws, align=model,
-            )  # fmt: skip
-        indexes = IndexSet.load([ws / f"{f.id}.mp4.vloc" for f in test])
-        scores[v] = {}
-        for by in BY if v == MAIN_VARIANT else ("seen", "both"):
-            searcher = Searcher(indexes, by=by, encoder=encoder, align=model)
-            scores[v][by] = {}
-            for lang in LANGS:
-                ranked = []
-                for _, text in qs[lang]:
-                    hits = searcher.ranked(text, total)
-                    ranked.append([scene_of.get((h.video, h.position), "") for h in hits])
-                scores[v][by][lang] = score_rankings(ranked, [sc for sc, _ in qs[lang]], total)
+        for split, group in (("test", test), ("val", val if v == MAIN_VARIANT else [])):
+            if not group:
+                continue
+            for f in group:
+                build_index(
+                    set_dir / f"{f.id}.mp4", set_dir / f"{f.id}.en.srt", encoder=encoder,
+                    workdir=ws, align=model,
+                )  # fmt: skip
+            indexes = IndexSet.load([ws / f"{f.id}.mp4.vloc" for f in group])
+            bys = BY if v == MAIN_VARIANT else ("seen", "both")
+            weights = SAID_WEIGHTS if split == "val" else ()
+            scene_q = {lang: _scene_queries(group, qs[lang]) for lang in LANGS}
+            got = _search_all(indexes, encoder, model, bys, scene_q, weights)
+            if split == "test":
+                scores[v] = got
+                if v == MAIN_VARIANT:
+                    chance["scenes"] = {
+                        lang: _chance(scene_q[lang], indexes.size) for lang in LANGS
+                    }
+            if v == MAIN_VARIANT:
+                line_q = {lang: _line_queries(group, lang) for lang in LANGS}
+                got_lines = _search_all(indexes, encoder, model, bys, line_q, weights)
+                if split == "test":
+                    lines = got_lines
+                    chance["lines"] = {lang: _chance(line_q[lang], indexes.size) for lang in LANGS}
+                else:
+                    validation = {"scenes": got, "lines": got_lines, "cues": indexes.size}
         log(f"[search] {v}: " + ", ".join(
             f"{by} {lang} R@5 {scores[v][by][lang]['R@5']:.3f}"
             for by in scores[v] for lang in LANGS))  # fmt: skip
     timings["index_search"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
+    total = sum(len(f.scenes) for f in test)
 
     main = scores[MAIN_VARIANT]
     checks = []
@@ -242,14 +340,24 @@ def run_benchmark(out: Path, s: SeenBenchSettings, *, log: Any = print) -> dict[
             checks.append(
                 (f"{by} {lang} R@5 >= {SEEN_TARGET}", main[by][lang]["R@5"] >= SEEN_TARGET)
             )
-        limit = chance[lang]["R@5"] + SAID_MARGIN
+        limit = chance["scenes"][lang]["R@5"] + SAID_MARGIN
         checks.append((f"said {lang} R@5 <= chance + {SAID_MARGIN} ({limit:.3f})",
                        main["said"][lang]["R@5"] <= limit))  # fmt: skip
+        floor = lines["said"][lang]["R@5"] - LINE_MARGIN
+        checks.append((f"lines: both {lang} R@5 >= said - {LINE_MARGIN} ({floor:.3f})",
+                       lines["both"][lang]["R@5"] >= floor))  # fmt: skip
     results = {
         "settings": asdict(s),
-        "held_out": {"films": len(test), "cues": total, "queries_per_language": len(qs["en"])},
+        "held_out": {
+            "films": len(test),
+            "cues": total,
+            "queries_per_language": len(qs["en"]),
+            "line_queries_per_language": len(_line_queries(test, "en")),
+        },
         "chance": chance,
         "scores": scores,
+        "lines": lines,
+        "validation": validation,
         "training": train_info,
         "checks": [{"check": c, "passed": ok} for c, ok in checks],
         "passed": all(ok for _, ok in checks),
@@ -262,12 +370,9 @@ def run_benchmark(out: Path, s: SeenBenchSettings, *, log: Any = print) -> dict[
 
 
 def results_markdown(r: dict[str, Any]) -> str:
-    """The results table (one row per variant and --by), checks and timings."""
+    """The results tables (held-out scenes and lines, validation), checks and timings."""
     h = r["held_out"]
-    lines = [
-        f"Held-out: {h['films']} films, {h['cues']} cues; {h['queries_per_language']} queries "
-        "per language (phrasings never seen in training).",
-        "",
+    head = [
         "| model | --by | EN R@1 | EN R@5 | EN mean rank | ZH R@1 | ZH R@5 | ZH mean rank |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -278,10 +383,33 @@ def results_markdown(r: dict[str, Any]) -> str:
             for lang in LANGS
         )
 
-    lines.append(f"| (random ranking) | chance | {cells(r['chance'])} |")
-    for v, per in r["scores"].items():
-        for by, d in per.items():
-            lines.append(f"| {v} | {by} | {cells(d)} |")
+    def table(chance: dict[str, Any], per_model: dict[str, dict[str, Any]]) -> list[str]:
+        rows = [*head, f"| (random ranking) | chance | {cells(chance)} |"]
+        for v, per in per_model.items():
+            rows += [f"| {v} | {by} | {cells(d)} |" for by, d in per.items()]
+        return rows
+
+    lines = [
+        f"Held-out: {h['films']} films, {h['cues']} cues; {h['queries_per_language']} scene "
+        "descriptions per language (phrasings never seen in training).",
+        "",
+        *table(r["chance"]["scenes"], r["scores"]),
+        "",
+        f"Held-out, queries about what is said: {h['line_queries_per_language']} per language "
+        "(EN: a subtitle line quoted; ZH: its Chinese translation); relevant: the cues saying it.",
+        "",
+        *table(r["chance"]["lines"], {MAIN_VARIANT: r["lines"]}),
+    ]
+    val = r.get("validation") or {}
+    if val:
+        lines += [
+            "",
+            f"Validation films ({val['cues']} cues; the fusion's said weight was chosen here):",
+            "",
+            *[x.replace("| model |", "| queries |") for x in head],
+        ]
+        for what in ("scenes", "lines"):
+            lines += [f"| {what} | {by} | {cells(d)} |" for by, d in val[what].items()]
     lines += ["", "Checks:"]
     lines += [f"- {'PASS' if c['passed'] else 'FAIL'}: {c['check']}" for c in r["checks"]]
     t = r["timings"]
@@ -290,6 +418,7 @@ def results_markdown(r: dict[str, Any]) -> str:
 
 
 __all__ = [
+    "LINE_MARGIN",
     "MAIN_VARIANT",
     "VARIANTS",
     "SeenBenchSettings",
