@@ -227,3 +227,33 @@ def test_fusion_weights_centres_and_ties():
     assert [k for _, k, _ in tie] == [("p",), ("q",)]
     assert tie[0][2] == {"said": 2, "seen": 1}
     assert len(fuse(rankings, centres, 1)) == 1
+
+
+def test_training_converts_no_grad_tensor_to_a_scalar():
+    """float() of a tensor that requires grad warns in torch; training logs τ and the loss."""
+    import warnings
+
+    from vloc.align.data import AlignData
+    from vloc.align.train import train_on_data
+
+    rng = np.random.default_rng(0)
+
+    def unit(n: int, d: int) -> np.ndarray:
+        x = rng.normal(size=(n, d)).astype(np.float32)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    n = 12
+    data = AlignData(
+        video=rng.normal(size=(n, 6)).astype(np.float32),
+        texts={},
+        text_emb={"en": [unit(2, 8) for _ in range(n)], "zh": [unit(1, 8) for _ in range(n)]},
+    )
+    logged: list[dict] = []
+    options = AlignTrainOptions(
+        dim=4, hidden=4, steps=3, batch_size=6, languages=("en", "zh"), soft_weight=1.0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the torch warning becomes an exception
+        model, loss = train_on_data(data, options, on_log=logged.append)
+    assert logged and logged[-1]["step"] == 3 and math.isfinite(loss)
+    assert isinstance(logged[-1]["temperature"], float)
