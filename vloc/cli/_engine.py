@@ -1,12 +1,18 @@
-"""The engine options shared by ``vloc translate``, ``vloc batch`` and ``vloc eval translate``.
+"""The engine options shared by ``vloc translate``, ``vloc summarize``, ``vloc batch`` and
+``vloc eval translate``.
 
-Each command declares the parameters below (``engine: str | None = ENGINE``, ...) and calls
-:func:`engine_options` with them; flags left out fall back to ``$VLOC_HOME/engines.toml``,
-then to the defaults of :class:`vloc.engines.options.EngineOptions`.
+Each command names the engine flags it takes with :func:`flags` (``--engine`` and the options
+below, declared where the command's ``engine_flags: dict[str, Any] = E.HERE`` parameter stands;
+the command receives their values as that one dict), then calls :func:`from_params` with them;
+flags left out fall back to ``$VLOC_HOME/engines.toml``, then to the defaults of
+:class:`vloc.engines.options.EngineOptions`.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,71 +74,99 @@ RETRIES = typer.Option(None, "--retries", help="openai: retries on 429/5xx/timeo
 N_CTX = typer.Option(None, "--n-ctx", help="gguf: context window in tokens (4096).")
 THREADS = typer.Option(None, "--threads", help="gguf/seq2seq: CPU threads (default: all).")
 
+# a command's ``engine_flags`` parameter: :func:`flags` declares the engine flags in its place
+HERE: Any = None
+# what :func:`flags` may declare: parameter name → (its type, its option)
+OPTIONS: dict[str, tuple[Any, Any]] = {
+    "engine": (str | None, ENGINE),
+    "base_url": (str | None, BASE_URL),
+    "api_key_env": (str | None, API_KEY_ENV),
+    "images": (bool | None, IMAGES),
+    "batch_cues": (int | None, BATCH_CUES),
+    "context": (str | None, CONTEXT),
+    "related": (int | None, RELATED),
+    "previous": (int | None, PREVIOUS),
+    "lag": (int | None, LAG),
+    "concurrency": (int | None, CONCURRENCY),
+    "frames": (int | None, FRAMES),
+    "frame_select": (str | None, FRAME_SELECT),
+    "glossary": (Path | None, GLOSSARY),
+    "synopsis": (str | None, SYNOPSIS),
+    "punctuation": (str | None, PUNCTUATION),
+    "source_lang": (str | None, SOURCE_LANG),
+    "timeout": (float | None, TIMEOUT),
+    "retries": (int | None, RETRIES),
+    "n_ctx": (int | None, N_CTX),
+    "threads": (int | None, THREADS),
+}
+# the flags every engine command takes: the endpoint first, the request limits last
+ENDPOINT = ("base_url", "api_key_env")
+LIMITS = ("timeout", "retries", "n_ctx", "threads")
+# how translation engines batch and see the film (translate, batch, eval translate)
+BATCHING = ("batch_cues", "context", "related", "previous", "lag", "concurrency")
 
-def engine_options(
-    *,
-    engine: str | None,
-    model: str | None,
-    base_url: str | None = None,
-    api_key_env: str | None = None,
-    images: bool | None = None,
-    batch_cues: int | None = None,
-    context: str | None = None,
-    related: int | None = None,
-    previous: int | None = None,
-    lag: int | None = None,
-    concurrency: int | None = None,
-    frames: int | None = None,
-    frame_select: str | None = None,
-    glossary: Path | None = None,
-    synopsis: str | None = None,
-    punctuation: str | None = None,
-    timeout: float | None = None,
-    retries: int | None = None,
-    n_ctx: int | None = None,
-    threads: int | None = None,
-    beam: int | None = None,
-) -> Any:
+
+def flags(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare ``--engine`` and the engine flags ``names`` (keys of :data:`OPTIONS`, in this
+    order) on a command, where its ``engine_flags`` parameter stands; the command receives
+    their values as that one dict (name → value), e.g. for :func:`from_params`."""
+    declared = ("engine", *names)
+    unknown = [n for n in declared if n not in OPTIONS]
+    if unknown:
+        raise ValueError(f"unknown engine flags {unknown}")
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            engine_flags = {name: kwargs.pop(name) for name in declared}
+            return fn(*args, engine_flags=engine_flags, **kwargs)
+
+        sig = inspect.signature(fn)
+        params = list(sig.parameters.values())
+        at = [p.name for p in params].index("engine_flags")
+        added = [
+            inspect.Parameter(
+                name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=OPTIONS[name][1],
+                annotation=OPTIONS[name][0],
+            )
+            for name in declared
+        ]  # fmt: skip
+        wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]
+            parameters=[*params[:at], *added, *params[at + 1 :]]
+        )
+        return wrapper
+
+    return decorate
+
+
+# what :func:`engine_options` sets: flag name → field of EngineOptions (``source_lang`` is the
+# subtitles' language, not the engine's; ``beam`` is the command's own)
+FIELDS = {
+    "model": "model",
+    **{name: name for name in OPTIONS if name not in ("engine", "source_lang")},
+    "timeout": "timeout_s",
+    "retries": "max_retries",
+    "beam": "beam_size",
+}
+
+
+def engine_options(*, engine: str | None, model: str | None, **flags: Any) -> Any:
     """:class:`~vloc.engines.options.EngineOptions` from the flags over the config file
-    (the registry's ``engine`` kind, :func:`vloc.registry.resolve`)."""
+    (the registry's ``engine`` kind, :func:`vloc.registry.resolve`); ``flags``: any of
+    :data:`FIELDS` (None or left out: not given)."""
     from vloc.registry import resolve
 
-    flags = {
-        "model": model,
-        "base_url": base_url,
-        "api_key_env": api_key_env,
-        "images": images,
-        "batch_cues": batch_cues,
-        "context": context,
-        "related": related,
-        "previous": previous,
-        "lag": lag,
-        "concurrency": concurrency,
-        "frames": frames,
-        "frame_select": frame_select,
-        "glossary": str(glossary) if glossary is not None else None,
-        "synopsis": synopsis,
-        "punctuation": punctuation,
-        "timeout_s": timeout,
-        "max_retries": retries,
-        "n_ctx": n_ctx,
-        "threads": threads,
-        "beam_size": beam,
-    }
-    return resolve("engine", engine, flags=flags)
-
-
-# the engine parameters a command may declare (``beam`` stays the command's own)
-FLAGS = (
-    "engine", "model", "base_url", "api_key_env", "images", "batch_cues", "context", "related",
-    "previous", "lag", "concurrency", "frames", "frame_select", "glossary", "synopsis",
-    "punctuation", "timeout", "retries", "n_ctx", "threads",
-)  # fmt: skip
+    unknown = sorted(set(flags) - set(FIELDS))
+    if unknown:
+        raise TypeError(f"unknown engine flags {unknown}")
+    given = {**flags, "model": model}
+    if given.get("glossary") is not None:
+        given["glossary"] = str(given["glossary"])
+    return resolve("engine", engine, flags={f: given.get(name) for name, f in FIELDS.items()})
 
 
 def from_params(params: dict[str, Any], **overrides: Any) -> Any:
-    """:func:`engine_options` from a command's parameters (``locals()``): the engine flags it
-    declares, the others left to the config file and defaults; ``overrides`` win."""
-    values = {name: params.get(name) for name in FLAGS}
-    values.update(overrides)
-    return engine_options(**values)
+    """:func:`engine_options` from a command's ``engine_flags`` (see :func:`flags`): the engine
+    flags it declares, the others left to the config file and defaults; ``overrides`` win."""
+    values = {**params, **overrides}
+    return engine_options(**{k: v for k, v in values.items() if k in FIELDS or k == "engine"})

@@ -7,11 +7,13 @@ from typing import Any
 
 import typer
 
+from vloc.cli import _common as C
 from vloc.cli import _engine as E
 from vloc.cli._ui import DEVICE_OPTION, EXIT_FAILURE, JSON_OPTION, UI, command
 
 
 @command
+@E.flags(*E.ENDPOINT, "images", *E.BATCHING, "frames", "frame_select", "glossary", *E.LIMITS)
 def batch(
     source: Path = typer.Argument(
         ..., help="A folder (film.mp4 + film.en.srt pairs) or a manifest (.csv / .jsonl)."
@@ -50,41 +52,19 @@ def batch(
     model: str | None = typer.Option(
         None, "--model", help="Translation / summarization model name or folder."
     ),
-    encoding: str | None = typer.Option(
-        None, "--encoding", help="Subtitle encoding (default: detect)."
-    ),
+    encoding: str | None = C.ENCODING_OPTION,
     device: str = DEVICE_OPTION,
     compile: bool = typer.Option(
         False, "--compile", help="torch.compile the features task's backbone (long films)."
     ),
-    allow_truncated: bool = typer.Option(
-        False,
-        "--allow-truncated",
-        help="Go on with what decodes from a truncated video (warned) instead of failing.",
-    ),
+    allow_truncated: bool = C.ALLOW_TRUNCATED_OPTION,
     strict: bool = typer.Option(
         False,
         "--strict",
         help="A translate/summarize task fails when its model does not know the subtitles' "
         "words (coverage check) instead of warning.",
     ),
-    engine: str | None = E.ENGINE,
-    base_url: str | None = E.BASE_URL,
-    api_key_env: str | None = E.API_KEY_ENV,
-    images: bool | None = E.IMAGES,
-    batch_cues: int | None = E.BATCH_CUES,
-    context: str | None = E.CONTEXT,
-    related: int | None = E.RELATED,
-    previous: int | None = E.PREVIOUS,
-    lag: int | None = E.LAG,
-    concurrency: int | None = E.CONCURRENCY,
-    frames: int | None = E.FRAMES,
-    frame_select: str | None = E.FRAME_SELECT,
-    glossary: Path | None = E.GLOSSARY,
-    timeout: float | None = E.TIMEOUT,
-    retries: int | None = E.RETRIES,
-    n_ctx: int | None = E.N_CTX,
-    threads: int | None = E.THREADS,
+    engine_flags: dict[str, Any] = E.HERE,
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
@@ -114,7 +94,7 @@ def batch(
         from vloc.ray_executor import require_ray
 
         require_ray()
-    engine_opts = E.from_params(locals())
+    engine_opts = E.from_params(engine_flags, model=model)
     jobs = discover(source, reserved_names(out, report))  # no video named like the report
     _prepare_out(out)
     options = BatchOptions(

@@ -21,6 +21,7 @@ app = typer.Typer(help="Score a model on a data manifest.", no_args_is_help=True
 
 @app.command("translate")
 @command
+@E.flags(*E.ENDPOINT, *E.BATCHING, "glossary", "synopsis", "punctuation", *E.LIMITS)
 def translate(
     model: list[str] = typer.Option(
         [],
@@ -36,22 +37,7 @@ def translate(
     ),
     table: Path | None = typer.Option(None, "--table", help="Also write the markdown table here."),
     device: str = DEVICE_OPTION,
-    engine: str | None = E.ENGINE,
-    base_url: str | None = E.BASE_URL,
-    api_key_env: str | None = E.API_KEY_ENV,
-    batch_cues: int | None = E.BATCH_CUES,
-    context: str | None = E.CONTEXT,
-    related: int | None = E.RELATED,
-    previous: int | None = E.PREVIOUS,
-    lag: int | None = E.LAG,
-    concurrency: int | None = E.CONCURRENCY,
-    glossary: Path | None = E.GLOSSARY,
-    synopsis: str | None = E.SYNOPSIS,
-    punctuation: str | None = E.PUNCTUATION,
-    timeout: float | None = E.TIMEOUT,
-    retries: int | None = E.RETRIES,
-    n_ctx: int | None = E.N_CTX,
-    threads: int | None = E.THREADS,
+    engine_flags: dict[str, Any] = E.HERE,
     limit: int | None = typer.Option(
         None, "--limit", help="Engines: score only the first N cues of the split (quick runs)."
     ),
@@ -70,15 +56,11 @@ def translate(
 ) -> None:
     """Translate a manifest split and score it: BLEU, chrF, METEOR (one row per model or
     engine model); engines also report term consistency, tokens and cues per second."""
-    from vloc.fileio import atomic_write_text, check_output, protect_inputs
     from vloc.translator.evaluate import EVAL_SPLITS, evaluate_translators
 
-    inputs = [data, *(m for m in model if Path(m).exists())]
-    if table is not None:
-        check_output(table, inputs, what="--table file")
     if split not in EVAL_SPLITS:
         raise InputError(f"--split must be one of {', '.join(EVAL_SPLITS)}, got {split!r}")
-    opts = E.from_params(locals(), model=model[0] if model else None)
+    opts = E.from_params(engine_flags, model=model[0] if model else None)
     with Bars(ui, "translating ({})", "cues") as progress:
         if opts.kind != "vloc":
             from vloc.engines.evaluate import evaluate_engines
@@ -97,9 +79,7 @@ def translate(
                 progress=progress,
             )  # fmt: skip
     text = result.table()
-    if table is not None:
-        with protect_inputs(inputs):
-            atomic_write_text(table, text + "\n")
+    _write_table(table, text)
     payload: dict[str, Any] = {**result.to_json(), "table": text}
     if table is not None:
         payload["table_file"] = str(table)
@@ -125,13 +105,9 @@ def summarize(
     ui: UI,
 ) -> None:
     """Score summarizers: BLEU-1..4, ROUGE-1/2/L, METEOR, CIDEr (one row per model)."""
-    from vloc.fileio import atomic_write_text, check_output, protect_inputs
     from vloc.summarizer.evaluate import evaluate_summarizers
     from vloc.summarizer.summarize import SummarizeOptions
 
-    inputs = [data, *(m for m in model if Path(m).exists())]
-    if table is not None:
-        check_output(table, inputs, what="--table file")
     options = SummarizeOptions(
         beam_size=beam,
         length_penalty=length_penalty,
@@ -144,11 +120,18 @@ def summarize(
             model, data, splits=split or ["test"], options=options, warn=ui.warn, progress=bars
         )
     md = result.table()
-    if table is not None:
-        with protect_inputs(inputs):
-            atomic_write_text(table, md + "\n")
+    _write_table(table, md)
 
     def render(console: Any) -> None:
         console.print(md, markup=False)
 
     ui.result({**result.to_json(), "table_file": str(table) if table else None}, render)
+
+
+def _write_table(table: Path | None, text: str) -> None:
+    """Write the markdown table to ``--table`` (when given), atomically. @command has checked
+    it against the run's inputs (the manifest, the model folders) and protects those."""
+    from vloc.fileio import atomic_write_text
+
+    if table is not None:
+        atomic_write_text(table, text + "\n")

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from vloc.cli import _common as C
 from vloc.cli import _engine as E
 from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command
 from vloc.summarizer.config import PAPER_BEAM
@@ -31,6 +32,7 @@ NO_REPEAT_OPTION = typer.Option(
 
 
 @command
+@E.flags(*E.ENDPOINT, "images", "frames", "source_lang", *E.LIMITS)
 def summarize(
     video: Path = typer.Argument(..., help="The video (with --features: used to name the output)."),
     subs: Path = typer.Argument(
@@ -66,33 +68,13 @@ def summarize(
     weights: str | None = typer.Option(
         None, "--weights", help="Backbone checkpoint file or registry name (default: published)."
     ),
-    weights_dir: Path | None = typer.Option(
-        None, "--weights-dir", help="Cache of published checkpoints (default $VLOC_HOME/weights)."
-    ),
+    weights_dir: Path | None = C.WEIGHTS_DIR_OPTION,
     encoding: str | None = typer.Option(None, "--encoding", help="Subtitle encoding."),
-    allow_truncated: bool = typer.Option(
-        False,
-        "--allow-truncated",
-        help="Go on with what decodes from a truncated video (warned) instead of failing.",
-    ),
-    workdir: Path | None = typer.Option(None, "--workdir", help="Parent folder of the workspace."),
+    allow_truncated: bool = C.ALLOW_TRUNCATED_OPTION,
+    workdir: Path | None = C.WORKDIR_OPTION,
     device: str = DEVICE_OPTION,
-    strict: bool = typer.Option(
-        False,
-        "--strict",
-        help="Fail (exit 1) instead of warning when the model does not know the transcript's "
-        "words (coverage check; for CI).",
-    ),
-    engine: str | None = E.ENGINE,
-    base_url: str | None = E.BASE_URL,
-    api_key_env: str | None = E.API_KEY_ENV,
-    images: bool | None = E.IMAGES,
-    frames: int | None = E.FRAMES,
-    source_lang: str | None = E.SOURCE_LANG,
-    timeout: float | None = E.TIMEOUT,
-    retries: int | None = E.RETRIES,
-    n_ctx: int | None = E.N_CTX,
-    threads: int | None = E.THREADS,
+    strict: bool = C.strict_option("the transcript's"),
+    engine_flags: dict[str, Any] = E.HERE,
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
@@ -107,14 +89,15 @@ def summarize(
     from vloc.summarizer.summarize import SummarizeOptions
     from vloc.summarizer.summarize import summarize as run
 
-    if engine is not None and engine != "vloc":
+    if engine_flags["engine"] not in (None, "vloc"):
         from vloc.engines.summarize import summarize_with_engine
 
-        opts = E.from_params(locals())
+        opts = E.from_params(engine_flags, model=model)
         with Bars(ui, "summary ({})", "requests") as bars:
             out = summarize_with_engine(
-                video, subs, to=to, options=opts, output=output, source_lang=source_lang,
-                encoding=encoding, warn=ui.warn, progress=bars,
+                video, subs, to=to, options=opts, output=output,
+                source_lang=engine_flags["source_lang"], encoding=encoding, warn=ui.warn,
+                progress=bars,
             )  # fmt: skip
 
         def render_engine(console: Any) -> None:

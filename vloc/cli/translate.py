@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from vloc.cli import _common as C
 from vloc.cli import _engine as E
 from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command
 from vloc.translator.translate import DEFAULT_BATCH, DEFAULT_BEAM
@@ -15,6 +16,10 @@ STAGE_UNITS = {"features": "clips", "index": "cues", "decode": "batches"}
 
 
 @command
+@E.flags(
+    *E.ENDPOINT, "images", *E.BATCHING, "frames", "frame_select", "glossary", "synopsis",
+    "punctuation", "source_lang", *E.LIMITS,
+)  # fmt: skip
 def translate(
     video: Path = typer.Argument(..., help="The video (mp4, mkv, webm, avi)."),
     subs: Path = typer.Argument(..., help="Its subtitles (SRT/WebVTT) in the source language."),
@@ -36,43 +41,13 @@ def translate(
     bilingual: bool = typer.Option(
         False, "--bilingual", help="Each cue holds the source line(s), then the translation."
     ),
-    encoding: str | None = typer.Option(
-        None, "--encoding", help="Subtitle encoding (default: detect)."
-    ),
-    allow_truncated: bool = typer.Option(
-        False,
-        "--allow-truncated",
-        help="Go on with what decodes from a truncated video (warned) instead of failing.",
-    ),
-    workdir: Path | None = typer.Option(None, "--workdir", help="Parent folder of the workspace."),
+    encoding: str | None = C.ENCODING_OPTION,
+    allow_truncated: bool = C.ALLOW_TRUNCATED_OPTION,
+    workdir: Path | None = C.WORKDIR_OPTION,
     device: str = DEVICE_OPTION,
     batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="Cues per decoding batch."),
-    strict: bool = typer.Option(
-        False,
-        "--strict",
-        help="Fail (exit 1) instead of warning when the model does not know the subtitles' "
-        "words (coverage check; for CI).",
-    ),
-    engine: str | None = E.ENGINE,
-    base_url: str | None = E.BASE_URL,
-    api_key_env: str | None = E.API_KEY_ENV,
-    images: bool | None = E.IMAGES,
-    batch_cues: int | None = E.BATCH_CUES,
-    context: str | None = E.CONTEXT,
-    related: int | None = E.RELATED,
-    previous: int | None = E.PREVIOUS,
-    lag: int | None = E.LAG,
-    concurrency: int | None = E.CONCURRENCY,
-    frames: int | None = E.FRAMES,
-    frame_select: str | None = E.FRAME_SELECT,
-    glossary: Path | None = E.GLOSSARY,
-    synopsis: str | None = E.SYNOPSIS,
-    punctuation: str | None = E.PUNCTUATION,
-    source_lang: str | None = E.SOURCE_LANG,
-    timeout: float | None = E.TIMEOUT,
-    retries: int | None = E.RETRIES,
-    n_ctx: int | None = E.N_CTX,
-    threads: int | None = E.THREADS,
+    strict: bool = C.strict_option("the subtitles'"),
+    engine_flags: dict[str, Any] = E.HERE,
     draft: bool = typer.Option(
         False,
         "--draft",
@@ -93,7 +68,8 @@ def translate(
     """
     from vloc.translator.translate import TranslateOptions, translate_subtitles
 
-    engine_opts = E.from_params(locals())
+    engine_opts = E.from_params(engine_flags, model=model)
+    source_lang = engine_flags["source_lang"]
     if draft:
         from vloc.engines.draft import draft_context
 
