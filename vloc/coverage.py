@@ -132,6 +132,14 @@ def measure_folder(
     return measure(Tokenizer.load(tokenizer_folder), texts, limit=limit)
 
 
+# per kind of model, what to use instead of one that does not know the text: how to train
+# one, and the pretrained engines that run that job
+REMEDIES = {
+    "translator": ("vloc train translate", "--engine openai|gguf|seq2seq"),
+    "summarizer": ("vloc train summarize", "--engine openai|gguf"),
+}
+
+
 @dataclass(frozen=True)
 class ModelFacts:
     """What the coverage policy needs to know about the chosen model (read from its JSON)."""
@@ -169,6 +177,35 @@ def language_tag(path: str | Path) -> str | None:
     _, dot, last = stem.rpartition(".")
     two_letters = len(language_base(last)) == 2
     return last if dot and two_letters and LANG_CODE.match(last) else None
+
+
+def check_model(
+    folder: Path,
+    texts: Iterable[str],
+    model: ModelFacts,
+    input_path: Path,
+    *,
+    strict: bool = False,
+    warn: WarnFn | None = None,
+) -> Coverage:
+    """Measure ``texts`` (read from ``input_path``) against the source tokenizer of the model
+    in ``folder`` and apply the coverage policy (:func:`check`, naming the installed models of
+    its kind and :data:`REMEDIES`) → the :class:`Coverage`."""
+    from vloc.registry import SRC_TOKENIZER_DIR, describe_installed
+
+    coverage = measure_folder(folder / SRC_TOKENIZER_DIR, texts)
+    train_command, engines = REMEDIES[model.kind]
+    check(
+        coverage,
+        model,
+        input_path,
+        installed=describe_installed(model.kind),
+        train_command=train_command,
+        engines=engines,
+        strict=strict,
+        warn=warn,
+    )
+    return coverage
 
 
 def check(
@@ -228,6 +265,7 @@ __all__ = [
     "Coverage",
     "ModelFacts",
     "check",
+    "check_model",
     "language_tag",
     "measure",
     "measure_folder",

@@ -28,7 +28,6 @@ from vloc.registry import feature_settings, model_name
 from vloc.summarizer.config import CLIP_FRAMES, PAPER_BEAM
 from vloc.summarizer.data import (
     INFO_FILE,
-    SRC_TOKENIZER_DIR,
     load_video_features,
     read_model_info,
 )
@@ -319,9 +318,8 @@ def _check_coverage(
 ) -> Coverage:
     """Measure the transcript against the model's source tokenizer and apply the coverage
     policy (:func:`vloc.coverage.check`)."""
-    from vloc.coverage import ModelFacts, check, measure_folder, read_marks
+    from vloc.coverage import ModelFacts, check_model, read_marks
 
-    coverage = measure_folder(folder / SRC_TOKENIZER_DIR, [text])
     demo, domain = read_marks(info, folder / INFO_FILE)
     name = model_name(folder)
     facts = ModelFacts(
@@ -333,17 +331,7 @@ def _check_coverage(
         domain=domain,
         by_default=by_default,
     )
-    check(
-        coverage,
-        facts,
-        subs,
-        installed=describe_installed(),
-        train_command="vloc train summarize",
-        engines="--engine openai|gguf",
-        strict=options.strict,
-        warn=warn,
-    )
-    return coverage
+    return check_model(folder, [text], facts, subs, strict=options.strict, warn=warn)
 
 
 def _extract(

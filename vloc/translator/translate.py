@@ -38,10 +38,8 @@ from vloc.translator.cues import LANG_CODE, check_same_cues, default_output, ren
 from vloc.translator.decode import DEFAULT_BEAM
 from vloc.translator.linebreak import ReadabilityReport, check_readability
 from vloc.translator.registry import (
-    SRC_TOKENIZER_DIR,
     ModelChoice,
     choose_model,
-    describe_installed,
     open_model,
 )
 
@@ -347,9 +345,8 @@ def _check_coverage(
 ) -> Coverage:
     """Measure the source texts against the model's source tokenizer and apply the coverage
     policy (:func:`vloc.coverage.check`); → the :class:`~vloc.coverage.Coverage`."""
-    from vloc.coverage import ModelFacts, check, measure_folder
+    from vloc.coverage import ModelFacts, check_model
 
-    coverage = measure_folder(choice.folder / SRC_TOKENIZER_DIR, texts)
     facts = ModelFacts(
         name=choice.name,
         kind="translator",
@@ -359,17 +356,7 @@ def _check_coverage(
         domain=choice.domain,
         by_default=choice.by_default,
     )
-    check(
-        coverage,
-        facts,
-        subtitles,
-        installed=describe_installed(),
-        train_command="vloc train translate",
-        engines="--engine openai|gguf|seq2seq",
-        strict=options.strict,
-        warn=warn,
-    )
-    return coverage
+    return check_model(choice.folder, texts, facts, subtitles, strict=options.strict, warn=warn)
 
 
 __all__ = [
