@@ -264,17 +264,9 @@ def load_index(folder: str | Path, *, verify: bool = True) -> SubtitleIndex:
         _ = (str(manifest["video"]["name"]), str(manifest["encoder"]["sha256"]))
     except (KeyError, TypeError, ValueError) as e:
         raise _fail(folder, f"{MANIFEST} lacks field {e}") from e
-    try:
-        faiss_bytes, cues_bytes = faiss_path.read_bytes(), cues_path.read_bytes()
-    except OSError as e:
-        raise _fail(folder, f"cannot read {e.filename}: {e.strerror or e}") from e
-    if verify:
-        for name, data, want in (
-            (faiss_path.name, faiss_bytes, files.get("faiss_sha256")),
-            (cues_path.name, cues_bytes, files.get("cues_sha256")),
-        ):
-            if sha256_bytes(data) != want:
-                raise _fail(folder, f"{name} does not match the checksum in {MANIFEST}")
+    faiss_bytes, cues_bytes = _read_files(
+        folder, files, {"faiss": faiss_path, "cues": cues_path}, verify=verify
+    )
     try:
         index = faiss.deserialize_index(np.frombuffer(faiss_bytes, dtype=np.uint8))
     except RuntimeError as e:
@@ -298,6 +290,22 @@ def load_index(folder: str | Path, *, verify: bool = True) -> SubtitleIndex:
     return SubtitleIndex(folder, manifest, index, *columns, text, clips)
 
 
+def _read_files(
+    folder: Path, files: dict[str, Any], paths: dict[str, Path], *, verify: bool
+) -> list[bytes]:
+    """The bytes of each of ``paths`` (the manifest's ``files`` key → its path); with
+    ``verify``, each must match its checksum there (``<key>_sha256``). CacheError otherwise."""
+    try:
+        data = [path.read_bytes() for path in paths.values()]
+    except OSError as e:
+        raise _fail(folder, f"cannot read {e.filename}: {e.strerror or e}") from e
+    if verify:
+        for (key, path), content in zip(paths.items(), data, strict=True):
+            if sha256_bytes(content) != files.get(f"{key}_sha256"):
+                raise _fail(folder, f"{path.name} does not match the checksum in {MANIFEST}")
+    return data
+
+
 def _load_clips(folder: Path, manifest: dict[str, Any], verify: bool) -> ClipIndex:
     """The clip index the manifest's ``"clips"`` block names (CacheError when damaged)."""
     import faiss
@@ -311,17 +319,9 @@ def _load_clips(folder: Path, manifest: dict[str, Any], verify: bool) -> ClipInd
         _ = str(block["align"]["sha256"])
     except (KeyError, TypeError, ValueError) as e:
         raise _fail(folder, f"{MANIFEST} clips block lacks field {e}") from e
-    try:
-        faiss_bytes, meta_bytes = faiss_path.read_bytes(), meta_path.read_bytes()
-    except OSError as e:
-        raise _fail(folder, f"cannot read {e.filename}: {e.strerror or e}") from e
-    if verify:
-        for name, data, want in (
-            (faiss_path.name, faiss_bytes, files.get("faiss_sha256")),
-            (meta_path.name, meta_bytes, files.get("clips_sha256")),
-        ):
-            if sha256_bytes(data) != want:
-                raise _fail(folder, f"{name} does not match the checksum in {MANIFEST}")
+    faiss_bytes, meta_bytes = _read_files(
+        folder, files, {"faiss": faiss_path, "clips": meta_path}, verify=verify
+    )
     try:
         index = faiss.deserialize_index(np.frombuffer(faiss_bytes, dtype=np.uint8))
         meta = json.loads(meta_bytes)
