@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+Tensors = dict[str, torch.Tensor]  # a decoder's memory or cache: name → batch-first tensor
+
 
 class LayerSizes(Protocol):
     """What a transformer layer reads from a model's config (both configs have these)."""
@@ -297,11 +299,7 @@ class DecoderStack(nn.Module):
         return self.head(self.ln(x))  # (B, T, V)
 
     def step(
-        self,
-        tokens: torch.Tensor,
-        memory: dict[str, torch.Tensor],
-        cache: dict[str, torch.Tensor],
-        step: int,
+        self, tokens: torch.Tensor, memory: Tensors, cache: Tensors, step: int
     ) -> torch.Tensor:
         """tokens (B, 1) at position ``step`` → logits (B, V); extends ``cache`` in place."""
         x = self.embed(tokens, start=step)  # (B, 1, d)

@@ -33,6 +33,8 @@ from vloc.errors import InputError
 if TYPE_CHECKING:
     import torch
 
+    from vloc.attention import Tensors
+
 NEG_INF = float("-inf")
 
 
@@ -40,11 +42,7 @@ class IncrementalDecoder(Protocol):
     """What beam search needs from a model."""
 
     def decode_step(
-        self,
-        tokens: torch.Tensor,
-        memory: dict[str, torch.Tensor],
-        cache: dict[str, torch.Tensor],
-        step: int,
+        self, tokens: torch.Tensor, memory: Tensors, cache: Tensors, step: int
     ) -> torch.Tensor:
         """tokens: (B, 1) int64, the last generated token of each hypothesis (BOS at step 0);
         memory: encoder outputs etc., every tensor batch-first (B, ...); cache: the model's

@@ -29,6 +29,7 @@ from vloc.errors import InputError, WeightsError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from vloc.attention import Tensors
     from vloc.generation import BeamResult
 
 CONFIG_FILE = "config.json"
@@ -81,11 +82,7 @@ class Seq2Seq(nn.Module):
         return self.decoder(tgt_in, self.encode(src, src_mask, video, video_mask))
 
     def decode_step(
-        self,
-        tokens: torch.Tensor,
-        memory: dict[str, torch.Tensor],
-        cache: dict[str, torch.Tensor],
-        step: int,
+        self, tokens: torch.Tensor, memory: Tensors, cache: Tensors, step: int
     ) -> torch.Tensor:
         """The :class:`vloc.generation.IncrementalDecoder` step: tokens (B, 1) → logits (B, V)."""
         return self.decoder.step(tokens, memory, cache, step).float()  # (B, V)
