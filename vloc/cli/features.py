@@ -140,6 +140,8 @@ def features(
             )
             if result.resumed.get(kind):
                 tag += f", resumed after {result.resumed[kind]} clips"
+            if not result.hits[kind] and result.backbone_path:
+                tag += f", {result.backbone_path['path']}"
             out.print(f"{kind}: {dims} [{tag}] → {path}", markup=False)
 
     ui.result(payload, render)
