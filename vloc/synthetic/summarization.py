@@ -34,6 +34,7 @@ from vloc.fileio import atomic_write_json, atomic_write_text
 from vloc.subtitles import Cue, write_subtitles
 from vloc.synthetic.films import NEUTRAL, RenderOptions, TimingOptions, lay_out, render_film
 from vloc.synthetic.lexicon import FILLERS, NAMED_NEUTRAL, TOPICS, fill, make_name
+from vloc.synthetic.splits import check_film_count, check_split_shares, split_of
 
 TRUTH_FORMAT = 1
 FILM_PREFIX = "sum"  # film ids: sum000, sum001, ...
@@ -81,11 +82,7 @@ class SummarizationSetOptions:
     timing: TimingOptions = field(default_factory=TimingOptions)
 
     def __post_init__(self) -> None:
-        shares = self.split_shares
-        if len(shares) != 3 or min(shares) < 0 or abs(sum(shares) - 1) > 1e-6:
-            raise InputError(
-                f"split shares (train, valid, test) must be >= 0 and sum to 1, got {shares}"
-            )
+        check_split_shares(self.split_shares)
 
 
 @dataclass(frozen=True)
@@ -103,13 +100,7 @@ class SummaryFilm:
 
 def _split_of(index: int, options: SummarizationSetOptions) -> str:
     per_topic = -(-options.films // len(TOPICS))
-    j = index // len(TOPICS)
-    train, valid, _ = options.split_shares
-    if j < round(per_topic * train):
-        return "train"
-    if j < round(per_topic * (train + valid)):
-        return "valid"
-    return "test"
+    return split_of(index // len(TOPICS), per_topic, options.split_shares)
 
 
 def plan_summary_film(index: int, options: SummarizationSetOptions) -> tuple[SummaryFilm, list]:
@@ -164,8 +155,7 @@ def make_summarization_set(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> list[SummaryFilm]:
     """Write a synthetic summarization set into ``out_dir`` (files: see the module docstring)."""
-    if options.films < 1:
-        raise InputError(f"the number of films must be at least 1, got {options.films}")
+    check_film_count(options.films)
     out = Path(out_dir)
     films: list[SummaryFilm] = []
     for i in range(options.films):

@@ -45,6 +45,7 @@ from vloc.synthetic.lexicon import (
 from vloc.synthetic.lexicon import (
     REVEALING as REVEALING_LINES,
 )
+from vloc.synthetic.splits import check_film_count, check_split_shares, split_of
 
 TRUTH_FORMAT = 1  # version of truth.json
 MANIFEST = "manifest.jsonl"  # the translator's training manifest (vloc.translator.data)
@@ -83,10 +84,7 @@ class TranslationSetOptions:
         shares = self.split_shares
         if self.blocks < 1:
             raise InputError(f"blocks must be at least 1, got {self.blocks}")
-        if len(shares) != 3 or min(shares) < 0 or abs(sum(shares) - 1) > 1e-6:
-            raise InputError(
-                f"split shares (train, valid, test) must be >= 0 and sum to 1, got {shares}"
-            )
+        check_split_shares(shares)
 
 
 @dataclass(frozen=True)
@@ -126,13 +124,7 @@ def _split_of(index: int, options: TranslationSetOptions) -> str:
     """Split by position within the film's topic pair, so every split cycles all pairs."""
     n_pairs = len(topic_pairs())
     per_pair = -(-options.films // n_pairs)  # films of the most frequent pair
-    j = index // n_pairs
-    train, valid, _ = options.split_shares
-    if j < round(per_pair * train):
-        return "train"
-    if j < round(per_pair * (train + valid)):
-        return "valid"
-    return "test"
+    return split_of(index // n_pairs, per_pair, options.split_shares)
 
 
 def _section_plan(
@@ -273,8 +265,7 @@ def make_translation_set(
     ``truth.json``, ``splits.json``, ``manifest.jsonl``. ``progress(done, total, film_id)`` is
     called after each film.
     """
-    if options.films < 1:
-        raise InputError(f"the number of films must be at least 1, got {options.films}")
+    check_film_count(options.films)
     out = Path(out_dir)
     films: list[FilmTruth] = []
     for i in range(options.films):
