@@ -26,9 +26,9 @@ This module imports no torch.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
+from vloc.configs import DictConfig
 from vloc.errors import InputError
 
 VARIANTS = ("full", "no-forget-fusion", "no-cascade", "no-video")
@@ -42,8 +42,10 @@ PAPER_BATCH = 8  # examples per batch (§3.2)
 
 
 @dataclass(frozen=True)
-class SummarizerConfig:
+class SummarizerConfig(DictConfig):
     """Sizes and options of :class:`vloc.summarizer.model.VDFSummarizer`."""
+
+    what = "summarizer"  # names it in from_dict's errors
 
     src_vocab_size: int  # source-language tokenizer ids (specials included)
     tgt_vocab_size: int  # target-language tokenizer ids (specials included)
@@ -110,14 +112,3 @@ class SummarizerConfig:
     def uses_cascade(self) -> bool:
         """Whether the first decoder layers are cascaded fusion layers (eq. 5–7)."""
         return self.variant in ("full", "no-forget-fusion") and self.fusion_decoder_layers > 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SummarizerConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InputError(f"unknown summarizer config fields {unknown}; valid: {sorted(known)}")
-        return cls(**data)

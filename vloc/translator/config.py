@@ -26,9 +26,10 @@ ids: :func:`vloc.index.temporal_context_ids`, re-exported here).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
+from vloc.configs import DictConfig
 from vloc.errors import InputError
 from vloc.index.context import temporal_context_ids as temporal_context_ids  # re-exported
 
@@ -38,8 +39,10 @@ GRID_3X3 = 9  # regions when the 7×7 feature map is pooled to a 3×3 grid
 
 
 @dataclass(frozen=True)
-class TranslatorConfig:
+class TranslatorConfig(DictConfig):
     """Sizes and options of :class:`vloc.translator.model.Translator`."""
+
+    what = "translator"  # names it in from_dict's errors
 
     src_vocab_size: int  # source tokenizer ids (specials included)
     tgt_vocab_size: int  # target tokenizer ids (specials included)
@@ -117,14 +120,3 @@ class TranslatorConfig:
     def input_segments(self) -> int:
         """P the model reads: ``segments``, or 1 for ``segment-level``, 0 for ``text-only``."""
         return {"own": 1, "none": 0}.get(self.context, self.segments)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TranslatorConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InputError(f"unknown translator config fields {unknown}; valid: {sorted(known)}")
-        return cls(**data)
