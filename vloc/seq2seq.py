@@ -164,8 +164,6 @@ def load_module_folder(
     weights, weights of another shape) raises :class:`WeightsError`; ``kind`` names the module
     in its message ("translator", "summarizer", "student encoder"), ``noun`` its config file
     ("config", "spec") and ``hint`` ends the missing-file message."""
-    from safetensors.torch import load_model
-
     folder = Path(folder)
     cfg_path, weights = folder / config_file, folder / model_file
     for path in (cfg_path, weights):
@@ -178,14 +176,33 @@ def load_module_folder(
         module = build(json.loads(cfg_path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError, InputError) as exc:
         raise WeightsError(f"unreadable {kind} {noun}: {exc}", path=cfg_path) from exc
+    load_weights(
+        module, weights, unreadable=f"{kind} weights", mismatch=f"weights do not match the {noun}",
+        path=weights, device=device,
+    )  # fmt: skip
+    return module.to(device).eval()
+
+
+def load_weights(
+    module: nn.Module,
+    weights: Path,
+    *,
+    unreadable: str,
+    mismatch: str,
+    path: Path,
+    device: str = "cpu",
+) -> None:
+    """Load the safetensors file ``weights`` into ``module``, every tensor and nothing else;
+    a corrupt file raises :class:`WeightsError` "unreadable <unreadable>: ...", missing or
+    unexpected tensors "<mismatch>: missing [...], unexpected [...]" (both naming ``path``)."""
+    from safetensors.torch import load_model
+
     try:
         missing, unexpected = load_model(module, str(weights), strict=False, device=device)
     except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise WeightsError(f"unreadable {kind} weights: {exc}", path=weights) from exc
+        raise WeightsError(f"unreadable {unreadable}: {exc}", path=path) from exc
     if missing or unexpected:
         raise WeightsError(
-            f"weights do not match the {noun}: missing {sorted(missing)[:5]}, "
-            f"unexpected {sorted(unexpected)[:5]}",
-            path=weights,
+            f"{mismatch}: missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}",
+            path=path,
         )
-    return module.to(device).eval()

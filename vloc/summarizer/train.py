@@ -328,9 +328,7 @@ def train_summarizer(
 
 def _swapped_from_student(student: str | Path | None) -> tuple[Any, Any, Any, Path]:
     """Stage 3's starting point: (teacher with the student's encoder, src tok, tgt tok, folder)."""
-    from safetensors.torch import load_model
-
-    from vloc.errors import WeightsError
+    from vloc.seq2seq import load_weights
     from vloc.summarizer.distill import Distiller, load_student, swap_encoder
     from vloc.summarizer.model import VDFSummarizer
 
@@ -344,16 +342,10 @@ def _swapped_from_student(student: str | Path | None) -> tuple[Any, Any, Any, Pa
     spec_student = load_student(folder)  # validates student.json / student.safetensors
     teacher = VDFSummarizer(spec_student.teacher_config)
     distiller = Distiller(teacher, spec_student)
-    try:
-        missing, unexpected = load_model(distiller, str(folder / "model.safetensors"), strict=False)
-    except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise WeightsError(f"unreadable distillation weights: {exc}", path=folder) from exc
-    if missing or unexpected:
-        raise WeightsError(
-            f"distillation weights do not match: missing {sorted(missing)[:5]}, "
-            f"unexpected {sorted(unexpected)[:5]}",
-            path=folder,
-        )
+    load_weights(
+        distiller, folder / "model.safetensors", unreadable="distillation weights",
+        mismatch="distillation weights do not match", path=folder,
+    )  # fmt: skip
     model = swap_encoder(distiller.teacher, distiller.student).train()
     return (
         model,
