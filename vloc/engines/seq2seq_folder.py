@@ -121,25 +121,18 @@ def _download(name: str, cache: Path) -> Path:
     """Fetch config, tokenizer and one set of weights (safetensors, else .bin) into ``cache``."""
     from huggingface_hub import snapshot_download
 
-    meta = [*CONFIG_FILES, *TOKENIZER_FILES]
-    try:
-        folder = Path(
+    def fetch(weights: tuple[str, ...]) -> Path:
+        patterns = [*CONFIG_FILES, *TOKENIZER_FILES, *weights]
+        return Path(
             snapshot_download(
-                name,
-                cache_dir=str(cache),
-                allow_patterns=[*meta, *SAFETENSORS_FILES],
-                etag_timeout=DOWNLOAD_TIMEOUT_S,
+                name, cache_dir=str(cache), allow_patterns=patterns, etag_timeout=DOWNLOAD_TIMEOUT_S
             )
         )
+
+    try:
+        folder = fetch(SAFETENSORS_FILES)
         if not any(folder.glob("*.safetensors")):
-            folder = Path(
-                snapshot_download(
-                    name,
-                    cache_dir=str(cache),
-                    allow_patterns=[*meta, *BIN_FILES],
-                    etag_timeout=DOWNLOAD_TIMEOUT_S,
-                )
-            )
+            folder = fetch(BIN_FILES)
     except Exception as e:  # network, authentication, unknown repository: all one line
         raise WeightsError(
             f"cannot download seq2seq model {name!r} into {cache}: {type(e).__name__}: "
