@@ -282,15 +282,12 @@ def evaluate_engines(
     data: str | Path,
     *,
     split: str = "test",
-    test_films: int = 0,
-    journal_dir: str | Path | None = None,
-    device: str = "cpu",
-    limit: int | None = None,
-    draft: bool = False,
-    progress: ProgressFn | None = None,
+    **settings: Any,
 ) -> Any:
     """One :class:`~vloc.translator.evaluate.EvalResult` row per engine model in ``models``
-    (server model ids, .gguf files or seq2seq models), all with ``options``' context."""
+    (server model ids, .gguf files or seq2seq models), all with ``options``' context;
+    ``settings`` are :func:`evaluate_engine`'s (test_films, journal_dir, device, limit, draft,
+    progress)."""
     import dataclasses
 
     from vloc.translator.data import read_manifest
@@ -303,12 +300,7 @@ def evaluate_engines(
             dataclasses.replace(options, model=m or options.model),
             data,
             split=split,
-            test_films=test_films,
-            journal_dir=journal_dir,
-            device=device,
-            limit=limit,
-            draft=draft,
-            progress=progress,
+            **settings,
         )
         result.rows[name] = scores
         result.details[name] = details
