@@ -8,17 +8,9 @@ Chinese subtitles of a film can both be indexed)::
         <key>.faiss            faiss IndexFlatIP over the L2-normalised cue embeddings (N × D)
         <key>.cues.json        cue metadata, columns: index, start_ms, end_ms, text
 
-With an align model (``vloc index VIDEO SUBS --align MODEL``, :mod:`vloc.align`) the folder also
-holds the *clip index*: the video's clip features (extracted, or found in the feature store, with
-the settings the model records; one clip per cue, or fixed-stride clips) projected by the
-model's video head::
-
-        <key>.clips.faiss      faiss IndexFlatIP over the projected clip embeddings (M × D')
-        <key>.clips.json       clip metadata, columns: start_ms, end_ms, cue (the position of
-                               the cue the clip overlaps most, -1 for none)
-
-and the manifest's ``"clips"`` block records the align model (name, folder, sha256), its text
-encoder, the clip kind and the feature entry. ``vloc search --by seen`` queries it.
+With an align model (``vloc index VIDEO SUBS --align MODEL``) the folder also holds the *clip
+index* of what is seen (:mod:`vloc.index.clips`) and the manifest a ``"clips"`` block. Reading
+the manifest and finding index folders is :mod:`vloc.index.manifest`.
 
 ``key`` hashes the format version, the subtitle file's bytes, the requested encoding, the
 encoder's content hash and, with an align model, the model's hash and the clip kind. The data files are written under new names before the manifest is
@@ -39,16 +31,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import CacheError, InputError, SubtitleError, VlocError
-from vloc.fileio import (
-    atomic_path,
-    atomic_write_json,
-    file_fingerprint,
-    sha256_bytes,
-    sha256_file,
-    stable_hash,
+from vloc.fileio import atomic_path, atomic_write_json, file_fingerprint, sha256_file, stable_hash
+from vloc.index.clips import (
+    CLIP_KINDS,
+    ClipBlock,
+    ClipIndex,
+    align_feature_options,
+    clip_embeddings,
+    load_clips,
+    overlap_cue,
+    write_clips,
+)
+from vloc.index.manifest import (
+    DATA_SUFFIXES,
+    INDEX_DIR,
+    INDEX_FORMAT,
+    INDEX_FORMAT_VERSION,
+    KEY_CHARS,
+    MANIFEST,
+    corrupt,
+    find_indexes,
+    index_folder,
+    read_files,
+    read_manifest,
 )
 from vloc.text import plain_text
-from vloc.workspace import Workspace, safe_name
+from vloc.workspace import Workspace
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,54 +64,7 @@ if TYPE_CHECKING:
     from vloc.align.model import LoadedAlign
     from vloc.encoders import Encoder, EncoderRef
 
-INDEX_FORMAT = "vloc-subtitle-index"
-INDEX_FORMAT_VERSION = 1  # bump when the layout or the meaning of a field changes
-INDEX_DIR = "index"  # the workspace sub-folder holding one folder per indexed subtitle file
-MANIFEST = "manifest.json"
 PROGRESS_CHUNK = 256  # cues embedded between progress reports (4 encoder batches)
-KEY_CHARS = 16  # hex characters of the key used in data file names (64 bits)
-CLIP_KINDS = ("cues", "stride")  # clip index: one clip per cue, or the fixed-stride clips
-DATA_SUFFIXES = (".faiss", ".cues.json", ".clips.json")  # an index folder's data files
-
-
-@dataclass(frozen=True)
-class ClipIndex:
-    """The projected clip embeddings of a video (an index's second FAISS index).
-
-    Attributes:
-        faiss_index: ``faiss.IndexFlatIP`` with M unit vectors of the align space's width.
-        start_ms, end_ms: ``(M,)`` int64 clip spans in milliseconds.
-        cue: ``(M,)`` int64 position of the cue each clip overlaps most, -1 when none.
-        info: the manifest's ``"clips"`` block (align model, encoder, kind, feature entry).
-    """
-
-    faiss_index: Any = field(repr=False)
-    start_ms: np.ndarray = field(repr=False)
-    end_ms: np.ndarray = field(repr=False)
-    cue: np.ndarray = field(repr=False)
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def size(self) -> int:
-        return int(self.faiss_index.ntotal)
-
-    @property
-    def align_sha256(self) -> str:
-        return str(self.info["align"]["sha256"])
-
-    @property
-    def align_name(self) -> str:
-        return str(self.info["align"]["name"])
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Exact inner-product search: ``(Q, D')`` unit rows → scores, ids ``(Q, k)``
-        (-1 with score -inf where k exceeds M)."""
-        import numpy as np
-
-        q = np.ascontiguousarray(queries, dtype=np.float32)
-        scores, ids = self.faiss_index.search(q, k)
-        scores[ids < 0] = -np.inf
-        return scores, ids
 
 
 @dataclass(frozen=True)
@@ -198,52 +159,6 @@ class IndexResult:
         return self.index.folder
 
 
-def index_folder(
-    video: str | Path, subtitles: str | Path, workdir: str | Path | None = None
-) -> Path:
-    """Where the index of ``subtitles`` for ``video`` lives (nothing is created)."""
-    ws = Workspace.for_video(video, workdir)
-    return ws.root / INDEX_DIR / safe_name(Path(subtitles).name)
-
-
-def _fail(folder: Path, problem: str) -> CacheError:
-    return CacheError(
-        f"corrupt or foreign subtitle index: {problem}; delete the folder and run 'vloc index' again",
-        path=folder,
-    )
-
-
-def _read_manifest(folder: Path) -> dict[str, Any]:
-    path = folder / MANIFEST
-    try:
-        manifest = json.loads(path.read_bytes())
-    except FileNotFoundError as e:
-        raise CacheError(
-            f"no {MANIFEST}: not a vloc subtitle index (build one with 'vloc index VIDEO SUBS')",
-            path=folder,
-        ) from e
-    except OSError as e:
-        raise CacheError(f"cannot read: {e.strerror or e}", path=path) from e
-    except (ValueError, UnicodeDecodeError) as e:
-        raise _fail(folder, f"{MANIFEST} is not valid JSON ({e})") from e
-    if not isinstance(manifest, dict) or manifest.get("format") != INDEX_FORMAT:
-        raise _fail(folder, f"{MANIFEST} is not a {INDEX_FORMAT} manifest")
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or version > INDEX_FORMAT_VERSION:
-        raise CacheError(
-            f"index format version {version!r} is newer than this vloc reads "
-            f"(up to {INDEX_FORMAT_VERSION}); upgrade vloc or re-index with this version",
-            path=folder,
-        )
-    if version < INDEX_FORMAT_VERSION:
-        raise CacheError(
-            f"index format version {version} is older than this vloc's "
-            f"({INDEX_FORMAT_VERSION}); run 'vloc index' again to rebuild it",
-            path=folder,
-        )
-    return manifest
-
-
 def load_index(folder: str | Path, *, verify: bool = True) -> SubtitleIndex:
     """Load an index folder (the one holding ``manifest.json``).
 
@@ -256,81 +171,38 @@ def load_index(folder: str | Path, *, verify: bool = True) -> SubtitleIndex:
     import numpy as np
 
     folder = Path(folder)
-    manifest = _read_manifest(folder)
+    manifest = read_manifest(folder)
     try:
         files = manifest["files"]
         faiss_path, cues_path = folder / files["faiss"], folder / files["cues"]
         n, dim = int(manifest["cue_count"]), int(manifest["encoder"]["dim"])
         _ = (str(manifest["video"]["name"]), str(manifest["encoder"]["sha256"]))
     except (KeyError, TypeError, ValueError) as e:
-        raise _fail(folder, f"{MANIFEST} lacks field {e}") from e
-    faiss_bytes, cues_bytes = _read_files(
+        raise corrupt(folder, f"{MANIFEST} lacks field {e}") from e
+    faiss_bytes, cues_bytes = read_files(
         folder, files, {"faiss": faiss_path, "cues": cues_path}, verify=verify
     )
     try:
         index = faiss.deserialize_index(np.frombuffer(faiss_bytes, dtype=np.uint8))
     except RuntimeError as e:
-        raise _fail(folder, f"{faiss_path.name} is not a readable faiss index") from e
+        raise corrupt(folder, f"{faiss_path.name} is not a readable faiss index") from e
     try:
         cues = json.loads(cues_bytes)
         columns = [np.asarray(cues[c], dtype=np.int64) for c in ("index", "start_ms", "end_ms")]
         text = [str(t) for t in cues["text"]]
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
-        raise _fail(folder, f"{cues_path.name} is not valid cue metadata ({e})") from e
+        raise corrupt(folder, f"{cues_path.name} is not valid cue metadata ({e})") from e
     if not isinstance(index, faiss.IndexFlatIP):
-        raise _fail(folder, f"{faiss_path.name} holds a {type(index).__name__}, not IndexFlatIP")
+        raise corrupt(folder, f"{faiss_path.name} holds a {type(index).__name__}, not IndexFlatIP")
     sizes = {index.ntotal, len(text), *(len(c) for c in columns)}
     if sizes != {n} or index.d != dim:
-        raise _fail(
+        raise corrupt(
             folder,
             f"inconsistent sizes (manifest {n} cues × {dim}, faiss {index.ntotal} × {index.d}, "
             f"metadata {len(text)} cues)",
         )
-    clips = _load_clips(folder, manifest, verify) if "clips" in manifest else None
+    clips = load_clips(folder, manifest, verify) if "clips" in manifest else None
     return SubtitleIndex(folder, manifest, index, *columns, text, clips)
-
-
-def _read_files(
-    folder: Path, files: dict[str, Any], paths: dict[str, Path], *, verify: bool
-) -> list[bytes]:
-    """The bytes of each of ``paths`` (the manifest's ``files`` key → its path); with
-    ``verify``, each must match its checksum there (``<key>_sha256``). CacheError otherwise."""
-    try:
-        data = [path.read_bytes() for path in paths.values()]
-    except OSError as e:
-        raise _fail(folder, f"cannot read {e.filename}: {e.strerror or e}") from e
-    if verify:
-        for (key, path), content in zip(paths.items(), data, strict=True):
-            if sha256_bytes(content) != files.get(f"{key}_sha256"):
-                raise _fail(folder, f"{path.name} does not match the checksum in {MANIFEST}")
-    return data
-
-
-def _load_clips(folder: Path, manifest: dict[str, Any], verify: bool) -> ClipIndex:
-    """The clip index the manifest's ``"clips"`` block names (CacheError when damaged)."""
-    import faiss
-    import numpy as np
-
-    block = manifest["clips"]
-    try:
-        files = block["files"]
-        faiss_path, meta_path = folder / files["faiss"], folder / files["clips"]
-        n, dim = int(block["count"]), int(block["align"]["dim"])
-        _ = str(block["align"]["sha256"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise _fail(folder, f"{MANIFEST} clips block lacks field {e}") from e
-    faiss_bytes, meta_bytes = _read_files(
-        folder, files, {"faiss": faiss_path, "clips": meta_path}, verify=verify
-    )
-    try:
-        index = faiss.deserialize_index(np.frombuffer(faiss_bytes, dtype=np.uint8))
-        meta = json.loads(meta_bytes)
-        cols = [np.asarray(meta[c], dtype=np.int64) for c in ("start_ms", "end_ms", "cue")]
-    except (RuntimeError, ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
-        raise _fail(folder, f"the clip index is unreadable ({e})") from e
-    if {index.ntotal, *(len(c) for c in cols)} != {n} or index.d != dim:
-        raise _fail(folder, f"inconsistent clip index sizes (manifest {n} clips × {dim})")
-    return ClipIndex(index, *cols, info=block)
 
 
 def _read_cues(subtitles: Path, encoding: str | None):
@@ -408,7 +280,7 @@ def build_index(
             if hit is not None:
                 return IndexResult(hit, True, "up to date", time.perf_counter() - t0, 0.0)
         clip_block = (
-            _clip_index(aligner, clips, video, subtitles, workdir, warn)
+            clip_embeddings(aligner, clips, video, subtitles, workdir, warn)
             if aligner is not None
             else None
         )
@@ -455,81 +327,6 @@ def _load_align(align: str | Path | LoadedAlign) -> LoadedAlign:
     return align if isinstance(align, LoadedAlign) else load_align(align)
 
 
-def align_feature_options(aligner: LoadedAlign, clips: str) -> Any:
-    """The :class:`~vloc.features.FeatureOptions` the align model's clips are extracted with
-    (its recorded settings; a weights file named in the model folder is read from there)."""
-    from vloc.features import FeatureOptions
-
-    f = aligner.features
-    weights = f.get("weights")
-    if isinstance(weights, str) and (aligner.folder / weights).is_file():
-        weights = str(aligner.folder / weights)
-    try:
-        return FeatureOptions(
-            backbone=str(f["backbone"]), weights=weights, seed=f.get("seed"),
-            width=float(f.get("width") or 1.0), fps=f.get("fps"),
-            clip_len=int(f.get("clip_len") or 16), size=f.get("size"),
-            grid=int(f.get("grid") or 1), mode=clips, threads=1,
-        )  # fmt: skip
-    except (KeyError, TypeError, ValueError) as e:
-        raise InputError(f"align.json: unusable feature settings ({e})", path=aligner.folder) from e
-
-
-def _clip_index(
-    aligner: LoadedAlign,
-    clips: str,
-    video: Path,
-    subtitles: Path,
-    workdir: str | Path | None,
-    warn: Callable[[str], None] | None,
-) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """(projected clip embeddings (M, D') unit rows, spans (M, 2) ms, manifest block)."""
-    import numpy as np
-
-    from vloc.features import extract_features
-    from vloc.features.store import read_entry
-
-    options = align_feature_options(aligner, clips)
-    res = extract_features(
-        video,
-        subs=subtitles if clips == "cues" else None,
-        options=options,
-        workdir=workdir,
-        warn=warn or (lambda _m: None),
-    )
-    fs = read_entry(res.outputs[clips])
-    if fs.spans_ms is None:
-        raise InputError("the clip features record no times", path=fs.path)
-    emb = aligner.project_video(fs.pooled)  # (M, D') unit rows
-    block = {
-        "align": {
-            "name": aligner.name,
-            "folder": str(aligner.folder.resolve()),
-            "sha256": aligner.sha256,
-            "dim": int(emb.shape[1]),
-        },
-        "encoder": {k: aligner.encoder[k] for k in ("name", "sha256", "dim")},
-        "kind": clips,
-        "count": int(emb.shape[0]),
-        "features": {"file": str(fs.path), "key": fs.meta.get("key")},
-    }
-    return emb, np.asarray(fs.spans_ms, dtype=np.int64), block
-
-
-def overlap_cue(spans: np.ndarray, cue_start: np.ndarray, cue_end: np.ndarray) -> np.ndarray:
-    """For each clip span ``(M, 2)``, the position of the cue ``(N,)`` it overlaps most
-    (earliest on ties), -1 when it overlaps none → ``(M,)`` int64."""
-    import numpy as np
-
-    if len(cue_start) == 0:
-        return np.full(len(spans), -1, dtype=np.int64)
-    lo = np.maximum(spans[:, :1], cue_start[None])  # (M, N)
-    hi = np.minimum(spans[:, 1:], cue_end[None])
-    ov = hi - lo
-    best = ov.argmax(axis=1)
-    return np.where(ov[np.arange(len(spans)), best] > 0, best, -1).astype(np.int64)
-
-
 def _build(
     folder: Path,
     key: str,
@@ -541,7 +338,7 @@ def _build(
     subs_sha: str,
     encoding: str | None,
     progress: Callable[[int, int], None] | None,
-    clip_block: tuple[np.ndarray, np.ndarray, dict[str, Any]] | None = None,
+    clip_block: ClipBlock | None = None,
 ) -> float:
     """Embed the cues and write the index (the caller holds the index's lock); returns the
     seconds spent embedding."""
@@ -575,7 +372,7 @@ def _write(
     subtitles: Path,
     subs_sha: str,
     encoding: str | None,
-    clip_block: tuple[np.ndarray, np.ndarray, dict[str, Any]] | None = None,
+    clip_block: ClipBlock | None = None,
 ) -> None:
     """Data files under new names, then the manifest, then remove superseded data files."""
     import faiss
@@ -628,30 +425,10 @@ def _write(
     if clip_block is not None:
         import numpy as np
 
-        clip_emb, spans, block = clip_block
-        clip_faiss, clip_meta = f"{stem}.clips.faiss", f"{stem}.clips.json"
-        cidx = faiss.IndexFlatIP(int(clip_emb.shape[1]))
-        cidx.add(np.ascontiguousarray(clip_emb, dtype=np.float32))
-        with atomic_path(folder / clip_faiss) as tmp:
-            faiss.write_index(cidx, str(tmp))
         starts = np.asarray(cues["start_ms"], dtype=np.int64)
         ends = np.asarray(cues["end_ms"], dtype=np.int64)
-        meta = {
-            "start_ms": spans[:, 0].tolist(),
-            "end_ms": spans[:, 1].tolist(),
-            "cue": overlap_cue(spans, starts, ends).tolist(),
-        }
-        atomic_write_json(folder / clip_meta, meta)
-        manifest["clips"] = {
-            **block,
-            "files": {
-                "faiss": clip_faiss,
-                "faiss_sha256": sha256_file(folder / clip_faiss),
-                "clips": clip_meta,
-                "clips_sha256": sha256_file(folder / clip_meta),
-            },
-        }
-        keep |= {clip_faiss, clip_meta}
+        manifest["clips"], written = write_clips(folder, stem, clip_block, starts, ends)
+        keep |= written
     atomic_write_json(folder / MANIFEST, manifest)
     for old in folder.iterdir():
         if old.name.endswith(DATA_SUFFIXES) and old.name not in keep:
@@ -663,38 +440,22 @@ def _write(
                 ) from e
 
 
-def find_indexes(path: str | Path) -> list[Path]:
-    """Index folders under ``path``: an index folder, a workspace, or a folder of workspaces.
-
-    Returns them sorted by path. Raises :class:`InputError` when there is none.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InputError("no such file or folder", path=path)
-    if path.is_file() and path.name == MANIFEST:
-        return [path.parent]
-    if (path / MANIFEST).is_file():
-        return [path]
-    found = sorted(m.parent for m in path.rglob(MANIFEST) if m.parent.parent.name == INDEX_DIR)
-    if not found:
-        raise InputError(
-            "no vloc subtitle index found here (give an index folder, a video's workspace, or a "
-            "folder of workspaces; build indexes with 'vloc index VIDEO SUBS')",
-            path=path,
-        )
-    return found
-
-
 __all__ = [
     "CLIP_KINDS",
-    "ClipIndex",
+    "DATA_SUFFIXES",
+    "INDEX_DIR",
     "INDEX_FORMAT",
     "INDEX_FORMAT_VERSION",
+    "KEY_CHARS",
+    "MANIFEST",
+    "ClipIndex",
     "IndexResult",
     "SubtitleIndex",
     "build_index",
     "find_indexes",
     "index_folder",
+    "align_feature_options",
     "load_index",
+    "overlap_cue",
     "plain_text",
 ]
