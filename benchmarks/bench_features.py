@@ -79,7 +79,7 @@ def bench_backbone(args: argparse.Namespace, peak: float) -> dict:
 
     import vloc  # noqa: F401
     from vloc.backbones import build_backbone
-    from vloc.features.extract import _check_device  # noqa: F401  (import cost outside timing)
+    from vloc.features.options import check_device  # noqa: F401  (import cost outside timing)
 
     t, s = CLIP
     torch.manual_seed(0)
@@ -440,14 +440,14 @@ import sys, time
 from pathlib import Path
 from vloc import media
 from vloc.features import FeatureOptions
-from vloc.features.extract import _prepare_backbone
+from vloc.features.runner import prepare_backbone
 from vloc.features.pipeline import run_backbone
 from vloc.weights import resolve_weights
 video = Path(sys.argv[1])
 info = media.probe(video)
 clips = list(media.iter_stride_clips(video, fps=3.75, clip_len=16, size=224, info=info))
 opts = FeatureOptions(weights="random", seed=0, mode="stride")
-bb = _prepare_backbone(resolve_weights("i3d_r50", "random", seed=0), opts)  # eager path
+bb = prepare_backbone(resolve_weights("i3d_r50", "random", seed=0), opts)  # eager path
 t0 = time.perf_counter()
 run_backbone(bb, iter(clips), n=None, grid=None, batch_size=1)
 print(time.perf_counter() - t0)

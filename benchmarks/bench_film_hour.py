@@ -172,7 +172,7 @@ from vloc import media
 from vloc.backbones import get_spec, normalise_clips
 from vloc.features import FeatureOptions
 from vloc.features import paths
-from vloc.features.extract import _prepare_backbone
+from vloc.features.runner import prepare_backbone
 from vloc.weights import resolve_weights
 video, backbone, path, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 opts = FeatureOptions(backbone=backbone, weights="random", seed=0)
@@ -184,7 +184,7 @@ for c in media.iter_stride_clips(video, fps=spec.fps, clip_len=16, size=spec.siz
     clips.append(c)
     if len(clips) == n + 1:
         break
-bb = _prepare_backbone(src, opts)
+bb = prepare_backbone(src, opts)
 shape = (1, 3, 16, spec.size, spec.size)
 if path == "jit":
     key = paths.record_key(backbone=backbone, width=1.0, weights_id=src.identity, shape=shape,
