@@ -1,6 +1,7 @@
 """CLIP as a ready-made align model (vloc.align.clip): a tiny randomly initialised CLIPModel
-and tokenizer built offline, frames of a real ffmpeg-rendered film, and the offline error for
-a hub name that is not in the model cache."""
+and tokenizer built offline, frames of a real ffmpeg-rendered film, the offline error for
+a hub name that is not in the model cache, and `vloc index --align clip:NAME` / `vloc search
+--by seen|both` through the CLI."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ TINY_IMAGE = 32  # px: the tiny vision tower's input
 TINY_PROJECTION = 8  # D: the shared space
 
 
-def build_tiny_clip(folder: Path) -> Path:
+def build_tiny_clip(folder: Path, *, seed: int = 0) -> Path:
     """Save a random-init CLIPModel (1 layer per tower, width 16) with a character-level BPE
     tokenizer (every printable ASCII character, alone and word-final; no merges)."""
     import torch
@@ -45,7 +46,7 @@ def build_tiny_clip(folder: Path) -> Path:
         vision_config={**tower, "image_size": TINY_IMAGE, "patch_size": 16},
         projection_dim=TINY_PROJECTION,
     )  # fmt: skip
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     CLIPModel(config).eval().save_pretrained(folder)
     CLIPImageProcessor(
         size={"shortest_edge": TINY_IMAGE}, crop_size={"height": TINY_IMAGE, "width": TINY_IMAGE}
@@ -109,3 +110,86 @@ def test_models_that_are_not_here_are_one_line_errors(tmp_path):
     (tmp_path / "empty" / "config.json").write_text("{}")
     with pytest.raises(WeightsError, match="has no weights"):
         load_clip(f"clip:{tmp_path / 'empty'}")
+
+
+def _film(folder: Path) -> tuple[Path, Path]:
+    """A real ffmpeg-rendered synthetic film of 4 scene cues and its English subtitles."""
+    from vloc.subtitles import Cue, write_subtitles
+    from vloc.synthetic.films import render_film
+    from vloc.synthetic.retrieval import RetrievalSetOptions, plan_scene_film, render_scene
+
+    options = RetrievalSetOptions(train_films=1, test_films=1, cues=(4, 4), seed=3)
+    film, shots = plan_scene_film(0, options)
+    folder.mkdir(parents=True, exist_ok=True)
+    video, subs = folder / "film.mp4", folder / "film.en.srt"
+    render_film(video, shots, options.render, frames=render_scene)
+    cues = [
+        Cue(index=k + 1, start_ms=s, end_ms=e, text=line)
+        for k, ((s, e), line) in enumerate(zip(film.spans, film.lines, strict=True))
+    ]
+    write_subtitles(subs, cues)
+    return video, subs
+
+
+def test_index_and_search_by_seen_through_the_cli(tiny, tmp_path, monkeypatch):
+    from tiny_models import build_tiny_sentence_model
+    from typer.testing import CliRunner
+
+    from vloc.cli.app import app
+
+    runner = CliRunner()
+
+    def vloc(*args: object) -> tuple[int, str, str]:
+        r = runner.invoke(app, [str(a) for a in args])
+        return r.exit_code, r.stdout, r.output
+
+    monkeypatch.setenv("VLOC_HOME", str(tmp_path / "home"))  # an empty offline model cache
+    enc = build_tiny_sentence_model(tmp_path / "encoder")
+    video, subs = _film(tmp_path / "film")
+    ws = tmp_path / "ws"
+    spec = f"clip:{tiny.folder}"
+    base = ("index", video, subs, "--encoder", enc, "--workdir", ws)
+    code, out, _ = vloc(*base, "--align", spec, "--json")
+    assert code == 0, out
+    rec = json.loads(out)
+    assert rec["clips"] == {"count": rec["cues"], "kind": "cues", "align": spec,
+                            "align_sha256": tiny.sha256}  # fmt: skip
+    code, out, _ = vloc(*base, "--align", spec, "--json")
+    assert code == 0 and json.loads(out)["cached"] is True, out
+    from vloc.index import load_index
+
+    ix = load_index(rec["index"])
+    assert ix.clips is not None and ix.clips.info["align"]["kind"] == "clip"
+    np.testing.assert_allclose(  # the stored rows are the image tower's cue embeddings
+        ix.clips.faiss_index.reconstruct_n(0, ix.clips.size),
+        tiny.embed_spans(video, list(zip(ix.start_ms.tolist(), ix.end_ms.tolist(), strict=True))),
+        atol=1e-5,
+    )
+    query = "a river at night"
+    code, out, _ = vloc("search", query, "--index", ws, "--by", "seen", "--json", "-k", "3")
+    assert code == 0, out
+    res = json.loads(out)
+    assert res["by"] == "seen" and res["align"] == spec and len(res["hits"]) == 3
+    assert all(h["source"] == "seen" for h in res["hits"])
+    want = ix.clips.search(tiny.encode_text([query]), 3)[0][0]  # CLIP's text tower, no encoder
+    np.testing.assert_allclose([h["score"] for h in res["hits"]], want, atol=1e-4)
+    code, out, _ = vloc("search", query, "--index", ws, "--by", "both", "--json")
+    assert code == 0 and all(h["source"] == "both" for h in json.loads(out)["hits"]), out
+    # a different CLIP model's clips cannot be searched with these
+    other = build_tiny_clip(tmp_path / "other-clip", seed=1)
+    code, out, _ = vloc(
+        "index", video, subs, "--encoder", enc, "--workdir", tmp_path / "ws2",
+        "--align", f"clip:{other}", "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    code, _, msg = vloc("search", query, "--index", ws, "--index", tmp_path / "ws2", "--by", "seen")
+    assert code == 1 and msg.count("\n") == 1 and "different align models" in msg, msg
+    code, _, msg = vloc("search", query, "--index", ws, "--by", "seen", "--align", f"clip:{other}")
+    assert code == 1 and "query with the same model" in msg, msg
+    # the real hub name with no download: one line, exit 1
+    hub = "clip:openai/clip-vit-base-patch32"
+    code, _, msg = vloc(*base, "--align", hub, "--force")
+    assert code == 1 and msg.count("\n") == 1, msg
+    assert "not in the model cache" in msg and "hf download openai/clip-vit-base-patch32" in msg
+    code, _, msg = vloc(*base, "--align", spec, "--clips", "stride")
+    assert code == 1 and msg.count("\n") == 1 and "needs a trained align model" in msg, msg

@@ -184,43 +184,76 @@ def _unit(x: Any) -> Any:
     return np.ascontiguousarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class ClipRef:
+    """A CLIP model found on disk and identified by content hash, not loaded yet (what an
+    index's cache key needs; :meth:`load` when clips are embedded or a query encoded)."""
+
+    folder: Path  # the model folder
+    spec: str  # how it is named in indexes: "clip:NAME" as asked for
+    sha256: str  # content hash of config and weights (the model's id in indexes)
+
+    @property
+    def name(self) -> str:
+        return self.spec
+
+    def load(self) -> LoadedClip:
+        """Load it for inference; one-line :class:`WeightsError` for a broken folder."""
+        from vloc._compat import install_torchvision_compat
+
+        folder = self.folder
+        install_torchvision_compat()
+        try:
+            from transformers import CLIPModel, CLIPTokenizer
+
+            model = CLIPModel.from_pretrained(str(folder)).eval()
+            tokenizer = CLIPTokenizer.from_pretrained(str(folder))
+        except Exception as e:  # transformers raises many types for a folder that is not CLIP
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise WeightsError(f"not a loadable CLIP model: {first}", path=folder) from e
+        size = int(model.config.vision_config.image_size)
+        mean, std = DEFAULT_MEAN, DEFAULT_STD
+        proc = folder / "preprocessor_config.json"
+        if proc.is_file():
+            try:
+                p = json.loads(proc.read_text(encoding="utf-8"))
+                mean = tuple(float(x) for x in p.get("image_mean", mean))  # type: ignore[assignment]
+                std = tuple(float(x) for x in p.get("image_std", std))  # type: ignore[assignment]
+            except (OSError, ValueError, TypeError) as e:
+                raise WeightsError(f"preprocessor_config.json: unreadable: {e}", path=folder) from e
+        return LoadedClip(
+            folder=folder, spec=self.spec, sha256=self.sha256, model=model, tokenizer=tokenizer,
+            size=size, mean=mean, std=std, dim=int(model.config.projection_dim),
+        )  # fmt: skip
+
+
+def find_clip(spec: str, *, cache_dir: Path | None = None) -> ClipRef:
+    """Find ``clip:NAME`` and hash it without loading it (never downloads); one-line errors
+    for a model that is not there."""
+    folder = resolve_clip(spec, cache_dir=cache_dir)
+    name = spec if is_clip_spec(spec) else CLIP_PREFIX + str(spec)
+    return ClipRef(folder=folder, spec=name, sha256=clip_sha256(folder))
+
+
 def load_clip(spec: str, *, cache_dir: Path | None = None) -> LoadedClip:
     """Load ``clip:NAME`` for inference; one-line errors for a missing or broken model."""
-    from vloc._compat import install_torchvision_compat
+    return find_clip(spec, cache_dir=cache_dir).load()
 
-    folder = resolve_clip(spec, cache_dir=cache_dir)
-    sha = clip_sha256(folder)
-    install_torchvision_compat()
-    try:
-        from transformers import CLIPModel, CLIPTokenizer
 
-        model = CLIPModel.from_pretrained(str(folder)).eval()
-        tokenizer = CLIPTokenizer.from_pretrained(str(folder))
-    except Exception as e:  # transformers raises many types for a folder that is not CLIP
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise WeightsError(f"not a loadable CLIP model: {first}", path=folder) from e
-    size = int(model.config.vision_config.image_size)
-    mean, std = DEFAULT_MEAN, DEFAULT_STD
-    proc = folder / "preprocessor_config.json"
-    if proc.is_file():
-        try:
-            p = json.loads(proc.read_text(encoding="utf-8"))
-            mean = tuple(float(x) for x in p.get("image_mean", mean))  # type: ignore[assignment]
-            std = tuple(float(x) for x in p.get("image_std", std))  # type: ignore[assignment]
-        except (OSError, ValueError, TypeError) as e:
-            raise WeightsError(f"preprocessor_config.json: unreadable: {e}", path=folder) from e
-    name = spec if is_clip_spec(spec) else CLIP_PREFIX + str(spec)
-    return LoadedClip(
-        folder=folder, spec=name, sha256=sha, model=model, tokenizer=tokenizer, size=size,
-        mean=mean, std=std, dim=int(model.config.projection_dim),
-    )  # fmt: skip
+def is_clip_model(model: object) -> bool:
+    """True for a CLIP model (found or loaded), as opposed to a trained align model."""
+    return isinstance(model, (ClipRef, LoadedClip))
 
 
 __all__ = [
     "CLIP_FRAMES",
+    "CLIP_KIND",
     "CLIP_PREFIX",
+    "ClipRef",
     "LoadedClip",
     "clip_sha256",
+    "find_clip",
+    "is_clip_model",
     "is_clip_spec",
     "load_clip",
     "resolve_clip",

@@ -1,5 +1,6 @@
-"""`vloc index VIDEO SUBS [--align MODEL]`: embed every cue and store a FAISS index in the
-video's workspace; with an align model, also the projected clip embeddings (search --by seen)."""
+"""`vloc index VIDEO SUBS [--align MODEL|clip:NAME]`: embed every cue and store a FAISS index in
+the video's workspace; with an align model, also the projected clip embeddings, with a CLIP
+model its image tower's frame embeddings (search --by seen)."""
 
 from __future__ import annotations
 
@@ -33,11 +34,14 @@ def index(
     align: str = typer.Option(
         None,
         "--align",
-        help="Align model (name or folder, from 'vloc train align'): also store clip embeddings "
-        "so that 'vloc search --by seen|both' finds what is shown.",
+        help="Align model (name or folder, from 'vloc train align'), or clip:NAME (a CLIP model "
+        "folder or hub name in the offline model cache; English-only queries): also store clip "
+        "embeddings so that 'vloc search --by seen|both' finds what is shown.",
     ),
     clips: str = typer.Option(
-        "cues", "--clips", help="With --align: cues (one clip per cue) | stride (fixed clips)."
+        "cues",
+        "--clips",
+        help="With --align: cues (one clip per cue) | stride (fixed clips; not with clip:NAME).",
     ),
     json_output: bool = JSON_OPTION,
     *,
@@ -105,8 +109,9 @@ def index(
             f"({res.index.dim}-d): {what} in {res.seconds:.2f} s{speed}\n{res.folder}"
         )
         if res.index.clips is not None:
+            what = "CLIP" if res.index.clips.info["align"].get("kind") == "clip" else "align"
             con.print(
-                f"{res.index.clips.size} clips embedded with align model "
+                f"{res.index.clips.size} clips embedded with {what} model "
                 f"{res.index.clips.align_name}"
             )
 

@@ -42,7 +42,10 @@ def search(
         "the two fused, each moment by its stronger evidence (cosine above the query's mean).",
     ),
     align: str = typer.Option(
-        None, "--align", help="Align model for --by seen|both (default: the indexes' own)."
+        None,
+        "--align",
+        help="Align model or clip:NAME for --by seen|both (default: the indexes' own; CLIP "
+        "queries are English only).",
     ),
     json_output: bool = JSON_OPTION,
     *,

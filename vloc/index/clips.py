@@ -11,6 +11,10 @@ model's video head::
 
 and the manifest's ``"clips"`` block records the align model (name, folder, sha256), its text
 encoder, the clip kind and the feature entry. ``vloc search --by seen`` queries it.
+
+A CLIP model (``--align clip:NAME``, :mod:`vloc.align.clip`) needs no features: each cue's
+clip is embedded by CLIP's image tower straight from the video (:func:`clip_model_embeddings`),
+one clip per cue, and the block's ``align`` records ``"kind": "clip"`` with its frame settings.
 This module computes the embeddings (:func:`clip_embeddings`), writes the two files
 (:func:`write_clips`) and loads them back (:func:`load_clips`, :class:`ClipIndex`).
 """
@@ -30,6 +34,7 @@ from vloc.index.manifest import MANIFEST, corrupt, read_files
 if TYPE_CHECKING:
     import numpy as np
 
+    from vloc.align.clip import LoadedClip
     from vloc.align.model import LoadedAlign
 
 CLIP_KINDS = ("cues", "stride")  # clip index: one clip per cue, or the fixed-stride clips
@@ -166,6 +171,33 @@ def clip_embeddings(
     return emb, np.asarray(fs.spans_ms, dtype=np.int64), block
 
 
+def clip_model_embeddings(
+    model: LoadedClip,
+    video: Path,
+    spans_ms: list[tuple[int, int]],
+    warn: Callable[[str], None] | None,
+) -> ClipBlock:
+    """A CLIP model's frame embeddings of each cue span ``(start_ms, end_ms)`` of ``video``:
+    (unit rows (M, D), spans (M, 2) ms, manifest block)."""
+    import numpy as np
+
+    emb = model.embed_spans(video, spans_ms, warn=warn)  # (M, D) unit rows
+    block = {
+        "align": {
+            "name": model.spec,
+            "folder": str(model.folder.resolve()),
+            "sha256": model.sha256,
+            "dim": int(emb.shape[1]),
+            **model.info,  # kind "clip", frames per cue, decode fps, image size
+        },
+        "encoder": {"name": f"{model.spec} text tower", "sha256": model.sha256, "dim": model.dim},
+        "kind": "cues",
+        "count": int(emb.shape[0]),
+    }
+    spans = np.asarray(spans_ms, dtype=np.int64).reshape(-1, 2)
+    return emb, spans, block
+
+
 def overlap_cue(spans: np.ndarray, cue_start: np.ndarray, cue_end: np.ndarray) -> np.ndarray:
     """For each clip span ``(M, 2)``, the position of the cue ``(N,)`` it overlaps most
     (earliest on ties), -1 when it overlaps none → ``(M,)`` int64."""
@@ -219,6 +251,7 @@ __all__ = [
     "ClipIndex",
     "align_feature_options",
     "clip_embeddings",
+    "clip_model_embeddings",
     "load_clips",
     "overlap_cue",
     "write_clips",

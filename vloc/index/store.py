@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vloc.align.clip import is_clip_model
 from vloc.errors import CacheError, InputError, SubtitleError, VlocError
 from vloc.fileio import atomic_path, atomic_write_json, file_fingerprint, sha256_file, stable_hash
 from vloc.index.clips import (
@@ -38,6 +39,7 @@ from vloc.index.clips import (
     ClipIndex,
     align_feature_options,
     clip_embeddings,
+    clip_model_embeddings,
     load_clips,
     overlap_cue,
     write_clips,
@@ -61,6 +63,7 @@ from vloc.workspace import Workspace
 if TYPE_CHECKING:
     import numpy as np
 
+    from vloc.align.clip import ClipRef, LoadedClip
     from vloc.align.model import LoadedAlign
     from vloc.encoders import Encoder, EncoderRef
 
@@ -224,7 +227,7 @@ def build_index(
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
     warn: Callable[[str], None] | None = None,
-    align: str | Path | LoadedAlign | None = None,
+    align: str | Path | LoadedAlign | LoadedClip | ClipRef | None = None,
     clips: str = "cues",
 ) -> IndexResult:
     """Embed every cue of ``subtitles`` and store the index in ``video``'s workspace.
@@ -244,9 +247,11 @@ def build_index(
             warnings when clips are extracted).
         align: an align model (name, folder or loaded): also store the clip index of the
             video's clip features projected by it (features extracted with the model's
-            recorded settings, or found in the feature store).
+            recorded settings, or found in the feature store); or a CLIP model
+            (``clip:NAME`` or found/loaded, :mod:`vloc.align.clip`): its image tower embeds
+            each cue's frames straight from the video.
         clips: with ``align``: ``"cues"`` (one clip per cue) or ``"stride"`` (fixed-length
-            clips of the whole video).
+            clips of the whole video; trained align models only).
     Returns:
         :class:`IndexResult`; a cache hit loads no model at all.
     """
@@ -262,7 +267,12 @@ def build_index(
         raise SubtitleError("subtitle file not found", path=subtitles)
     if clips not in CLIP_KINDS:
         raise InputError(f"unknown clip kind {clips!r}; valid: {', '.join(CLIP_KINDS)}")
-    aligner = _load_align(align) if align is not None else None
+    aligner = _align_model(align) if align is not None else None
+    if aligner is not None and is_clip_model(aligner) and clips != "cues":
+        raise InputError(
+            f"--clips {clips} needs a trained align model: a CLIP model embeds one clip per cue "
+            "(--clips cues)"
+        )
     ref: EncoderRef = encoder.ref if isinstance(encoder, Encoder) else resolve_encoder(encoder)
     subs_sha = sha256_file(subtitles)
     fields = {"v": INDEX_FORMAT_VERSION, "subs": subs_sha, "enc": encoding, "encoder": ref.sha256}
@@ -279,11 +289,7 @@ def build_index(
             hit, _ = _find(folder, key, subs_sha, ref, aligner)
             if hit is not None:
                 return IndexResult(hit, True, "up to date", time.perf_counter() - t0, 0.0)
-        clip_block = (
-            clip_embeddings(aligner, clips, video, subtitles, workdir, warn)
-            if aligner is not None
-            else None
-        )
+        clip_block = _clip_block(aligner, clips, video, subtitles, subs, workdir, warn)
         embed_s = _build(
             folder, key, subs, encoder, ref, video, subtitles, subs_sha, encoding, progress,
             clip_block,
@@ -299,7 +305,11 @@ def build_index(
 
 
 def _find(
-    folder: Path, key: str, subs_sha: str, ref: EncoderRef, aligner: LoadedAlign | None = None
+    folder: Path,
+    key: str,
+    subs_sha: str,
+    ref: EncoderRef,
+    aligner: LoadedAlign | LoadedClip | ClipRef | None = None,
 ) -> tuple[SubtitleIndex | None, str]:
     """(the index in ``folder`` when it is up to date, else None; why it is or is not)."""
     if not (folder / MANIFEST).exists():
@@ -321,10 +331,40 @@ def _find(
     return None, "settings changed"
 
 
-def _load_align(align: str | Path | LoadedAlign) -> LoadedAlign:
+def _align_model(
+    align: str | Path | LoadedAlign | LoadedClip | ClipRef,
+) -> LoadedAlign | LoadedClip | ClipRef:
+    """The align model to embed clips with: a trained one loaded (small), a CLIP model only
+    found and hashed (loaded when clips are embedded, so that a cache hit loads nothing)."""
+    from vloc.align.clip import find_clip, is_clip_spec
     from vloc.align.model import LoadedAlign, load_align
 
-    return align if isinstance(align, LoadedAlign) else load_align(align)
+    if isinstance(align, LoadedAlign) or is_clip_model(align):
+        return align  # type: ignore[return-value]
+    if is_clip_spec(align):
+        return find_clip(str(align))
+    return load_align(align)  # type: ignore[arg-type]
+
+
+def _clip_block(
+    aligner: LoadedAlign | LoadedClip | ClipRef | None,
+    clips: str,
+    video: Path,
+    subtitles: Path,
+    subs: Any,
+    workdir: str | Path | None,
+    warn: Callable[[str], None] | None,
+) -> ClipBlock | None:
+    """The clip index to store beside the cues (None without an align model)."""
+    from vloc.align.clip import ClipRef
+
+    if aligner is None:
+        return None
+    if not is_clip_model(aligner):
+        return clip_embeddings(aligner, clips, video, subtitles, workdir, warn)  # type: ignore[arg-type]
+    model = aligner.load() if isinstance(aligner, ClipRef) else aligner
+    spans = [(c.start_ms, c.end_ms) for c in subs.cues]
+    return clip_model_embeddings(model, video, spans, warn)  # type: ignore[arg-type]
 
 
 def _build(

@@ -9,8 +9,9 @@ What a query is matched against (``by``, :data:`BY`):
 * ``seen`` — the clip embeddings an align model stored in the indexes
   (``vloc index VIDEO SUBS --align MODEL``): the query goes through the model's text encoder and
   text head (:mod:`vloc.align`), so a description of what is shown finds it, in any language
-  the text encoder knows, even when no subtitle names it. Every index must hold clips of the
-  same align model;
+  the text encoder knows, even when no subtitle names it; with a CLIP model
+  (``--align clip:NAME``) through CLIP's text tower (English only). Every index must hold
+  clips of the same align (or CLIP) model;
 * ``both`` — the two rankings fused by their evidence (:mod:`vloc.search.fusion`).
 
 The package: :mod:`vloc.search.indexes` (the indexes searched as one, :class:`IndexSet`),
@@ -26,12 +27,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vloc.align.clip import is_clip_model
 from vloc.errors import InputError
 from vloc.search.fusion import FUSE_DEPTH, FUSE_WEIGHTS, RRF_K, fuse, rrf_fuse
 from vloc.search.indexes import Hit, IndexSet
-from vloc.search.seen import align_for, align_text_encoder
+from vloc.search.seen import align_for, align_text_encoder, encode_seen
 
 if TYPE_CHECKING:
+    from vloc.align.clip import LoadedClip
     from vloc.align.model import LoadedAlign
     from vloc.encoders import Encoder, EncoderRef
 
@@ -100,7 +103,7 @@ class Searcher:
         *,
         by: str = "said",
         encoder: str | Path | Encoder | None = None,
-        align: str | Path | LoadedAlign | None = None,
+        align: str | Path | LoadedAlign | LoadedClip | None = None,
     ) -> None:
         from vloc.encoders import Encoder, load_encoder
 
@@ -108,7 +111,7 @@ class Searcher:
             raise InputError(f"unknown --by {by!r}; valid: {', '.join(BY)}")
         self.indexes, self.by = indexes, by
         self.encoder: Encoder | None = None
-        self.align: LoadedAlign | None = None
+        self.align: LoadedAlign | LoadedClip | None = None
         self.align_encoder: Encoder | None = None
         if by in ("seen", "both"):
             sha = indexes.check_clips()
@@ -119,7 +122,7 @@ class Searcher:
                 self.encoder = encoder
             else:
                 self.encoder = load_encoder(encoder_for(indexes, encoder))
-        if self.align is not None:
+        if self.align is not None and not is_clip_model(self.align):  # CLIP has its text tower
             want = self.align.encoder
             if self.encoder is not None and self.encoder.sha256 == want["sha256"]:
                 self.align_encoder = self.encoder
@@ -171,9 +174,8 @@ class Searcher:
             [said] = ix.search(q, depth)
             rows = [(sc, ("cue", m, p), ix.hit(sc, m, p)) for sc, m, p in said]
             out["said"] = Ranking(rows, float(q[0] @ ix.mean_vector("said")))
-        if self.align is not None and self.align_encoder is not None:
-            emb = self.align_encoder.encode([query], threads=QUERY_THREADS)  # (1, D_t)
-            q = self.align.project_text(emb)  # (1, D')
+        if self.align is not None:
+            q = encode_seen(self.align, self.align_encoder, [query])  # (1, D')
             [seen] = ix.search_clips(q, depth)
             rows, keys = [], set()
             for sc, m, j in seen:
@@ -202,7 +204,7 @@ def search(
     top_k: int = DEFAULT_TOP_K,
     encoder: str | Path | Encoder | None = None,
     by: str = "said",
-    align: str | Path | LoadedAlign | None = None,
+    align: str | Path | LoadedAlign | LoadedClip | None = None,
 ) -> SearchResult:
     """Find the ``top_k`` moments most similar to ``query`` across every index under ``paths``.
 
@@ -213,7 +215,8 @@ def search(
             encoder that must be the same model (checked by content hash).
         by: ``said`` (subtitles), ``seen`` (clip embeddings of an align model) or ``both``
             (the two fused by evidence, :func:`fuse`), see the module docstring.
-        align: with ``seen``/``both``: the align model (default: the one the indexes record).
+        align: with ``seen``/``both``: the align model or ``clip:NAME`` (default: the one the
+            indexes record).
     """
     if not query.strip():
         raise InputError("the query is empty")
