@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_align_clip import build_tiny_clip
 from tiny_models import build_tiny_sentence_model
 from typer.testing import CliRunner
 
@@ -148,6 +149,16 @@ def test_by_seen_errors(world, tmp_path):
     _index(world, test[1], mixed, "--align", world["models"][1])
     code, out = vloc("search", "a forest", "--index", mixed, "--by", "both")
     assert code == 1 and "different align models" in out, out
+    clip = build_tiny_clip(tmp_path / "tiny-clip")  # a CLIP index beside an align-model one
+    _index(world, test[1], tmp_path / "with-clip", "--align", f"clip:{clip}")
+    code, out = vloc("search", "a forest", "--index", plain, "--index", tmp_path / "with-clip",
+                     "--by", "seen")  # fmt: skip
+    assert code == 1 and "has no clip embeddings" in out, out
+    _index(world, test[0], tmp_path / "with-align", "--align", world["models"][0])
+    code, out = vloc("search", "a forest", "--index", tmp_path / "with-align", "--index",
+                     tmp_path / "with-clip", "--by", "seen")  # fmt: skip
+    assert code == 1 and out.count("\n") == 1 and "different align models" in out, out
+    assert "clip:" in out and "align0" in out
     code, out = vloc("search", "a forest", "--index", plain, "--by", "sideways")
     assert code == 2 and "--by must be one of said, seen, both" in out
 
