@@ -237,6 +237,14 @@ def test_a_video_named_like_the_report_does_not_replace_it(tmp_path, source):
         (["--tasks", "features", "--executor", "spark"], "unknown --executor"),
         (["--tasks", "features", "--weights", "random"], "needs --seed"),
         (["--tasks", "features", "--workers", "0"], "--workers must be >= 1"),
+        (
+            ["--tasks", "features", "--backbone-path", "bogus"],
+            "unknown backbone path 'bogus'; valid paths: auto, eager, jit, compile",
+        ),
+        (
+            ["--tasks", "features", "--compile", "--backbone-path", "jit"],
+            "--compile contradicts --backbone-path jit",
+        ),
     ],
 )
 def test_usage_errors_are_one_line(tmp_path, source, args, message):

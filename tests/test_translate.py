@@ -379,6 +379,48 @@ def test_missing_backbone_weights_fail_before_any_output(film, models, tmp_path)
     assert not subs.with_name("film.zh.srt").exists()
 
 
+def test_bad_backbone_path_is_one_line_before_any_output(film, models, tmp_path):
+    video, subs = film
+    argv = ["translate", str(video), str(subs), "--to", "zh", "--model", str(models["full"])]
+    argv += ["--workdir", str(tmp_path / "ws")]
+    r = CliRunner().invoke(app, [*argv, "--backbone-path", "bogus"])
+    # the same line as `vloc features --backbone-path bogus`
+    _one_line_error(r, "unknown backbone path 'bogus'; valid paths: auto, eager, jit, compile")
+    r = CliRunner().invoke(app, [*argv, "--backbone-path", "jit", "--device", "cuda"])
+    _one_line_error(r, "--backbone-path jit runs on the CPU only")
+    assert not subs.with_name("film.zh.srt").exists() and not (tmp_path / "ws").exists()
+
+
+def _feature_entry_paths(workdir: Path) -> list[str]:
+    """The ``backbone_path`` recorded by every feature entry under ``workdir``."""
+    found = []
+    for meta in sorted(workdir.rglob("*.json")):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("source") == "extracted":
+            found.append(data["backbone_path"])
+    return found
+
+
+def test_backbone_path_reaches_the_features_and_eager_keeps_the_output(film, models, tmp_path):
+    video, subs = film
+    argv = ["translate", str(video), str(subs), "--to", "zh", "--model", str(models["full"])]
+    outputs = {}
+    for path in ("default", "eager", "jit"):
+        extra = [] if path == "default" else ["--backbone-path", path]
+        out = tmp_path / f"{path}.zh.srt"
+        r = CliRunner().invoke(
+            app, [*argv, "--workdir", str(tmp_path / path), "-o", str(out), *extra, "--json"]
+        )
+        assert r.exit_code == 0, r.output
+        assert _json(r)["cache"]["features"] is False
+        outputs[path] = out.read_bytes()
+    # a 3 s film is far too short for auto to trace: it runs eager, byte for byte the same
+    assert _feature_entry_paths(tmp_path / "default") == ["eager"]
+    assert _feature_entry_paths(tmp_path / "eager") == ["eager"]
+    assert outputs["eager"] == outputs["default"]
+    assert _feature_entry_paths(tmp_path / "jit") == ["jit"]  # another entry, traced
+
+
 def test_output_never_overwrites_the_input(film, models, tmp_path):
     video, subs = film
     plain = subs.with_name("film.zh.srt")

@@ -96,7 +96,10 @@ class BatchOptions:
     clip_len: int = 16  # frames per feature clip
     encoding: str | None = None  # subtitle encoding override (None: detect)
     width: float = 1.0  # backbone width multiplier (1.0 = the real model; tests use less)
-    compile: bool = False  # torch.compile the backbone of the features task
+    compile: bool = False  # torch.compile the backbone of the features task (the same as
+    # backbone_path="compile" there; the translate task follows backbone_path only)
+    backbone_path: str = "auto"  # features and translate tasks: how the video backbone runs,
+    # "auto" | "eager" | "jit" | "compile" (vloc.features.paths)
     strict: bool = False  # translate/summarize fail when the model does not know the text
     allow_truncated: bool = False  # features of a truncated video: go on with what decodes
     engine: EngineOptions | None = None  # translate task: openai | gguf | seq2seq and context

@@ -42,6 +42,7 @@ def _task_features(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpti
         encoding=opts.encoding,
         width=opts.width,
         compile=opts.compile,
+        backbone_path=opts.backbone_path,
         allow_truncated=opts.allow_truncated,
     )
     res = extract_features(job.video, subs=job.subs, options=fo, workdir=job_dir)
@@ -83,6 +84,7 @@ def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
             device=opts.device,
             strict=opts.strict,
             allow_truncated=opts.allow_truncated,
+            backbone_path=opts.backbone_path,
             engine=opts.engine,
         ),
     )

@@ -15,6 +15,13 @@ ALLOW_TRUNCATED_OPTION = typer.Option(
     help="Go on with what decodes from a truncated video (warned) instead of failing.",
 )
 WORKDIR_OPTION = typer.Option(None, "--workdir", help="Parent folder of the workspace.")
+BACKBONE_PATH_OPTION = typer.Option(
+    "auto",  # vloc.features.paths.DEFAULT_PATH (not imported: `vloc --help` stays light)
+    "--backbone-path",
+    help="auto | eager | jit | compile: how the video backbone runs. auto: a saved TorchScript "
+    "trace (jit) when the video is long enough to earn the trace back on this machine "
+    "(measured once), else eager.",
+)
 WEIGHTS_DIR_OPTION = typer.Option(
     None, "--weights-dir", help="Cache of published checkpoints (default $VLOC_HOME/weights)."
 )

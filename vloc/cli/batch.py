@@ -55,8 +55,12 @@ def batch(
     encoding: str | None = C.ENCODING_OPTION,
     device: str = DEVICE_OPTION,
     compile: bool = typer.Option(
-        False, "--compile", help="torch.compile the features task's backbone (long films)."
+        False,
+        "--compile",
+        help="torch.compile the features task's backbone (long films; the same as "
+        "--backbone-path compile for that task).",
     ),
+    backbone_path: str = C.BACKBONE_PATH_OPTION,
     allow_truncated: bool = C.ALLOW_TRUNCATED_OPTION,
     strict: bool = typer.Option(
         False,
@@ -89,6 +93,9 @@ def batch(
         raise InputError(f"--workers must be >= 1, got {workers}")
     if weights == "random" and seed is None:
         raise InputError("--weights random needs --seed N (random weights are never implicit)")
+    from vloc.features.paths import check_path
+
+    check_path(backbone_path, fast=True, device=device, compile=compile)  # once, not per video
     task_list = parse_tasks(tasks)
     if executor == "ray":
         from vloc.ray_executor import require_ray
@@ -111,6 +118,7 @@ def batch(
         encoding=encoding,
         width=width,
         compile=compile,
+        backbone_path=backbone_path,
         strict=strict,
         allow_truncated=allow_truncated,
         engine=engine_opts if engine_opts.kind != "vloc" else None,

@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from vloc.cli import _common as C
 from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command, usage_error
 
 
@@ -51,12 +52,7 @@ def features(
     compile: bool = typer.Option(
         False, "--compile", help="torch.compile the backbone (same as --backbone-path compile)."
     ),
-    backbone_path: str = typer.Option(
-        "auto",
-        "--backbone-path",
-        help="auto | eager | jit | compile. auto: a saved TorchScript trace (jit) when the "
-        "video is long enough to earn the trace back on this machine (measured once), else eager.",
-    ),
+    backbone_path: str = C.BACKBONE_PATH_OPTION,
     allow_truncated: bool = typer.Option(
         False,
         "--allow-truncated",

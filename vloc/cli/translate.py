@@ -45,6 +45,7 @@ def translate(
     allow_truncated: bool = C.ALLOW_TRUNCATED_OPTION,
     workdir: Path | None = C.WORKDIR_OPTION,
     device: str = DEVICE_OPTION,
+    backbone_path: str = C.BACKBONE_PATH_OPTION,
     batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="Cues per decoding batch."),
     strict: bool = C.strict_option("the subtitles'"),
     engine_flags: dict[str, Any] = E.HERE,
@@ -104,6 +105,7 @@ def translate(
         device=device,
         strict=strict,
         allow_truncated=allow_truncated,
+        backbone_path=backbone_path,
     )
     with Bars(ui, "{}", STAGE_UNITS) as bars:
         result = translate_subtitles(video, subs, options, progress=bars, warn=ui.warn)

@@ -178,6 +178,7 @@ def _feature_options(loaded: LoadedModel, options: TranslateOptions, warn: WarnF
         device=options.device,
         encoding=options.encoding,
         allow_truncated=options.allow_truncated,
+        backbone_path=options.backbone_path,
     )
 
 

@@ -75,6 +75,8 @@ class TranslateOptions:
     source_lang: str | None = None  # engines: the subtitles' language; None: from the file
     # name's tag (film.en.srt), else guessed from the script
     allow_truncated: bool = False  # features of a truncated video: go on with what decodes
+    backbone_path: str = "auto"  # how the video backbone runs: "auto" | "eager" | "jit" |
+    # "compile" (vloc.features.paths; FeatureOptions.backbone_path)
 
 
 @dataclass
@@ -139,6 +141,9 @@ def _validate(options: TranslateOptions) -> None:
         raise InputError(f"--format {options.format!r}; valid: {', '.join(FORMATS)}")
     if options.device not in DEVICES:
         raise InputError(f"--device {options.device!r}; valid: {', '.join(DEVICES)}")
+    from vloc.features.paths import check_path  # torch-free
+
+    check_path(options.backbone_path, fast=True, device=options.device)  # fast: as extracted
     if options.engine is not None:
         options.engine.check()
 
