@@ -5,11 +5,13 @@
   softened matching under English guidance; the model folder (registry kind ``align``);
 * :mod:`vloc.align.data` — the training manifest of described moments (English plus
   translations) and their clip features;
-* :mod:`vloc.align.train` — the training loop (``vloc train align``).
+* :mod:`vloc.align.train` — the training loop (``vloc train align``);
+* :mod:`vloc.align.clip` — a CLIP image–text model as a ready-made align model
+  (``clip:NAME``, English-only queries).
 
 Indexes store the projected clip embeddings beside the subtitle ones
-(``vloc index FILM SUBS --align MODEL``, :mod:`vloc.index.store`), and ``vloc search --by
-seen|both`` queries them through the text head (:mod:`vloc.search`).
+(``vloc index FILM SUBS --align MODEL|clip:NAME``, :mod:`vloc.index.clips`), and ``vloc search
+--by seen|both`` queries them through the text head or CLIP's text tower (:mod:`vloc.search`).
 Heavy imports (torch, safetensors) happen inside the functions.
 """
 

@@ -13,9 +13,10 @@ index* of what is seen (:mod:`vloc.index.clips`) and the manifest a ``"clips"`` 
 the manifest and finding index folders is :mod:`vloc.index.manifest`.
 
 ``key`` hashes the format version, the subtitle file's bytes, the requested encoding, the
-encoder's content hash and, with an align model, the model's hash and the clip kind. The data files are written under new names before the manifest is
-replaced, and the manifest records their sha256: a crash at any point leaves either the old
-index or the new one, never a mix. Building again with the same inputs is a cache hit.
+encoder's content hash and, with an align model, the model's hash and the clip kind. The
+data files are written under new names before the manifest is replaced, and the manifest
+records their sha256: a crash at any point leaves either the old index or the new one, never
+a mix. Building again with the same inputs is a cache hit.
 A build holds the workspace lock ``index-<subtitle file name>``
 (:meth:`vloc.workspace.Workspace.lock`) and looks for the index again once it holds it: of two
 runs started together, one builds and the other finds the cache hit.
