@@ -33,11 +33,12 @@ Finished stages in ``OUT`` are reused (films, features, models).
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from vloc.synthetic.stages import cue_features, load_averages
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "en": {"languages": "en"},
@@ -77,11 +78,6 @@ class SeenBenchSettings:
     batch_size: int = 64
     train_seed: int = 0
     variants: tuple[str, ...] = tuple(VARIANTS)  # trained and scored
-
-
-def _load() -> dict[str, float]:
-    one, five, fifteen = os.getloadavg()
-    return {"1m": round(one, 2), "5m": round(five, 2), "15m": round(fifteen, 2)}
 
 
 def feature_options(s: SeenBenchSettings) -> Any:
@@ -206,7 +202,6 @@ def run_benchmark(out: Path, s: SeenBenchSettings, *, log: Any = print) -> dict[
     from vloc.align.model import load_align
     from vloc.align.train import AlignTrainOptions, train_align
     from vloc.encoders import load_encoder
-    from vloc.features import extract_features
     from vloc.fileio import atomic_write_json, atomic_write_text
     from vloc.index import build_index
     from vloc.search import IndexSet
@@ -224,7 +219,7 @@ def run_benchmark(out: Path, s: SeenBenchSettings, *, log: Any = print) -> dict[
     torch.set_num_threads(1)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
-    load_before = _load()
+    load_before = load_averages()
     t_all = time.perf_counter()
     set_dir, ws = out / "set", out / "workspaces"
 
@@ -246,14 +241,7 @@ def run_benchmark(out: Path, s: SeenBenchSettings, *, log: Any = print) -> dict[
         f"films ({timings['generate']:.1f} s)")  # fmt: skip
 
     t0 = time.perf_counter()
-    fo = feature_options(s)
-    feats: dict[str, Path] = {}
-    for f in films:
-        r = extract_features(
-            set_dir / f"{f.id}.mp4", subs=set_dir / f"{f.id}.en.srt", options=fo,
-            workdir=ws, warn=lambda _m: None,
-        )  # fmt: skip
-        feats[f.id] = r.outputs["cues"]
+    feats = cue_features(set_dir, (f.id for f in films), feature_options(s), ws)
     timings["features"] = time.perf_counter() - t0
     log(f"[features] {len(feats)} films ({timings['features']:.1f} s)")
 
@@ -362,7 +350,7 @@ def run_benchmark(out: Path, s: SeenBenchSettings, *, log: Any = print) -> dict[
         "checks": [{"check": c, "passed": ok} for c, ok in checks],
         "passed": all(ok for _, ok in checks),
         "timings": {k: round(x, 1) for k, x in timings.items()},
-        "load": {"before": load_before, "after": _load()},
+        "load": {"before": load_before, "after": load_averages()},
     }
     atomic_write_json(out / "results.json", results)
     atomic_write_text(out / "results.md", results_markdown(results))

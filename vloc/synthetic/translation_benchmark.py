@@ -37,6 +37,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from vloc.synthetic.stages import cue_features, load_averages
+
 VARIANTS = ("full", "text-only", "segment-level", "no-gr", "no-tvss")
 FULL_TARGET = 0.90  # `full` must get at least this share of the ambiguous words right
 CHANCE_CEILING = 0.65  # `text-only` and `segment-level` must stay at or below this share
@@ -117,18 +119,11 @@ def train_overrides(s: BenchSettings, dim: int, regions: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _load() -> dict[str, float]:
-    """1-, 5- and 15-minute load averages of the machine."""
-    one, five, fifteen = os.getloadavg()
-    return {"1m": round(one, 2), "5m": round(five, 2), "15m": round(fifteen, 2)}
-
-
 def run_benchmark(out: Path, s: BenchSettings, *, log: Any = print) -> dict[str, Any]:
     """Every stage into ``out``; returns the results dict (also written as results.json)."""
     import torch
 
     from vloc.encoders import load_encoder
-    from vloc.features import extract_features
     from vloc.fileio import atomic_write_json
     from vloc.index import build_index
     from vloc.synthetic import TranslationSetOptions, make_translation_set
@@ -140,7 +135,7 @@ def run_benchmark(out: Path, s: BenchSettings, *, log: Any = print) -> dict[str,
     torch.set_num_threads(s.threads)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
-    load_before = _load()
+    load_before = load_averages()
     t_all = time.perf_counter()
 
     set_dir = out / "set"
@@ -159,14 +154,7 @@ def run_benchmark(out: Path, s: BenchSettings, *, log: Any = print) -> dict[str,
         f"({timings['generate']:.1f} s)")  # fmt: skip
 
     t0 = time.perf_counter()
-    fo = feature_options(s)
-    feats: dict[str, Path] = {}
-    for f in films:
-        r = extract_features(
-            set_dir / f"{f.id}.mp4", subs=set_dir / f"{f.id}.en.srt", options=fo,
-            workdir=out / "workspaces", warn=lambda _m: None,
-        )  # fmt: skip
-        feats[f.id] = r.outputs["cues"]
+    feats = cue_features(set_dir, (f.id for f in films), feature_options(s), out / "workspaces")
     timings["features"] = time.perf_counter() - t0
     meta = json.loads(feats[films[0].id].with_suffix(".json").read_text(encoding="utf-8"))
     regions, dim = meta["shapes"]["regions"][1:]
@@ -255,7 +243,7 @@ def run_benchmark(out: Path, s: BenchSettings, *, log: Any = print) -> dict[str,
         "timings_s": {k: round(x, 1) for k, x in timings.items()},
         "train": train_info,
         "load_before": load_before,
-        "load_after": _load(),
+        "load_after": load_averages(),
         "cpu_count": os.cpu_count(),
         "settings": s.__dict__,
         "features": {"regions": regions, "dim": dim, "options": meta.get("options")},
