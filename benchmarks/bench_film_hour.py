@@ -86,9 +86,13 @@ def _parse_time(t: str) -> int:
     return ((h * 60 + m) * 60 + s) * 1000 + int(ms)
 
 
-def film_subtitles(out: Path, minutes: float) -> tuple[Path, list[str], list[str], str] | None:
-    """The largest TopicVD validation film's cues that start in the first ``minutes``, as an
-    SRT in OUT; (path, English lines, Chinese lines, film name), or None without the data."""
+def film_subtitles(
+    out: Path, minutes: float, count: int | None = None
+) -> tuple[Path, list[str], list[str], str] | None:
+    """The largest TopicVD validation film's cues that start in the first ``minutes`` — or, with
+    ``count``, its first ``count`` cues with their times scaled to fit ``minutes`` (a denser
+    subtitle track than the film's own: more work per minute) — as an SRT in OUT; (path,
+    English lines, Chinese lines, film name), or None without the data."""
     info, en, zh = (TOPICVD / f for f in ("valid.info", "valid.en", "valid.zh"))
     if not all(p.is_file() for p in (info, en, zh)):
         return None
@@ -100,13 +104,19 @@ def film_subtitles(out: Path, minutes: float) -> tuple[Path, list[str], list[str
         f = row.split("\t")
         by_film[f[0]].append((int(f[3]), _parse_time(f[1]), _parse_time(f[2]), i))
     film = max(by_film, key=lambda k: len(by_film[k]))
-    cues = sorted(c for c in by_film[film] if c[1] < minutes * 60_000)
-    cues = [(a, min(b, int(minutes * 60_000)), i) for _, a, b, i in cues]
+    span = int(minutes * 60_000)
+    if count:
+        first = sorted(by_film[film])[:count]
+        scale = span / max(b for _, _, b, _ in first)
+        cues = [(int(a * scale), int(b * scale), i) for _, a, b, i in first]
+    else:
+        cues = sorted(c for c in by_film[film] if c[1] < span)
+        cues = [(a, min(b, span), i) for _, a, b, i in cues]
     blocks = [
         f"{n}\n{_srt_time(a)} --> {_srt_time(b)}\n{en_lines[i]}\n"
         for n, (a, b, i) in enumerate(cues, 1)
     ]
-    path = out / f"film-{minutes:g}min.en.srt"
+    path = out / f"film-{minutes:g}min{f'-{count}cues' if count else ''}.en.srt"
     path.write_text("\n".join(blocks), encoding="utf-8")
     return path, [en_lines[i] for *_, i in cues], [zh_lines[i] for *_, i in cues], film
 
@@ -214,6 +224,18 @@ def main() -> int:
     ap.add_argument("out", type=Path, help="folder for the video, model, workspaces and JSON")
     ap.add_argument("--minutes", type=float, default=60.0, help="video length (default 60)")
     ap.add_argument("--mode", choices=("cues", "stride"), default="cues")
+    ap.add_argument(
+        "--cues",
+        type=int,
+        default=None,
+        help="take the film's first N cues, times scaled into the video (default: the cues that "
+        "start within it — 676 for 60 minutes); 1000 gives the ~1,000-cue hour",
+    )
+    ap.add_argument(
+        "--runs",
+        default=",".join(RUNS),
+        help=f"which of {', '.join(RUNS)} to run (comma-separated; warm needs second film)",
+    )
     args = ap.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -224,7 +246,7 @@ def main() -> int:
         + (f", encoded in {enc:.0f} s" if enc else ", cached"))  # fmt: skip
     subs, model, film = "", "", None
     if args.mode == "cues":
-        got = film_subtitles(out, args.minutes)
+        got = film_subtitles(out, args.minutes, args.cues)
         if got is None:
             log(f"skipped: TopicVD validation data not found in {TOPICVD} (see its README)")
             return 0
@@ -236,9 +258,10 @@ def main() -> int:
     shutil.rmtree(home, ignore_errors=True)
     env = {**os.environ, "VLOC_HOME": str(home), "PYTHONPATH": str(ROOT)}
     runs: dict[str, dict] = {}
-    for name in RUNS:
-        ws = out / f"ws-{args.mode}-{'cold' if name == 'cold' else 'second'}"
-        if name != "warm":
+    ws = out / f"ws-{args.mode}-cold"
+    for name in [r for r in RUNS if r in args.runs.split(",")]:
+        if name != "warm":  # warm: the workspace of the run before, everything cached
+            ws = out / f"ws-{args.mode}-{'cold' if name == 'cold' else 'second'}"
             shutil.rmtree(ws, ignore_errors=True)
         ws.mkdir(parents=True, exist_ok=True)
         output = str(ws / f"film.{name.replace(' ', '-')}.zh.srt")
@@ -246,10 +269,11 @@ def main() -> int:
         log(f"run: {name} ...")
         runs[name] = run_child(_CHILD, argv, env)
         log(f"  {json.dumps(runs[name])}")
-    path = runs["cold"]["backbone_path"]["path"] or "eager"
+    first = next(iter(runs.values()))
+    path = first["backbone_path"]["path"] or "eager"
     backbone = "i3d_r50" if args.mode == "cues" else STRIDE_BACKBONE
     only = run_child(_BACKBONE_ONLY, [str(video), backbone, path, str(TIMING_CLIPS)], env)
-    n = runs["cold"].get("cues") or runs["cold"].get("clips") or 0
+    n = first.get("cues") or first.get("clips") or 0
     backbone_s = only["s_per_clip"] * n
     feature_stage = "features" if args.mode == "cues" else "extract_stride"
     table = []
