@@ -195,6 +195,17 @@ def model_folder(kind: str, folder: Path) -> Path | None:
     return None
 
 
+def named_model(kind: str, name: str) -> Path | None:
+    """The model of ``kind`` installed as ``<models dir>/<name>/`` (the first of
+    :func:`model_dirs` that holds one); None when there is none or ``name`` is a path."""
+    if "/" in name or "\\" in name or name.startswith("."):
+        return None
+    for base in model_dirs():
+        if (base / name).is_dir() and (model := model_folder(kind, base / name)) is not None:
+            return model
+    return None
+
+
 def installed(kind: str) -> list[Path]:
     """Installed model folders of ``kind``, sorted by name (the first place wins for a name)."""
     found: dict[str, Path] = {}
@@ -330,10 +341,9 @@ def resolve(
     if path.exists():
         raise WeightsError("--model must be a model folder or a model name, not a file", path=path)
     name = str(name_or_path)
-    if "/" not in name and "\\" not in name and not name.startswith("."):
-        for base in model_dirs():
-            if (base / name).is_dir() and (model := model_folder(kind, base / name)) is not None:
-                return model
+    model = named_model(kind, name)
+    if model is not None:
+        return model
     raise missing(kind, f"{k.name} model {name!r} not found")
 
 

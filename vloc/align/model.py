@@ -269,7 +269,7 @@ def read_align_info(folder: Path) -> dict[str, Any]:
 def resolve_align(name_or_path: str | Path) -> Path:
     """The align model folder for a name (``models/<name>/``) or a path; WeightsError when
     there is none (listing the installed ones)."""
-    from vloc.registry import describe_installed, model_dirs, model_folder
+    from vloc.registry import describe_installed, model_dirs, model_folder, named_model
 
     path = Path(name_or_path).expanduser()
     if path.is_dir():
@@ -284,10 +284,9 @@ def resolve_align(name_or_path: str | Path) -> Path:
     if path.exists():
         raise WeightsError("an align model is a folder, not a file", path=path)
     name = str(name_or_path)
-    if "/" not in name and "\\" not in name and not name.startswith("."):
-        for base in model_dirs():
-            if (base / name).is_dir() and (found := model_folder("align", base / name)):
-                return found
+    found = named_model("align", name)
+    if found is not None:
+        return found
     where = " and ".join(str(d) for d in model_dirs())
     raise WeightsError(
         f"align model {name!r} not found: no such folder, and no model of that name in {where} "
