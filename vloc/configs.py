@@ -4,6 +4,7 @@ Imports no torch."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, fields
 from typing import Any, ClassVar, TypeVar
 
@@ -22,8 +23,14 @@ class DictConfig:
 
     @classmethod
     def from_dict(cls: type[ConfigT], data: dict[str, Any]) -> ConfigT:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = unknown_fields(cls, data)
         if unknown:
-            raise InputError(f"unknown {cls.what} config fields {unknown}; valid: {sorted(known)}")
+            valid = sorted(f.name for f in fields(cls))
+            raise InputError(f"unknown {cls.what} config fields {unknown}; valid: {valid}")
         return cls(**data)
+
+
+def unknown_fields(cls: type, data: Mapping[str, Any]) -> list[str]:
+    """The keys of ``data`` that name no field of the dataclass ``cls``, sorted."""
+    known = {f.name for f in fields(cls)}
+    return sorted(set(data) - known)

@@ -30,10 +30,11 @@ Model folder (registry kind ``align``)::
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vloc.configs import unknown_fields
 from vloc.errors import WeightsError
 from vloc.fileio import atomic_path, atomic_write_json, atomic_write_text, sha256_file
 
@@ -73,8 +74,7 @@ class AlignConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AlignConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = unknown_fields(cls, data)
         if unknown:
             raise ValueError(f"unknown align config keys: {', '.join(unknown)}")
         return cls(**data)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from vloc.align.data import GUIDE_LANG, LANGS, AlignData, embed_texts, load_moments
+from vloc.configs import unknown_fields
 from vloc.errors import InputError
 
 LOG_EVERY = 50  # steps between on_log calls
@@ -78,11 +79,11 @@ class AlignTrainOptions:
     @classmethod
     def from_overrides(cls, overrides: dict[str, Any]) -> AlignTrainOptions:
         """Options from ``--config`` values; unknown keys are an InputError listing the valid."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(overrides) - known)
+        unknown = unknown_fields(cls, overrides)
         if unknown:
+            valid = sorted(f.name for f in fields(cls))
             raise InputError(
-                f"unknown align setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
+                f"unknown align setting(s) {', '.join(unknown)}; valid: {', '.join(valid)}"
             )
         values = dict(overrides)
         langs = values.get("languages")
