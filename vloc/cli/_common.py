@@ -25,6 +25,7 @@ BACKBONE_PATH_OPTION = typer.Option(
 WEIGHTS_DIR_OPTION = typer.Option(
     None, "--weights-dir", help="Cache of published checkpoints (default $VLOC_HOME/weights)."
 )
+WEIGHTS_SEED_OPTION = typer.Option(None, "--seed", help="Seed for --weights random.")
 
 
 def strict_option(what: str) -> Any:

@@ -39,7 +39,7 @@ def batch(
     weights_dir: Path | None = typer.Option(
         None, "--weights-dir", help="Cache of published checkpoints."
     ),
-    seed: int | None = typer.Option(None, "--seed", help="Seed for --weights random."),
+    seed: int | None = C.WEIGHTS_SEED_OPTION,
     fps: float | None = typer.Option(None, "--fps", help="Feature decode rate, frames/s."),
     size: int | None = typer.Option(None, "--size", help="Feature crop side in px."),
     clip_len: int = typer.Option(16, "--clip-len", help="Frames per feature clip."),

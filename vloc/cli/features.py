@@ -15,9 +15,7 @@ from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command, usage_er
 def features(
     video: Path = typer.Argument(..., help="The video (with --from-npy: the video or a name)."),
     subs: Path | None = typer.Option(None, "--subs", help="Subtitles (SRT/VTT): one clip per cue."),
-    encoding: str | None = typer.Option(
-        None, "--encoding", help="Subtitle encoding (default: detect)."
-    ),
+    encoding: str | None = C.ENCODING_OPTION,
     backbone: str | None = typer.Option(
         None, "--backbone", help="i3d_r50 (default), resnext101_3d, csn_r101, slow_r50, x3d_m."
     ),
@@ -26,10 +24,8 @@ def features(
         "--weights",
         help="Checkpoint file, registry name, or 'random' (needs --seed). Default: the backbone's published weights.",
     ),
-    weights_dir: Path | None = typer.Option(
-        None, "--weights-dir", help="Cache of published checkpoints (default $VLOC_HOME/weights)."
-    ),
-    seed: int | None = typer.Option(None, "--seed", help="Seed for --weights random."),
+    weights_dir: Path | None = C.WEIGHTS_DIR_OPTION,
+    seed: int | None = C.WEIGHTS_SEED_OPTION,
     mode: str | None = typer.Option(
         None, "--mode", help="cues | stride | both (default: cues with --subs, else stride)."
     ),
@@ -53,12 +49,8 @@ def features(
         False, "--compile", help="torch.compile the backbone (same as --backbone-path compile)."
     ),
     backbone_path: str = C.BACKBONE_PATH_OPTION,
-    allow_truncated: bool = typer.Option(
-        False,
-        "--allow-truncated",
-        help="Go on with what decodes from a truncated video (warned) instead of failing.",
-    ),
-    workdir: Path | None = typer.Option(None, "--workdir", help="Parent folder of the workspace."),
+    allow_truncated: bool = C.ALLOW_TRUNCATED_OPTION,
+    workdir: Path | None = C.WORKDIR_OPTION,
     from_npy: Path | None = typer.Option(
         None, "--from-npy", help="Import a published (T, D) .npy array as stride features."
     ),
