@@ -7,6 +7,7 @@ overrides (KEY=VALUE, a JSON object or a .json file); the most common ones are f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,27 +28,50 @@ DEVICE_OR_CONFIG = typer.Option(None, "--device", help="cpu | cuda (default: the
 MAX_STEPS_OPTION = typer.Option(None, "--max-steps", help="Stop after N steps.")
 
 
-class _TrainDisplay:
-    """Training progress: one bar over optimizer steps with loss, lr, tokens/s (and ETA);
-    validations as info lines."""
+def _loss(rec: dict[str, Any]) -> dict[str, str]:
+    """The bar's fields of a training log record: the loss."""
+    return {"loss": f"{rec['loss']:.3f}"}
 
-    def __init__(self, ui: UI, total: int | None) -> None:
+
+def _loss_lr_rate(rec: dict[str, Any]) -> dict[str, str]:
+    """The bar's fields of a translator log record: loss, learning rate, tokens/s."""
+    return {**_loss(rec), "lr": f"{rec['lr']:.2e}", "tok_s": f"{rec['tokens_per_s']:.0f}"}
+
+
+def _scores_and_best(rec: dict[str, Any]) -> str:
+    """A validation record as every score and the best so far."""
+    shown = ", ".join(f"{k} {x:.4g}" for k, x in rec["validation"].items() if k != "step")
+    return f"validation {shown} (best {rec['best']:.4g})"
+
+
+def _validation_loss(rec: dict[str, Any]) -> str:
+    """A validation record as its loss."""
+    return f"validation loss {rec['validation'].get('loss', float('nan')):.4f}"
+
+
+class _TrainDisplay:
+    """Training progress, the ``on_log`` of a train function: one bar over optimizer steps with
+    the ``fields`` of each log record (and ETA); validation records as info lines."""
+
+    def __init__(
+        self,
+        ui: UI,
+        total: int | None,
+        label: str = "training",
+        fields: Callable[[dict[str, Any]], dict[str, str]] = _loss_lr_rate,
+        validation: Callable[[dict[str, Any]], str] = _scores_and_best,
+    ) -> None:
         self.ui = ui
-        self.bar = ui.progress(total, "training", "steps")
+        self.bar = ui.progress(total, label, "steps")
+        self.fields = fields  # a log record → the bar's fields (name → shown value)
+        self.validation = validation  # a validation record → its line, after "step N: "
         self.step = 0  # last step shown (a resumed run starts the bar at its step)
 
     def __call__(self, rec: dict[str, Any]) -> None:
         if "validation" in rec:
-            v = rec["validation"]
-            shown = ", ".join(f"{k} {x:.4g}" for k, x in v.items() if k != "step")
-            self.ui.info(f"step {rec['step']}: validation {shown} (best {rec['best']:.4g})")
+            self.ui.info(f"step {rec['step']}: {self.validation(rec)}")
             return
-        self.bar.advance(
-            rec["step"] - self.step,
-            loss=f"{rec['loss']:.3f}",
-            lr=f"{rec['lr']:.2e}",
-            tok_s=f"{rec['tokens_per_s']:.0f}",
-        )
+        self.bar.advance(rec["step"] - self.step, **self.fields(rec))
         self.step = rec["step"]
 
 
@@ -134,14 +158,9 @@ def align(
     if max_steps is not None:
         overrides["steps"] = max_steps
     options = AlignTrainOptions.from_overrides(overrides)
-    with ui.progress(options.steps, "train align", "steps") as bar:
-        last = [0]
-
-        def on_log(event: dict[str, Any]) -> None:
-            bar.advance(event["step"] - last[0], loss=f"{event['loss']:.3f}")
-            last[0] = event["step"]
-
-        result = train_align(data, out, options, on_log=on_log)
+    display = _TrainDisplay(ui, options.steps, "train align", _loss)
+    with display.bar:
+        result = train_align(data, out, options, on_log=display)
 
     def render(console: Any) -> None:
         console.print(
@@ -200,19 +219,11 @@ def summarize(
     options, train = stage_settings(
         overrides, flags=flags, train={"seed": seed, "device": device, "max_steps": max_steps}
     )
-    with ui.progress(train.max_steps, f"train summarize (stage {stage})", "steps") as bar:
-        last = [0]
-
-        def on_log(event: dict[str, Any]) -> None:
-            if "validation" in event:
-                v = event["validation"]
-                ui.info(f"step {event['step']}: validation loss {v.get('loss', float('nan')):.4f}")
-                return
-            bar.advance(event["step"] - last[0], loss=f"{event['loss']:.3f}")
-            last[0] = event["step"]
-
+    label = f"train summarize (stage {stage})"
+    display = _TrainDisplay(ui, train.max_steps, label, _loss, _validation_loss)
+    with display.bar:
         result = train_summarizer(
-            data, out, options, train, resume=resume, on_log=on_log, warn=ui.warn
+            data, out, options, train, resume=resume, on_log=display, warn=ui.warn
         )
 
     def render(console: Any) -> None:
