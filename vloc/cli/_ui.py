@@ -223,6 +223,16 @@ class Bars:
         self.bars.clear()
 
 
+def coverage_line(coverage: Mapping[str, Any], model: str) -> str:
+    """A result's coverage check (:mod:`vloc.coverage`, its ``to_json``) as one line: the share
+    of the words unknown to ``model`` and whether it is under the limit."""
+    c = coverage
+    return (
+        f"coverage: {100 * c['unknown_share']:.1f} % of {c['words']:,} words unknown to "
+        f"{model} (limit {100 * c['limit']:g} %): " + ("ok" if c["ok"] else "NOT COVERED")
+    )
+
+
 def check_device(device: str | None) -> None:
     """``--device`` must be one of :data:`DEVICES` (None: the command's default)."""
     if device is not None and device not in DEVICES:

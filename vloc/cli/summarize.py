@@ -15,7 +15,7 @@ import typer
 
 from vloc.cli import _common as C
 from vloc.cli import _engine as E
-from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command
+from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command, coverage_line
 from vloc.summarizer.config import PAPER_BEAM
 from vloc.summarizer.summarize import DEFAULT_MAX_SUMMARY_TOKENS
 
@@ -132,13 +132,7 @@ def summarize(
         console.print(result.summary, markup=False)
         console.print(f"→ {result.output}", markup=False, style="dim")
         if result.coverage is not None:
-            c = result.coverage
-            console.print(
-                f"coverage: {100 * c['unknown_share']:.1f} % of {c['words']:,} words unknown to "
-                f"the model (limit {100 * c['limit']:g} %): "
-                + ("ok" if c["ok"] else "NOT COVERED"),
-                markup=False,
-                style="dim",
-            )
+            line = coverage_line(result.coverage, "the model")
+            console.print(line, markup=False, style="dim")
 
     ui.result(result.to_json(), render)

@@ -9,7 +9,7 @@ import typer
 
 from vloc.cli import _common as C
 from vloc.cli import _engine as E
-from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command
+from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command, coverage_line
 from vloc.translator.translate import DEFAULT_BATCH, DEFAULT_BEAM
 
 STAGE_UNITS = {"features": "clips", "index": "cues", "decode": "batches"}
@@ -146,11 +146,6 @@ def translate(
                     + (f", missed in {term['missed']}" if term["missed"] else "")
                 )
         if result.coverage is not None:
-            c = result.coverage
-            console.print(
-                f"coverage: {100 * c['unknown_share']:.1f} % of {c['words']:,} words unknown to "
-                f"{result.model} (limit {100 * c['limit']:g} %): "
-                + ("ok" if c["ok"] else "NOT COVERED")
-            )
+            console.print(coverage_line(result.coverage, result.model))
 
     ui.result(payload, render)
