@@ -192,6 +192,26 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield Path(tmp)
 
 
+def check_format_version(
+    version: Any,
+    supported: int,
+    *,
+    what: str,
+    advice: str = "upgrade vloc",
+    error: type[VlocError] = VlocError,
+    path: str | Path,
+) -> int:
+    """``version`` (a file's ``format_version``) when this vloc reads it (an int up to
+    ``supported``); otherwise ``error`` naming ``path``: "``what`` <version> is newer than this
+    vloc reads (up to ``supported``); ``advice``"."""
+    if not isinstance(version, int) or version > supported:
+        raise error(
+            f"{what} {version!r} is newer than this vloc reads (up to {supported}); {advice}",
+            path=path,
+        )
+    return version
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

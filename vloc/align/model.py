@@ -36,7 +36,13 @@ from typing import TYPE_CHECKING, Any
 
 from vloc.configs import unknown_fields
 from vloc.errors import WeightsError
-from vloc.fileio import atomic_path, atomic_write_json, atomic_write_text, sha256_file
+from vloc.fileio import (
+    atomic_path,
+    atomic_write_json,
+    atomic_write_text,
+    check_format_version,
+    sha256_file,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -251,13 +257,10 @@ def read_align_info(folder: Path) -> dict[str, Any]:
         raise WeightsError(f"{INFO_FILE}: unreadable: {e}", path=folder) from e
     if not isinstance(info, dict) or info.get("format") != ALIGN_FORMAT:
         raise WeightsError(f"{INFO_FILE}: not a {ALIGN_FORMAT} file", path=folder)
-    version = info.get("format_version")
-    if not isinstance(version, int) or version > ALIGN_FORMAT_VERSION:
-        raise WeightsError(
-            f"{INFO_FILE}: format version {version!r} is newer than this vloc reads "
-            f"(up to {ALIGN_FORMAT_VERSION}); upgrade vloc",
-            path=folder,
-        )
+    check_format_version(
+        info.get("format_version"), ALIGN_FORMAT_VERSION, what=f"{INFO_FILE}: format version",
+        error=WeightsError, path=folder,
+    )  # fmt: skip
     enc, feats = info.get("encoder"), info.get("features")
     if not isinstance(enc, dict) or not {"name", "sha256", "dim"} <= set(enc):
         raise WeightsError(f"{INFO_FILE}: lacks the text encoder (name, sha256, dim)", path=folder)

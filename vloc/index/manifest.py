@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vloc.errors import CacheError, InputError
-from vloc.fileio import sha256_bytes
+from vloc.fileio import check_format_version, sha256_bytes
 from vloc.workspace import Workspace, safe_name
 
 INDEX_FORMAT = "vloc-subtitle-index"
@@ -58,13 +58,10 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise corrupt(folder, f"{MANIFEST} is not valid JSON ({e})") from e
     if not isinstance(manifest, dict) or manifest.get("format") != INDEX_FORMAT:
         raise corrupt(folder, f"{MANIFEST} is not a {INDEX_FORMAT} manifest")
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or version > INDEX_FORMAT_VERSION:
-        raise CacheError(
-            f"index format version {version!r} is newer than this vloc reads "
-            f"(up to {INDEX_FORMAT_VERSION}); upgrade vloc or re-index with this version",
-            path=folder,
-        )
+    version = check_format_version(
+        manifest.get("format_version"), INDEX_FORMAT_VERSION, what="index format version",
+        advice="upgrade vloc or re-index with this version", error=CacheError, path=folder,
+    )  # fmt: skip
     if version < INDEX_FORMAT_VERSION:
         raise CacheError(
             f"index format version {version} is older than this vloc's "
