@@ -93,6 +93,43 @@ def qwen_model(cache: Path) -> Path:
 
 
 SERVER_MODEL_ID = "bench-model"
+BOOTSTRAP_SAMPLES = 1000
+
+
+def paired_bootstrap(a: list[str], b: list[str], refs: list[str], seed: int = 0) -> dict:
+    """BLEU(b) − BLEU(a) over cues resampled with replacement (Koehn 2004): the mean
+    difference, its 95 % interval and how often b does not beat a (a one-sided p-value)."""
+    import random
+
+    from sacrebleu.metrics import BLEU
+
+    metric = BLEU(tokenize="zh")
+    stats_a = [
+        metric._extract_corpus_statistics([h], [[r]])[0] for h, r in zip(a, refs, strict=True)
+    ]
+    stats_b = [
+        metric._extract_corpus_statistics([h], [[r]])[0] for h, r in zip(b, refs, strict=True)
+    ]
+
+    def score(stats: list[list[int]], rows: list[int]) -> float:
+        total = [sum(stats[i][k] for i in rows) for k in range(len(stats[0]))]
+        return metric._compute_score_from_stats(total).score
+
+    rng = random.Random(seed)
+    n = len(refs)
+    deltas = []
+    for _ in range(BOOTSTRAP_SAMPLES):
+        rows = [rng.randrange(n) for _ in range(n)]
+        deltas.append(score(stats_b, rows) - score(stats_a, rows))
+    deltas.sort()
+    return {
+        "delta": round(sum(deltas) / len(deltas), 2),
+        "ci95": [
+            round(deltas[int(0.025 * len(deltas))], 2),
+            round(deltas[int(0.975 * len(deltas))], 2),
+        ],
+        "p_not_better": round(sum(d <= 0 for d in deltas) / len(deltas), 3),
+    }
 
 
 def start_server(model: Path, threads: int) -> tuple[subprocess.Popen, str]:
@@ -237,7 +274,29 @@ def main() -> int:
         print(f"| {v} | {r['bleu']:.2f} | {r['chrf']:.2f} | {t['reference']:.2f} | {t['majority']:.2f} "
               f"| {r['cues_per_s']} | {r['prompt_tokens_per_cue']} | {u['requests']} | {u['reasks']} "
               f"| {u['splits']} | {r['lost_or_merged']} |")  # fmt: skip
+    compare_with_none(out, split_manifest, results, args.label)
     return 0
+
+
+def compare_with_none(out: Path, manifest: Path, results: dict, label: str) -> None:
+    """Paired bootstrap of each variant against ``none`` of the same label and cue count."""
+    refs = [
+        c["target"]
+        for line in manifest.read_text(encoding="utf-8").splitlines()
+        if line.strip() and (d := json.loads(line))["split"] == "test"
+        for c in d["cues"]
+    ]
+    base = out / f"hyps-{label}none.txt"
+    for v in results:
+        hyps = out / f"hyps-{v}.txt"
+        if v == f"{label}none" or not base.is_file():
+            continue
+        a, b = base.read_text().splitlines(), hyps.read_text().splitlines()
+        if len(a) != len(b):
+            continue
+        r = paired_bootstrap(a, b, refs[: len(a)])
+        print(f"{v} vs {base.stem[5:]}: BLEU {r['delta']:+.2f} (95 % {r['ci95'][0]:+.2f} .. "
+              f"{r['ci95'][1]:+.2f}), not better in {r['p_not_better']:.1%} of resamples")  # fmt: skip
 
 
 if __name__ == "__main__":
