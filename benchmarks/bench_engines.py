@@ -50,6 +50,7 @@ QWEN_BYTES = 1_117_320_768
 QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 VARIANTS = ("none", "window", "global", "none+g", "window+g", "global+g")
 MIN_TRAIN_RECURRENCE = 3  # a training-film term must recur this often to enter the glossary
+NAME_SHARE = 0.9  # ... and be written capitalised in this share of its occurrences
 PAPER = {"Qwen3-VL-2B-Instruct (paper, TopicVD test)": 26.70, "text-only NMT (paper)": 19.14}
 
 
@@ -160,16 +161,22 @@ def start_server(model: Path, threads: int) -> tuple[subprocess.Popen, str]:
 
 
 def mine_glossary(docs, out: Path) -> int:
-    """Recurring capitalised terms of the training films with one shared reference rendering."""
+    """Recurring names of the training films with one shared reference rendering: capitalised
+    terms written capitalised in at least ``NAME_SHARE`` of their occurrences (so "Over",
+    "Really", "Back" — common words that open a quoted sentence — are not names)."""
     from vloc.engines.evaluate import _common_run, film_terms
 
     occ: dict[str, list[str]] = defaultdict(list)
+    lower: Counter[str] = Counter()
     for d in docs:
-        for t, rows in film_terms([c.source for c in d.cues]).items():
+        texts = [c.source for c in d.cues]
+        for t, rows in film_terms(texts).items():
             occ[t].extend(d.cues[i].target for i in rows)
+            word = re.compile(rf"(?<!\w){re.escape(t.lower())}(?!\w)")
+            lower[t] += sum(len(word.findall(x)) for x in texts)
     rows = []
     for term, refs in sorted(occ.items()):
-        if len(refs) < MIN_TRAIN_RECURRENCE:
+        if len(refs) < MIN_TRAIN_RECURRENCE or len(refs) < NAME_SHARE * (len(refs) + lower[term]):
             continue
         rendering = _common_run(refs)
         if rendering and not rendering.isascii():

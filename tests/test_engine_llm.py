@@ -12,7 +12,13 @@ from scripted_server import ScriptedServer, batch_of
 
 from vloc.engines import EngineError, EngineOptions, open_engine
 from vloc.engines.base import BatchRequest, GlossaryTerm, Line
-from vloc.engines.glossary import glossary_report, mask_terms, read_glossary, unmask_terms
+from vloc.engines.glossary import (
+    glossary_report,
+    mask_terms,
+    missing_terms,
+    read_glossary,
+    unmask_terms,
+)
 from vloc.engines.prompts import build_messages, reply_schema
 from vloc.engines.replies import ReplyError, parse_reply
 from vloc.engines.runner import EngineRunner, FilmText, make_batches, related_rows
@@ -279,3 +285,13 @@ def test_glossary_file_and_masking(tmp_path):
     (tmp_path / "bad.tsv").write_text("Rommel\n")
     with pytest.raises(InputError, match="line 1"):
         read_glossary(tmp_path / "bad.tsv")
+
+
+def test_glossary_names_match_as_written_common_words_in_any_case():
+    from vloc.engines.glossary import terms_in
+
+    terms = (GlossaryTerm("Over", "完毕"), GlossaryTerm("May", "梅"), GlossaryTerm("tank", "坦克"))
+    assert terms_in(["It's over.", "You may go."], terms) == ()
+    assert terms_in(["Over and out.", "MAY SPEAKS"], terms) == terms[:2]
+    assert terms_in(["Tank battle"], terms) == terms[2:]
+    assert missing_terms("The war is over.", "战争结束了", terms) == []

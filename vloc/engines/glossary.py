@@ -2,9 +2,11 @@
 
 File format: UTF-8 text, one term per line, tab-separated ``source<TAB>target[<TAB>note]``.
 Blank lines and lines starting with ``#`` are ignored; a first line ``source<TAB>target...``
-is a header. A source term matches case-insensitively on word boundaries in Latin-script
-text (``Rommel`` matches "Rommel's", not "Rommelsberg") and as a plain substring in text
-without spaces between words (Chinese, Japanese).
+is a header. A source term matches on word boundaries in Latin-script text (``Rommel``
+matches "Rommel's", not "Rommelsberg") — a term written with a capital as written or in
+capitals ("Over" is a name or a radio word, never the "over" of "it's over"), a lower-case
+term in any case — and as a plain substring in text without spaces between words (Chinese,
+Japanese).
 
 Every engine is held to the glossary the same way: the report counts, per term, the cues
 whose source contains it and how many of their translations contain the required target
@@ -72,10 +74,16 @@ def glossary_hash(terms: Sequence[GlossaryTerm]) -> str:
 
 
 def _pattern(term: str) -> re.Pattern[str]:
+    """Where ``term`` occurs: on word boundaries where it has word characters; a term written
+    with a capital (a name: "Rommel", "May", "Over") as written or in capitals only, so it
+    never matches the common word ("may", "over"); a lower-case term in any case."""
     escaped = re.escape(term)
-    if re.search(r"[A-Za-z0-9]", term):  # word boundaries where the term has word characters
-        return re.compile(rf"(?<!\w){escaped}(?!\w)", re.IGNORECASE)
-    return re.compile(escaped)
+    if not re.search(r"[A-Za-z0-9]", term):
+        return re.compile(escaped)
+    if any(ch.isupper() for ch in term):
+        upper = re.escape(term.upper())
+        return re.compile(rf"(?<!\w)(?:{escaped}|{upper})(?!\w)")
+    return re.compile(rf"(?<!\w){escaped}(?!\w)", re.IGNORECASE)
 
 
 def terms_in(texts: Sequence[str], terms: Sequence[GlossaryTerm]) -> tuple[GlossaryTerm, ...]:
