@@ -170,7 +170,9 @@ def test_search_shows_control_characters_escaped_and_json_keeps_them(tmp_path, e
 def test_errors_and_warnings_with_control_characters_stay_one_visible_line(tmp_path):
     subs = tmp_path / "a\x1b[31mred\nname.srt"
     subs.write_text(SRT)
-    res = CliRunner().invoke(app, ["translate", str(tmp_path / "none.mp4"), str(subs), "--to", "zh"])
+    res = CliRunner().invoke(
+        app, ["translate", str(tmp_path / "none.mp4"), str(subs), "--to", "zh"]
+    )
     assert res.exit_code == 1
     assert "\x1b" not in res.stderr
     errors = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
