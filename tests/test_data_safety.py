@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 
 from vloc.cli.app import app
 from vloc.errors import InputError
-from vloc.fileio import atomic_write_text, check_output, protect_inputs
+from vloc.fileio import atomic_write_text
+from vloc.guard import check_output, protect_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 SRT = (

@@ -43,6 +43,7 @@ from vloc.fileio import (
     atomic_write_text,
     sha256_file,
 )
+from vloc.guard import note_read
 from vloc.workspace import vloc_home
 
 if TYPE_CHECKING:
@@ -268,6 +269,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     import torch
 
     path = Path(path)
+    note_read(path, "model weights")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file

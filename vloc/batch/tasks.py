@@ -5,19 +5,26 @@ each a call of the library function behind its ``vloc`` command.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from vloc.errors import InputError
-
-if TYPE_CHECKING:
-    pass
 
 from vloc.batch.jobs import BatchOptions, TaskDone, TaskFn, TaskSpec, VideoJob
+from vloc.errors import InputError
 
 # Every task writes under ``job_dir`` (= OUT/<name>) only: the video's workspace is
 # ``job_dir/<video>.vloc`` (the commands' ``workdir``), other outputs go beside it. Each relies
 # on its command's content-keyed cache (features, index) or journal (translate), so a re-run
 # of a finished video only re-hashes its inputs.
+
+
+def planned_output(job: VideoJob, task: TaskSpec, job_dir: Path) -> Path | None:
+    """The file a task writes beside the workspace (translate, summarize), known before it runs;
+    None for the tasks that write only into the workspace (features, index)."""
+    if task.name == "translate" and job.subs is not None:
+        return job_dir / f"{job.name}.{task.arg}{job.subs.suffix.lower()}"
+    if task.name == "summarize":
+        from vloc.summarizer.summarize import SUMMARY_SUFFIX
+
+        return job_dir / f"{job.name}.{task.arg}{SUMMARY_SUFFIX}"
+    return None
 
 
 def _need_subs(job: VideoJob, task: TaskSpec) -> Path:
@@ -70,7 +77,8 @@ def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
 
     subs = _need_subs(job, task)
     assert task.arg, "parse_tasks guarantees translate:<lang>"
-    out = job_dir / f"{job.name}.{task.arg}{subs.suffix.lower()}"
+    out = planned_output(job, task, job_dir)
+    assert out is not None
     existed = out.is_file()
     res = translate_subtitles(
         job.video,
@@ -93,11 +101,12 @@ def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
 
 
 def _task_summarize(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
-    from vloc.summarizer.summarize import SUMMARY_SUFFIX, SummarizeOptions, summarize
+    from vloc.summarizer.summarize import SummarizeOptions, summarize
 
     subs = _need_subs(job, task)
     assert task.arg, "parse_tasks guarantees summarize:<lang>"
-    out = job_dir / f"{job.name}.{task.arg}{SUMMARY_SUFFIX}"
+    out = planned_output(job, task, job_dir)
+    assert out is not None
     so = SummarizeOptions(
         to=task.arg,
         model=opts.model,

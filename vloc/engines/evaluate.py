@@ -31,6 +31,7 @@ from typing import Any
 from vloc.engines.options import LLM_ENGINES, EngineOptions
 from vloc.errors import InputError
 from vloc.fileio import file_fingerprint, stable_hash
+from vloc.guard import declare_inputs
 from vloc.workspace import vloc_home
 
 ProgressFn = Callable[[str, int, int], None]
@@ -294,6 +295,7 @@ def evaluate_engines(
     from vloc.translator.evaluate import EvalResult
 
     lang = read_manifest(data)[0].target_lang
+    declare_inputs([m for m in [*models, options.model] if m], "an engine model")
     result = EvalResult(split=split, lang=lang, rows={})
     for m in models or [options.model or ""]:
         name, scores, details = evaluate_engine(

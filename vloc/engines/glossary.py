@@ -25,6 +25,7 @@ from pathlib import Path
 from vloc.engines.base import GlossaryTerm
 from vloc.errors import InputError
 from vloc.fileio import sha256_bytes
+from vloc.guard import note_read
 
 HEADER = ("source", "target")
 PLACEHOLDER = "ZXQ{}"  # a token no language uses; models copy it through untranslated
@@ -34,6 +35,7 @@ _PLACEHOLDER = re.compile(r"Z\s?X\s?Q\s?(\d+)", re.IGNORECASE)
 def read_glossary(path: str | Path) -> tuple[GlossaryTerm, ...]:
     """Read a glossary file; one :class:`InputError` naming the file and line on bad input."""
     path = Path(path)
+    note_read(path, "the glossary")
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:

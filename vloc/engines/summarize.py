@@ -104,7 +104,8 @@ def summarize_with_engine(
     ``<video stem>.<to>.summary.md``) atomically; → the result as JSON-ready dict."""
     from vloc.engines import open_engine
     from vloc.engines.pipeline import source_language
-    from vloc.fileio import atomic_write_text, check_output, protect_inputs
+    from vloc.fileio import atomic_write_text
+    from vloc.guard import check_output, protect_inputs
     from vloc.subtitles import read_subtitles
     from vloc.summarizer.summarize import default_output
     from vloc.text import plain_text

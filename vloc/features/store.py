@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from vloc.errors import CacheError, InputError
 from vloc.fileio import atomic_path, atomic_write_json, stable_hash
+from vloc.guard import note_read
 from vloc.workspace import Workspace, safe_name
 
 if TYPE_CHECKING:
@@ -155,6 +156,7 @@ def read_entry(tensors_path: Path, meta: dict[str, Any] | None = None) -> Featur
     from safetensors.numpy import load_file
 
     meta_path = tensors_path.with_suffix(".json")
+    note_read(tensors_path, "a features entry")
     if meta is None:
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from vloc.errors import SubtitleError
+from vloc.guard import note_read
 from vloc.subtitles.cues import _SIGNS, FORMATS, Cue, Subtitles, parse_timestamp
 from vloc.subtitles.encodings import decode_subtitle_bytes
 
@@ -234,6 +235,7 @@ def read_subtitles(path: str | Path, encoding: str | None = None) -> Subtitles:
     :class:`SubtitleError` naming the file for missing/unreadable files and bad content.
     """
     path = Path(path)
+    note_read(path, "subtitles")
     if not path.exists():
         raise SubtitleError("subtitle file not found", path=path)
     if path.is_dir():

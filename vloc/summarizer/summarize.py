@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError
+from vloc.guard import guarded
 from vloc.registry import feature_settings, model_name
 from vloc.summarizer.config import CLIP_FRAMES, PAPER_BEAM
 from vloc.summarizer.data import (
@@ -165,6 +166,7 @@ def default_output(video: str | Path, lang: str) -> Path:
     return video.with_name(f"{video.stem}.{lang}{SUMMARY_SUFFIX}")
 
 
+@guarded
 def summarize(
     video: str | Path,
     subs: str | Path,
@@ -188,7 +190,9 @@ def summarize(
     Raises:
         InputError, SubtitleError, MediaError, WeightsError: each naming the file at fault.
     """
-    from vloc.fileio import atomic_write_text, check_output, protect_inputs, sha256_file
+    from vloc.fileio import atomic_write_text, sha256_file
+    from vloc.guard import check_output, declare_inputs, protect_inputs
+    from vloc.workspace import Workspace
 
     options.check()
     if not options.to:
@@ -209,7 +213,10 @@ def summarize(
     out_path = Path(options.output) if options.output is not None else default_output(video, to)
     inputs = [video, subs, features, model if model and Path(model).exists() else None]
     check_output(out_path, inputs)  # before any heavy work
+    if features is None:
+        Workspace.for_video(video, options.workdir)  # an input area: no output inside it
     folder = find_model(model) if model is not None else default_model(to)
+    declare_inputs([folder], f"model {folder.name}")
     info = read_model_info(folder)  # the model is chosen and checked before torch is imported
     check_info(folder, info)
     if to != info.get("tgt_lang"):

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from vloc.errors import InputError, WeightsError
+from vloc.guard import declare_inputs
 from vloc.translator.data import (
     INFO_FILE,
     SPLITS,
@@ -180,7 +181,7 @@ def evaluate_translators(
     import time
 
     from vloc.metrics import translation_scores
-    from vloc.registry import model_name
+    from vloc.registry import model_name, named_model
     from vloc.translator.decode import decode_batch, encode_sources
 
     if beam < 1:
@@ -188,7 +189,11 @@ def evaluate_translators(
     docs = read_manifest(data)
     lang = docs[0].target_lang
     result = EvalResult(split=split, lang=lang, rows={})
-    for m in expand_models(models):
+    expanded = expand_models(models)
+    for m in expanded:  # every model's files are inputs, declared before any work
+        folder = Path(m) if Path(m).exists() else named_model("translator", str(m))
+        declare_inputs([folder], f"model {m}")
+    for m in expanded:
         t0 = time.perf_counter()
         loaded = load_model(m, device=device)
         name = model_name(loaded.path)

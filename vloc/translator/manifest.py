@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError
 from vloc.fileio import atomic_write_text
+from vloc.guard import declare_inputs
 
 if TYPE_CHECKING:
     pass
@@ -167,6 +168,7 @@ def parse_record(rec: Any, base: Path, where: str) -> Documentary:
 def read_manifest(path: str | Path) -> list[Documentary]:
     """Read and check a manifest (see :mod:`vloc.translator.manifest`)."""
     path = Path(path)
+    declare_inputs([path], "the manifest")
     if not path.is_file():
         raise InputError("manifest not found (expected a JSON Lines file)", path=path)
     try:
@@ -199,6 +201,9 @@ def read_manifest(path: str | Path) -> list[Documentary]:
         docs.append(doc)
     if not docs:
         raise InputError("the manifest holds no documentaries", path=path)
+    for doc in docs:  # the files a manifest names are inputs of the run that reads it
+        feats = [doc.features, doc.features.with_suffix(".json")] if doc.features else []
+        declare_inputs([*feats, doc.video], f"named by the manifest {path.name}")
     return docs
 
 

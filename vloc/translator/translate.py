@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError, SubtitleError
-from vloc.fileio import check_output, protect_inputs
+from vloc.guard import check_output, declare_inputs, guarded, protect_inputs
 from vloc.subtitles import FORMATS
 from vloc.timing import Stopwatch
 from vloc.translator.cues import LANG_CODE, check_same_cues, default_output, render_cue, split_style
@@ -182,6 +182,7 @@ def _output_path(
     return out, fmt
 
 
+@guarded
 def translate_subtitles(
     video: str | Path,
     subtitles: str | Path,
@@ -231,6 +232,9 @@ def translate_subtitles(
         raise InputError("video not found", path=video)
     if options.output is not None:
         _output_path(None, video, subtitles, options)  # refuse a bad -o before any heavy work
+    from vloc.workspace import Workspace
+
+    Workspace.for_video(video, options.workdir)  # an input area: no -o inside it
     glossary: tuple = ()
     if engine is not None and engine.glossary:
         from vloc.engines.glossary import read_glossary
@@ -238,6 +242,8 @@ def translate_subtitles(
         glossary = read_glossary(engine.glossary)
     with clock("model"):
         choice = choose_model(options.model, options.to) if kind == "vloc" else None
+    if choice is not None:  # the model chosen by name or by default: its files are inputs
+        declare_inputs([choice.folder], f"model {choice.name}")
 
     with clock("read"):
         from vloc.subtitles import read_subtitles
