@@ -331,3 +331,35 @@ def test_summarize_task_uses_the_installed_summarizer_and_its_extractor(tmp_path
     text = (out / rel).read_text(encoding="utf-8")
     assert text.startswith("# Summary (en)\n\n") and len(text.split()) > 10
     assert sorted(p.name for p in src.iterdir()) == ["talk.mp4", "talk.zh.srt"]  # inputs only
+
+
+def test_index_and_translate_tasks_keep_each_others_files(tmp_path, encoder):
+    """`--tasks index,translate:zh` with a translator that retrieves with another encoder: the
+    translator's index is built beside the searchable one, never over it; the report lists
+    files that exist; a re-run finds both tasks complete."""
+    from test_translate import build_tiny_translator
+
+    from vloc.encoders import resolve_encoder
+    from vloc.index import find_indexes, load_index
+
+    other = build_tiny_sentence_model(tmp_path / "other-enc", seed=1)
+    model = build_tiny_translator(tmp_path / "tr", variant="full", encoder=other)
+    src = tmp_path / "src"
+    src.mkdir()
+    make_video(src / "alpha.mp4", seconds=2.0, fps=8, size="64x48")
+    (src / "alpha.en.srt").write_text(SRT.format(n="alpha"), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["batch", str(src), "--tasks", "index,translate:zh", "--out", str(out),
+            "--encoder", str(encoder), "--model", str(model), "--json"]  # fmt: skip
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    (video,) = json.loads(first.stdout)["videos"]
+    listed = [p for paths in video["outputs"].values() for p in paths]
+    assert listed and all((out / p).is_file() for p in listed), listed
+    (searchable,) = find_indexes(out)
+    assert load_index(searchable).encoder_sha256 == resolve_encoder(encoder).sha256
+    assert (out / "alpha" / "alpha.zh.srt").is_file()
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    (video,) = json.loads(again.stdout)["videos"]
+    assert video["status"] == "skipped" and sorted(video["cached"]) == ["index", "translate:zh"]

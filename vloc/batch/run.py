@@ -9,17 +9,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from vloc.errors import InputError, VlocError
-from vloc.fileio import atomic_write_json, check_output, protect_inputs
-
-if TYPE_CHECKING:
-    pass
 
 from vloc.batch.jobs import BatchOptions, JobResult, TaskDone, TaskFn, TaskSpec, VideoJob
 from vloc.batch.naming import REPORT_NAME, check_names, reserved_names
-from vloc.batch.tasks import TASKS
+from vloc.batch.tasks import TASKS, planned_output
+from vloc.errors import InputError, VlocError
+from vloc.fileio import atomic_write_json
+from vloc.guard import declare_inputs, declare_output, guarded, protect_inputs
+from vloc.redact import redact
 
 REPORT_VERSION = 1
 
@@ -49,15 +46,20 @@ def run_job(
             return result
         except Exception as e:  # isolate the video: report, go on with the others
             result.status = "failed"
-            result.error = f"{task}: unexpected {type(e).__name__}: {e}"
+            result.error = redact(f"{task}: unexpected {type(e).__name__}: {e}")
             return result
         finally:
             result.seconds[str(task)] = round(time.perf_counter() - t0, 3)
         done = outputs if isinstance(outputs, TaskDone) else TaskDone(list(outputs))
         result.outputs[str(task)] = [_relative(p, out_root) for p in done.paths]
-        result.warnings += [f"{task}: {w}" for w in done.warnings]
+        result.warnings += [redact(f"{task}: {w}") for w in done.warnings]
         if done.cached:
             result.cached.append(str(task))
+    # the report lists only files that exist when the video is done (a task may replace what
+    # an earlier one listed)
+    result.outputs = {
+        t: [p for p in paths if (out_root / p).exists()] for t, paths in result.outputs.items()
+    }
     result.status = "skipped" if tasks and len(result.cached) == len(tasks) else "ok"
     return result
 
@@ -89,6 +91,7 @@ def write_report(
     return report
 
 
+@guarded
 def run_batch(
     jobs: Sequence[VideoJob],
     tasks: Sequence[TaskSpec],
@@ -115,9 +118,15 @@ def run_batch(
         raise InputError(f"unknown executor {executor!r}: use 'local' or 'ray'")
     check_names(jobs, reserved_names(out_root, report_path))
     manifest = Path(source) if source and Path(source).is_file() else None
-    check_output(
-        report_path, [manifest, *(p for j in jobs for p in (j.video, j.subs))], what="report"
-    )
+    # every video's inputs are inputs of the whole batch: no video's output may be another's
+    # input, in any order of the rows (checked here, before any work)
+    declare_inputs([manifest, *(p for j in jobs for p in (j.video, j.subs))], "a batch input")
+    for job in jobs:
+        for task in tasks:
+            planned = planned_output(job, task, out_root / job.name)
+            if planned is not None:
+                declare_output(planned, f"output of {job.name} ({task})")
+    declare_output(report_path, "report")
     results = [JobResult(name=j.name, video=str(j.video)) for j in jobs]  # by job position
     reported: set[int] = set()
 

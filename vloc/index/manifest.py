@@ -16,22 +16,34 @@ from typing import Any
 
 from vloc.errors import CacheError, InputError
 from vloc.fileio import check_format_version, sha256_bytes
+from vloc.guard import note_read
 from vloc.workspace import Workspace, safe_name
 
 INDEX_FORMAT = "vloc-subtitle-index"
 INDEX_FORMAT_VERSION = 1  # bump when the layout or the meaning of a field changes
 INDEX_DIR = "index"  # the workspace sub-folder holding one folder per indexed subtitle file
+MODEL_INDEX_DIR = "model-index"  # a translator's own retrieval indexes, one per encoder: never
+# searched, never replacing the index ``vloc index`` built (``model-index/<encoder>/<subs>/``)
 MANIFEST = "manifest.json"
 KEY_CHARS = 16  # hex characters of the key used in data file names (64 bits)
 DATA_SUFFIXES = (".faiss", ".cues.json", ".clips.json")  # an index folder's data files
 
 
 def index_folder(
-    video: str | Path, subtitles: str | Path, workdir: str | Path | None = None
+    video: str | Path,
+    subtitles: str | Path,
+    workdir: str | Path | None = None,
+    *,
+    private_encoder: str | None = None,
 ) -> Path:
-    """Where the index of ``subtitles`` for ``video`` lives (nothing is created)."""
+    """Where the index of ``subtitles`` for ``video`` lives (nothing is created); with
+    ``private_encoder`` (an encoder's sha256), the private index a translator retrieves with
+    (:data:`MODEL_INDEX_DIR`), which :func:`find_indexes` never returns."""
     ws = Workspace.for_video(video, workdir)
-    return ws.root / INDEX_DIR / safe_name(Path(subtitles).name)
+    name = safe_name(Path(subtitles).name)
+    if private_encoder is not None:
+        return ws.root / MODEL_INDEX_DIR / private_encoder[:KEY_CHARS] / name
+    return ws.root / INDEX_DIR / name
 
 
 def corrupt(folder: Path, problem: str) -> CacheError:
@@ -76,6 +88,8 @@ def read_files(
 ) -> list[bytes]:
     """The bytes of each of ``paths`` (the manifest's ``files`` key → its path); with
     ``verify``, each must match its checksum there (``<key>_sha256``). CacheError otherwise."""
+    for path in paths.values():
+        note_read(path, "a subtitle index")
     try:
         data = [path.read_bytes() for path in paths.values()]
     except OSError as e:
@@ -116,6 +130,7 @@ __all__ = [
     "INDEX_FORMAT_VERSION",
     "KEY_CHARS",
     "MANIFEST",
+    "MODEL_INDEX_DIR",
     "corrupt",
     "find_indexes",
     "index_folder",

@@ -230,6 +230,7 @@ def build_index(
     warn: Callable[[str], None] | None = None,
     align: str | Path | LoadedAlign | LoadedClip | ClipRef | None = None,
     clips: str = "cues",
+    private: bool = False,
 ) -> IndexResult:
     """Embed every cue of ``subtitles`` and store the index in ``video``'s workspace.
 
@@ -253,6 +254,11 @@ def build_index(
             each cue's frames straight from the video.
         clips: with ``align``: ``"cues"`` (one clip per cue) or ``"stride"`` (fixed-length
             clips of the whole video; trained align models only).
+        private: a translator's own retrieval index: the index ``vloc index`` built is used
+            when it is up to date with this encoder; otherwise the index is built beside it,
+            under the encoder's name (:func:`index_folder`), so it never replaces the index
+            that ``vloc search`` finds (a batch's ``index`` task and a ``translate`` task with
+            a model retrieving with another encoder keep both).
     Returns:
         :class:`IndexResult`; a cache hit loads no model at all.
     """
@@ -281,11 +287,18 @@ def build_index(
         fields["align"] = {"sha256": aligner.sha256, "clips": clips}
     key = stable_hash(fields)
     folder = index_folder(video, subtitles, workdir)
+    if private:
+        hit, _ = (None, "") if force else _find(folder, key, subs_sha, ref, aligner)
+        if hit is not None:
+            return IndexResult(hit, True, "up to date", time.perf_counter() - t0, 0.0)
+        folder = index_folder(video, subtitles, workdir, private_encoder=ref.sha256)
     hit, reason = (None, "forced") if force else _find(folder, key, subs_sha, ref, aligner)
     if hit is not None:
         return IndexResult(hit, True, reason, time.perf_counter() - t0, 0.0)
     subs = _read_cues(subtitles, encoding)  # bad subtitles fail before the workspace is touched
-    with Workspace.for_video(video, workdir).lock(f"index-{folder.name}", notify=warn):
+    ws = Workspace.for_video(video, workdir)
+    lock = "-".join(folder.relative_to(ws.root).parts)  # index-<subs> as before
+    with ws.lock(lock, notify=warn):
         if not force:  # built by the run this one waited for?
             hit, _ = _find(folder, key, subs_sha, ref, aligner)
             if hit is not None:

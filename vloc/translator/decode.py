@@ -244,6 +244,7 @@ def _cue_embeddings(
         workdir=options.workdir,
         progress=lambda done, total: progress("index", done, total),
         warn=warn,
+        private=True,  # never replaces the index `vloc index` built with another encoder
     )
     return result.index.embeddings(), str(result.index.manifest.get("key")), result.cached
 
