@@ -213,6 +213,7 @@ class MemoryJournal:
     def __init__(self) -> None:
         self.entries: dict[str, str] = {}
         self.appends = 0
+        self.path = None
 
     def append(self, items):
         self.appends += 1

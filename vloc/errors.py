@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vloc.redact import redact
+
 
 class VlocError(Exception):
-    """An expected failure with a message fit for a user."""
+    """An expected failure with a message fit for a user (secrets redacted, see
+    :mod:`vloc.redact`)."""
 
     def __init__(self, message: str, *, path: str | Path | None = None) -> None:
         self.path = None if path is None else str(path)
-        super().__init__(f"{self.path}: {message}" if self.path else message)
+        super().__init__(redact(f"{self.path}: {message}" if self.path else message))
 
 
 class InputError(VlocError):

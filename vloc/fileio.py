@@ -1,33 +1,28 @@
-"""Atomic writes, the output guard and content hashes.
+"""Atomic writes and content hashes.
 
 Every output vloc produces goes through :func:`atomic_write`: data is written to a
 temporary file in the destination folder, flushed, fsynced and renamed over the
 target, so a crash or a full disk never leaves a partial file and never damages a
-previous version of the output.
-
-Every file a user names as an output (``-o``, ``--table``, ``--report``, ...) is checked
-by :func:`check_output` before any work starts: it may not be a folder, and it may not
-resolve — through symlinks, ``..`` or a hard link (same inode) — to any input of the run
-(video, subtitles, features, manifests, model files). The inputs checked are also
-*protected* for the rest of the run (:func:`protect_inputs`): :func:`atomic_write` and
-:func:`atomic_path` refuse to replace a protected file, whatever path reaches it.
+previous version of the output. An atomic write never replaces a protected input of the
+current run (:mod:`vloc.guard`: the output guard that checks every file a user asks vloc to
+write against every file the run reads).
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import hashlib
-import itertools
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from vloc.errors import InputError, VlocError
+from vloc.guard import inode, protected
+from vloc.redact import redact_known
 
 HASH_CHUNK = 1 << 20  # 1 MiB reads when hashing whole files
 FINGERPRINT_SAMPLES = 16  # evenly spaced 64 KiB windows read by file_fingerprint
@@ -45,77 +40,6 @@ def _umask() -> int:
 
 PathLike = str | os.PathLike
 
-# (st_dev, st_ino) of the current run's inputs: atomic writes never replace one of them
-_PROTECTED: contextvars.ContextVar[frozenset[tuple[int, int]]] = contextvars.ContextVar(
-    "vloc_protected_inputs", default=frozenset()
-)
-
-
-def _inode(path: PathLike) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return (st.st_dev, st.st_ino)
-
-
-MAX_FOLDER_FILES = 10_000  # files looked at below one input folder (a model folder has ~10)
-
-
-def _input_files(inputs: Iterable[PathLike | None]) -> list[Path]:
-    """The existing files among ``inputs``; a folder (a model folder) stands for the files
-    below it (at most ``MAX_FOLDER_FILES`` of them)."""
-    files: list[Path] = []
-    for item in inputs:
-        if item is None or item == "":
-            continue
-        p = Path(item)
-        try:
-            if p.is_dir():
-                below = (q for q in p.rglob("*") if q.is_file())
-                files.extend(itertools.islice(below, MAX_FOLDER_FILES))
-            elif p.exists():
-                files.append(p)
-        except OSError:
-            continue  # unreadable: the command itself will say so
-    return files
-
-
-def check_output(
-    path: PathLike, inputs: Iterable[PathLike | None] = (), *, what: str = "output"
-) -> Path:
-    """Refuse an output path that is a folder or that is one of ``inputs``; return it.
-
-    ``inputs`` are the run's input files and folders (a folder stands for every file in it);
-    missing ones are ignored. A path is the same as an input when it resolves to it
-    (symlinks, ``..``) or shares its inode (hard links). Raises :class:`InputError` naming
-    the output and the input it would destroy.
-    """
-    out = Path(path)
-    if out.is_dir():
-        raise InputError(f"the {what} is a folder; name a file instead", path=out)
-    target = _inode(out)
-    resolved = out.resolve()
-    for f in _input_files(inputs):
-        if f.resolve() == resolved or (target is not None and _inode(f) == target):
-            raise InputError(
-                f"the {what} would overwrite the input {f}; choose another output path",
-                path=out,
-            )
-    return out
-
-
-@contextlib.contextmanager
-def protect_inputs(inputs: Iterable[PathLike | None]) -> Iterator[None]:
-    """Within the block, :func:`atomic_write` / :func:`atomic_path` refuse to replace any of
-    ``inputs`` (files, or every file of a folder), whatever path reaches them."""
-    ids = {i for f in _input_files(inputs) if (i := _inode(f)) is not None}
-    token = _PROTECTED.set(_PROTECTED.get() | ids)
-    try:
-        yield
-    finally:
-        _PROTECTED.reset(token)
-
 
 def _publish(tmp: str, path: Path) -> None:
     """Give ``tmp`` the permissions a plain ``open(path, "w")`` would, then rename it over ``path``.
@@ -123,8 +47,7 @@ def _publish(tmp: str, path: Path) -> None:
     mkstemp creates files readable by their owner only; outputs are meant to be shared.
     A protected input (:func:`protect_inputs`) is never replaced.
     """
-    protected = _PROTECTED.get()
-    if protected and _inode(path) in protected:
+    if inode(path) in protected():
         raise InputError("refusing to overwrite an input of this run", path=path)
     if os.path.isdir(path):
         raise InputError("the output is a folder; name a file instead", path=path)
@@ -171,8 +94,9 @@ def atomic_write(path: str | Path, mode: str = "wb", **open_kwargs: Any) -> Iter
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
+    """Write ``text`` atomically; a registered secret (:mod:`vloc.redact`) never reaches it."""
     with atomic_write(path, "w", encoding=encoding, newline="") as f:
-        f.write(text)
+        f.write(redact_known(text))
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:
@@ -183,13 +107,36 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` for libraries that write by file name.
 
-    The temporary file is renamed over ``path`` when the block succeeds, removed otherwise.
+    The temporary file is renamed over ``path`` when the block succeeds, removed otherwise. A
+    library's own write error (safetensors' ``SafetensorError`` on a full disk, ...) becomes a
+    :class:`VlocError` naming ``path``.
     """
     path = Path(path)
     fd, tmp = _temp_beside(path)
     os.close(fd)
     with _published(tmp, path):
-        yield Path(tmp)
+        try:
+            yield Path(tmp)
+        except (VlocError, OSError):
+            raise
+        except Exception as e:
+            raise VlocError(f"cannot write ({type(e).__name__}: {e})", path=path) from e
+
+
+def check_folder(path: Path, what: str) -> None:
+    """An :class:`InputError` when ``path`` exists (or is a link) but is no usable folder — a
+    file, or a symbolic link whose target is missing (``mkdir`` would fail with a bare "File
+    exists"); a missing path is fine (it will be created)."""
+    if path.is_dir() or not os.path.lexists(path):
+        return
+    if path.is_symlink():
+        target = os.readlink(path)
+        raise InputError(
+            f"{what} is a symbolic link to {target}, which does not exist; create that folder "
+            "or choose another",
+            path=path,
+        )
+    raise InputError(f"{what} is a file, not a folder", path=path)
 
 
 def check_format_version(

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vloc.errors import VlocError
+from vloc.fileio import check_folder
+from vloc.guard import declare_area
 
 WORKSPACE_SUFFIX = ".vloc"
 LOCKS_DIR = "locks"  # workspace sub-folder of stage locks and their holder notes
@@ -65,9 +67,17 @@ class Workspace:
 
     @classmethod
     def for_video(cls, video: str | Path, workdir: str | Path | None = None) -> Workspace:
+        """The workspace of ``video``; inside a run it is declared an input area
+        (:func:`vloc.guard.declare_area`): vloc reads and rewrites its caches there, and no
+        output the user names may lie inside it."""
         video = Path(video)
         parent = Path(workdir) if workdir is not None else video.parent
-        return cls(root=parent / (safe_name(video.name) + WORKSPACE_SUFFIX), name=video.name)
+        ws = cls(root=parent / (safe_name(video.name) + WORKSPACE_SUFFIX), name=video.name)
+        if workdir is not None:
+            check_folder(parent, "--workdir")
+        check_folder(ws.root, "the workspace")
+        declare_area(ws.root, f"the workspace of {ws.name}")
+        return ws
 
     def sub(self, *parts: str) -> Path:
         """A path inside the workspace; its parent folders are created."""

@@ -32,6 +32,7 @@ from typing import Any
 from vloc.align.data import GUIDE_LANG, LANGS, AlignData, embed_texts, load_moments
 from vloc.configs import unknown_fields
 from vloc.errors import InputError
+from vloc.fileio import check_folder
 
 LOG_EVERY = 50  # steps between on_log calls
 STATS_EPS = 1e-6  # added to the video features' standard deviation
@@ -255,8 +256,7 @@ def train_align(
 
     t0 = time.perf_counter()
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError("--out must be a folder", path=out)
+    check_folder(out, "--out (the model folder)")
     data = load_moments(manifest)
     ref = resolve_encoder(options.encoder)
     if isinstance(encoder, Encoder):

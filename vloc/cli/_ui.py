@@ -33,6 +33,7 @@ from rich.markup import escape
 from rich.segment import Segment
 
 from vloc.errors import InputError, VlocError
+from vloc.redact import redact
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -50,9 +51,11 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u20
 
 
 def visible(text: str) -> str:
-    """``text`` with every terminal control character shown escaped (``ESC`` -> ``\\x1b``)."""
+    """``text`` with every terminal control character shown escaped (``ESC`` -> ``\\x1b``) and
+    secrets hidden (:func:`vloc.redact.redact`)."""
     return _CONTROL.sub(
-        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text
+        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}",
+        redact(text),
     )
 
 
@@ -116,7 +119,7 @@ class UI:
             payload = {"ok": True, **obj}
             if self.warnings:
                 payload.setdefault("warnings", self.warnings)
-            sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+            sys.stdout.write(redact(json.dumps(payload, ensure_ascii=False, default=str)) + "\n")
             sys.stdout.flush()
         elif render is not None:
             render(self.out)
@@ -249,16 +252,17 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from vloc.fileio import check_output, protect_inputs
+        from vloc.guard import declare_inputs, declare_output, run_guard
 
         ui = UI(json_mode=bool(kwargs.get("json_output", False)))
         try:
             check_device(kwargs.get("device"))
-            inputs = _input_paths(kwargs)
-            for name in OUTPUT_FILE_PARAMS:
-                if kwargs.get(name) is not None:
-                    check_output(kwargs[name], inputs, what=_option_name(name))
-            with protect_inputs(inputs):
+            with run_guard():
+                for name, path in _input_paths(kwargs):
+                    declare_inputs([path], _option_name(name, "input"))
+                for name in OUTPUT_FILE_PARAMS:
+                    if kwargs.get(name) is not None:
+                        declare_output(kwargs[name], _option_name(name, "output"))
                 return fn(*args, ui=ui, **kwargs)
         except typer.Exit:
             raise
@@ -270,7 +274,8 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as e:  # an unexpected failure: still one line unless debugging
             if os.environ.get("VLOC_DEBUG"):
                 raise
-            _fail(ui, f"unexpected {type(e).__name__}: {e} (set VLOC_DEBUG=1 for a traceback)")
+            why = redact(f"unexpected {type(e).__name__}: {e}")
+            _fail(ui, f"{why} (set VLOC_DEBUG=1 for a traceback)")
 
     # typer reads the signature: hide the injected ``ui`` parameter
     sig = inspect.signature(fn)
@@ -280,21 +285,28 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _option_name(param: str) -> str:
-    return "output" if param == "output" else f"--{param} file"
+def _option_name(param: str, role: str) -> str:
+    """How a message names a command's file: ``output``, ``--table file``; an input by its
+    parameter (``subs``, ``glossary``)."""
+    if role == "input":
+        return param
+    return "output" if param == "output" else f"--{param.replace('_', '-')} file"
 
 
-def _input_paths(kwargs: dict[str, Any]) -> list[str]:
-    """Every existing path among a command's arguments except the outputs it writes: the
-    files (and model folders) the run reads."""
+def _input_paths(kwargs: dict[str, Any]) -> list[tuple[str, str]]:
+    """(parameter, path) of every existing path among a command's arguments except the outputs
+    it writes: the files (and model folders) the run reads. ``@file`` (a synopsis read from a
+    file) names ``file``."""
     skip = {*OUTPUT_FILE_PARAMS, *NOT_INPUT_PARAMS}
-    found: list[str] = []
+    found: list[tuple[str, str]] = []
     for name, value in kwargs.items():
         if name in skip or value is None or isinstance(value, bool | int | float):
             continue
         for v in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(v, str) and v.startswith("@"):
+                v = v[1:]
             if isinstance(v, str | Path) and str(v) and os.path.exists(v):
-                found.append(str(v))
+                found.append((name, str(v)))
     return found
 
 
@@ -304,7 +316,7 @@ def _fail(ui: UI, message: str, *, code: int = EXIT_FAILURE) -> None:
         obj: dict[str, Any] = {"ok": False, "error": message}
         if code == EXIT_USAGE:
             obj["usage"] = True
-        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        sys.stdout.write(redact(json.dumps(obj, ensure_ascii=False)) + "\n")
     raise typer.Exit(code)
 
 

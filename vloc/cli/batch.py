@@ -161,13 +161,10 @@ def batch(
         import json
         import sys
 
-        sys.stdout.write(
-            json.dumps(
-                {"ok": summary["failed"] == 0, "report": str(report_path), **result},
-                ensure_ascii=False,
-            )
-            + "\n"
-        )
+        from vloc.redact import redact
+
+        payload = {"ok": summary["failed"] == 0, "report": str(report_path), **result}
+        sys.stdout.write(redact(json.dumps(payload, ensure_ascii=False)) + "\n")
     else:
         ui.result(result, render)
     if summary["failed"]:

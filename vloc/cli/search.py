@@ -67,6 +67,7 @@ def search(
         "align": res.align,
         "encoder": res.encoder,
         "indexes": res.indexes,
+        "videos": res.videos,
         "cues": res.cues,
         "load_seconds": round(res.load_seconds, 3),
         "query_seconds": round(res.query_seconds, 4),
@@ -96,9 +97,10 @@ def search(
     def render(con: Console) -> None:
         from rich.table import Table
 
-        table = Table(
-            title=f"{len(res.hits)} moments in {res.indexes} videos for {query!r} (by {res.by})"
-        )
+        where = f"{res.videos} video{'s' * (res.videos != 1)}"
+        if res.indexes != res.videos:
+            where += f" ({res.indexes} indexes)"
+        table = Table(title=f"{len(res.hits)} moments in {where} for {query!r} (by {res.by})")
         table.add_column("score", no_wrap=True, justify="right")
         table.add_column("video", overflow="fold")
         table.add_column("start – end", no_wrap=True)

@@ -14,16 +14,18 @@ Studio, hosted APIs), with the standard library's HTTP client.
 from __future__ import annotations
 
 import json
-import os
 import random
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
 from vloc.engines.base import EngineError, Usage
+from vloc.errors import InputError
+from vloc.redact import redact, register_env
 
 RETRY_STATUS = (408, 409, 425, 429, 500, 502, 503, 504)
 BACKOFF_BASE_S = 1.0  # first retry waits up to this long (full jitter), doubling each time
@@ -49,10 +51,47 @@ class EndpointSettings:
     images: bool = False  # the model accepts image inputs (a VLM)
 
 
+def check_base_url(url: str) -> str:
+    """``url`` when it is an http(s) URL with a host and no credentials; else an
+    :class:`InputError` that never repeats a password (the key goes in an environment variable,
+    never in the URL)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+        _ = parts.port  # a ValueError when the port is not a number
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not host:
+        shown = _mask_credentials(url)
+        raise InputError(
+            f"--base-url {shown!r} is not an http(s) URL with a host "
+            "(e.g. http://127.0.0.1:8080/v1)"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise InputError(
+            f"--base-url {_mask_credentials(url)!r} holds credentials: put the key in the "
+            "environment variable named by --api-key-env (default VLOC_API_KEY), never in the URL"
+        )
+    return url
+
+
+def _mask_credentials(url: str) -> str:
+    """``url`` with anything before an ``@`` in its authority replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url if "@" not in url else "***@" + url.rsplit("@", 1)[1]
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rsplit("@", 1)[1]
+    return f"{scheme}://{authority}{slash}{path}"
+
+
 class OpenAIBackend:
     """Chat completions over HTTP (see the module docstring). Thread-safe."""
 
     def __init__(self, settings: EndpointSettings, *, sleep=time.sleep) -> None:
+        check_base_url(settings.base_url)
+        register_env(settings.api_key_env)
         self.settings = settings
         self.accepts_images = settings.images
         self.url = settings.base_url.rstrip("/") + "/chat/completions"
@@ -68,7 +107,7 @@ class OpenAIBackend:
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        key = os.environ.get(self.settings.api_key_env, "")
+        key = register_env(self.settings.api_key_env)  # hidden from every message from now on
         if key:
             headers["Authorization"] = f"Bearer {key}"
         return headers
@@ -188,14 +227,14 @@ class OpenAIBackend:
             if status != 200 or obj is None:
                 if status == 200:
                     raise EngineError(
-                        f"{self.settings.base_url}: the reply is not JSON: {raw[:120]!r}"
+                        f"{self.settings.base_url}: the reply is not JSON: {redact(raw)[:120]!r}"
                     )
                 raise self._fail(status, raw)
             try:
                 text = obj["choices"][0]["message"]["content"] or ""
             except (KeyError, IndexError, TypeError):
                 raise EngineError(
-                    f"{self.settings.base_url}: unexpected reply shape: {raw[:120]!r}"
+                    f"{self.settings.base_url}: unexpected reply shape: {redact(raw)[:120]!r}"
                 ) from None
             u = obj.get("usage") or {}
             usage.prompt_tokens += int(u.get("prompt_tokens") or 0)
@@ -218,9 +257,9 @@ def _message(raw: str) -> str:
         obj = json.loads(raw)
         err = obj.get("error", obj) if isinstance(obj, dict) else obj
         msg = err.get("message") if isinstance(err, dict) else err
-        return " ".join(str(msg).split())[:200]
+        return redact(" ".join(str(msg).split()))[:200]
     except (ValueError, AttributeError):
-        return " ".join(raw.split())[:200]
+        return redact(" ".join(raw.split()))[:200]
 
 
 def _about_format(raw: str) -> bool:

@@ -25,7 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vloc.engines.openai_api import check_base_url
 from vloc.errors import InputError
+from vloc.guard import note_read
+from vloc.redact import register_env
 from vloc.registry import ENGINE_KINDS, engine_kinds
 from vloc.text import SUBTITLE_PUNCTUATION
 from vloc.workspace import vloc_home
@@ -90,9 +93,18 @@ class EngineOptions:
         for name in ("batch_cues", "related", "concurrency", "lag", "n_ctx", "beam_size"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name.replace('_', '-')} must be at least 1")
-        for name in ("previous", "frames", "max_related"):
+        for name in ("previous", "frames", "max_related", "max_retries"):
             if getattr(self, name) < 0:
-                raise InputError(f"--{name.replace('_', '-')} must not be negative")
+                flag = "--retries" if name == "max_retries" else f"--{name.replace('_', '-')}"
+                raise InputError(f"{flag} must not be negative")
+        if not self.timeout_s > 0 or self.timeout_s == float("inf"):
+            raise InputError(
+                f"--timeout must be a positive number of seconds, not {self.timeout_s}"
+            )
+        if self.threads is not None and self.threads < 1:
+            raise InputError("--threads must be at least 1")
+        if self.base_url is not None:
+            check_base_url(self.base_url)
         if self.kind == "openai" and not self.base_url:
             raise InputError(
                 "--engine openai needs --base-url (e.g. http://127.0.0.1:11434/v1) or base_url "
@@ -116,6 +128,7 @@ def read_config(path: Path | None = None) -> dict[str, Any]:
     path = path or vloc_home() / CONFIG_FILE
     if not path.is_file():
         return {}
+    note_read(path, "the engine settings")
     try:
         import tomllib
     except ImportError:  # Python 3.10
@@ -124,6 +137,50 @@ def read_config(path: Path | None = None) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise InputError(f"not a valid TOML file: {e}", path=path) from None
+
+
+def _check_config(config: dict[str, Any]) -> None:
+    """Refuse what the config file cannot mean: an unknown table or setting (a typo such as
+    ``temprature`` would otherwise be ignored silently) or a value of the wrong type."""
+    path = vloc_home() / CONFIG_FILE
+    defaults = {f.name: f.default for f in dataclasses.fields(EngineOptions)}
+    for key, value in config.items():
+        if key == "engine":
+            if not isinstance(value, str):
+                raise InputError(
+                    f"engine must be a string (one of {', '.join(ENGINES)})", path=path
+                )
+            continue
+        if key not in ENGINES:
+            raise InputError(
+                f"unknown setting {key!r} at the top level; expected engine or a table "
+                f"[{'], ['.join(ENGINES)}]",
+                path=path,
+            )
+        if not isinstance(value, dict):
+            raise InputError(f"{key} must be a table ([{key}])", path=path)
+        for name, v in value.items():
+            if name == "api_key":
+                continue  # refused with its own message
+            if name not in defaults or name == "kind":
+                known = ", ".join(sorted(n for n in defaults if n != "kind"))
+                raise InputError(f"unknown setting {name!r} in [{key}]; known: {known}", path=path)
+            _check_type(name, v, defaults[name], f"[{key}] {name}", path)
+
+
+def _check_type(name: str, value: Any, default: Any, where: str, path: Path) -> None:
+    if default is None:  # str | None or int | None settings
+        want: tuple[type, ...] = (int,) if name == "threads" else (str,)
+    elif isinstance(default, bool):
+        want = (bool,)
+    elif isinstance(default, float):
+        want = (int, float)
+    else:
+        want = (type(default),)
+    ok = isinstance(value, want) and not (isinstance(value, bool) and bool not in want)
+    if not ok:
+        kind = " or ".join(t.__name__ for t in want)
+        raise InputError(f"{where} must be {kind}, not {type(value).__name__}", path=path)
 
 
 def resolve(flags: dict[str, Any], config: dict[str, Any] | None = None) -> EngineOptions:
@@ -138,16 +195,19 @@ def resolve(flags: dict[str, Any], config: dict[str, Any] | None = None) -> Engi
             "environment variable that holds it",
             path=vloc_home() / CONFIG_FILE,
         )
+    _check_config(config)
     values: dict[str, Any] = {k: v for k, v in section.items() if k in fields}
     values.update({k: v for k, v in flags.items() if v is not None and k in fields})
     values["kind"] = kind
     synopsis = values.get("synopsis") or ""
     if isinstance(synopsis, str) and synopsis.startswith("@"):
         p = Path(synopsis[1:]).expanduser()
+        note_read(p, "the synopsis")
         try:
             values["synopsis"] = p.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as e:
             raise InputError(f"cannot read the synopsis: {e}", path=p) from None
     options = EngineOptions(**values)
     options.check()
+    register_env(options.api_key_env)  # the key is hidden from every message from now on
     return options

@@ -27,6 +27,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vloc.engines.base import BatchRequest, BatchResult, Engine, GlossaryTerm, Line, Usage
@@ -45,6 +46,7 @@ FramesFn = Callable[[list[int], list[int]], list[bytes]]  # (batch rows, related
 
 class JournalLike(Protocol):
     entries: dict[str, str]
+    path: Path | None  # named in errors (None: kept in memory)
 
     def append(self, items: list[tuple[str, str]]) -> None: ...
 
@@ -206,7 +208,7 @@ class EngineRunner:
             nonlocal finished
             fut, req, key = pending.pop(b)
             if fut is None:  # from the journal
-                texts = _split_entry(self.journal.entries[key], len(req.cues))
+                texts = _split_entry(self.journal.entries[key], len(req.cues), self.journal.path)
                 result.reused += len(req.cues)
             else:
                 res = fut.result()
@@ -253,7 +255,9 @@ def _join_entry(texts: list[str]) -> str:
     return json.dumps(texts, ensure_ascii=False)
 
 
-def _split_entry(entry: str, n: int) -> list[str]:
+def _split_entry(entry: str, n: int, journal: Path) -> list[str]:
+    """The ``n`` translations of a journal entry; a VlocError naming the journal when the
+    entry is not a list of ``n`` strings (the file was edited by hand or damaged)."""
     import json
 
     try:
@@ -263,7 +267,11 @@ def _split_entry(entry: str, n: int) -> list[str]:
     if not isinstance(texts, list) or len(texts) != n:
         from vloc.errors import VlocError
 
-        raise VlocError("a journal entry does not match its batch; delete the journal and re-run")
+        raise VlocError(
+            f"an entry of this translation journal does not hold the {n} lines of its batch "
+            "(edited or damaged); delete the file and run again",
+            path=journal,
+        )
     return [str(t) for t in texts]
 
 

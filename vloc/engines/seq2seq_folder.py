@@ -50,6 +50,16 @@ TOKENIZER_FILES = (
     "sentencepiece.model",
     "spiece.model",
 )
+# one of these holds the vocabulary: a folder without any cannot tokenize
+VOCABULARY_FILES = (
+    "tokenizer.json",
+    "vocab.json",
+    "vocab.txt",
+    "source.spm",
+    "sentencepiece.bpe.model",
+    "sentencepiece.model",
+    "spiece.model",
+)
 SAFETENSORS_FILES = ("*.safetensors", "model.safetensors.index.json")
 BIN_FILES = ("pytorch_model*.bin", "pytorch_model.bin.index.json")
 SENTENCE_TRANSFORMERS_FILES = ("modules.json", "config_sentence_transformers.json")
@@ -183,6 +193,12 @@ def model_files(folder: Path) -> list[Path]:
     if not weights:
         raise InputError(
             "no weights in the model folder (model.safetensors or pytorch_model.bin)", path=folder
+        )
+    if not any((folder / n).is_file() for n in VOCABULARY_FILES):
+        raise InputError(
+            "no tokenizer in the model folder (none of " + ", ".join(VOCABULARY_FILES) + "); "
+            "copy the tokenizer files saved with the model",
+            path=folder,
         )
     return files + weights
 

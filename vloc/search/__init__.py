@@ -48,13 +48,14 @@ class SearchResult:
 
     query: str
     hits: list[Hit]  # best first, at most top_k
-    indexes: int  # number of indexes searched
+    indexes: int  # number of indexes searched (a video may have several: one per subtitle file)
     cues: int  # total cues searched
     encoder: str  # encoder name recorded in the indexes
     load_seconds: float  # loading the indexes and the encoder
     query_seconds: float  # embedding the query and searching
     by: str = "said"  # what the query was matched against (BY)
     align: str | None = None  # the align model's name (by seen / both)
+    videos: int = 0  # distinct videos among the indexes
 
 
 def encoder_for(indexes: IndexSet, encoder: str | Path | None = None) -> EncoderRef:
@@ -239,6 +240,7 @@ def search(
         query_seconds=time.perf_counter() - t1,
         by=by,
         align=searcher.align.name if searcher.align is not None else None,
+        videos=len({ix.video for ix in indexes.indexes}),
     )
 
 

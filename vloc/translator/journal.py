@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from vloc.errors import VlocError
+from vloc.redact import redact_known
 from vloc.workspace import Workspace, safe_name
 
 JOURNAL_DIR = "translations"  # workspace sub-folder of decoding journals
@@ -74,9 +75,8 @@ class Journal:
                     self.entries[item["k"]] = str(item.get("t", ""))
 
     def append(self, items: list[tuple[str, str]]) -> None:
-        data = "".join(
-            json.dumps({"k": k, "t": t}, ensure_ascii=False) + "\n" for k, t in items
-        ).encode()
+        data = "".join(json.dumps({"k": k, "t": t}, ensure_ascii=False) + "\n" for k, t in items)
+        data = redact_known(data).encode()  # a registered key never reaches a journal
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "ab") as f:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from vloc.errors import InputError
-from vloc.fileio import atomic_write_text
+from vloc.fileio import atomic_write_text, check_folder
 from vloc.training import LATEST_FILE, TrainConfig, Trainer, TrainState
 from vloc.translator.config import VARIANTS, TranslatorConfig
 from vloc.translator.data import (
@@ -189,6 +189,7 @@ def train_translator(
     from vloc.translator.model import Translator
 
     out = Path(out)
+    check_folder(out, "--out (the training run's folder)")
     cli = dict(overrides or {})
     for key, value in (("seed", seed), ("device", device), ("max_steps", max_steps)):
         if value is not None:
