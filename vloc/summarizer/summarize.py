@@ -189,6 +189,7 @@ def summarize(
         InputError, SubtitleError, MediaError, WeightsError: each naming the file at fault.
     """
     from vloc.fileio import atomic_write_text, check_output, protect_inputs, sha256_file
+    from vloc.subtitles import check_subtitle_file
 
     options.check()
     if not options.to:
@@ -204,8 +205,7 @@ def summarize(
     video, subs = Path(video), Path(subs)
     if features is None and not video.is_file():
         raise InputError("video not found (or pass --features FILE.npy)", path=video)
-    if not subs.is_file():
-        raise InputError("subtitle file not found", path=subs)
+    check_subtitle_file(subs)
     out_path = Path(options.output) if options.output is not None else default_output(video, to)
     inputs = [video, subs, features, model if model and Path(model).exists() else None]
     check_output(out_path, inputs)  # before any heavy work
