@@ -36,6 +36,7 @@ LATIN_BREAK_AFTER = ",.;:!?"  # preferred break points (a space right after one 
 PUNCTUATION_BONUS = 4  # characters of imbalance a punctuation break is worth
 MAX_LISTED = 10  # violating cue positions listed in a report
 _WORD_CHAR = re.compile(r"[A-Za-z0-9\u00C0-\u024F]")  # Latin letters/digits: never split
+_NUMBER_SEPARATORS = ",.:"  # between two digits these belong to the number, not the sentence
 
 
 @dataclass(frozen=True)
@@ -68,22 +69,23 @@ def _break_points(text: str, cjk: bool) -> list[tuple[int, int, bool]]:
     for i in range(1, len(text)):
         prev, cur = text[i - 1], text[i]
         if cur == " ":
+            if prev == " ":
+                continue  # inside a run of spaces: its first space made the point
             j = i
             while j < len(text) and text[j] == " ":
                 j += 1
-            k = i
-            while k > 0 and text[k - 1] == " ":
-                k -= 1
-            if 0 < k and j < len(text):
-                after = text[k - 1] in (CJK_BREAK_AFTER if cjk else LATIN_BREAK_AFTER)
-                points.append((k, j, after))
+            if j < len(text):
+                after = prev in (CJK_BREAK_AFTER if cjk else LATIN_BREAK_AFTER)
+                points.append((i, j, after))
         elif cjk and prev != " ":
             if _WORD_CHAR.match(prev) and _WORD_CHAR.match(cur):
                 continue  # inside a Latin word or a number
+            if prev in _NUMBER_SEPARATORS and cur.isdigit() and i > 1 and text[i - 2].isdigit():
+                continue  # inside a number or a time: 1,000 / 3.5 / 10:30
             if cur in CJK_BREAK_AFTER:
                 continue  # never start a line with punctuation
             points.append((i, i, prev in CJK_BREAK_AFTER))
-    return list(dict.fromkeys(points))
+    return points
 
 
 def break_text(text: str, lang: str, *, rules: LanguageRules | None = None) -> tuple[str, bool]:
@@ -105,7 +107,7 @@ def break_text(text: str, lang: str, *, rules: LanguageRules | None = None) -> t
         return one, True
     best: tuple[float, int, int] | None = None
     for end, start, after_punct in _break_points(one, r.cjk):
-        a, b = len(one[:end]), len(one[start:])
+        a, b = end, len(one) - start  # line lengths, without slicing: linear in the text
         fits = a <= r.max_chars and b <= r.max_chars
         cost = abs(a - b) - (PUNCTUATION_BONUS if after_punct else 0)
         if not fits:
