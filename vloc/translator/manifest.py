@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError
-from vloc.fileio import atomic_write_text
+from vloc.fileio import MANIFEST_LIMIT_BYTES, atomic_write_text, read_text_limited
 
 if TYPE_CHECKING:
     pass
@@ -167,12 +167,9 @@ def parse_record(rec: Any, base: Path, where: str) -> Documentary:
 def read_manifest(path: str | Path) -> list[Documentary]:
     """Read and check a manifest (see :mod:`vloc.translator.manifest`)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise InputError("manifest not found (expected a JSON Lines file)", path=path)
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read the manifest: {e}", path=path) from e
+    lines = read_text_limited(path, MANIFEST_LIMIT_BYTES, what="manifest").splitlines()
     base = path.resolve().parent
     docs: list[Documentary] = []
     seen: dict[str, int] = {}
