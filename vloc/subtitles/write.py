@@ -31,6 +31,7 @@ from vloc.text import without_controls
 
 NEUTRAL_PREFIX = "<i></i>"  # put before a text line that would read as a timing line
 VTT_ARROW = "--&gt;"  # "-->" in WebVTT cue text, where the format forbids it
+_BLOCK_WORDS = ("NOTE", "STYLE", "REGION", "WEBVTT")  # start blocks that are not cues
 
 
 def written_text(text: str, fmt: str = "srt") -> str:
@@ -50,11 +51,16 @@ def written_text(text: str, fmt: str = "srt") -> str:
 
 
 def _one_line(value: str, what: str, k: int) -> str:
-    """A VTT identifier or cue settings: one line, no ``-->`` in an identifier."""
+    """A VTT identifier or cue settings: one line; an identifier without ``-->`` and not
+    starting with a word that opens another kind of block (``NOTE``, ``STYLE`` ...)."""
     value = without_controls(value).strip()
-    if "\n" in value or (what == "identifier" and "-->" in value):
+    words = value.split(None, 1)
+    if "\n" in value or (
+        what == "identifier" and ("-->" in value or (words and words[0] in _BLOCK_WORDS))
+    ):
         raise SubtitleError(
-            f"cue {k + 1}: the WebVTT {what} {value[:40]!r} must be one line without '-->'"
+            f"cue {k + 1}: the WebVTT {what} {value[:40]!r} must be one line without '-->', "
+            f"not starting with {', '.join(_BLOCK_WORDS)}"
         )
     return value
 
