@@ -36,6 +36,7 @@ def written_text(text: str, fmt: str = "srt") -> str:
 
     return rules(text, fmt)
 
+
 MARKUP = "[link=http://e.x]here[/link] [bold]loud[/bold] :x:"
 ESCAPES = "\x1b]8;;http://e.x\x07link\x1b]8;;\x07 \x1b[2J\x1b[1mloud\x07 bell\x9b31m"
 HOSTILE_TEXTS = [
@@ -100,7 +101,10 @@ def test_a_reply_holding_a_timing_line_cannot_break_the_srt(tmp_path: Path) -> N
     path = tmp_path / "film.zh.srt"
     write_subtitles(path, _cues([broken, "000 --> 00:00:01,000 好"]))
     back = read_subtitles(path)
-    assert [c.text for c in back.cues] == [written_text(broken), written_text("000 --> 00:00:01,000 好")]
+    assert [c.text for c in back.cues] == [
+        written_text(broken),
+        written_text("000 --> 00:00:01,000 好"),
+    ]
 
 
 def test_vtt_identifiers_and_settings_cannot_hide_cues(tmp_path: Path) -> None:

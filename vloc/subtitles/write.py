@@ -31,7 +31,7 @@ from vloc.text import without_controls
 
 NEUTRAL_PREFIX = "<i></i>"  # put before a text line that would read as a timing line
 VTT_ARROW = "--&gt;"  # "-->" in WebVTT cue text, where the format forbids it
-_BLOCK_WORDS = ("NOTE", "STYLE", "REGION", "WEBVTT")  # start blocks that are not cues
+_BLOCK_WORDS = ("NOTE", "STYLE", "REGION")  # start blocks that are not cues
 
 
 def written_text(text: str, fmt: str = "srt") -> str:
