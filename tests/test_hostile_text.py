@@ -341,3 +341,50 @@ def test_a_text_line_holding_an_arrow_is_named_for_what_it_is(tmp_path: Path) ->
         read_subtitles(path)
     assert "line 2" in str(e.value) and "without '-->'" not in str(e.value)
     assert "malformed timestamp" in str(e.value)
+
+
+@pytest.mark.parametrize("suffix", [".srt", ".vtt"])
+def test_hostile_replies_and_cues_through_vloc_translate(tmp_path: Path, suffix: str) -> None:
+    """The issue's cases end to end: a source cue 'low --> high' (bilingual WebVTT), a reply
+    holding a timing line and terminal escapes, a 400,000-character reply: exit 0, and the
+    file written reads back with every cue, no control character in it."""
+    from conftest import make_video
+
+    video = make_video(tmp_path / "film.mp4", seconds=4.0, fps=8, size="64x48")
+    subs = write_srt(
+        tmp_path / "film.en.srt",
+        ["The river rises.", "low --> high", "The water runs away.", "Night falls."],
+        step_ms=1000,
+    )
+    hostile = {
+        "1": "第九十九 99 00:00:00,000 --> 00:00:01,000 这是一段很长的回答，超出了一行",
+        "2": f"从低到高{ESCAPES}",
+        "3": "长" * 400_000,
+        "4": "夜幕降临。",
+    }
+
+    def reply(body):
+        return json.dumps({k: hostile[k] for k in batch_of(body)}, ensure_ascii=False)
+
+    out = tmp_path / f"film.zh{suffix}"
+    with ScriptedServer([reply] * 10) as srv:
+        res = CliRunner().invoke(
+            app,
+            ["translate", str(video), str(subs), "--to", "zh", "--engine", "openai",
+             "--base-url", srv.url, "--model", "tiny", "--context", "none", "--bilingual",
+             "-o", str(out), "--json"],
+        )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    j = json.loads(res.stdout)
+    assert j["usage"]["untranslated"] == 1
+    assert any("line 3 ran away" in w for w in j["warnings"])
+    back = read_subtitles(out)
+    assert len(back.cues) == 4
+    data = out.read_text(encoding="utf-8")
+    assert not any(ch in data for ch in "\x1b\x07\x9b\x00")
+    assert out.stat().st_size < 10_000  # the runaway line was never written
+    assert "The water runs away." in back.cues[2].text
+    if suffix == ".vtt":
+        assert "low --&gt; high" in back.cues[1].text
+    else:
+        assert "low --> high" in back.cues[1].text
