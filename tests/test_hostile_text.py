@@ -388,3 +388,33 @@ def test_hostile_replies_and_cues_through_vloc_translate(tmp_path: Path, suffix:
         assert "low --&gt; high" in back.cues[1].text
     else:
         assert "low --> high" in back.cues[1].text
+
+
+CLI_UNDER_LIMIT = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+from vloc.cli.app import app
+sys.argv = ["vloc", *sys.argv[1:]]
+app()
+"""
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero on this system")
+@pytest.mark.parametrize("option", [["--synopsis", "@/dev/zero"], ["--glossary", "/dev/zero"]])
+def test_dev_zero_as_synopsis_or_glossary_through_the_command_line(tmp_path, option) -> None:
+    """Was killed by the kernel after growing to ~24 GB (or 'unexpected MemoryError' under a
+    memory limit, as here: 4 GiB of address space)."""
+    video = tmp_path / "film.mp4"
+    video.write_bytes(b"not decoded")
+    subs = write_srt(tmp_path / "film.en.srt", ["Hello."])
+    proc = subprocess.run(
+        [sys.executable, "-c", CLI_UNDER_LIMIT, "translate", str(video), str(subs), "--to", "zh",
+         "--engine", "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", *option,
+         "--json"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    error = json.loads(proc.stdout)["error"]
+    assert error.startswith("/dev/zero: the ") and "character device" in error
+    assert proc.stderr.strip().splitlines() == [f"error: {error}"]
