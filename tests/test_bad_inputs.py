@@ -278,3 +278,26 @@ def test_utf8_bom_on_cp1252_suggests_the_encoding(tmp_path, assets):
     res = invoke("translate", assets["video"], subs, out, assets)
     assert_clean_failure(res, "bom.srt", out)
     assert "pass --encoding cp1252" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("cmd", ["features", "index", "translate", "summarize"])
+@pytest.mark.parametrize("kind", ["dev-zero", "folder", "fifo"])
+def test_subtitles_that_are_not_a_regular_file(cmd, kind, tmp_path, assets):
+    """/dev/zero (read forever), a folder or a FIFO (a read that blocks) as the subtitles:
+    one line saying what the path is, never 'not found', a hang or memory exhaustion."""
+    if kind == "dev-zero":
+        if not Path("/dev/zero").exists():
+            pytest.skip("no /dev/zero on this system")
+        subs, what = Path("/dev/zero"), "a character device"
+    elif kind == "folder":
+        subs, what = tmp_path / "film.en.srt", "a folder"
+        subs.mkdir()
+    else:
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs on this system")
+        subs, what = tmp_path / "film.en.srt", "a named pipe (FIFO)"
+        os.mkfifo(subs)
+    out = tmp_path / "out"
+    res = invoke(cmd, assets["video"], subs, out, assets)
+    assert_clean_failure(res, str(subs), out)
+    assert f"the subtitle file is {what}, not a regular file" in res.stderr, res.stderr

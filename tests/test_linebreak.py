@@ -103,3 +103,24 @@ def test_check_cue_ignores_tags():
     c = check_cue("{\\an8}<i>Hello</i>", 0, 1000, ENGLISH)
     assert c.chars == 5 and c.cps == pytest.approx(5.0) and c.line_ok and c.speed_ok
     assert math.isinf(check_cue("Hi", 1000, 1000, ENGLISH).cps)
+
+
+def test_long_texts_split_where_scoring_every_point_would() -> None:
+    """Only the points near the middle of a text too long for two lines are scored (linear
+    time); the split is the one scoring every point gives."""
+    import random
+
+    from vloc.translator.linebreak import _best_split, _break_points, rules_for
+
+    rng = random.Random(5)
+    pieces = ["长", "句", "，", "。", " ", ", ", ". ", "1,000", "10:30"]
+    for lang in ("zh", "en", "ja"):
+        r = rules_for(lang)
+        for _ in range(400):  # words of up to 90 letters: few or no points near the middle
+            weights = [rng.random() for _ in pieces]
+            words = ["x" * rng.randint(1, 90) for _ in range(5)]
+            text = "".join(rng.choices(pieces + words, weights + [0.3] * 5, k=rng.randint(20, 200)))
+            one = " ".join(text.split())
+            best = _best_split(one, r, _break_points(one, r.cjk))
+            want = one if best is None else f"{one[: best[1]].rstrip()}\n{one[best[2] :].lstrip()}"
+            assert break_text(text, lang)[0] == want, (lang, text)

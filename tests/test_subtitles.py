@@ -299,7 +299,9 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
     with pytest.raises(SubtitleError, match="nope.srt: subtitle file not found"):
         read_subtitles(tmp_path / "nope.srt")
     (tmp_path / "dir.srt").mkdir()
-    with pytest.raises(SubtitleError, match="dir.srt: is a directory"):
+    with pytest.raises(
+        SubtitleError, match="dir.srt: the subtitle file is a folder, not a regular"
+    ):
         read_subtitles(tmp_path / "dir.srt")
 
 

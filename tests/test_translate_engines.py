@@ -250,6 +250,26 @@ def test_draft_writes_a_glossary_and_synopsis_to_edit(film, tmp_path):
     assert Path(j["synopsis"]).read_text().strip() == "The desert war of 1941."
 
 
+def test_a_drafted_glossary_reads_back_whatever_the_model_wrote(film, tmp_path):
+    """Tabs and newlines inside a drafted term would split its row of the TSV file: a wrong
+    target, a bogus term, or a file vloc refuses."""
+    from vloc.engines.glossary import read_glossary
+
+    video, subs = film
+    terms = [{"source": "Rommel", "target": "隆美尔\t将军\n元帅", "note": "a\tgeneral\n"},
+             {"source": "Afrika\n  Korps", "target": "非洲\t军团"}]  # fmt: skip
+
+    def drafter(body):
+        return json.dumps({"synopsis": "War.\n\tDesert.", "terms": terms}, ensure_ascii=False)
+
+    with ScriptedServer([drafter] * 3) as srv:
+        j = _run(["translate", str(video), str(subs), "--to", "zh", "--engine", "openai",
+                  "--base-url", srv.url, "--model", "tiny", "--draft", "--json"])  # fmt: skip
+    got = [(t.source, t.target, t.note) for t in read_glossary(j["glossary"])]
+    assert got == [("Rommel", "隆美尔 将军 元帅", "a general"), ("Afrika Korps", "非洲 军团", "")]
+    assert j["terms"] == 2
+
+
 def test_seq2seq_engine_through_the_cli_keeps_every_cue(film, tmp_path):
     pytest.importorskip("sentencepiece")
     from test_engine_seq2seq import build_tiny_marian

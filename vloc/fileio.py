@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from vloc.guard import inode, protected
 from vloc.redact import redact_known
 
 HASH_CHUNK = 1 << 20  # 1 MiB reads when hashing whole files
+MANIFEST_LIMIT_BYTES = 64 << 20  # a manifest (CSV / JSON Lines) of 100,000 films is ~20 MB
 FINGERPRINT_SAMPLES = 16  # evenly spaced 64 KiB windows read by file_fingerprint
 FINGERPRINT_WINDOW = 1 << 16
 FILE_MODE = 0o666  # what open() would create, before the umask
@@ -213,3 +215,89 @@ def file_fingerprint(path: str | Path) -> str:
 def stable_hash(obj: Any) -> str:
     """sha256 of a JSON-serialisable object with sorted keys (cache keys from settings)."""
     return sha256_bytes(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode())
+
+
+# ---------------------------------------------------------------- bounded reads of side inputs
+
+_KINDS = (  # what a path that is not a regular file is, for the error line
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def format_size(n: int) -> str:
+    """``65536`` -> ``"64 KiB"``: a byte count as people read limits."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            value = n / (1 << shift)
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def read_bytes_limited(
+    path: PathLike, limit_bytes: int, *, what: str, error: type[VlocError] = InputError
+) -> bytes:
+    """The bytes of the regular file at ``path``, refusing anything larger than
+    ``limit_bytes`` and anything that is not a regular file (a folder, ``/dev/zero``, a FIFO,
+    a socket), each with one ``error`` naming the file, ``what`` it was read as (``"synopsis"``,
+    ``"subtitle file"``) and the limit.
+
+    Never reads more than ``limit_bytes + 1`` bytes and never blocks on a FIFO: the file is
+    opened non-blocking and checked with ``fstat`` before a byte is read, so a device or a
+    pipe cannot hang or exhaust memory, and a file that grows while read is still refused.
+    """
+    path = Path(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise error(f"{what} not found", path=path) from None
+    except IsADirectoryError:  # Windows; POSIX opens folders and fstat says so below
+        raise error(f"the {what} is a folder, not a regular file", path=path) from None
+    except OSError as e:
+        raise error(f"cannot read the {what}: {e.strerror or e}", path=path) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a file")
+            raise error(f"the {what} is {kind}, not a regular file", path=path)
+        too_big = f"the {what} is {{size}}, over its limit of {format_size(limit_bytes)}"
+        if st.st_size > limit_bytes:
+            raise error(too_big.format(size=f"{st.st_size:,} bytes"), path=path)
+        chunks: list[bytes] = []
+        got = 0
+        while got <= limit_bytes and (chunk := os.read(fd, min(HASH_CHUNK, limit_bytes + 1 - got))):
+            chunks.append(chunk)
+            got += len(chunk)
+        if got > limit_bytes:  # it grew while being read
+            raise error(too_big.format(size=f"more than {limit_bytes:,} bytes"), path=path)
+        return b"".join(chunks)
+    except OSError as e:
+        raise error(f"cannot read the {what}: {e.strerror or e}", path=path) from None
+    finally:
+        os.close(fd)
+
+
+def read_text_limited(
+    path: PathLike,
+    limit_bytes: int,
+    *,
+    what: str,
+    encoding: str = "utf-8-sig",
+    error: type[VlocError] = InputError,
+) -> str:
+    """:func:`read_bytes_limited`, decoded (a UTF-8 BOM dropped by default); bytes that are
+    not ``encoding`` are one ``error`` naming the file and the first bad byte's offset."""
+    data = read_bytes_limited(path, limit_bytes, what=what, error=error)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise error(
+            f"the {what} is not {encoding.removesuffix('-sig').upper()} text "
+            f"({e.reason} at byte {e.start})",
+            path=path,
+        ) from None

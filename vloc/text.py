@@ -31,11 +31,29 @@ CJK_PATTERN = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u30
 # Han (incl. ext. A and compatibility), kana, Hangul syllables: the letters of a character class
 CJK_LETTERS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _CJK = re.compile(CJK_PATTERN)
+# terminal escape sequences, removed whole: CSI ("ESC [ 2 J", colours, cursor moves) and
+# terminated OSC ("ESC ] 8 ; ; url BEL": titles, hyperlinks), 7-bit and C1 forms
+_ESCAPE_SEQUENCES = re.compile(
+    "(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]|(?:\x1b\\]|\x9d)[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\\\|\x9c)"
+)
+# C0 controls but tab and newline (ESC, BEL, NUL, CR, form feed ...), DEL and C1 controls,
+# and lone surrogates (not text: no UTF-8 encoder writes them)
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def strip_tags(text: str) -> str:
     """``text`` without HTML-style tags (``<i>``) and ASS override blocks (``{\\an8}``)."""
     return TAGS.sub("", text)
+
+
+def without_controls(text: str) -> str:
+    """``text`` as it may be written to a file: CR and CRLF become ``\\n``; terminal escape
+    sequences (CSI such as ``ESC [2J``, OSC such as a title or a hyperlink) are removed whole,
+    then every other control character (ESC, BEL, NUL, form feed, DEL, C1 codes); a lone
+    surrogate becomes U+FFFD. Tabs, newlines and bidi marks stay: they are text."""
+    text = _ESCAPE_SEQUENCES.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _SURROGATES.sub("\ufffd", _CONTROLS.sub("", text))
 
 
 def plain_text(text: str) -> str:

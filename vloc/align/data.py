@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError, VlocError
+from vloc.fileio import MANIFEST_LIMIT_BYTES, read_text_limited
 
 if TYPE_CHECKING:
     import numpy as np
@@ -75,12 +76,10 @@ def _fail(manifest: Path, line: int, problem: str) -> InputError:
 def read_manifest(path: str | Path) -> list[Moment]:
     """Parse and check every line (no features read yet)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise InputError("align manifest not found", path=path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read the align manifest: {e}", path=path) from e
+    text = read_text_limited(path, MANIFEST_LIMIT_BYTES, what="align manifest", encoding="utf-8")
+    lines = text.splitlines()
     out: list[Moment] = []
     for no, raw in enumerate(lines, 1):
         if not raw.strip():

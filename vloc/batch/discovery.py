@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vloc.errors import InputError
+from vloc.fileio import MANIFEST_LIMIT_BYTES, read_text_limited
 from vloc.text import LANG_CODE
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def discover(source: str | Path, reserved: Sequence[str] = RESERVED_NAMES) -> li
     source = Path(source)
     if source.is_dir():
         found = _scan_folder(source)
-    elif source.is_file():
+    elif source.exists() or source.is_symlink():
         found = _read_manifest(source)
     else:
         raise InputError("no such folder or manifest", path=source)
@@ -76,10 +77,7 @@ def _scan_folder(folder: Path) -> list[tuple[str, Path, Path | None, str | None]
 
 
 def _read_manifest(path: Path) -> list[tuple[str, Path, Path | None, str | None]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read manifest: {e}", path=path) from e
+    text = read_text_limited(path, MANIFEST_LIMIT_BYTES, what="manifest")
     rows: list[dict[str, str]] = []
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         for n, line in enumerate(text.splitlines(), 1):

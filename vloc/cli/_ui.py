@@ -9,6 +9,9 @@
 * Nothing read from a file (cue text, file names, model names) can control the terminal:
   every console shows control characters (ESC, BEL, C1 codes, bidi overrides) visibly
   escaped, as ``\x1b``; ``--json`` keeps the exact text (JSON escapes it).
+* Every string reaches rich as plain text: no console interprets markup (``[link=...]``,
+  ``[bold]``) or emoji codes (``:x:``), whatever the caller passes; vloc's own styling is
+  built as :class:`rich.text.Text` (:func:`styled`), never as markup.
 * Before the command runs, every file it is asked to write (``-o``, ``--table``,
   ``--report``) is checked against every path it reads (:func:`vloc.fileio.check_output`),
   and those inputs stay protected from atomic writes for the whole run.
@@ -29,8 +32,8 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.segment import Segment
+from rich.text import Text
 
 from vloc.errors import InputError, VlocError
 from vloc.redact import redact
@@ -65,13 +68,21 @@ def one_line(text: str) -> str:
 
 
 class SafeConsole(Console):
-    """A rich console that never passes control characters of the text it prints to the
-    terminal; rich's own styling and cursor controls are untouched.
+    """A rich console that prints every string as the plain text it is: no markup
+    (``[link=http://e.x]`` would become an OSC 8 hyperlink, ``[bold]`` an SGR escape), no
+    emoji codes (``:x:`` would become ❌), no highlighting, and no control characters of the
+    text passed to the terminal; rich's own styling and cursor controls are untouched.
 
     Strings are escaped before rich reads them (rich would silently drop BEL or CR);
-    :class:`rich.text.Text` built elsewhere is escaped as it is written out."""
+    :class:`rich.text.Text` built elsewhere is escaped as it is written out. Tables, titles
+    and ``print`` all go through :meth:`render_str`, so a caller's ``markup=True`` or
+    ``emoji=True`` changes nothing."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**{**kwargs, "markup": False, "emoji": False, "highlight": False})
 
     def render_str(self, text: str, **kwargs: Any) -> Any:
+        kwargs.update(markup=False, emoji=False, highlight=False)
         return super().render_str(visible(text), **kwargs)
 
     def _render_buffer(self, buffer: Iterable[Segment]) -> str:
@@ -85,14 +96,20 @@ class SafeConsole(Console):
         return super()._render_buffer(clean(buffer))
 
 
+def styled(label: str, style: str, text: str) -> Text:
+    """``label`` in ``style``, a space, then ``text`` as plain text (control characters shown
+    escaped): how vloc colours a line without ever reading the text as markup."""
+    return Text.assemble((label, style), " ", visible(text))
+
+
 class UI:
     """Where a command writes: ``ui.warn``/``ui.info`` to stderr, ``ui.result`` to stdout."""
 
     def __init__(self, json_mode: bool = False, quiet: bool = False) -> None:
         self.json_mode = json_mode
         self.quiet = quiet
-        self.err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
-        self.out = SafeConsole(highlight=False, soft_wrap=True)
+        self.err = SafeConsole(stderr=True, soft_wrap=True)
+        self.out = SafeConsole(soft_wrap=True)
         self.warnings: list[str] = []
 
     @property
@@ -101,17 +118,17 @@ class UI:
 
     def info(self, msg: str) -> None:
         if not self.quiet:
-            self.err.print(escape(msg))
+            self.err.print(msg)
 
     def warn(self, msg: str) -> None:
         """Print a warning once: the same message reported by two stages shows once."""
         if msg in self.warnings:
             return
         self.warnings.append(msg)
-        self.err.print(f"[yellow]warning:[/yellow] {escape(msg)}")
+        self.err.print(styled("warning:", "yellow", msg))
 
     def error(self, msg: str) -> None:
-        self.err.print(f"[red]error:[/red] {escape(one_line(msg))}")
+        self.err.print(styled("error:", "red", one_line(msg)))
 
     def result(self, obj: dict[str, Any], render: Callable[[Console], None] | None = None) -> None:
         """Print the command's result: JSON (with warnings) or the human rendering."""
@@ -148,10 +165,10 @@ class Progress:
             from rich.progress import Progress as RichProgress
 
             self._bar = RichProgress(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),  # may name a file
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"),
+                TextColumn("{task.fields[rate]}", markup=False),
                 TimeElapsedColumn(),
                 TextColumn("ETA"),
                 TimeRemainingColumn(),

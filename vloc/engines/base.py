@@ -68,6 +68,7 @@ class Usage:
     retries: int = 0  # transport retries (429, 5xx, connection errors, timeouts)
     reasks: int = 0  # replies rejected by validation and asked again
     splits: int = 0  # batches halved after a rejected re-ask
+    untranslated: int = 0  # lines whose every reply ran away: kept as their source text
 
     def add(self, other: Usage) -> None:
         for name in (
@@ -77,6 +78,7 @@ class Usage:
             "retries",
             "reasks",
             "splits",
+            "untranslated",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -88,6 +90,7 @@ class Usage:
             "retries": self.retries,
             "reasks": self.reasks,
             "splits": self.splits,
+            "untranslated": self.untranslated,
         }
 
 

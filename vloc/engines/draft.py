@@ -117,12 +117,14 @@ def draft_film(
         for item in obj["terms"]:
             if not isinstance(item, dict):
                 continue
-            source = str(item.get("source", "")).strip()
-            target = str(item.get("target", "")).strip()
+            # one line of the glossary file each: tabs and newlines inside would split it
+            source = " ".join(str(item.get("source", "")).split())
+            target = " ".join(str(item.get("target", "")).split())
             note = " ".join(str(item.get("note", "")).split())
             if (
                 source
                 and target
+                and not source.startswith("#")  # a comment when the glossary is read
                 and source.casefold() not in terms
                 and written_in(target, target_lang)
                 and any(_pattern(source).search(t) for t in texts)

@@ -24,10 +24,11 @@ from pathlib import Path
 
 from vloc.engines.base import GlossaryTerm
 from vloc.errors import InputError
-from vloc.fileio import sha256_bytes
+from vloc.fileio import read_text_limited, sha256_bytes
 from vloc.guard import note_read
 
 HEADER = ("source", "target")
+GLOSSARY_LIMIT_BYTES = 16 << 20  # a glossary of 100,000 terms is ~5 MB
 PLACEHOLDER = "ZXQ{}"  # a token no language uses; models copy it through untranslated
 _PLACEHOLDER = re.compile(r"Z\s?X\s?Q\s?(\d+)", re.IGNORECASE)
 
@@ -36,16 +37,7 @@ def read_glossary(path: str | Path) -> tuple[GlossaryTerm, ...]:
     """Read a glossary file; one :class:`InputError` naming the file and line on bad input."""
     path = Path(path)
     note_read(path, "the glossary")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("glossary file not found", path=path) from None
-    except UnicodeDecodeError as e:
-        raise InputError(
-            f"glossary is not UTF-8 text ({e.reason} at byte {e.start})", path=path
-        ) from None
-    except OSError as e:
-        raise InputError(f"cannot read the glossary: {e.strerror or e}", path=path) from None
+    text = read_text_limited(path, GLOSSARY_LIMIT_BYTES, what="glossary")
     terms: list[GlossaryTerm] = []
     seen: dict[str, int] = {}
     for n, raw in enumerate(text.splitlines(), start=1):

@@ -7,8 +7,12 @@ HTTP endpoint, :mod:`vloc.engines.openai_api`, or llama.cpp in-process,
 whose structure is wrong (not JSON, a line missing or extra, an empty line) is asked again once
 with the problem stated; if the second reply is wrong too, the batch is split in two halves,
 each with the same context, down to single lines. Lines that are only *softly* wrong (no
-target script, a loop) are asked again once on their own; what is still wrong then is kept
-with a warning. A line that gets no usable reply at all stops the run with an
+target script, a loop, a missed glossary term) are asked again once on their own; what is
+still wrong then is kept with a warning — except a runaway (a line over 4× its source, or a
+loop its source does not have): it is never written, the cue keeps its source text, with a
+warning, counted as ``untranslated`` in the usage. A 400,000-character reply line therefore
+cannot reach the line breaker or the subtitle file. A line that gets no usable reply at all
+stops the run with an
 :class:`EngineError` — its batch is never written, and every batch finished before it stays in
 the journal for the next run.
 """
@@ -19,9 +23,10 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from vloc.engines.base import BatchRequest, BatchResult, EngineError, Usage
+from vloc.engines.base import BatchRequest, BatchResult, EngineError, Line, Usage
 from vloc.engines.prompts import build_messages, reask_messages, reply_schema
-from vloc.engines.replies import ReplyError, parse_reply
+from vloc.engines.replies import ReplyError, parse_reply, runs_away
+from vloc.text import without_controls
 
 # the reply may use this many tokens per source character, plus a fixed allowance per line
 # (JSON key and quotes) and per reply: the repetition guard's hard limit
@@ -88,7 +93,7 @@ class LLMEngine:
     def _translate_lines(self, request: BatchRequest, usage: Usage) -> dict[int, str]:
         """A base model: each line after the few-shot prefix, checked like a reply's line."""
         from vloc.engines.prompts import few_shot_line, few_shot_prefix
-        from vloc.engines.replies import runs_away, written_in
+        from vloc.engines.replies import written_in
 
         prefix = few_shot_prefix(request)
         out: dict[int, str] = {}
@@ -98,6 +103,7 @@ class LLMEngine:
                 prefix + few_shot_line(request, cue.source), max_tokens=limit
             )
             usage.add(cost)
+            text = without_controls(text).strip()
             if not text and cue.source.strip():  # an empty line: once more, newline forbidden
                 usage.reasks += 1
                 text, cost = self.backend.complete_line(  # type: ignore[attr-defined]
@@ -106,17 +112,30 @@ class LLMEngine:
                     forbid_newline=True,
                 )
                 usage.add(cost)
+                text = without_controls(text).strip()
             if not text and cue.source.strip():
                 raise EngineError(
                     f"{self.kind} engine {self.name!r} gave an empty translation for line "
                     f"{cue.number} ({cue.source[:50]!r}) twice"
                 )
-            if not written_in(text, request.target_lang) or runs_away(text, len(cue.source)):
+            if runs_away(text, len(cue.source), cue.source):
+                text = self._untranslated(cue, text, usage)
+            elif not written_in(text, request.target_lang):
                 self._warn(
                     f"{self.name}: line {cue.number} kept although it looks wrong: {text[:40]!r}"
                 )
             out[cue.number] = text
         return out
+
+    def _untranslated(self, cue: Line, reply: str, usage: Usage) -> str:
+        """A runaway reply is not a translation: the cue keeps its source text, with a warning."""
+        usage.untranslated += 1
+        self._warn(
+            f"{self.name}: line {cue.number} ran away ({len(reply):,} characters for a "
+            f"{len(cue.source)}-character line: {reply[:40]!r}...); kept untranslated, as its "
+            "source text"
+        )
+        return cue.source
 
     # ------------------------------------------------------------ internals
 
@@ -175,8 +194,13 @@ class LLMEngine:
             for n, text in again.items():
                 if n not in still:
                     out[n] = text
+            sources = {c.number: c for c in request.cues}
             for n in still:
-                self._warn(f"{self.name}: {still[n]} (kept after a re-ask)")
+                cue = sources[n]
+                if runs_away(out[n], len(cue.source), cue.source):
+                    out[n] = self._untranslated(cue, out[n], usage)
+                else:
+                    self._warn(f"{self.name}: {still[n]} (kept after a re-ask)")
         return out
 
 

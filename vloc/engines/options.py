@@ -27,6 +27,7 @@ from typing import Any
 
 from vloc.engines.openai_api import check_base_url
 from vloc.errors import InputError
+from vloc.fileio import read_text_limited
 from vloc.guard import note_read
 from vloc.redact import register_env
 from vloc.registry import ENGINE_KINDS, engine_kinds
@@ -39,6 +40,8 @@ CONTEXTS = ("global", "window", "none")
 FRAME_SELECT = ("text", "uniform")
 CONFIG_FILE = "engines.toml"
 DEFAULT_API_KEY_ENV = "VLOC_API_KEY"
+CONFIG_LIMIT_BYTES = 1 << 20  # engines.toml: a few hundred bytes in practice
+SYNOPSIS_LIMIT_BYTES = 256 << 10  # --synopsis @file: a page or two; it goes into every prompt
 
 
 @dataclass(frozen=True)
@@ -124,9 +127,10 @@ class EngineOptions:
 
 
 def read_config(path: Path | None = None) -> dict[str, Any]:
-    """The engine config file as a dict ({} when there is none)."""
+    """The engine config file as a dict ({} when there is none); at most
+    :data:`CONFIG_LIMIT_BYTES`, a regular file (one :class:`InputError` naming it otherwise)."""
     path = path or vloc_home() / CONFIG_FILE
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return {}
     note_read(path, "the engine settings")
     try:
@@ -134,8 +138,10 @@ def read_config(path: Path | None = None) -> dict[str, Any]:
     except ImportError:  # Python 3.10
         raise InputError("reading engines.toml needs Python 3.11 or newer", path=path) from None
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        return tomllib.loads(
+            read_text_limited(path, CONFIG_LIMIT_BYTES, what="engine config", encoding="utf-8")
+        )
+    except tomllib.TOMLDecodeError as e:
         raise InputError(f"not a valid TOML file: {e}", path=path) from None
 
 
@@ -203,10 +209,7 @@ def resolve(flags: dict[str, Any], config: dict[str, Any] | None = None) -> Engi
     if isinstance(synopsis, str) and synopsis.startswith("@"):
         p = Path(synopsis[1:]).expanduser()
         note_read(p, "the synopsis")
-        try:
-            values["synopsis"] = p.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"cannot read the synopsis: {e}", path=p) from None
+        values["synopsis"] = read_text_limited(p, SYNOPSIS_LIMIT_BYTES, what="synopsis").strip()
     options = EngineOptions(**values)
     options.check()
     register_env(options.api_key_env)  # the key is hidden from every message from now on

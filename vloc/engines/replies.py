@@ -7,17 +7,22 @@ cannot be used, :class:`ReplyError` is raised, and the engine re-asks once, then
 batch — or *soft*, per line — the target script is absent, the line loops ("汽车, 汽车,
 汽车") or runs far longer than its source, or a glossary term of its source is not rendered as
 the glossary says: those lines alone are asked again, told what was wrong
-(:mod:`vloc.engines.llm`).
+(:mod:`vloc.engines.llm`); a line that still runs away then is never written as the
+translation: the cue keeps its source text, with a warning.
+
+Every string of a reply loses its control characters first (:func:`json_object`): ESC, BEL,
+NUL and whole terminal escape sequences never reach a prompt, a journal or an output file.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from vloc.engines.base import GlossaryTerm, Line
 from vloc.engines.glossary import missing_terms
-from vloc.text import CJK_LETTERS, language_base
+from vloc.text import CJK_LETTERS, language_base, without_controls
 
 # a translation may be at most this many times its source's length (plus slack) before it is
 # taken for a runaway generation
@@ -71,7 +76,20 @@ def json_object(reply: str) -> dict:
         ) from None
     if not isinstance(obj, dict):
         raise ReplyError("the reply is JSON but not an object", hard=True)
-    return obj
+    return _clean(obj)
+
+
+def _clean(value: Any) -> Any:
+    """Every string of a parsed reply without control characters or terminal escapes
+    (:func:`vloc.text.without_controls`): what a model says never drives a terminal or
+    reaches a file as ESC, BEL or NUL."""
+    if isinstance(value, str):
+        return without_controls(value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {without_controls(str(k)): _clean(v) for k, v in value.items()}
+    return value
 
 
 def parse_reply(
@@ -109,7 +127,7 @@ def parse_reply(
         text = got[n]
         if _LETTERS.search(c.source) and not written_in(text, target_lang):
             problems[n] = f"line {n} is not written in the target language: {text[:40]!r}"
-        elif runs_away(text, len(c.source)):
+        elif runs_away(text, len(c.source), c.source):
             problems[n] = f"line {n} repeats itself or runs far longer than its source"
         elif missed := missing_terms(c.source, text, glossary):
             rules = ", ".join(f"{t.source!r} as {t.target}" for t in missed)
@@ -122,6 +140,10 @@ def written_in(text: str, lang: str) -> bool:
     return bool(_SCRIPTS[target_script(lang)].search(text))
 
 
-def runs_away(text: str, source_chars: int) -> bool:
-    """A runaway generation: far longer than its source, or a short unit repeated 5+ times."""
-    return len(text) > MAX_LENGTH_RATIO * source_chars + LENGTH_SLACK or bool(_LOOP.search(text))
+def runs_away(text: str, source_chars: int, source: str = "") -> bool:
+    """A runaway generation: more than ``MAX_LENGTH_RATIO`` times its source's length (plus
+    ``LENGTH_SLACK``), or a short unit repeated 5+ times where ``source`` does not repeat
+    itself ("No, no, no, no, no!" may be translated as it is said)."""
+    if len(text) > MAX_LENGTH_RATIO * source_chars + LENGTH_SLACK:
+        return True
+    return bool(_LOOP.search(text)) and not _LOOP.search(source)

@@ -106,7 +106,7 @@ def summarize_with_engine(
     from vloc.engines.pipeline import source_language
     from vloc.fileio import atomic_write_text
     from vloc.guard import check_output, protect_inputs
-    from vloc.subtitles import read_subtitles
+    from vloc.subtitles import check_subtitle_file, read_subtitles
     from vloc.summarizer.summarize import default_output
     from vloc.text import plain_text
 
@@ -114,8 +114,7 @@ def summarize_with_engine(
         raise InputError(
             f"summarize --engine takes {' or '.join(LLM_ENGINES)}, not {options.kind!r}"
         )
-    if not subs.is_file():
-        raise InputError("subtitle file not found", path=subs)
+    check_subtitle_file(subs)
     out = Path(output) if output is not None else default_output(video, to)
     inputs = [
         video,

@@ -58,6 +58,7 @@ from vloc.index.manifest import (
     read_files,
     read_manifest,
 )
+from vloc.subtitles import check_subtitle_file
 from vloc.text import plain_text
 from vloc.workspace import Workspace
 
@@ -270,8 +271,7 @@ def build_index(
         raise InputError(
             "video not found (the video names the index; give an existing file)", path=video
         )
-    if not subtitles.is_file():
-        raise SubtitleError("subtitle file not found", path=subtitles)
+    check_subtitle_file(subtitles)
     if clips not in CLIP_KINDS:
         raise InputError(f"unknown clip kind {clips!r}; valid: {', '.join(CLIP_KINDS)}")
     aligner = _align_model(align) if align is not None else None

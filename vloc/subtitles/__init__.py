@@ -48,7 +48,12 @@ from __future__ import annotations
 
 from vloc.subtitles.cues import FORMATS, Cue, Subtitles, format_timestamp, parse_timestamp
 from vloc.subtitles.encodings import decode_subtitle_bytes
-from vloc.subtitles.parse import MAX_SUBTITLE_BYTES, parse_subtitles, read_subtitles
+from vloc.subtitles.parse import (
+    MAX_SUBTITLE_BYTES,
+    check_subtitle_file,
+    parse_subtitles,
+    read_subtitles,
+)
 from vloc.subtitles.write import dumps_srt, dumps_vtt, write_subtitles
 
 __all__ = [
@@ -56,6 +61,7 @@ __all__ = [
     "MAX_SUBTITLE_BYTES",
     "Cue",
     "Subtitles",
+    "check_subtitle_file",
     "decode_subtitle_bytes",
     "dumps_srt",
     "dumps_vtt",

@@ -6,14 +6,17 @@ shape, then parsed strictly (rules in :mod:`vloc.subtitles`).
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 
 from vloc.errors import SubtitleError
+from vloc.fileio import read_bytes_limited
 from vloc.guard import note_read
 from vloc.subtitles.cues import _SIGNS, FORMATS, Cue, Subtitles, parse_timestamp
 from vloc.subtitles.encodings import decode_subtitle_bytes
 
 MAX_SUBTITLE_BYTES = 64 << 20  # 64 MiB: a 3-hour film has ~200 KB of subtitles; bigger is not one
+WHAT = "subtitle file"  # what errors call the file read
 MAX_WARNINGS_PER_KIND = 10  # per-cue timing warnings listed before summarising the rest
 _TIME_PUNCTUATION = ":.,;" + _SIGNS  # what sits between and around the digits of a timestamp
 
@@ -54,6 +57,13 @@ def _looks_like_timing(line: str, fmt: str) -> bool:
     return has_digit and (":" in left or left[0].isdecimal() or left[0] in _SIGNS)
 
 
+def reads_as_timing(line: str, fmt: str) -> bool:
+    """Would :func:`parse_subtitles` take this line of a cue's text as a timing line, or
+    refuse it as a malformed one? (What the writer must neutralise, :mod:`vloc.subtitles.write`.)
+    """
+    return _looks_like_timing(line, fmt) or _MISSING_ARROW_RE.match(line) is not None
+
+
 def _parse_timing_line(line: str) -> tuple[int, int, str]:
     """``start --> end [settings]`` -> (start_ms, end_ms, settings). Raises SubtitleError."""
     left, _, right = line.partition("-->")
@@ -74,18 +84,30 @@ def _sniff_format(text: str, path: Path | None) -> str:
     return suffix if suffix in FORMATS else "srt"
 
 
+def _vtt_block_word(lines: list[str], i: int, header: int) -> str:
+    """``"WEBVTT"``, ``"NOTE"``, ``"STYLE"`` or ``"REGION"`` when line ``i`` starts such a
+    block (the header only as the first non-blank line), else ``""``."""
+    word = lines[i].split(None, 1)[0] if lines[i].strip() else ""
+    if word == "WEBVTT" and i == header:
+        return word
+    at_block_start = i == 0 or not lines[i - 1].strip()
+    return word if at_block_start and word in _VTT_SKIPPED_BLOCKS else ""
+
+
 def _vtt_skipped_lines(lines: list[str]) -> list[bool]:
-    """Mark the WEBVTT header block and NOTE/STYLE/REGION blocks (up to the next blank line)."""
+    """Mark the WEBVTT header block and NOTE/STYLE/REGION blocks (up to the next blank line,
+    or up to a line with ``-->``, which is never skipped: it is read, and refused, as a
+    timing line)."""
     skip = [False] * len(lines)
     header = next((i for i, line in enumerate(lines) if line.strip()), 0)
     i = 0
-    while i < len(lines):
-        word = lines[i].split(None, 1)[0] if lines[i].strip() else ""
-        at_block_start = i == 0 or not lines[i - 1].strip()
-        if (word == "WEBVTT" and i == header) or (at_block_start and word in _VTT_SKIPPED_BLOCKS):
-            while i < len(lines) and lines[i].strip() and "-->" not in lines[i]:
-                skip[i] = True
-                i += 1
+    while i < len(lines):  # every pass moves i forward by at least one line
+        if _vtt_block_word(lines, i, header):
+            j = i
+            while j < len(lines) and lines[j].strip() and "-->" not in lines[j]:
+                skip[j] = True
+                j += 1
+            i = max(j, i + 1)
         else:
             i += 1
     return skip
@@ -125,20 +147,32 @@ def parse_subtitles(
     skip = _vtt_skipped_lines(lines) if fmt == "vtt" else [False] * len(lines)
 
     expected = _TIMING_FORMS[fmt]
+    header = next((i for i, line in enumerate(lines) if line.strip()), 0)
     timing: list[int] = []  # line index of each cue's timing line
     spans: list[tuple[int, int, str]] = []  # (start_ms, end_ms, settings) per timing line
     for i, line in enumerate(lines):
         if skip[i]:
             continue
-        if _looks_like_timing(line, fmt):
+        # two times at the start of a line: a timing line, even when its '-->' is missing
+        # ("00:00:01,000 -> 00:00:02,000") or has more than one time before it ("00:00:01,000
+        # -> 00:00:02,000 --> x"): then parsing it names the part that is not a time
+        two_times = _MISSING_ARROW_RE.match(line) is not None
+        if _looks_like_timing(line, fmt) or (two_times and "-->" in line):
+            if fmt == "vtt" and (block := _vtt_block_word(lines, i, header)):
+                raise SubtitleError(
+                    f"line {i + 1}: {line.strip()[:80]!r}: a {block} line cannot contain '-->' "
+                    f"(WebVTT keeps '-->' for timing lines); expected {expected}",
+                    path=path,
+                )
             try:
                 spans.append(_parse_timing_line(line))
             except SubtitleError as e:
                 raise SubtitleError(f"line {i + 1}: {e}; expected {expected}", path=path) from None
             timing.append(i)
-        elif _MISSING_ARROW_RE.match(line):
+        elif two_times:
             raise SubtitleError(
-                f"line {i + 1}: timing line without '-->': {line.strip()!r}; expected {expected}",
+                f"line {i + 1}: timing line without '-->': {line.strip()[:80]!r}; "
+                f"expected {expected}",
                 path=path,
             )
         elif (
@@ -236,19 +270,22 @@ def read_subtitles(path: str | Path, encoding: str | None = None) -> Subtitles:
     """
     path = Path(path)
     note_read(path, "subtitles")
-    if not path.exists():
-        raise SubtitleError("subtitle file not found", path=path)
-    if path.is_dir():
-        raise SubtitleError("is a directory, not a subtitle file", path=path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_SUBTITLE_BYTES:
-            raise SubtitleError(
-                f"{size} bytes is too large for a subtitle file (limit {MAX_SUBTITLE_BYTES})",
-                path=path,
-            )
-        data = path.read_bytes()
-    except OSError as e:
-        raise SubtitleError(f"cannot read: {e.strerror or e}", path=path) from e
+    data = read_bytes_limited(path, MAX_SUBTITLE_BYTES, what=WHAT, error=SubtitleError)
     text, codec = decode_subtitle_bytes(data, path=path, encoding=encoding)
     return parse_subtitles(text, path=path, encoding=codec)
+
+
+def check_subtitle_file(path: str | Path) -> Path:
+    """``path`` when it is an existing regular file of at most :data:`MAX_SUBTITLE_BYTES`;
+    otherwise the :class:`SubtitleError` that :func:`read_subtitles` would raise (not found,
+    a folder, a device such as ``/dev/zero``, a FIFO, too large), before any work starts."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise SubtitleError(f"{WHAT} not found", path=path) from None
+    except OSError as e:
+        raise SubtitleError(f"cannot read the {WHAT}: {e.strerror or e}", path=path) from None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SUBTITLE_BYTES:
+        read_bytes_limited(path, MAX_SUBTITLE_BYTES, what=WHAT, error=SubtitleError)
+    return path

@@ -1,5 +1,21 @@
 """Writing cues as SRT or WebVTT text (:func:`dumps_srt`, :func:`dumps_vtt`) and files,
 atomically (:func:`write_subtitles`).
+
+Whatever the texts hold, a written file parses back (:func:`vloc.subtitles.read_subtitles`)
+to the same cues, with each text as :func:`written_text` gives it:
+
+* control characters are not text: CR becomes a line break, terminal escape sequences and
+  other controls (ESC, BEL, NUL ...) are removed (:func:`vloc.text.without_controls`);
+* blank lines would end the cue, so blank lines inside a text are dropped;
+* WebVTT: ``-->`` is forbidden in cue text and becomes ``--&gt;`` (the format's own escape:
+  players show ``-->``);
+* a text line that the parser would read as a timing line (``00:00:01,000 --> 00:00:02,000``,
+  ``99 00:00:00,000 --> ...``, ``000 --> 00:00:01,000``, two times without an arrow) is
+  written behind an empty ``<i></i>``: players show nothing for it, :func:`vloc.text.plain_text`
+  removes it, and the line is text again. Dialogue such as ``low --> high`` stays as it is
+  in SRT;
+* a file larger than :data:`~vloc.subtitles.parse.MAX_SUBTITLE_BYTES` (what vloc reads) is
+  refused before anything is written.
 """
 
 from __future__ import annotations
@@ -8,13 +24,45 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vloc.errors import SubtitleError
-from vloc.fileio import atomic_write_text
+from vloc.fileio import atomic_write_text, format_size
 from vloc.subtitles.cues import FORMATS, Cue, Subtitles, format_timestamp
+from vloc.subtitles.parse import MAX_SUBTITLE_BYTES, reads_as_timing
+from vloc.text import without_controls
+
+NEUTRAL_PREFIX = "<i></i>"  # put before a text line that would read as a timing line
+VTT_ARROW = "--&gt;"  # "-->" in WebVTT cue text, where the format forbids it
+_BLOCK_WORDS = ("NOTE", "STYLE", "REGION")  # start blocks that are not cues
 
 
-def _text_lines(cue: Cue) -> str:
-    # A blank line would end the cue in both formats, so blank lines inside a text are dropped.
-    return "\n".join(line for line in cue.text.split("\n") if line.strip())
+def written_text(text: str, fmt: str = "srt") -> str:
+    """``text`` as the writer puts it in a cue of format ``fmt`` (the rules are in the module
+    docstring); what :func:`~vloc.subtitles.read_subtitles` then reads back, exactly.
+    Ordinary text is unchanged, and ``written_text(written_text(t)) == written_text(t)``."""
+    out = []
+    for line in without_controls(text).split("\n"):
+        if not line.strip():
+            continue
+        if fmt == "vtt":
+            line = line.replace("-->", VTT_ARROW)
+        if reads_as_timing(line, fmt):
+            line = NEUTRAL_PREFIX + line
+        out.append(line)
+    return "\n".join(out)
+
+
+def _one_line(value: str, what: str, k: int) -> str:
+    """A VTT identifier or cue settings: one line; an identifier without ``-->`` and not
+    starting with a word that opens another kind of block (``NOTE``, ``STYLE`` ...)."""
+    value = without_controls(value).strip()
+    words = value.split(None, 1)
+    if "\n" in value or (
+        what == "identifier" and ("-->" in value or (words and words[0] in _BLOCK_WORDS))
+    ):
+        raise SubtitleError(
+            f"cue {k + 1}: the WebVTT {what} {value[:40]!r} must be one line without '-->', "
+            f"not starting with {', '.join(_BLOCK_WORDS)}"
+        )
+    return value
 
 
 def dumps_srt(cues: Sequence[Cue], *, keep_indices: bool = False) -> str:
@@ -22,8 +70,10 @@ def dumps_srt(cues: Sequence[Cue], *, keep_indices: bool = False) -> str:
     blocks = []
     for k, cue in enumerate(cues):
         number = cue.index if keep_indices else k + 1
+        if not isinstance(number, int) or number < 0:
+            raise SubtitleError(f"cue {k + 1}: index {number!r} is not an SRT cue number (>= 0)")
         span = f"{format_timestamp(cue.start_ms)} --> {format_timestamp(cue.end_ms)}"
-        blocks.append(f"{number}\n{span}\n{_text_lines(cue)}\n\n")
+        blocks.append(f"{number}\n{span}\n{written_text(cue.text, 'srt')}\n\n")
     return "".join(blocks)
 
 
@@ -38,10 +88,12 @@ def dumps_vtt(
     blocks = ["WEBVTT\n\n"]
     for k, cue in enumerate(cues):
         span = f"{format_timestamp(cue.start_ms, 'vtt')} --> {format_timestamp(cue.end_ms, 'vtt')}"
-        if settings.get(k):
-            span += f" {settings[k]}"
-        ident = f"{identifiers[k]}\n" if identifiers.get(k) else ""
-        blocks.append(f"{ident}{span}\n{_text_lines(cue)}\n\n")
+        if settings.get(k) and (extra := _one_line(settings[k], "cue settings", k)):
+            span += f" {extra}"
+        ident = ""
+        if identifiers.get(k) and (name := _one_line(identifiers[k], "identifier", k)):
+            ident = f"{name}\n"
+        blocks.append(f"{ident}{span}\n{written_text(cue.text, 'vtt')}\n\n")
     return "".join(blocks)
 
 
@@ -57,6 +109,8 @@ def write_subtitles(
     """Write cues atomically as UTF-8 (no BOM) SRT or WebVTT, chosen by ``format`` or the suffix.
 
     Given a :class:`Subtitles`, its VTT settings and identifiers are used unless overridden.
+    The file always reads back to the same cues (see the module docstring); one that would
+    be too large for vloc to read is refused, naming the longest cue, and nothing is written.
     """
     path = Path(path)
     if isinstance(cues, Subtitles):
@@ -77,4 +131,13 @@ def write_subtitles(
             text = dumps_vtt(cues, vtt_settings, identifiers)
     except SubtitleError as e:
         raise SubtitleError(str(e), path=path) from None
+    size = len(text.encode("utf-8"))
+    if size > MAX_SUBTITLE_BYTES:
+        longest = max(range(len(cues)), key=lambda k: len(cues[k].text))
+        raise SubtitleError(
+            f"refusing to write {size:,} bytes of subtitles, over the "
+            f"{format_size(MAX_SUBTITLE_BYTES)} a subtitle file may have (the longest text, "
+            f"cue {longest + 1}, has {len(cues[longest].text):,} characters)",
+            path=path,
+        )
     atomic_write_text(path, text)

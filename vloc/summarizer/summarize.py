@@ -192,6 +192,7 @@ def summarize(
     """
     from vloc.fileio import atomic_write_text, sha256_file
     from vloc.guard import check_output, declare_inputs, protect_inputs
+    from vloc.subtitles import check_subtitle_file
     from vloc.workspace import Workspace
 
     options.check()
@@ -208,8 +209,7 @@ def summarize(
     video, subs = Path(video), Path(subs)
     if features is None and not video.is_file():
         raise InputError("video not found (or pass --features FILE.npy)", path=video)
-    if not subs.is_file():
-        raise InputError("subtitle file not found", path=subs)
+    check_subtitle_file(subs)
     out_path = Path(options.output) if options.output is not None else default_output(video, to)
     inputs = [video, subs, features, model if model and Path(model).exists() else None]
     check_output(out_path, inputs)  # before any heavy work

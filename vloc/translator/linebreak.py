@@ -25,7 +25,7 @@ Characters are counted as Python ``str`` characters after removing tags (``<i>``
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from vloc.text import language_base, strip_tags
@@ -36,6 +36,11 @@ LATIN_BREAK_AFTER = ",.;:!?"  # preferred break points (a space right after one 
 PUNCTUATION_BONUS = 4  # characters of imbalance a punctuation break is worth
 MAX_LISTED = 10  # violating cue positions listed in a report
 _WORD_CHAR = re.compile(r"[A-Za-z0-9\u00C0-\u024F]")  # Latin letters/digits: never split
+_NUMBER_SEPARATORS = ",.:"  # between two digits these belong to the number, not the sentence
+# a text too long for two lines is split nearest its middle: each character off the middle
+# costs 3 (imbalance plus the longer line), punctuation earns 4, so a point within MIDDLE / 2
+# of it beats every point MIDDLE or more away, and only the points within MIDDLE are scored
+MIDDLE = 64
 
 
 @dataclass(frozen=True)
@@ -61,29 +66,40 @@ def rules_for(lang: str) -> LanguageRules:
     return RULES.get(language_base(lang), OTHER)
 
 
-def _break_points(text: str, cjk: bool) -> list[tuple[int, int, bool]]:
-    """Allowed splits of ``text`` (one line) as (end of line 1, start of line 2, after
-    punctuation): a space is consumed, a CJK split between characters consumes nothing."""
-    points = []
-    for i in range(1, len(text)):
+def _break_points(
+    text: str, cjk: bool, lo: int = 1, hi: int | None = None
+) -> Iterator[tuple[int, int, bool]]:
+    """Allowed splits of ``text`` (one line, single spaces) at positions ``lo <= i < hi`` as
+    (end of line 1, start of line 2, after punctuation): a space is consumed, a CJK split
+    between characters consumes nothing."""
+    for i in range(max(lo, 1), min(len(text), hi if hi is not None else len(text))):
         prev, cur = text[i - 1], text[i]
         if cur == " ":
-            j = i
-            while j < len(text) and text[j] == " ":
-                j += 1
-            k = i
-            while k > 0 and text[k - 1] == " ":
-                k -= 1
-            if 0 < k and j < len(text):
-                after = text[k - 1] in (CJK_BREAK_AFTER if cjk else LATIN_BREAK_AFTER)
-                points.append((k, j, after))
+            if i + 1 < len(text):
+                after = prev in (CJK_BREAK_AFTER if cjk else LATIN_BREAK_AFTER)
+                yield (i, i + 1, after)
         elif cjk and prev != " ":
             if _WORD_CHAR.match(prev) and _WORD_CHAR.match(cur):
                 continue  # inside a Latin word or a number
+            if prev in _NUMBER_SEPARATORS and cur.isdigit() and i > 1 and text[i - 2].isdigit():
+                continue  # inside a number or a time: 1,000 / 3.5 / 10:30
             if cur in CJK_BREAK_AFTER:
                 continue  # never start a line with punctuation
-            points.append((i, i, prev in CJK_BREAK_AFTER))
-    return list(dict.fromkeys(points))
+            yield (i, i, prev in CJK_BREAK_AFTER)
+
+
+def _best_split(one: str, r: LanguageRules, points: Iterable[tuple[int, int, bool]]):
+    """(cost, end, start) of the best of ``points``, or None when there is none."""
+    best: tuple[float, int, int] | None = None
+    for end, start, after_punct in points:
+        a, b = end, len(one) - start  # line lengths, without slicing: linear in the text
+        fits = a <= r.max_chars and b <= r.max_chars
+        cost = abs(a - b) - (PUNCTUATION_BONUS if after_punct else 0)
+        if not fits:
+            cost += 10_000 + max(a, b)  # only when nothing fits: the most even split
+        if best is None or cost < best[0]:
+            best = (cost, end, start)
+    return best
 
 
 def break_text(text: str, lang: str, *, rules: LanguageRules | None = None) -> tuple[str, bool]:
@@ -91,6 +107,9 @@ def break_text(text: str, lang: str, *, rules: LanguageRules | None = None) -> t
 
     Returns ``(text with "\\n" between lines, fits)``; ``fits`` is False when a line is
     still longer than the limit (the text is kept whole, never truncated).
+
+    Time is linear in the text: a text too long for two lines can only be split evenly,
+    so only the points near its middle are scored (all of them when none is there).
 
     Example::
 
@@ -103,15 +122,14 @@ def break_text(text: str, lang: str, *, rules: LanguageRules | None = None) -> t
         return "", True
     if len(one) <= r.max_chars:
         return one, True
-    best: tuple[float, int, int] | None = None
-    for end, start, after_punct in _break_points(one, r.cjk):
-        a, b = len(one[:end]), len(one[start:])
-        fits = a <= r.max_chars and b <= r.max_chars
-        cost = abs(a - b) - (PUNCTUATION_BONUS if after_punct else 0)
-        if not fits:
-            cost += 10_000 + max(a, b)  # only when nothing fits: the most even split
-        if best is None or cost < best[0]:
-            best = (cost, end, start)
+    best = None
+    if len(one) > 2 * r.max_chars + 1:  # nothing fits: the most even split wins
+        mid = len(one) // 2
+        best = _best_split(one, r, _break_points(one, r.cjk, mid - MIDDLE, mid + MIDDLE))
+        if best is not None and abs(best[1] - mid) > MIDDLE // 2:
+            best = None  # a point outside the window might do better: score them all
+    if best is None:
+        best = _best_split(one, r, _break_points(one, r.cjk))
     if best is None:
         return one, False
     _, end, start = best

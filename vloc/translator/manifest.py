@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError
-from vloc.fileio import atomic_write_text
+from vloc.fileio import MANIFEST_LIMIT_BYTES, atomic_write_text, read_text_limited
 from vloc.guard import declare_inputs
 
 if TYPE_CHECKING:
@@ -169,12 +169,9 @@ def read_manifest(path: str | Path) -> list[Documentary]:
     """Read and check a manifest (see :mod:`vloc.translator.manifest`)."""
     path = Path(path)
     declare_inputs([path], "the manifest")
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise InputError("manifest not found (expected a JSON Lines file)", path=path)
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read the manifest: {e}", path=path) from e
+    lines = read_text_limited(path, MANIFEST_LIMIT_BYTES, what="manifest").splitlines()
     base = path.resolve().parent
     docs: list[Documentary] = []
     seen: dict[str, int] = {}

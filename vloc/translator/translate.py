@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError, SubtitleError
 from vloc.guard import check_output, declare_inputs, guarded, protect_inputs
-from vloc.subtitles import FORMATS
+from vloc.subtitles import FORMATS, check_subtitle_file
 from vloc.timing import Stopwatch
 from vloc.translator.cues import LANG_CODE, check_same_cues, default_output, render_cue, split_style
 from vloc.translator.decode import DEFAULT_BEAM
@@ -226,8 +226,7 @@ def translate_subtitles(
     engine = options.engine
     kind = engine.kind if engine is not None else "vloc"
     video, subtitles = Path(video), Path(subtitles)
-    if not subtitles.is_file():
-        raise SubtitleError("subtitle file not found", path=subtitles)
+    check_subtitle_file(subtitles)
     if not video.is_file():
         raise InputError("video not found", path=video)
     if options.output is not None:
