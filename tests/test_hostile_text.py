@@ -174,6 +174,20 @@ def test_terminal_escapes_in_a_reply_never_reach_the_translation() -> None:
         assert "link" in text and "loud" in text and "bell" in text
 
 
+def test_every_string_of_a_reply_loses_its_escapes() -> None:
+    """Translations, summaries and drafts all read replies through json_object."""
+    from vloc.engines.replies import json_object
+
+    reply = json.dumps(
+        {"summary": f"A{ESCAPES}", "terms": [{"source": "R\x1b[1m", "note": ["\x07x"]}], "n": 3}
+    )
+    assert json_object(reply) == {
+        "summary": "Alink loud bell",
+        "terms": [{"source": "R", "note": ["x"]}],
+        "n": 3,
+    }
+
+
 # ---------------------------------------------------------------- 5: markup reaches rich as text
 
 

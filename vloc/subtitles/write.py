@@ -14,6 +14,9 @@ to the same cues, with each text as :func:`written_text` gives it:
   written behind an empty ``<i></i>``: players show nothing for it, :func:`vloc.text.plain_text`
   removes it, and the line is text again. Dialogue such as ``low --> high`` stays as it is
   in SRT;
+* WebVTT identifiers and cue settings lose their control characters too; an identifier
+  holding ``-->`` or a line break, or starting with ``NOTE``, ``STYLE`` or ``REGION`` (it
+  would hide its cue), is refused;
 * a file larger than :data:`~vloc.subtitles.parse.MAX_SUBTITLE_BYTES` (what vloc reads) is
   refused before anything is written.
 """
