@@ -12,7 +12,7 @@ from vloc import text
 from vloc.coverage import language_tag
 from vloc.translator.cues import split_style
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
+MODELS = Path(__file__).resolve().parents[2] / "models"
 CUES = [
     "<i>Every spring\nthe snow melts.</i>",
     "{\\an8}Far below, the <b>delta</b> spreads.",

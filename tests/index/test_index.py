@@ -416,7 +416,7 @@ def test_embedded_encoders_index_and_retrieve_by_meaning(film, name, package, di
 def _topicvd_script():
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "topicvd_to_srt.py"
+    path = Path(__file__).resolve().parents[2] / "scripts" / "topicvd_to_srt.py"
     spec = importlib.util.spec_from_file_location("topicvd_to_srt", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

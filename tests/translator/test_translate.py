@@ -437,7 +437,7 @@ def test_summarizer_folders_are_not_offered_as_translators():
     from vloc.errors import WeightsError
     from vloc.translator.registry import list_models, resolve_model
 
-    repo_models = Path(__file__).resolve().parents[1] / "models"
+    repo_models = Path(__file__).resolve().parents[2] / "models"
     names = {p.name for p in list_models()}
     assert "synth-zh-en-summary" not in names
     if (repo_models / "synth-zh-en-summary").is_dir():

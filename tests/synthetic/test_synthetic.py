@@ -34,7 +34,7 @@ from vloc.synthetic.lexicon import AMBIGUOUS_WORDS, REVEALING, TOPICS
 from vloc.synthetic.summarization import TOPIC_WORDS
 from vloc.translator.data import read_manifest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEXT_ONLY = TranslationSetOptions(films=8, seed=3, video=False)  # two films per topic pair
 SHORT = TimingOptions(cue_ms=(1000, 1500), gap_ms=(100, 300), lead_ms=200, tail_ms=200)
 TINY_VIDEO = TranslationSetOptions(

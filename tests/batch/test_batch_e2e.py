@@ -57,7 +57,7 @@ def output_files(out: Path) -> dict[str, bytes]:
 
 def env() -> dict[str, str]:
     e = dict(os.environ)
-    e["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    e["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     e.pop("VLOC_DEBUG", None)
     return e
 

@@ -22,7 +22,7 @@ from vloc.features import FeatureOptions, extract_features
 from vloc.features.chunks import CHUNK_CLIPS
 from vloc.workspace import LOCKS_DIR, WAIT_NOTICE_S, Workspace
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CLI_TINY = ["--weights", "random", "--seed", "0", "--size", "32", "--fps", "8", "--clip-len", "8"]
 # a small real backbone with random weights: 7 ms per clip on one thread of a quiet 2-core CPU,
 # 10 ms with three busy processes beside it (two threads: 6.5 ms quiet, 65 ms so loaded)

@@ -24,7 +24,7 @@ from vloc.errors import InputError
 from vloc.fileio import atomic_write_text
 from vloc.guard import check_output, protect_inputs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SRT = (
     "1\n00:00:00,000 --> 00:00:01,000\nThe lions rest.\n\n"
     "2\n00:00:01,000 --> 00:00:02,000\nThe river floods.\n"

@@ -161,7 +161,7 @@ def test_a_translator_that_records_no_encoder_keeps_all_minilm():
     """The shipped demo translator was trained with all-MiniLM-L6-v2 and records ``null``."""
     from vloc.translator.registry import open_model
 
-    folder = Path(__file__).resolve().parents[1] / "models" / "synth-en-zh"
+    folder = Path(__file__).resolve().parents[2] / "models" / "synth-en-zh"
     info = json.loads((folder / "translator.json").read_text(encoding="utf-8"))
     assert info["index"]["encoder"] is None
     assert open_model(folder, "zh").index_encoder == "all-MiniLM-L6-v2"

@@ -42,7 +42,7 @@ def real_film(tmp_path_factory) -> tuple[Path, Path]:
         pytest.skip(f"real subtitles not found at {valid}")
     d = tmp_path_factory.mktemp("real")
     subprocess.run(
-        [sys.executable, str(Path(__file__).parents[1] / "scripts" / "topicvd_to_srt.py"),
+        [sys.executable, str(Path(__file__).parents[2] / "scripts" / "topicvd_to_srt.py"),
          str(valid), str(d / "srt")],
         check=True, capture_output=True,
     )  # fmt: skip

@@ -26,7 +26,7 @@ from vloc.synthetic.films import render_film
 from vloc.synthetic.lexicon import TOPICS
 from vloc.synthetic.summarization import TOPIC_WORDS, plan_summary_film
 
-MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "synth-zh-en-summary"
+MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "synth-zh-en-summary"
 MAX_MODEL_MB = 15  # the folder is committed: keep it small
 FILES = (
     "config.json", "model.safetensors", "summarizer.json", "card.md", "backbone.safetensors",

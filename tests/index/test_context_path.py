@@ -29,7 +29,7 @@ from vloc.translator.data import Cue, Documentary, write_manifest
 from vloc.translator.evaluate import evaluate_translators
 from vloc.translator.translate import TranslateOptions, translate_subtitles
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = ("full", "no-gr", "segment-level")  # context kinds global, temporal, own
 
 

@@ -25,7 +25,7 @@ from vloc.coverage import UNKNOWN_SHARE_LIMIT, language_tag, measure
 from vloc.errors import WeightsError
 from vloc.tokenization import Tokenizer, train_tokenizer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TRANSLATOR = ROOT / "models" / "synth-en-zh"
 SUMMARIZER = ROOT / "models" / "synth-zh-en-summary"
 EXAMPLES = ROOT / "examples"

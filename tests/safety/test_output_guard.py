@@ -23,7 +23,7 @@ from vloc.cli.app import app
 from vloc.errors import InputError
 from vloc.guard import declare_area, declare_inputs, declare_output, note_read, run_guard
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SRT = (
     "1\n00:00:00,000 --> 00:00:01,000\nThe lions rest.\n\n"
     "2\n00:00:01,000 --> 00:00:02,000\nThe river floods.\n"

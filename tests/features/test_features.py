@@ -26,7 +26,7 @@ from vloc.features import (
     load_features,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # tiny real architecture, random weights, small crops: seconds per test on a 2-core CPU
 TINY = FeatureOptions(weights="random", seed=0, width=1 / 16, size=32, fps=8.0, clip_len=8)
 SRT = """1
