@@ -22,8 +22,15 @@ STAGE_UNITS = {"features": "clips", "index": "cues", "decode": "batches"}
 )  # fmt: skip
 def translate(
     video: Path = typer.Argument(..., help="The video (mp4, mkv, webm, avi)."),
-    subs: Path = typer.Argument(..., help="Its subtitles (SRT/WebVTT) in the source language."),
-    to: str = typer.Option(..., "--to", help="Target language code; must be the model's."),
+    subs: Path = typer.Argument(
+        ..., help="Its subtitles (SRT/WebVTT/ASS/SSA) in the source language."
+    ),
+    to: str = typer.Option(
+        ...,
+        "--to",
+        help="Target language code; must be the model's. zh-TW, zh-HK, zh-Hant: translated "
+        "into Simplified Chinese, then converted by OpenCC (Taiwan phrasing for zh-TW).",
+    ),
     model: str | None = typer.Option(
         None,
         "--model",
@@ -36,10 +43,13 @@ def translate(
     ),
     beam: int = typer.Option(DEFAULT_BEAM, "--beam", help="Beam width (1 = greedy)."),
     fmt: str | None = typer.Option(
-        None, "--format", help="srt | vtt (default: from -o, else the input's)."
+        None, "--format", help="srt | vtt | ass | ssa | ttml (default: from -o, else the input's)."
     ),
     bilingual: bool = typer.Option(
-        False, "--bilingual", help="Each cue holds the source line(s), then the translation."
+        False,
+        "--bilingual",
+        help="Each cue holds the translation over the source line(s) (ASS: the source in its "
+        "own style).",
     ),
     encoding: str | None = C.ENCODING_OPTION,
     allow_truncated: bool = C.ALLOW_TRUNCATED_OPTION,

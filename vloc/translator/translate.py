@@ -26,13 +26,13 @@ Model folders, their lookup and ``translator.json``: :mod:`vloc.translator.regis
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError, SubtitleError
 from vloc.fileio import check_output, protect_inputs
-from vloc.subtitles import FORMATS
+from vloc.subtitles import OUTPUT_FORMATS
 from vloc.timing import Stopwatch
 from vloc.translator.cues import LANG_CODE, check_same_cues, default_output, render_cue, split_style
 from vloc.translator.decode import DEFAULT_BEAM
@@ -62,10 +62,12 @@ class TranslateOptions:
     model: str | None = None  # vloc engine: model name (under the model folders) or folder;
     # None: the only installed model translating into ``to``
     output: str | Path | None = None  # output file; None: beside the subtitles, film.<to>.<fmt>
-    format: str | None = None  # "srt" | "vtt"; None: from ``output``'s suffix, else the input's
+    format: str | None = None  # "srt" | "vtt" | "ass" | "ssa" | "ttml"; None: from
+    # ``output``'s suffix, else the input's
     beam_size: int = DEFAULT_BEAM  # beam width (1 = greedy)
     batch_size: int = DEFAULT_BATCH  # cues per decoding batch (also the journal's unit)
-    bilingual: bool = False  # each cue holds the source line(s), then the translation
+    bilingual: bool = False  # each cue holds the translation over the source line(s) (ASS:
+    # the source in its own style)
     encoding: str | None = None  # subtitle encoding override (default: detect)
     workdir: str | Path | None = None  # parent folder of the video's workspace
     device: str = "cpu"  # "cpu" | "cuda", for the backbone and the translator
@@ -137,8 +139,8 @@ def _validate(options: TranslateOptions) -> None:
         raise InputError(f"--beam must be at least 1, got {options.beam_size}")
     if options.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, got {options.batch_size}")
-    if options.format is not None and options.format not in FORMATS:
-        raise InputError(f"--format {options.format!r}; valid: {', '.join(FORMATS)}")
+    if options.format is not None and options.format not in OUTPUT_FORMATS:
+        raise InputError(f"--format {options.format!r}; valid: {', '.join(OUTPUT_FORMATS)}")
     if options.device not in DEVICES:
         raise InputError(f"--device {options.device!r}; valid: {', '.join(DEVICES)}")
     from vloc.features.paths import check_path  # torch-free
@@ -167,10 +169,10 @@ def _output_path(
     if options.output is not None:
         out = Path(options.output)
         fmt = options.format or out.suffix.lower().lstrip(".")
-        if fmt not in FORMATS:
+        if fmt not in OUTPUT_FORMATS:
             raise InputError(
-                f"cannot tell the output format from {out.name!r}; use a .srt or .vtt name "
-                "or --format srt|vtt",
+                f"cannot tell the output format from {out.name!r}; use a name ending in "
+                f".{', .'.join(OUTPUT_FORMATS)} or --format {'|'.join(OUTPUT_FORMATS)}",
                 path=out,
             )
     else:
@@ -222,6 +224,10 @@ def translate_subtitles(
             progress(stage, done, total)
 
     _validate(options)
+    from vloc.style.chinese import to_traditional, traditional_config
+
+    traditional = traditional_config(options.to) is not None
+    decode_to = "zh" if traditional else options.to  # zh-TW etc.: Simplified, then OpenCC
     engine = options.engine
     kind = engine.kind if engine is not None else "vloc"
     video, subtitles = Path(video), Path(subtitles)
@@ -237,7 +243,7 @@ def translate_subtitles(
 
         glossary = read_glossary(engine.glossary)
     with clock("model"):
-        choice = choose_model(options.model, options.to) if kind == "vloc" else None
+        choice = choose_model(options.model, decode_to) if kind == "vloc" else None
 
     with clock("read"):
         from vloc.subtitles import read_subtitles
@@ -259,11 +265,12 @@ def translate_subtitles(
         coverage = _check_coverage(choice, texts, subtitles, options, _warn)
         with clock("model"):
             _check_device(options.device)
-            loaded = open_model(choice.folder, options.to, device=options.device)
+            loaded = open_model(choice.folder, decode_to, device=options.device)
         from vloc.translator.decode import decode_with_model
 
+        decode_options = replace(options, to=decode_to)
         decoded = decode_with_model(
-            loaded, video, subtitles, texts, options, progress=_progress, warn=_warn
+            loaded, video, subtitles, texts, decode_options, progress=_progress, warn=_warn
         )
         model_files: Path | None = loaded.path
     else:
@@ -277,7 +284,7 @@ def translate_subtitles(
             subtitles,
             texts,
             [(c.start_ms, c.end_ms) for c in subs.cues],
-            to=options.to,
+            to=decode_to,
             source_lang=options.source_lang,
             glossary=glossary,
             encoding=options.encoding,
@@ -292,11 +299,20 @@ def translate_subtitles(
 
     with clock("write"):
         translations = decoded.translations
+        if traditional:
+            keys = sorted(translations)
+            converted = to_traditional([translations[k] for k in keys], options.to)
+            translations = dict(zip(keys, converted, strict=True))
+        ass_out = fmt in ("ass", "ssa")
         out_texts, shown = [], []
         for i in range(n):
             text, display = render_cue(
-                styled[i], translations.get(i, ""), options.to, options.bilingual
+                styled[i], translations.get(i, ""), options.to, options.bilingual and not ass_out
             )
+            if options.bilingual and ass_out and styled[i].plain:
+                from vloc.subtitles.ass import bilingual_text
+
+                text = bilingual_text(text, styled[i].body)
             out_texts.append(text)
             shown.append(display)
         out_doc = subs.with_texts(out_texts)
@@ -310,14 +326,17 @@ def translate_subtitles(
 
             glossary_json = [
                 r.to_json()
-                for r in glossary_report(
-                    texts, [translations.get(i, "") for i in range(n)], glossary
+                for r in glossary_report(  # Simplified: before any OpenCC conversion
+                    texts, [decoded.translations.get(i, "") for i in range(n)], glossary
                 )
             ]
         from vloc.subtitles import write_subtitles
 
         with protect_inputs([video, subtitles, model_files, engine.glossary if engine else None]):
-            write_subtitles(out_path, out_doc, format=fmt, keep_indices=True)
+            write_subtitles(
+                out_path, out_doc, format=fmt, keep_indices=True, lang=options.to,
+                bilingual=options.bilingual,
+            )  # fmt: skip
     return TranslateResult(
         output=out_path,
         cues=n,
