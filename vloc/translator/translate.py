@@ -350,7 +350,7 @@ def translate_subtitles(
         model=decoded.model,
         variant=decoded.variant,
         source_lang=decoded.source_lang,
-        target_lang=decoded.target_lang,
+        target_lang=options.to if traditional else decoded.target_lang,
         journal=decoded.journal,
         warnings=warnings,
         coverage=coverage.to_json() if coverage is not None else None,
