@@ -58,6 +58,13 @@ def translate(
     backbone_path: str = C.BACKBONE_PATH_OPTION,
     batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="Cues per decoding batch."),
     strict: bool = C.strict_option("the subtitles'"),
+    style: str | None = typer.Option(
+        None,
+        "--style",
+        help="Style profile (default | streaming | a .toml file): LLM engines get each cue's "
+        "character budget in the prompt and are asked once to condense a reply over it; the "
+        "summary counts cues over budget before and after.",
+    ),
     engine_flags: dict[str, Any] = E.HERE,
     draft: bool = typer.Option(
         False,
@@ -116,6 +123,7 @@ def translate(
         strict=strict,
         allow_truncated=allow_truncated,
         backbone_path=backbone_path,
+        style=style,
     )
     with Bars(ui, "{}", STAGE_UNITS) as bars:
         result = translate_subtitles(video, subs, options, progress=bars, warn=ui.warn)
@@ -155,6 +163,14 @@ def translate(
                     f"{term['cues']} cues"
                     + (f", missed in {term['missed']}" if term["missed"] else "")
                 )
+        if result.style is not None:
+            st = result.style
+            console.print(
+                f"style {st['profile']}: {st['over_budget_before']} cue(s) over budget "
+                + ("in the first replies, " if st["condense_asked"] else "")
+                + f"{st['over_budget_after']} after",
+                markup=False,
+            )
         if result.coverage is not None:
             console.print(coverage_line(result.coverage, result.model))
 

@@ -11,9 +11,12 @@ merged, dropped or invented — or raise.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from vloc.errors import VlocError
+
+if TYPE_CHECKING:
+    from vloc.style.budget import Budget
 
 
 class EngineError(VlocError):
@@ -28,6 +31,8 @@ class Line:
     number: int  # 1-based position of the cue in the film
     source: str  # plain source text (tags removed, lines joined by spaces)
     translation: str | None = None  # the target text when already translated, else None
+    budget: Budget | None = None  # the characters its translation may hold (``--style``);
+    # None: no length limit
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class Usage:
     retries: int = 0  # transport retries (429, 5xx, connection errors, timeouts)
     reasks: int = 0  # replies rejected by validation and asked again
     splits: int = 0  # batches halved after a rejected re-ask
+    over_budget: int = 0  # lines whose first reply was over their budget (asked to condense)
 
     def add(self, other: Usage) -> None:
         for name in (
@@ -77,6 +83,7 @@ class Usage:
             "retries",
             "reasks",
             "splits",
+            "over_budget",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -88,6 +95,7 @@ class Usage:
             "retries": self.retries,
             "reasks": self.reasks,
             "splits": self.splits,
+            "over_budget": self.over_budget,
         }
 
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from vloc.engines.base import BatchRequest, BatchResult, EngineError, Usage
 from vloc.engines.prompts import build_messages, reask_messages, reply_schema
-from vloc.engines.replies import ReplyError, parse_reply
+from vloc.engines.replies import OVER_BUDGET, ReplyError, parse_reply
 
 # the reply may use this many tokens per source character, plus a fixed allowance per line
 # (JSON key and quotes) and per reply: the repetition guard's hard limit
@@ -161,6 +161,7 @@ class LLMEngine:
                 f"{cue.number} ({cue.source[:50]!r}) after a re-ask: {e}; the lines before it "
                 "are kept in the journal and a re-run resumes there"
             ) from None
+        usage.over_budget += sum(OVER_BUDGET in why for why in problems.values())
         if problems:  # ask once more for the doubtful lines alone, then keep the best we have
             usage.reasks += 1
             retry = dataclasses.replace(

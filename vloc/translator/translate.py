@@ -77,6 +77,9 @@ class TranslateOptions:
     source_lang: str | None = None  # engines: the subtitles' language; None: from the file
     # name's tag (film.en.srt), else guessed from the script
     allow_truncated: bool = False  # features of a truncated video: go on with what decodes
+    style: str | None = None  # a style profile (shipped name or .toml): each cue's budget goes
+    # into the LLM engines' prompts, over-budget replies are asked once to condense, and the
+    # result counts the cues over budget; None: no budgets
     backbone_path: str = "auto"  # how the video backbone runs: "auto" | "eager" | "jit" |
     # "compile" (vloc.features.paths; FeatureOptions.backbone_path)
 
@@ -104,6 +107,7 @@ class TranslateResult:
     engine: str = "vloc"  # vloc | openai | gguf | seq2seq
     extra: dict[str, Any] = field(default_factory=dict)  # engines: usage and context settings
     glossary: list[dict[str, Any]] | None = None  # per term: cues, honoured, missed
+    style: dict[str, Any] | None = None  # --style: profile, cues over budget before and after
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -125,6 +129,7 @@ class TranslateResult:
             "warnings": self.warnings,
             "coverage": self.coverage,
             "glossary": self.glossary,
+            "style": self.style,
             **self.extra,
         }
 
@@ -237,6 +242,11 @@ def translate_subtitles(
         raise InputError("video not found", path=video)
     if options.output is not None:
         _output_path(None, video, subtitles, options)  # refuse a bad -o before any heavy work
+    profile = None
+    if options.style is not None:
+        from vloc.style.profile_file import load_profile
+
+        profile = load_profile(options.style)  # a bad profile fails before any heavy work
     glossary: tuple = ()
     if engine is not None and engine.glossary:
         from vloc.engines.glossary import read_glossary
@@ -259,6 +269,12 @@ def translate_subtitles(
         styled = [split_style(c.text) for c in subs.cues]
         texts = [s.plain for s in styled]
         n = len(subs.cues)
+        spans = [(c.start_ms, c.end_ms) for c in subs.cues]
+        cue_budgets = None
+        if profile is not None:
+            from vloc.style.budget import budgets
+
+            cue_budgets = budgets(spans, options.to, profile)
 
     coverage = None
     if choice is not None:
@@ -287,6 +303,7 @@ def translate_subtitles(
             to=decode_to,
             source_lang=options.source_lang,
             glossary=glossary,
+            budgets=cue_budgets,
             encoding=options.encoding,
             workdir=options.workdir,
             device=options.device,
@@ -330,6 +347,14 @@ def translate_subtitles(
                     texts, [decoded.translations.get(i, "") for i in range(n)], glossary
                 )
             ]
+        style_json = None
+        if profile is not None and cue_budgets is not None:
+            style_json = _budget_report(profile.name, shown, cue_budgets, options.to, decoded)
+            if style_json["over_budget_after"]:
+                _warn(
+                    f"{style_json['over_budget_after']} of {n} cues are over their budget under "
+                    f"the {profile.name} profile (kept; see vloc check)"
+                )
         from vloc.subtitles import write_subtitles
 
         with protect_inputs([video, subtitles, model_files, engine.glossary if engine else None]):
@@ -357,7 +382,28 @@ def translate_subtitles(
         engine=kind,
         extra=decoded.extra,
         glossary=glossary_json,
+        style=style_json,
     )
+
+
+def _budget_report(
+    profile: str, shown: list[str], cue_budgets: list[Any], lang: str, decoded: Any
+) -> dict[str, Any]:
+    """Cues over their budget before (the engine's first replies; engines that are not asked
+    again: as written) and after the condense re-asks, as the translations are shown."""
+    from vloc.style.budget import over_budget
+
+    after = sum(
+        over_budget(t, b, lang) is not None for t, b in zip(shown, cue_budgets, strict=True)
+    )
+    usage = decoded.extra.get("usage", {}) if isinstance(decoded.extra, dict) else {}
+    asked = "over_budget" in usage
+    return {
+        "profile": profile,
+        "over_budget_before": usage["over_budget"] if asked else after,
+        "over_budget_after": after,
+        "condense_asked": asked,
+    }
 
 
 def _check_coverage(

@@ -1,0 +1,134 @@
+"""`--style` on translate: each cue's budget in the LLM prompt, one condense re-ask for a reply
+over it, then kept with a warning; the result counts the cues over budget before and after.
+The endpoint is the scripted local server (tests/scripted_server.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import make_video
+from scripted_server import ScriptedServer, batch_of
+from typer.testing import CliRunner
+
+from vloc.cli.app import app
+from vloc.engines import EngineOptions, open_engine
+from vloc.engines.base import BatchRequest, Line
+from vloc.engines.prompts import user_prompt
+from vloc.style.budget import cue_budget
+from vloc.style.profile_file import load_profile
+
+ZH = load_profile("streaming").for_language("zh")
+LONG = "这是一句非常非常长的字幕翻译"  # 14 characters
+SHORT = "短句"
+
+
+def _user(body) -> str:
+    return [m for m in body["messages"] if m["role"] == "user"][0]["content"]
+
+
+def long_until_told(body) -> str:
+    """Long translations, short ones for the lines a re-ask says are too long."""
+    told = _user(body)
+    return json.dumps(
+        {k: (SHORT if f"line {k} is too long" in told else LONG) for k in batch_of(body)},
+        ensure_ascii=False,
+    )
+
+
+def always_long(body) -> str:
+    return json.dumps({k: LONG for k in batch_of(body)}, ensure_ascii=False)
+
+
+def engine(url: str, warnings: list[str]):
+    eng = open_engine(EngineOptions(kind="openai", base_url=url, model="tiny", max_retries=1))
+    eng._warn = warnings.append
+    return eng
+
+
+def request(budget_ms: int | None) -> BatchRequest:
+    b = None if budget_ms is None else cue_budget(0, budget_ms, ZH)
+    cues = (Line(1, "The river dries up.", budget=b), Line(2, "Birds fly south.", budget=b))
+    return BatchRequest(cues=cues, source_lang="en", target_lang="zh")
+
+
+def test_the_prompt_carries_each_lines_limit_only_with_a_style() -> None:
+    assert 'Limits: {"1": 9, "2": 9}' in user_prompt(request(1000))
+    assert "Limits" not in user_prompt(request(None))
+
+
+def test_a_reply_over_budget_is_asked_once_to_condense() -> None:
+    warnings: list[str] = []
+    with ScriptedServer([long_until_told] * 3) as srv:
+        res = engine(srv.url, warnings).translate_batch(request(1000))  # 9 characters each
+        retry = _user(srv.requests[1])
+    assert res.translations == {1: SHORT, 2: SHORT} and warnings == []
+    assert len(srv.requests) == 2 and res.usage.reasks == 1 and res.usage.over_budget == 2
+    assert "14 characters where the cue holds 9 characters (1.0 s at 9" in retry
+
+
+def test_still_over_after_the_re_ask_is_kept_with_a_warning() -> None:
+    warnings: list[str] = []
+    with ScriptedServer([always_long] * 3) as srv:
+        res = engine(srv.url, warnings).translate_batch(request(1000))
+    assert res.translations == {1: LONG, 2: LONG} and len(srv.requests) == 2
+    assert len(warnings) == 2 and all("too long" in w and "kept" in w for w in warnings)
+
+
+def test_within_budget_nothing_is_asked_again() -> None:
+    with ScriptedServer([always_long] * 3) as srv:
+        res = engine(srv.url, []).translate_batch(request(2000))  # 18 characters each
+    assert len(srv.requests) == 1 and res.usage.over_budget == 0
+
+
+def _film(tmp_path: Path) -> tuple[Path, Path]:
+    video = make_video(tmp_path / "river.mp4", seconds=4.0, fps=8, size="64x48")
+    subs = tmp_path / "river.en.srt"
+    subs.write_text(
+        "1\n00:00:00,000 --> 00:00:01,000\nThe river dries up.\n\n"
+        "2\n00:00:01,000 --> 00:00:03,000\nBirds fly south for the winter.\n\n"
+        "3\n00:00:03,000 --> 00:00:04,000\nWinter comes.\n"
+    )
+    return video, subs
+
+
+def test_translate_reports_cues_over_budget_before_and_after(tmp_path: Path) -> None:
+    video, subs = _film(tmp_path)
+    argv = ["translate", str(video), str(subs), "--to", "zh", "--engine", "openai", "--model",
+            "tiny", "--batch-cues", "3", "--context", "none", "--style", "streaming", "--json"]  # fmt: skip
+    with ScriptedServer([long_until_told] * 4) as srv:
+        r = CliRunner().invoke(app, [*argv, "--base-url", srv.url])
+        first = _user(srv.requests[0])
+    assert r.exit_code == 0, r.output
+    j = json.loads(r.stdout)
+    # budgets: 1 s -> 9, 2 s -> 18, 1 s -> 9; LONG (14) is over on cues 1 and 3
+    assert 'Limits: {"1": 9, "2": 18, "3": 9}' in first
+    assert j["style"] == {
+        "profile": "streaming", "over_budget_before": 2, "over_budget_after": 0,
+        "condense_asked": True,
+    }  # fmt: skip
+    assert j["usage"]["over_budget"] == 2
+
+
+def test_translate_without_condensing_counts_what_is_kept(tmp_path: Path) -> None:
+    video, subs = _film(tmp_path)
+    argv = ["translate", str(video), str(subs), "--to", "zh", "--engine", "openai", "--model",
+            "tiny", "--context", "none", "--style", "streaming"]  # fmt: skip
+    with ScriptedServer([always_long] * 4) as srv:
+        r = CliRunner().invoke(app, [*argv, "--base-url", srv.url])
+    assert r.exit_code == 0, r.output
+    assert "style streaming: 2 cue(s) over budget in the first replies, 2 after" in r.stdout
+    assert "2 of 3 cues are over their budget under the streaming profile" in r.stderr
+
+
+def test_a_bad_style_fails_before_any_request(tmp_path: Path) -> None:
+    video, subs = _film(tmp_path)
+    with ScriptedServer() as srv:
+        r = CliRunner().invoke(
+            app,
+            ["translate", str(video), str(subs), "--to", "zh", "--engine", "openai",
+             "--model", "tiny", "--base-url", srv.url, "--style", "nosuch"],
+        )  # fmt: skip
+        assert srv.requests == []
+    assert r.exit_code == 1 and "unknown style profile 'nosuch'" in r.stderr
+    assert not (tmp_path / "river.zh.srt").exists()
