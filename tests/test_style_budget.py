@@ -132,3 +132,56 @@ def test_a_bad_style_fails_before_any_request(tmp_path: Path) -> None:
         assert srv.requests == []
     assert r.exit_code == 1 and "unknown style profile 'nosuch'" in r.stderr
     assert not (tmp_path / "river.zh.srt").exists()
+
+
+def test_the_profile_carries_the_punctuation_convention(tmp_path: Path) -> None:
+    """streaming keeps the engine's 。/， (no guide prescribes dropping them); a client's profile
+    with punctuation = "subtitle" drops them; --punctuation still wins over the profile."""
+    video, subs = _film(tmp_path)
+    client = tmp_path / "client.toml"
+    client.write_text('base = "streaming"\n[languages.zh]\npunctuation = "subtitle"\n')
+
+    def prose(body) -> str:
+        return json.dumps({k: "河流，干涸了。" for k in batch_of(body)}, ensure_ascii=False)
+
+    def first_cue(*extra: str) -> str:
+        out = tmp_path / "out.zh.srt"
+        argv = ["translate", str(video), str(subs), "--to", "zh", "--engine", "openai",
+                "--model", "tiny", "--context", "none", "-o", str(out), *extra]  # fmt: skip
+        with ScriptedServer([prose] * 4) as srv:
+            r = CliRunner().invoke(app, [*argv, "--base-url", srv.url])
+        assert r.exit_code == 0, r.output
+        return out.read_text(encoding="utf-8").split("\n")[2]
+
+    assert first_cue("--style", "streaming") == "河流，干涸了。"
+    assert first_cue("--style", str(client)) == "河流 干涸了"
+    assert first_cue("--style", str(client), "--punctuation", "keep") == "河流，干涸了。"
+    assert first_cue() == "河流 干涸了"  # the engines' default without a profile
+
+
+def test_the_own_model_gets_the_same_count(tmp_path: Path) -> None:
+    """vloc's own translator is not asked again: before and after are what it wrote."""
+    from test_translate import build_tiny_translator
+
+    from vloc.style.budget import budgets, over_budget
+    from vloc.subtitles import read_subtitles
+
+    video, subs = _film(tmp_path)
+    model = build_tiny_translator(tmp_path / "text-only", variant="text-only")
+    r = CliRunner().invoke(
+        app,
+        ["translate", str(video), str(subs), "--to", "zh", "--model", str(model), "--beam", "1",
+         "--style", "streaming", "--json"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    style = json.loads(r.stdout)["style"]
+    cues = read_subtitles(tmp_path / "river.zh.srt").cues
+    spans = [(c.start_ms, c.end_ms) for c in cues]
+    over = sum(
+        over_budget(c.text, b, "zh") is not None
+        for c, b in zip(cues, budgets(spans, "zh", load_profile("streaming")), strict=True)
+    )
+    assert style == {
+        "profile": "streaming", "over_budget_before": over, "over_budget_after": over,
+        "condense_asked": False,
+    }  # fmt: skip

@@ -63,7 +63,8 @@ def translate(
         "--style",
         help="Style profile (default | streaming | a .toml file): LLM engines get each cue's "
         "character budget in the prompt and are asked once to condense a reply over it; the "
-        "summary counts cues over budget before and after.",
+        "summary counts cues over budget before and after; the profile's punctuation "
+        "convention replaces --punctuation's default.",
     ),
     engine_flags: dict[str, Any] = E.HERE,
     draft: bool = typer.Option(
@@ -86,6 +87,12 @@ def translate(
     """
     from vloc.translator.translate import TranslateOptions, translate_subtitles
 
+    if style is not None and engine_flags.get("punctuation") is None:
+        # the profile's punctuation convention for the target (--punctuation still wins)
+        from vloc.style.profile_file import load_profile
+
+        punctuation = load_profile(style).for_language(to).punctuation
+        engine_flags = {**engine_flags, "punctuation": punctuation}
     engine_opts = E.from_params(engine_flags, model=model)
     source_lang = engine_flags["source_lang"]
     if draft:
