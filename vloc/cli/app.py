@@ -83,7 +83,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "translate": (
         "vloc translate film.mp4 film.en.srt --to zh",
-        "vloc translate film.mp4 film.en.srt --to zh --bilingual -o film.en-zh.vtt",
+        "vloc translate film.mp4 film.en.ass --to zh-TW --bilingual -o film.zh-TW.ass",
         "vloc translate film.mp4 film.en.srt --to zh --model runs/full/best --json",
     ),
     "check": (
