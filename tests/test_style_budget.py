@@ -185,3 +185,26 @@ def test_the_own_model_gets_the_same_count(tmp_path: Path) -> None:
         "profile": "streaming", "over_budget_before": over, "over_budget_after": over,
         "condense_asked": False,
     }  # fmt: skip
+
+
+def test_eval_translate_reports_hypotheses_and_references_over_the_limits(tmp_path: Path) -> None:
+    refs = ["河流干涸了", "这是一句非常非常长的参考翻译字幕"]  # 5 and 16 characters in 1 s (9)
+    cues = [{"index": i + 1, "start": 2 * i, "end": 2 * i + 1, "source": f"Line {i}.",
+             "target": t} for i, t in enumerate(refs)]  # fmt: skip
+    manifest = tmp_path / "m.jsonl"
+    doc = {"id": "f", "source_lang": "en", "target_lang": "zh", "split": "test", "cues": cues}
+    manifest.write_text(json.dumps(doc, ensure_ascii=False) + "\n")
+    argv = ["eval", "translate", "--engine", "openai", "--model", "tiny", "--data",
+            str(manifest), "--context", "none", "--json", "--style", "streaming"]  # fmt: skip
+    for script, hyps_over, first in ((long_until_told, 0.0, 2), (always_long, 1.0, 2)):
+        with ScriptedServer([script] * 3) as srv:
+            r = CliRunner().invoke(
+                app,
+                [*argv, "--base-url", srv.url, "--journal-dir", str(tmp_path / script.__name__)],
+            )
+        assert r.exit_code == 0, r.output
+        (row,) = json.loads(r.stdout)["models"].values()
+        style = row["style"]
+        assert style["profile"] == "streaming" and style["over_budget_first_replies"] == first
+        assert style["hyps"]["over_budget"] == hyps_over
+        assert style["refs"] == {"cues": 2, "over_budget": 0.5, "reading_speed": 0.5, "lines": 0.0}

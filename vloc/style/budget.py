@@ -76,3 +76,25 @@ def over_budget(text: str, budget: Budget, lang: str) -> str | None:
             f"{style.chars_per_line} characters"
         )
     return None
+
+
+def limit_shares(texts: list[str], cue_budgets: list[Budget], lang: str) -> dict[str, float]:
+    """Shares of ``texts`` (one per cue, as shown or as one line) over their budgets: in all
+    (:func:`over_budget`), over the reading speed (characters above ``by_speed``), and not
+    fitting the style's lines when broken (:func:`break_lines`); empty texts count as within.
+    The same measure for a human reference and an engine's output, whatever their line breaks."""
+    n = len(texts)
+    over = speed = lines = 0
+    for text, b in zip(texts, cue_budgets, strict=True):
+        if not strip_tags(text).strip():
+            continue
+        over += over_budget(text, b, lang) is not None
+        speed += cue_chars(text, b.style) > b.by_speed
+        lines += not fits(break_lines(text, lang, b.style), b.style)
+    share = (lambda k: round(k / n, 4)) if n else (lambda k: 0.0)
+    return {
+        "cues": n,
+        "over_budget": share(over),
+        "reading_speed": share(speed),
+        "lines": share(lines),
+    }
