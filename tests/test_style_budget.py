@@ -208,3 +208,20 @@ def test_eval_translate_reports_hypotheses_and_references_over_the_limits(tmp_pa
         assert style["profile"] == "streaming" and style["over_budget_first_replies"] == first
         assert style["hyps"]["over_budget"] == hyps_over
         assert style["refs"] == {"cues": 2, "over_budget": 0.5, "reading_speed": 0.5, "lines": 0.0}
+
+
+def test_batch_passes_the_style_to_its_translate_tasks(tmp_path: Path) -> None:
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    video, subs = _film(videos)
+    subs.rename(videos / "river.srt")  # discovery pairs river.mp4 with river.srt
+    argv = ["batch", str(videos), "--tasks", "translate:zh", "--engine", "openai", "--model",
+            "tiny", "--context", "none", "--out", str(tmp_path / "out"), "--json"]  # fmt: skip
+    bad = CliRunner().invoke(app, [*argv, "--base-url", "http://127.0.0.1:9", "--style", "x"])
+    assert bad.exit_code == 1 and "unknown style profile 'x'" in bad.stderr
+    assert not (tmp_path / "out").exists()
+    with ScriptedServer([long_until_told] * 4) as srv:
+        r = CliRunner().invoke(app, [*argv, "--base-url", srv.url, "--style", "streaming"])
+        first = _user(srv.requests[0])
+    assert r.exit_code == 0, r.output
+    assert 'Limits: {"1": 9, "2": 18, "3": 9}' in first and len(srv.requests) == 2
