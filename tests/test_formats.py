@@ -278,3 +278,38 @@ def test_broken_ass_through_translate_writes_nothing(tiny, tmp_path: Path) -> No
     errors = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and str(bad) in errors[0] and "Format line" in errors[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["film.en.ass"]
+
+
+def test_zh_tw_with_a_traditional_glossary_through_an_engine(tmp_path: Path) -> None:
+    """The engine writes Simplified; a Traditional glossary is shown and checked in Simplified,
+    the output is Traditional."""
+    from conftest import make_video
+    from scripted_server import ScriptedServer, batch_of
+
+    video = make_video(tmp_path / "desert.mp4", seconds=2.0, fps=8, size="64x48")
+    subs = tmp_path / "desert.en.srt"
+    subs.write_text(
+        "1\n00:00:00,000 --> 00:00:01,000\nRommel landed.\n\n"
+        "2\n00:00:01,000 --> 00:00:02,000\nRommel waited for the tanks.\n"
+    )
+    glossary = tmp_path / "terms.tsv"
+    glossary.write_text("Rommel\t隆美爾\n", encoding="utf-8")
+
+    def simplified(body) -> str:
+        return json.dumps({k: "隆美尔在等待坦克" for k in batch_of(body)}, ensure_ascii=False)
+
+    with ScriptedServer([simplified] * 4) as srv:
+        r = CliRunner().invoke(
+            app,
+            ["translate", str(video), str(subs), "--to", "zh-TW", "--engine", "openai",
+             "--base-url", srv.url, "--model", "tiny", "--context", "none",
+             "--glossary", str(glossary), "--json"],
+        )  # fmt: skip
+        system = srv.requests[0]["messages"][0]["content"]
+    assert r.exit_code == 0, r.output
+    j = json.loads(r.stdout)
+    assert len(srv.requests) == 1 and j["usage"]["reasks"] == 0  # 隆美尔 honours 隆美爾
+    assert "Rommel => 隆美尔" in system
+    assert j["glossary"][0]["honoured"] == 2
+    cues = read_subtitles(tmp_path / "desert.zh-TW.srt").cues
+    assert [c.text for c in cues] == ["隆美爾在等待坦克"] * 2

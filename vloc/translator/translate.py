@@ -252,6 +252,11 @@ def translate_subtitles(
         from vloc.engines.glossary import read_glossary
 
         glossary = read_glossary(engine.glossary)
+        if traditional:  # the engine writes Simplified: a Traditional glossary is checked so
+            from vloc.style.chinese import to_simplified
+
+            targets = to_simplified([t.target for t in glossary])
+            glossary = tuple(replace(t, target=x) for t, x in zip(glossary, targets, strict=True))
     with clock("model"):
         choice = choose_model(options.model, decode_to) if kind == "vloc" else None
 
