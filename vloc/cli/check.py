@@ -68,8 +68,8 @@ def check(
 
         p = report.profile
         console.print(
-            f"{subs}: {report.cues} cues, checked as {report.lang} under {p.name} "
-            f"({p.description})",
+            f"{subs}: {report.cues} cues, checked as {report.lang} under {p.name}: "
+            f"{p.description}",
             markup=False,
         )
         table = Table("rule", "level", "cues", "share")
