@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
+from vloc.errors import InputError
 from vloc.style.check import check_cues, check_file, file_language
 from vloc.style.profile_file import load_profile
 from vloc.subtitles import Cue, read_subtitles
@@ -211,3 +212,23 @@ def test_every_real_subtitle_file_checks(shared_data: Path, tmp_path: Path) -> N
             assert report.cues == len(read_subtitles(path).cues)
     zh = [p for p in out.srt_files if p.name.endswith(".zh.srt")]
     assert zh and all(check_file(p).lang == "zh" for p in zh)
+
+
+def test_undetermined_language_skips_the_script_rule_and_says_so(tmp_path: Path) -> None:
+    path = srt(tmp_path / "film.srt", [(0, 2000, "Проект Моревна"), (2200, 4200, "Пеппер")])
+    report = check_file(path, profile="streaming")
+    assert report.lang == "und" and report.flagged == []
+    assert any("language not named" in w for w in report.warnings)
+    flagged = check_file(path, profile="streaming", lang="en").flagged
+    assert [f.rules for f in flagged] == [["wrong_script"], ["wrong_script"]]
+    assert check_file(path, profile="streaming", lang="ru").flagged == []
+    with pytest.raises(InputError, match="--lang '12' is not a language tag"):
+        check_file(path, lang="12")
+
+
+def test_a_source_with_other_cues_is_matched_by_time_and_warned(tmp_path: Path) -> None:
+    src = srt(tmp_path / "film.en.srt", [(1000, 3000, "The river dries up")])
+    target = srt(tmp_path / "film.zh.srt", [(1000, 3000, "The river dries up"), *CLEAN[1:]])
+    report = check_file(target, profile="streaming", source=src)
+    assert [f.cue for f in report.flagged if "untranslated" in f.rules] == [1]
+    assert any("1 cues for 3, 1 at the same times" in w for w in report.warnings)

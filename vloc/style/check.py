@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vloc.errors import InputError
 from vloc.style.measure import cue_chars, display_lines, line_chars, reading_speed
 from vloc.style.profiles import RULES, StyleProfile
 from vloc.style.scripts import chinese_target, chinese_variant, guess_language, written_in
@@ -38,6 +39,7 @@ from vloc.subtitles import Cue
 from vloc.text import LANG_CODE, plain_text
 
 LIMIT_RULES = ("chars_per_line", "lines", "reading_speed")  # "over the profile's limits"
+UNDETERMINED = "und"  # the language of a file whose name and letters do not tell it
 _CPS_SLACK = 1e-9
 
 
@@ -81,7 +83,8 @@ class CheckReport:
     """The QC report of one file."""
 
     path: str | None
-    lang: str  # the language the file was checked as ("zh", "en", "default" ...)
+    lang: str  # the language the file was checked as ("zh", "en" ...; "und": undetermined,
+    # checked with the profile's default limits and no script rule)
     profile: StyleProfile
     cues: int
     flagged: list[FlaggedCue]
@@ -301,7 +304,9 @@ def check_file(
     subs_doc = read_subtitles(subs, encoding=encoding)
     src_doc = read_subtitles(source, encoding=encoding) if source is not None else None
     texts = [c.text for c in subs_doc.cues]
-    language = lang or file_language(subs, texts) or "default"
+    if lang is not None and not LANG_CODE.match(lang):
+        raise InputError(f"--lang {lang!r} is not a language tag (e.g. zh, zh-TW, en)")
+    language = lang or file_language(subs, texts) or UNDETERMINED
     cuts: list[int] | None = None
     fps: float | None = None
     if video is not None:
@@ -318,4 +323,17 @@ def check_file(
         path=str(subs),
     )
     report.warnings = list(subs_doc.warnings)
+    if language == UNDETERMINED:
+        report.warnings.append(
+            f"{subs}: language not named (film.<lang>.srt or --lang) and not told by its "
+            "letters: checked with the profile's default limits, without the script rule"
+        )
+    if src_doc is not None:
+        times = {(c.start_ms, c.end_ms) for c in src_doc.cues}
+        matched = sum((c.start_ms, c.end_ms) in times for c in subs_doc.cues)
+        if matched < len(subs_doc.cues) and len(src_doc.cues) != len(subs_doc.cues):
+            report.warnings.append(
+                f"{source}: {len(src_doc.cues)} cues for {len(subs_doc.cues)}, "
+                f"{matched} at the same times: only those were checked for untranslated text"
+            )
     return report
