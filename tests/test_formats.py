@@ -130,6 +130,18 @@ def test_ttml_is_imsc_and_parses_back_with_pysubs2(tmp_path: Path) -> None:
     assert "fontStyle" in dumps_ttml(cues[:1], "zh")  # the italic span survives
 
 
+def test_srt_styling_becomes_ass_overrides_and_ass_blocks_leave_ttml(tmp_path: Path) -> None:
+    cues = [Cue(1, 0, 1000, "<i>河流</i>干涸\n<b>候鸟</b><font color=red>飞</font>"),
+            Cue(2, 1000, 2000, "{\\an8}标志")]  # fmt: skip
+    write_subtitles(tmp_path / "a.ass", cues)
+    events = pysubs2.load(str(tmp_path / "a.ass")).events
+    assert events[0].text == "{\\i1}河流{\\i0}干涸\\N{\\b1}候鸟{\\b0}飞"
+    assert events[1].text == "{\\an8}标志"
+    write_subtitles(tmp_path / "a.ttml", cues, lang="zh")
+    back = pysubs2.load(str(tmp_path / "a.ttml")).events
+    assert [e.plaintext for e in back] == ["河流干涸\n候鸟飞", "标志"]
+
+
 def test_traditional_chinese_by_region() -> None:
     simplified = ["软件和鼠标", "这里的头发", "出租车"]
     assert to_traditional(simplified, "zh-TW") == ["軟體和滑鼠", "這裡的頭髮", "計程車"]

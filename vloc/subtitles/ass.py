@@ -73,8 +73,23 @@ def _to_cue_text(ass_text: str) -> str:
     return ass_text.replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
 
 
+_HTML_TO_ASS = {"i": "i", "b": "b", "u": "u", "s": "s"}
+_HTML_TAG = re.compile(r"<(/?)([a-zA-Z]+)[^>]*>")
+
+
 def _to_ass_text(text: str) -> str:
     return "\\N".join(line for line in text.split("\n") if line.strip())
+
+
+def html_to_ass(text: str) -> str:
+    """SRT/WebVTT styling as ASS overrides: ``<i>``/``<b>``/``<u>``/``<s>`` become ``{\\i1}``
+    … ``{\\i0}``; other HTML-style tags (``<font>``, WebVTT classes) are dropped."""
+
+    def one(m: re.Match[str]) -> str:
+        tag = _HTML_TO_ASS.get(m.group(2).lower())
+        return f"{{\\{tag}{0 if m.group(1) else 1}}}" if tag else ""
+
+    return _HTML_TAG.sub(one, text)
 
 
 def parse_ass(
@@ -164,9 +179,8 @@ def dumps_ass(subs: Subtitles | Sequence[Cue], fmt: str = "ass", *, bilingual: b
     else:
         doc = _new_document()
         for cue in cues:
-            doc.events.append(
-                pysubs2.SSAEvent(start=cue.start_ms, end=cue.end_ms, text=_to_ass_text(cue.text))
-            )
+            text = _to_ass_text(html_to_ass(cue.text))
+            doc.events.append(pysubs2.SSAEvent(start=cue.start_ms, end=cue.end_ms, text=text))
     if bilingual:
         _add_source_style(doc)
     return doc.to_string("ssa" if fmt == "ssa" else "ass")

@@ -14,10 +14,14 @@ reads the result back, which the tests use as the second, independent parser.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from vloc.errors import SubtitleError
 from vloc.subtitles.cues import Cue
+
+_ASS_BLOCK = re.compile(r"\{\\[^}]*\}")
 
 
 def dumps_ttml(cues: Sequence[Cue], lang: str | None = None) -> str:
@@ -29,8 +33,13 @@ def dumps_ttml(cues: Sequence[Cue], lang: str | None = None) -> str:
 
     from vloc.subtitles.write import dumps_srt
 
-    # ttconv's SRT reader needs at least one cue with text; an empty cue carries no <p>
-    shown = [c for c in cues if c.text.strip()]
+    # ttconv's SRT reader needs at least one cue with text; an empty cue carries no <p>;
+    # ASS override blocks ({\an8}) have no TTML form here and are dropped
+    shown = [
+        replace(c, text=_ASS_BLOCK.sub("", c.text))
+        for c in cues
+        if _ASS_BLOCK.sub("", c.text).strip()
+    ]
     try:
         model = srt_reader.to_model(io.StringIO(dumps_srt(shown)))
         if model is None:
