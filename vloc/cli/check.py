@@ -43,8 +43,10 @@ def check(
     *,
     ui: UI,
 ) -> None:
-    """Check reading speed, line length, line count, duration, gaps, overlaps, empty,
-    untranslated and wrong-script cues (and shot changes with --video) against a style profile.
+    """Check subtitles against a style profile, cue by cue (QC report; --strict for CI).
+
+    Rules: reading speed, line length, line count, duration, gaps, overlaps, empty,
+    untranslated (with --source) and wrong-script cues, and shot changes (with --video).
 
     Works on any subtitle file, a human reference as well as vloc's output. --json lists every
     flagged cue with its number (cue) and the rules it breaks (rules).
