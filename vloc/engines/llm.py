@@ -89,6 +89,7 @@ class LLMEngine:
         """A base model: each line after the few-shot prefix, checked like a reply's line."""
         from vloc.engines.prompts import few_shot_line, few_shot_prefix
         from vloc.engines.replies import runs_away, written_in
+        from vloc.style.budget import over_budget
 
         prefix = few_shot_prefix(request)
         out: dict[int, str] = {}
@@ -115,6 +116,8 @@ class LLMEngine:
                 self._warn(
                     f"{self.name}: line {cue.number} kept although it looks wrong: {text[:40]!r}"
                 )
+            if cue.budget is not None and over_budget(text, cue.budget, request.target_lang):
+                usage.over_budget += 1  # a base model is not asked to condense: counted only
             out[cue.number] = text
         return out
 
