@@ -324,7 +324,7 @@ def compare_with_none(out: Path, manifest: Path, results: dict, label: str) -> N
     for v in results:
         hyps = out / f"hyps-{v}.txt"
         bases = [out / f"hyps-{label}none.txt"]
-        if "+s" in v:
+        if "+s" in v and out / f"hyps-{v.replace('+s', '')}.txt" not in bases:
             bases.append(out / f"hyps-{v.replace('+s', '')}.txt")
         for base in bases:
             if base == hyps or not base.is_file():
