@@ -39,6 +39,8 @@ from vloc.text import subtitle_punctuation
 if TYPE_CHECKING:
     import numpy as np
 
+    from vloc.style.budget import Budget
+
 ProgressFn = Callable[[str, int, int], None]
 WarnFn = Callable[[str], None]
 FramesFn = Callable[[list[int], list[int]], list[bytes]]  # (batch rows, related rows) -> JPEGs
@@ -61,6 +63,7 @@ class FilmText:
     embeddings: np.ndarray | None = None  # (N, E) L2-normalised, for --context global
     synopsis: str = ""
     glossary: tuple[GlossaryTerm, ...] = ()
+    budgets: Sequence[Budget] | None = None  # per cue (``--style``): the prompt's limits
 
 
 @dataclass
@@ -164,7 +167,10 @@ class EngineRunner:
             ]
         shown = [film.texts[i] for i in [*rows, *related, *previous]]
         req = BatchRequest(
-            cues=tuple(Line(i + 1, film.texts[i]) for i in rows),
+            cues=tuple(
+                Line(i + 1, film.texts[i], budget=film.budgets[i] if film.budgets else None)
+                for i in rows
+            ),
             source_lang=film.source_lang,
             target_lang=film.target_lang,
             related=tuple(self._line(i, b, done) for i in related),
@@ -175,16 +181,21 @@ class EngineRunner:
         return req, related
 
     def key(self, req: BatchRequest, images: Sequence[bytes]) -> str:
-        return stable_hash(
-            {
-                "run": self.base_key,
-                "cues": [[c.number, c.source] for c in req.cues],
-                "related": [[r.number, r.source, r.translation] for r in req.related],
-                "previous": [[p.number, p.source, p.translation] for p in req.previous],
-                "glossary": [[t.source, t.target, t.note] for t in req.glossary],
-                "images": [sha256_bytes(x) for x in images],
-            }
-        )
+        obj = {
+            "run": self.base_key,
+            "cues": [[c.number, c.source] for c in req.cues],
+            "related": [[r.number, r.source, r.translation] for r in req.related],
+            "previous": [[p.number, p.source, p.translation] for p in req.previous],
+            "glossary": [[t.source, t.target, t.note] for t in req.glossary],
+            "images": [sha256_bytes(x) for x in images],
+        }
+        if any(c.budget is not None for c in req.cues):  # absent without --style: old keys hold
+            obj["budgets"] = [
+                [c.budget.chars, c.budget.style.lines, c.budget.style.chars_per_line]
+                for c in req.cues
+                if c.budget is not None
+            ]
+        return stable_hash(obj)
 
     def punctuate(self, text: str) -> str:
         """An engine's translation in the target's subtitle punctuation (``--punctuation``);
