@@ -1,0 +1,162 @@
+"""QC flags shown on the review page: read from a checker's output, or a basic set computed here.
+
+The interface with a subtitle checker is a list of flagged cues::
+
+    [{"cue": 12, "rules": ["reading-speed", {"rule": "line-length", "message": "...",
+                                            "severity": "error"}]}, ...]
+
+``cue`` is the cue's 1-based number in the *translation*; each rule is an id, or an object with
+an id (``rule``) and optionally a ``message`` and a ``severity`` (``error`` | ``warning`` |
+``info``; default ``warning``). A JSON file holds that list, or an object with that list under
+``"flags"``. Given such flags, the page shows them and computes none itself.
+
+Without them the page computes the basic flags of :func:`basic_flags`: line length, number of
+lines and reading speed against the target language's limits
+(:mod:`vloc.translator.linebreak`), an empty translation of a line with text, a line left
+untranslated, and a CJK translation written mostly in Latin letters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vloc.errors import InputError
+from vloc.text import CJK_LETTERS, language_base, plain_text
+
+SEVERITIES = ("error", "warning", "info")
+MAX_QC_BYTES = 64 << 20  # a checker's report for a 3-hour film is well under 1 MB
+CJK_TARGETS = ("zh", "ja", "ko")  # targets whose letters should mostly be CJK
+CJK_MIN_SHARE = 0.5  # a CJK translation with fewer CJK letters than this share is flagged
+_RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
+_CJK = re.compile(f"[{CJK_LETTERS}]")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One QC finding on one cue."""
+
+    rule: str  # the rule's id, e.g. "reading-speed"
+    message: str = ""  # what is wrong, for the reviewer ("" when the checker gave none)
+    severity: str = "warning"  # one of SEVERITIES
+
+    def to_json(self) -> list[str]:
+        return [self.rule, self.message, self.severity]
+
+
+def _bad(where: str, problem: str, path: Path | None) -> InputError:
+    return InputError(
+        f"QC flags: {where}: {problem}; expected a list of "
+        '{"cue": N, "rules": ["rule-id" | {"rule": ..., "message": ..., "severity": ...}]}',
+        path=path,
+    )
+
+
+def _rule(item: Any, where: str, path: Path | None) -> Flag:
+    if isinstance(item, str):
+        item = {"rule": item}
+    if not isinstance(item, dict):
+        raise _bad(where, f"a rule must be an id or an object, got {type(item).__name__}", path)
+    rule, message = item.get("rule"), item.get("message", "")
+    severity = item.get("severity", "warning")
+    if not isinstance(rule, str) or not _RULE_ID.match(rule):
+        raise _bad(where, f"rule id {rule!r} is not a short id (letters, digits, -_.:/)", path)
+    if not isinstance(message, str):
+        raise _bad(where, "a message must be text", path)
+    if severity not in SEVERITIES:
+        raise _bad(where, f"severity {severity!r} is not one of {', '.join(SEVERITIES)}", path)
+    return Flag(rule, message, severity)
+
+
+def parse_qc(flags: Any, n_cues: int, *, path: Path | None = None) -> dict[int, list[Flag]]:
+    """Check a checker's flags (see the module docstring) → {cue number: flags}.
+
+    Raises :class:`InputError` naming the item at fault (and the file, with ``path``)."""
+    if isinstance(flags, dict) and "flags" in flags:
+        flags = flags["flags"]
+    if not isinstance(flags, list):
+        raise _bad("top level", f"got {type(flags).__name__}", path)
+    out: dict[int, list[Flag]] = {}
+    for k, entry in enumerate(flags):
+        where = f"item {k + 1}"
+        if not isinstance(entry, dict):
+            raise _bad(where, f"got {type(entry).__name__}", path)
+        cue, rules = entry.get("cue"), entry.get("rules")
+        if not isinstance(cue, int) or isinstance(cue, bool) or not 1 <= cue <= n_cues:
+            raise _bad(where, f"cue {cue!r} is not a cue number of the translation 1..{n_cues}", path)
+        if not isinstance(rules, list):
+            raise _bad(where, "rules must be a list", path)
+        out.setdefault(cue, []).extend(_rule(r, f"{where} (cue {cue})", path) for r in rules)
+    return out
+
+
+def read_qc(path: str | Path, n_cues: int) -> dict[int, list[Flag]]:
+    """:func:`parse_qc` of a JSON file."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_QC_BYTES:
+            raise InputError(f"QC flags file is over {MAX_QC_BYTES} bytes", path=path)
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except FileNotFoundError:
+        raise InputError("QC flags file not found", path=path) from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"QC flags file is not UTF-8 text ({e.reason})", path=path) from None
+    except ValueError as e:
+        raise InputError(f"QC flags file is not JSON ({e})", path=path) from None
+    except OSError as e:
+        raise InputError(f"cannot read the QC flags: {e.strerror or e}", path=path) from None
+    return parse_qc(data, n_cues, path=path)
+
+
+def basic_flags(
+    sources: Sequence[str | None],
+    targets: Sequence[str],
+    spans_ms: Sequence[tuple[int, int]],
+    target_lang: str,
+    source_lang: str | None = None,
+) -> dict[int, list[Flag]]:
+    """The basic flags of every translated cue → {cue number (1-based): flags}.
+
+    ``targets[k]`` is cue k + 1 of the translation with its span ``spans_ms[k]``; ``sources[k]``
+    the source cue paired with it (None when it has none)."""
+    from vloc.translator.linebreak import MAX_LINES, check_cue, rules_for
+
+    rules = rules_for(target_lang)
+    lang = language_base(target_lang)
+    out: dict[int, list[Flag]] = {}
+    for k, (text, (start, end)) in enumerate(zip(targets, spans_ms, strict=True)):
+        found: list[Flag] = []
+        plain, src = plain_text(text), plain_text(sources[k] or "")
+        if not plain:
+            if src:
+                found.append(Flag("empty", "no translation for a line with text", "error"))
+        else:
+            check = check_cue(text, start, end, rules)
+            lines = [x.strip() for x in text.split("\n") if x.strip()]
+            longest = max((len(plain_text(x)) for x in lines), default=0)
+            if len(lines) > MAX_LINES:
+                found.append(Flag("line-count", f"{len(lines)} lines (limit {MAX_LINES})"))
+            if longest > rules.max_chars:
+                found.append(
+                    Flag("line-length", f"a line of {longest} characters (limit {rules.max_chars})")
+                )
+            if not check.speed_ok:
+                speed = "no display time" if check.cps == float("inf") else f"{check.cps:.1f}"
+                found.append(
+                    Flag("reading-speed", f"{speed} characters/s (limit {rules.max_cps:g})")
+                )
+            letters = [ch for ch in plain if ch.isalpha()]
+            if lang in CJK_TARGETS and letters:
+                share = sum(1 for ch in letters if _CJK.match(ch)) / len(letters)
+                if share < CJK_MIN_SHARE:
+                    found.append(Flag("script", f"only {share:.0%} of the letters are CJK"))
+            different_langs = source_lang is None or language_base(source_lang) != lang
+            if different_langs and src and plain.casefold() == src.casefold() and letters:
+                found.append(Flag("untranslated", "the translation equals the source"))
+        if found:
+            out[k + 1] = found
+    return out
