@@ -24,7 +24,17 @@ except ImportError:  # pragma: no cover
     import click.exceptions as click_exceptions
 
 from vloc import __version__
-from vloc.cli import batch, evaluate, features, index, search, summarize, train, translate
+from vloc.cli import (
+    batch,
+    evaluate,
+    features,
+    index,
+    review,
+    search,
+    summarize,
+    train,
+    translate,
+)
 from vloc.cli._ui import EXIT_USAGE, one_line
 
 HELP_OPTIONS = ["-h", "--help"]
@@ -85,6 +95,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "vloc translate film.mp4 film.en.srt --to zh",
         "vloc translate film.mp4 film.en.srt --to zh --bilingual -o film.en-zh.vtt",
         "vloc translate film.mp4 film.en.srt --to zh --model runs/full/best --json",
+    ),
+    "review": (
+        "vloc review film.mp4 film.en.srt film.zh.srt",
+        "vloc review film.mp4 film.en.srt film.zh.srt -o review.html --glossary terms.tsv",
+        "vloc review film.mp4 film.en.srt film.zh.srt --qc checks.json --thumbnails folder --json",
     ),
     "summarize": (
         "vloc summarize talk.mp4 talk.zh.srt --to en",
@@ -176,6 +191,7 @@ app.command("index")(index.index)
 app.command("search")(search.search)
 app.command("translate")(translate.translate)
 app.command("summarize")(summarize.summarize)
+app.command("review")(review.review)
 app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="eval")
 app.command("batch")(batch.batch)
