@@ -202,7 +202,10 @@ def write_review(
         log = gather.find_context_log(video, source, workdir, t_lang, _warn)
     by_cue, records = {}, []
     if log is not None:
-        by_cue, ignored = context_by_cue(read_context(log), src_plain)
+        from vloc.translator.cues import split_style
+
+        engine_texts = [split_style(c.text).plain for c in src.cues]  # as the engine saw them
+        by_cue, ignored = context_by_cue(read_context(log), engine_texts)
         records = list(dict.fromkeys(by_cue.values()))
         if ignored:
             _warn(f"{log.name}: {ignored} context records belong to other subtitles; ignored")
