@@ -313,3 +313,44 @@ def test_bad_checker_flags_fail_naming_the_file(film: Path) -> None:
     res = run(film / "film.mp4", film / "film.en.srt", film / "film.zh.srt", "-o", out, "--qc", film / "qc.json", "--related", "0")  # fmt: skip
     assert res.exit_code == 1 and "qc.json" in res.output and "cue 99" in res.output
     assert not out.exists()
+
+
+def test_engine_runs_log_what_each_prompt_showed(tmp_path: Path) -> None:
+    """The batch loop appends one context record per batch it translates (none for batches
+    taken from the journal); the records match the film's texts and carry similarities."""
+    import numpy as np
+    from scripted_server import ScriptedServer
+
+    from vloc.engines import EngineOptions, open_engine
+    from vloc.engines.base import GlossaryTerm
+    from vloc.engines.runner import EngineRunner, FilmText
+
+    class Journal:
+        def __init__(self) -> None:
+            self.entries: dict[str, str] = {}
+
+        def append(self, items):
+            self.entries.update(items)
+
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(20, 8)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    texts = [f"Line {i} about the war." for i in range(20)]
+    film = FilmText(texts, "en", "zh", embeddings=emb, glossary=(GlossaryTerm("war", "战争"),))
+    log = tmp_path / "film.en.srt.zh.0123.context.jsonl"
+    journal = Journal()
+    with ScriptedServer() as srv:
+        opts = EngineOptions(kind="openai", base_url=srv.url, model="tiny", batch_cues=5)
+        eng = open_engine(opts)
+        EngineRunner(eng, film, opts, journal, context_log=log).run()
+        records = read_context(log)
+        assert [r.cues for r in records] == [tuple(range(s + 1, s + 6)) for s in range(0, 20, 5)]
+        EngineRunner(eng, film, opts, journal, context_log=log).run()  # all from the journal
+        assert read_context(log) == records
+    by_cue, ignored = context_by_cue(records, texts)
+    assert ignored == 0 and sorted(by_cue) == list(range(1, 21))
+    last = records[-1]
+    assert last.previous and last.glossary == ("war",) and last.related
+    rows = [c - 1 for c in last.cues]
+    for n, score in last.related:
+        assert score == pytest.approx(float((emb[rows] @ emb[n - 1]).max()), abs=1e-4)

@@ -195,6 +195,7 @@ def test_hostile_cue_text_is_shown_as_text(browser, demo: Path, tmp_path: Path) 
     target = demo / "hostile.zh.srt"
     _hostile_target(demo / "film.zh.srt", target)
     written = [c.text for c in read_subtitles(target).cues[: len(HOSTILE)]]
+    assert written == HOSTILE  # the subtitle files carry the hostile text unchanged
     page_path = demo / "hostile.html"
     _review(
         str(demo / "film.mp4"), str(demo / "film.en.srt"), str(target), "-o", str(page_path),
