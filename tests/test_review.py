@@ -43,7 +43,10 @@ def ts(ms: int) -> str:
 
 def write_srt(path: Path, texts: list[str], spans: list[tuple[int, int]] | None = None) -> Path:
     spans = spans or [(k * 1500, k * 1500 + 1400) for k in range(len(texts))]
-    blocks = [f"{k + 1}\n{ts(a)} --> {ts(b)}\n{t}\n" for k, (t, (a, b)) in enumerate(zip(texts, spans))]
+    blocks = [
+        f"{k + 1}\n{ts(a)} --> {ts(b)}\n{t}\n"
+        for k, (t, (a, b)) in enumerate(zip(texts, spans, strict=True))
+    ]
     path.write_text("\n".join(blocks), encoding="utf-8")
     return path
 
@@ -101,7 +104,13 @@ def test_pairing_lists_runs_of_cue_numbers() -> None:
 
 
 def test_basic_flags() -> None:
-    targets = ["好", "这是一个非常非常非常长的句子，显示时间却只有半秒钟而已啊", "", "Hello there", "OK"]
+    targets = [
+        "好",
+        "这是一个非常非常非常长的句子，显示时间却只有半秒钟而已啊",
+        "",
+        "Hello there",
+        "OK",
+    ]
     sources = ["Good", "A long line", "Something", "Hello there", None]
     spans = [(0, 2000), (0, 500), (0, 2000), (0, 2000), (0, 2000)]
     flags = basic_flags(sources, targets, spans, "zh", "en")
@@ -114,12 +123,18 @@ def test_basic_flags() -> None:
 
 
 def test_checker_flags_are_validated_naming_the_item() -> None:
-    got = parse_qc({"flags": [{"cue": 2, "rules": ["reading-speed", {"rule": "x", "severity": "error"}]}]}, 3)
+    got = parse_qc(
+        {"flags": [{"cue": 2, "rules": ["reading-speed", {"rule": "x", "severity": "error"}]}]}, 3
+    )
     assert [f.rule for f in got[2]] == ["reading-speed", "x"] and got[2][1].severity == "error"
-    with pytest.raises(InputError, match="item 1: cue 9 is not a cue number of the translation 1..3"):
+    with pytest.raises(
+        InputError, match="item 1: cue 9 is not a cue number of the translation 1..3"
+    ):
         parse_qc([{"cue": 9, "rules": []}], 3)
     with pytest.raises(InputError, match="item 2 .*severity 'fatal'"):
-        parse_qc([{"cue": 1, "rules": []}, {"cue": 1, "rules": [{"rule": "a", "severity": "fatal"}]}], 3)
+        parse_qc(
+            [{"cue": 1, "rules": []}, {"cue": 1, "rules": [{"rule": "a", "severity": "fatal"}]}], 3
+        )
     with pytest.raises(InputError, match="rule id '<b>' is not a short id"):
         parse_qc([{"cue": 1, "rules": ["<b>"]}], 3)
 
@@ -157,7 +172,9 @@ def test_page_allows_only_its_own_script_and_style(film: Path) -> None:
 
 def test_review_page_of_a_film(film: Path) -> None:
     out = film / "review.html"
-    res = write_review(film / "film.mp4", film / "film.en.srt", film / "film.zh.srt", out, related=0)
+    res = write_review(
+        film / "film.mp4", film / "film.en.srt", film / "film.zh.srt", out, related=0
+    )
     data = page_data(out.read_text(encoding="utf-8"))
     assert res.rows == 6 and res.mismatch == "" and res.warnings == ()
     assert res.thumbnail_mode == "embedded" and res.files is None
@@ -202,7 +219,9 @@ def test_glossary_terms_honoured_and_missed(film: Path) -> None:
 @pytest.mark.slow
 def test_related_cues_from_the_films_index(film: Path) -> None:
     out = film / "review.html"
-    res = write_review(film / "film.mp4", film / "film.en.srt", film / "film.zh.srt", out, related=3)
+    res = write_review(
+        film / "film.mp4", film / "film.en.srt", film / "film.zh.srt", out, related=3
+    )
     data = page_data(out.read_text(encoding="utf-8"))
     assert res.encoder == "use-multilingual-v3"
     assert len(data["related"]) == 6
@@ -236,7 +255,9 @@ def test_context_log_is_shown_on_the_page(film: Path) -> None:
 
     texts = [plain_text(t) for t in EN]
     log = film / "run.context.jsonl"
-    append_context(log, [context_record([1, 2, 3], texts[:3], related=[(6, 0.7)], frames_ms=[2500])])
+    append_context(
+        log, [context_record([1, 2, 3], texts[:3], related=[(6, 0.7)], frames_ms=[2500])]
+    )
     out = film / "review.html"
     res = write_review(
         film / "film.mp4", film / "film.en.srt", film / "film.zh.srt", out, related=0, context=log
@@ -266,9 +287,13 @@ def test_mismatched_cue_counts_render_what_matches(film: Path) -> None:
     spans = [(k * 1500, k * 1500 + 1400) for k in (0, 1, 3, 4, 5)]
     write_srt(film / "short.zh.srt", ZH[:2] + ZH[3:], spans)
     out = film / "review.html"
-    res = run(film / "film.mp4", film / "film.en.srt", film / "short.zh.srt", "-o", out, "--related", "0")
+    res = run(
+        film / "film.mp4", film / "film.en.srt", film / "short.zh.srt", "-o", out, "--related", "0"
+    )
     assert res.exit_code == 0, res.output
-    assert "the source has 6 cues, the translation 5; source cues 3 have no translation" in res.output
+    assert (
+        "the source has 6 cues, the translation 5; source cues 3 have no translation" in res.output
+    )
     data = page_data(out.read_text(encoding="utf-8"))
     assert data["rows"] == [[0, 0, 0], [1, 1, 0], [2, -1, 0], [3, 2, 0], [4, 3, 0], [5, 4, 0]]
     assert any("source cues 3 have no translation" in n[1] for n in data["notes"])
@@ -276,7 +301,9 @@ def test_mismatched_cue_counts_render_what_matches(film: Path) -> None:
 
 def test_missing_video_gives_a_page_without_player(film: Path) -> None:
     out = film / "review.html"
-    res = run(film / "gone.mp4", film / "film.en.srt", film / "film.zh.srt", "-o", out, "--related", "0")
+    res = run(
+        film / "gone.mp4", film / "film.en.srt", film / "film.zh.srt", "-o", out, "--related", "0"
+    )
     assert res.exit_code == 0, res.output
     assert "gone.mp4: video not found: the page has no player" in res.output
     data = page_data(out.read_text(encoding="utf-8"))
@@ -292,17 +319,28 @@ def test_missing_video_gives_a_page_without_player(film: Path) -> None:
 def test_target_that_is_not_subtitles_fails_in_one_line(film: Path, content: bytes) -> None:
     (film / "bad.zh.srt").write_bytes(content)
     out = film / "review.html"
-    res = run(film / "film.mp4", film / "film.en.srt", film / "bad.zh.srt", "-o", out, "--related", "0")
+    res = run(
+        film / "film.mp4", film / "film.en.srt", film / "bad.zh.srt", "-o", out, "--related", "0"
+    )
     assert res.exit_code == 1
     lines = res.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "bad.zh.srt" in lines[0], res.output
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "bad.zh.srt" in lines[0], (
+        res.output
+    )
     assert "Traceback" not in res.output
     assert not out.exists() and not (film / "review_files").exists()
-    assert sorted(p.name for p in film.iterdir()) == ["bad.zh.srt", "film.en.srt", "film.mp4", "film.zh.srt"]
+    assert sorted(p.name for p in film.iterdir()) == [
+        "bad.zh.srt",
+        "film.en.srt",
+        "film.mp4",
+        "film.zh.srt",
+    ]
 
 
 def test_output_may_not_replace_an_input(film: Path) -> None:
-    res = run(film / "film.mp4", film / "film.en.srt", film / "film.zh.srt", "-o", film / "film.zh.srt")
+    res = run(
+        film / "film.mp4", film / "film.en.srt", film / "film.zh.srt", "-o", film / "film.zh.srt"
+    )
     assert res.exit_code == 1 and "error:" in res.output
     assert (film / "film.zh.srt").read_text(encoding="utf-8").startswith("1\n")
 
@@ -354,3 +392,32 @@ def test_engine_runs_log_what_each_prompt_showed(tmp_path: Path) -> None:
     rows = [c - 1 for c in last.cues]
     for n, score in last.related:
         assert score == pytest.approx(float((emb[rows] @ emb[n - 1]).max()), abs=1e-4)
+
+
+def test_translate_review_shows_what_each_prompt_showed(film: Path) -> None:
+    """vloc translate --review: the page beside the output holds the engine run's context
+    (related lines with similarities, previous lines, the keyframes sent, as thumbnails)."""
+    from scripted_server import ScriptedServer
+
+    out = film / "film.zh.srt"
+    out.unlink()
+    with ScriptedServer() as srv:
+        res = CliRunner().invoke(
+            app,
+            ["translate", str(film / "film.mp4"), str(film / "film.en.srt"), "--to", "zh",
+             "--engine", "openai", "--base-url", srv.url, "--model", "tiny", "--images",
+             "--frames", "2", "--batch-cues", "2", "-o", str(out), "--review", "--json"],
+        )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    page = film / "film.zh.review.html"
+    assert obj["review"]["output"] == str(page) and obj["review"]["context_batches"] == 3
+    data = page_data(page.read_text(encoding="utf-8"))
+    assert data["ctx"]["of"] == {str(n): (n - 1) // 2 for n in range(1, 7)}
+    first, last = data["ctx"]["records"][0], data["ctx"]["records"][2]
+    assert first["cues"] == [1, 2] and first["related"] and not first["previous"]
+    assert all(n > 2 and isinstance(s, float) for n, s in first["related"])
+    assert last["cues"] == [5, 6] and last["previous"] == [1, 2, 3, 4]
+    for rec in (first, last):
+        assert len(rec["frames_ms"]) == 2 and all(k >= 0 for k in rec["frames"])
+    assert data["related"] is not None and len(data["related"]) == 6

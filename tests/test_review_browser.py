@@ -29,7 +29,9 @@ HOSTILE = [
 ]
 
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh --test)"),
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh --test)"
+    ),
     pytest.mark.skipif(
         importlib.util.find_spec("playwright") is None,
         reason="playwright is not installed (pip install -e '.[test]')",
@@ -98,9 +100,7 @@ class Opened:
         self.dialogs: list[str] = []
         self.errors: list[str] = []
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        self.page.on(
-            "console", lambda m: self.errors.append(m.text) if m.type == "error" else None
-        )
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(path.as_uri())
         self.page.wait_for_selector("html[data-ready='1']", timeout=30_000)

@@ -255,7 +255,6 @@ class EngineRunner:
                 raise
         return result
 
-
     def _log_context(self, req: BatchRequest, shown: tuple[list[int], list[int]]) -> None:
         """Append what batch ``req``'s prompt showed to the context log."""
         from vloc.review.context import append_context, context_record

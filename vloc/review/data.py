@@ -187,7 +187,11 @@ def related_cues(
     out = []
     for row_ids, row_scores in zip(ids.tolist(), scores.tolist(), strict=True):
         out.append(
-            [(j, round(s, 3)) for j, s in zip(row_ids[1:], row_scores[1:], strict=True) if j != PAD_ID]
+            [
+                (j, round(s, 3))
+                for j, s in zip(row_ids[1:], row_scores[1:], strict=True)
+                if j != PAD_ID
+            ]
         )
     return out, index.encoder_name
 
@@ -241,7 +245,9 @@ def find_context_log(
         return None
     newest = max(logs, key=lambda p: p.stat().st_mtime)
     if len(logs) > 1:
-        warn(f"{len(logs)} engine runs translated {source.name}; showing the context of {newest.name}")
+        warn(
+            f"{len(logs)} engine runs translated {source.name}; showing the context of {newest.name}"
+        )
     return newest
 
 

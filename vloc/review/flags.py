@@ -87,7 +87,9 @@ def parse_qc(flags: Any, n_cues: int, *, path: Path | None = None) -> dict[int, 
             raise _bad(where, f"got {type(entry).__name__}", path)
         cue, rules = entry.get("cue"), entry.get("rules")
         if not isinstance(cue, int) or isinstance(cue, bool) or not 1 <= cue <= n_cues:
-            raise _bad(where, f"cue {cue!r} is not a cue number of the translation 1..{n_cues}", path)
+            raise _bad(
+                where, f"cue {cue!r} is not a cue number of the translation 1..{n_cues}", path
+            )
         if not isinstance(rules, list):
             raise _bad(where, "rules must be a list", path)
         out.setdefault(cue, []).extend(_rule(r, f"{where} (cue {cue})", path) for r in rules)

@@ -212,9 +212,7 @@ def write_review(
 
     # ---- thumbnails: one per row, the strip, the engine's keyframes
     rows = pairing.rows
-    row_span = [
-        (tgt.cues[r.tgt] if r.tgt is not None else src.cues[r.src]) for r in rows  # type: ignore[index]
-    ]
+    row_span = [tgt.cues[r.tgt] if r.tgt is not None else src.cues[r.src or 0] for r in rows]
     strip = strip_times_ms(duration_s) if probed else []
     cue_times = [(c.start_ms + max(c.start_ms, c.end_ms)) // 2 for c in row_span]
     frame_times = [t for rec in records for t in rec.frames_ms]
@@ -279,7 +277,10 @@ def write_review(
         },
         "src": [[c.start_ms, c.end_ms, c.text] for c in src.cues],
         "tgt": [[c.start_ms, c.end_ms, c.text] for c in tgt.cues],
-        "rows": [[-1 if r.src is None else r.src, -1 if r.tgt is None else r.tgt, int(r.timing_differs)] for r in rows],  # fmt: skip
+        "rows": [
+            [-1 if r.src is None else r.src, -1 if r.tgt is None else r.tgt, int(r.timing_differs)]
+            for r in rows
+        ],
         "flags": {str(n): [f.to_json() for f in fs] for n, fs in flags.items()},
         "qc": qc_kind,
         "related": None if rel is None else [[[j, s] for j, s in cue] for cue in rel[0]],
@@ -379,7 +380,9 @@ def _publish_folder(folder: Path, files: dict[str, bytes]) -> None:
             (tmp / name).write_bytes(data)
         os.chmod(tmp, 0o777 & ~_umask())
         if folder.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent))
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent)
+            )
             os.replace(folder, old / folder.name)
         os.replace(tmp, folder)
     except OSError as e:
