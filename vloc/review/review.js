@@ -2,7 +2,9 @@
 // messages) reaches the page through textContent / createTextNode, never as markup.
 "use strict";
 (function () {
+  performance.mark("vloc-start");
   const D = JSON.parse(document.getElementById("vloc-data").textContent);
+  performance.mark("vloc-parsed");
   const $ = (id) => document.getElementById(id);
   const CHUNK = 100; // rows per <tbody>; content-visibility skips rendering off-screen chunks
   // Python's str.isspace() set: a line made only of these is dropped on export, as
@@ -437,12 +439,15 @@
   restore();
   header();
   buildTable();
+  performance.mark("vloc-table");
   for (const t of edits.keys()) {
     const i = rows.findIndex((r) => r[1] === t);
     if (i >= 0) { rowEls[i].classList.add("edited"); fillTarget(rowEls[i].querySelector("td.tgt"), i); }
   }
   player();
+  performance.mark("vloc-player");
   strip();
+  performance.mark("vloc-strip");
   counts();
   $("filter").addEventListener("change", applyFilter);
   $("search").addEventListener("input", applyFilter);
@@ -453,4 +458,5 @@
   });
   document.addEventListener("keydown", keys);
   document.documentElement.dataset.ready = "1";
+  performance.mark("vloc-ready");
 })();
