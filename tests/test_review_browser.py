@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from vloc.subtitles import read_subtitles
+from vloc.subtitles import parse_subtitles, read_subtitles
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -230,5 +230,42 @@ def test_hostile_cue_text_is_shown_as_text(browser, demo: Path, tmp_path: Path) 
         assert page.evaluate("window.__pwned === undefined")
         assert o.dialogs == [], o.dialogs
         assert o.errors == [], o.errors
+    finally:
+        o.close()
+
+
+def test_mismatched_cues_are_marked_and_a_missing_video_leaves_no_player(
+    browser, demo: Path
+) -> None:
+    """A translation missing cues 4 and 5, reviewed without the video: every source cue has its
+    row, the two without translation are marked and filtered as unmatched, the warnings are on
+    the page, and the export still holds exactly the translation's cues."""
+    from vloc.subtitles import write_subtitles
+
+    cues = list(read_subtitles(demo / "film.zh.srt").cues)
+    short = demo / "short.zh.srt"
+    write_subtitles(short, cues[:3] + cues[5:])
+    page_path = demo / "short.html"
+    _review(
+        str(demo / "missing.mp4"), str(demo / "film.en.srt"), str(short), "-o", str(page_path),
+        "--related", "0",
+    )  # fmt: skip
+    o = Opened(browser, page_path)
+    try:
+        page = o.page
+        assert page.locator("video").count() == 0
+        notes = page.locator("#notes li").all_text_contents()
+        assert any("missing.mp4: video not found" in n for n in notes)
+        assert any("source cues 4-5 have no translation" in n for n in notes)
+        assert page.locator("tr.cue").count() == 30 and page.locator("tr[data-cue]").count() == 28
+        marked = page.locator("tr.cue.unmatched").evaluate_all("rs => rs.map(r => +r.dataset.src)")
+        assert marked == [4, 5]
+        page.select_option("#filter", "unmatched")
+        assert page.locator("tr.cue:visible").count() == 2
+        exported = parse_subtitles(page.evaluate("window.vlocReview.serialize()"), format="srt")
+        assert [(c.start_ms, c.end_ms, c.text) for c in exported.cues] == [
+            (c.start_ms, c.end_ms, c.text) for c in cues[:3] + cues[5:]
+        ]
+        assert o.errors == [] and o.dialogs == []
     finally:
         o.close()
