@@ -135,6 +135,19 @@ def test_checker_flags_are_validated_naming_the_item() -> None:
         parse_qc(
             [{"cue": 1, "rules": []}, {"cue": 1, "rules": [{"rule": "a", "severity": "fatal"}]}], 3
         )
+    report = {  # the shape of a style checker's --json report
+        "file": "film.zh.srt",
+        "flagged": [
+            {"cue": 3, "start_ms": 0, "end_ms": 900, "text": "x", "rules": ["reading_speed", "lines"],
+             "levels": {"reading_speed": "error", "lines": "warning"},
+             "details": {"reading_speed": "14.2 characters/s (limit 9)", "lines": "3 lines (limit 2)"}},
+        ],
+    }  # fmt: skip
+    got = parse_qc(report, 3)
+    assert [(f.rule, f.severity, f.message) for f in got[3]] == [
+        ("reading_speed", "error", "14.2 characters/s (limit 9)"),
+        ("lines", "warning", "3 lines (limit 2)"),
+    ]
     with pytest.raises(InputError, match="rule id '<b>' is not a short id"):
         parse_qc([{"cue": 1, "rules": ["<b>"]}], 3)
 

@@ -8,12 +8,16 @@ The interface with a subtitle checker is a list of flagged cues::
 ``cue`` is the cue's 1-based number in the *translation*; each rule is an id, or an object with
 an id (``rule``) and optionally a ``message`` and a ``severity`` (``error`` | ``warning`` |
 ``info``; default ``warning``). A JSON file holds that list, or an object with that list under
-``"flags"``. Given such flags, the page shows them and computes none itself.
+``"flags"`` — or under ``"flagged"``, with each cue's ``"levels"`` and ``"details"`` maps (rule
+id → severity, message), which is the shape of the per-cue QC report of a style checker
+(``vloc check --json``), so its report can be passed as it is. Given such flags, the page shows
+them and computes none itself.
 
 Without them the page computes the basic flags of :func:`basic_flags`: line length, number of
 lines and reading speed against the target language's limits
 (:mod:`vloc.translator.linebreak`), an empty translation of a line with text, a line left
-untranslated, and a CJK translation written mostly in Latin letters.
+untranslated, and a CJK translation written mostly in Latin letters. These are a stand-in for a
+full style checker's rule set: where one is installed, its report is the better source.
 """
 
 from __future__ import annotations
@@ -56,9 +60,14 @@ def _bad(where: str, problem: str, path: Path | None) -> InputError:
     )
 
 
-def _rule(item: Any, where: str, path: Path | None) -> Flag:
+def _rule(item: Any, where: str, path: Path | None, entry: dict[str, Any]) -> Flag:
     if isinstance(item, str):
+        levels, details = entry.get("levels"), entry.get("details")
         item = {"rule": item}
+        if isinstance(levels, dict) and item["rule"] in levels:
+            item["severity"] = levels[item["rule"]]
+        if isinstance(details, dict) and item["rule"] in details:
+            item["message"] = details[item["rule"]]
     if not isinstance(item, dict):
         raise _bad(where, f"a rule must be an id or an object, got {type(item).__name__}", path)
     rule, message = item.get("rule"), item.get("message", "")
@@ -78,6 +87,8 @@ def parse_qc(flags: Any, n_cues: int, *, path: Path | None = None) -> dict[int, 
     Raises :class:`InputError` naming the item at fault (and the file, with ``path``)."""
     if isinstance(flags, dict) and "flags" in flags:
         flags = flags["flags"]
+    elif isinstance(flags, dict) and "flagged" in flags:  # a style checker's report
+        flags = flags["flagged"]
     if not isinstance(flags, list):
         raise _bad("top level", f"got {type(flags).__name__}", path)
     out: dict[int, list[Flag]] = {}
@@ -92,7 +103,7 @@ def parse_qc(flags: Any, n_cues: int, *, path: Path | None = None) -> dict[int, 
             )
         if not isinstance(rules, list):
             raise _bad(where, "rules must be a list", path)
-        out.setdefault(cue, []).extend(_rule(r, f"{where} (cue {cue})", path) for r in rules)
+        out.setdefault(cue, []).extend(_rule(r, f"{where} (cue {cue})", path, entry) for r in rules)
     return out
 
 
