@@ -269,3 +269,34 @@ def test_mismatched_cues_are_marked_and_a_missing_video_leaves_no_player(
         assert o.errors == [] and o.dialogs == []
     finally:
         o.close()
+
+
+def test_webvtt_export_keeps_identifiers_and_settings(browser, demo: Path) -> None:
+    """A WebVTT translation exports as WebVTT, with its cue identifiers and settings, exactly
+    as vloc writes it."""
+    from vloc.subtitles import write_subtitles
+    from vloc.subtitles.write import dumps_vtt
+
+    subs = read_subtitles(demo / "film.zh.srt")
+    target = demo / "film.zh.vtt"
+    write_subtitles(
+        target, subs.cues, vtt_settings={0: "line:10% align:start", 4: "position:20%"},
+        identifiers={0: "intro", 7: "cue-8"},
+    )  # fmt: skip
+    page_path = demo / "vtt.html"
+    _review(
+        str(demo / "film.mp4"), str(demo / "film.en.srt"), str(target), "-o", str(page_path),
+        "--related", "0", "--thumbnails", "none",
+    )  # fmt: skip
+    o = Opened(browser, page_path)
+    try:
+        got = o.page.evaluate("window.vlocReview.serialize()")
+        back = read_subtitles(target)
+        assert got == dumps_vtt(back.cues, back.vtt_settings, back.identifiers)
+        assert got == target.read_text(encoding="utf-8") and got.startswith("WEBVTT\n\n")
+        with o.page.expect_download() as dl:
+            o.page.locator("#export").click()
+        assert dl.value.suggested_filename == "film.zh.reviewed.vtt"
+        assert o.errors == []
+    finally:
+        o.close()
