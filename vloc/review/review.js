@@ -6,7 +6,7 @@
   const D = JSON.parse(document.getElementById("vloc-data").textContent);
   performance.mark("vloc-parsed");
   const $ = (id) => document.getElementById(id);
-  const CHUNK = 100; // rows per <tbody>; content-visibility skips rendering off-screen chunks
+  const CHUNK = 25; // rows per <tbody>; content-visibility skips rendering off-screen chunks
   // Python's str.isspace() set: a line made only of these is dropped on export, as
   // vloc.subtitles.write drops it, so unedited cues export byte for byte as vloc writes them
   const PY_SPACE = /^[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/;
