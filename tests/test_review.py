@@ -243,6 +243,44 @@ def test_related_cues_from_the_films_index(film: Path) -> None:
         assert [s for _, s in rel] == sorted((s for _, s in rel), reverse=True)
 
 
+def test_thumbnails_show_the_frame_on_screen_at_each_time(tmp_path: Path) -> None:
+    """One decode pass: each time gets the frame covering it (red for 0-1 s, blue for 1-2 s),
+    a time past the end gets none, a frame asked for twice is stored once."""
+    import io
+    import shutil
+    import subprocess
+
+    from PIL import Image
+
+    from vloc.review.thumbs import grab_thumbnails, strip_times_ms
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed")
+    video = tmp_path / "rb.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=320x180:r=25:d=1",
+         "-f", "lavfi", "-i", "color=c=blue:s=320x180:r=25:d=1",
+         "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(video)],
+        check=True,
+    )  # fmt: skip
+    th = grab_thumbnails(video, [300, 800, 800, 1300, 1900, 5000])
+    assert 5000 not in th.at_ms and sorted(th.at_ms) == [300, 800, 1300, 1900]
+    assert (th.width, th.height) == (160, 90)
+    assert len(th.jpegs) == 4  # five requests, 800 twice: four frames decoded and stored
+
+    def rgb(t: int) -> tuple[int, ...]:
+        return Image.open(io.BytesIO(th.jpegs[th.at_ms[t]])).convert("RGB").getpixel((80, 45))
+
+    for t in (300, 800):
+        r, g, b = rgb(t)
+        assert r > 200 and b < 60, (t, r, g, b)
+    for t in (1300, 1900):
+        r, g, b = rgb(t)
+        assert b > 200 and r < 60, (t, r, g, b)
+    assert len(strip_times_ms(2.0)) == 10 and len(strip_times_ms(7200.0)) == 120
+
+
 # ---------------------------------------------------------------- the engine's context log
 
 
