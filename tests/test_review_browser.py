@@ -300,3 +300,45 @@ def test_webvtt_export_keeps_identifiers_and_settings(browser, demo: Path) -> No
         assert o.errors == []
     finally:
         o.close()
+
+
+def test_what_informed_a_line_shows_the_engine_context(browser, demo: Path) -> None:
+    """An engine run's context log: the cue's details list the related lines with their
+    similarity and translation, the previous lines and the keyframes the prompt carried; a
+    related line's time seeks the player to it."""
+    from vloc.review import append_context, context_record
+    from vloc.translator.cues import split_style
+
+    src = read_subtitles(demo / "film.en.srt").cues
+    texts = [split_style(c.text).plain for c in src]
+    log = demo / "run.context.jsonl"
+    log.unlink(missing_ok=True)
+    append_context(
+        log,
+        [context_record([3, 4], texts[2:4], related=[(17, 0.67), (26, 0.5)], previous=[1, 2],
+                        glossary=["current"], frames_ms=[8000, 42000])],
+    )  # fmt: skip
+    page_path = demo / "ctx.html"
+    _review(
+        str(demo / "film.mp4"), str(demo / "film.en.srt"), str(demo / "film.zh.srt"),
+        "-o", str(page_path), "--related", "0", "--context", str(log),
+    )  # fmt: skip
+    o = Opened(browser, page_path)
+    try:
+        page = o.page
+        assert page.locator("tr[data-cue='1'] button.more").count() == 0  # nothing to show
+        page.locator("tr[data-cue='3'] button.more").click()
+        box = page.locator("tr.details").first
+        text = box.inner_text()
+        assert "what the engine was shown with this batch (cues 3–4)" in text
+        assert "0.67" in text and src[16].text in text and src[0].text in text
+        assert "glossary terms: current" in text
+        assert box.locator(".frames img").count() == 2
+        page.wait_for_function("document.querySelector('video').readyState >= 1")
+        box.locator(".at").first.click()  # cue 17's time
+        page.wait_for_function(
+            f"Math.abs(document.querySelector('video').currentTime * 1000 - {src[16].start_ms}) < 5"
+        )
+        assert o.errors == [] and o.dialogs == []
+    finally:
+        o.close()
