@@ -5,8 +5,8 @@ package data and are inlined. The data goes in as JSON inside a
 ``<script type="application/json">`` element, with ``<``, ``>``, ``&``, U+2028 and U+2029
 escaped, so no cue text can end that element or start markup; the script builds the page
 with ``textContent`` only. A Content-Security-Policy allows exactly the page's own script and
-style (by hash), images and media from the page's own location and ``data:``/``blob:``
-URLs, and nothing else: no network requests, no other script, no forms.
+style (by hash), images and media from the page's own location, local files and
+``data:``/``blob:`` URLs, and nothing else: no network requests, no other script, no forms.
 """
 
 from __future__ import annotations
@@ -48,14 +48,16 @@ def _sha256(text: str) -> str:
 
 def content_security_policy(script: str, style: str) -> str:
     """The page's policy: its own script and style only; images and media from the page's
-    folder and data:/blob: URLs; nothing fetched, framed, posted or navigated to."""
+    folder, local files and data:/blob: URLs; nothing fetched, framed, posted or navigated to."""
     return "; ".join(
         [
             "default-src 'none'",
             f"script-src {_sha256(script)}",
             f"style-src {_sha256(style)}",
-            "img-src 'self' data: blob:",
-            "media-src 'self' data: blob:",
+            # file: as well as 'self': browsers that give each local file its own origin
+            # (Firefox) would otherwise refuse the film and the thumbnail folder beside the page
+            "img-src 'self' file: data: blob:",
+            "media-src 'self' file: data: blob:",
             "base-uri 'none'",
             "form-action 'none'",
         ]
