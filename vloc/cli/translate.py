@@ -73,6 +73,11 @@ def translate(
         help="LLM engines: draft a synopsis and a glossary of the film's names and terms into "
         "the workspace for you to edit, then stop (pass them back with --glossary/--synopsis).",
     ),
+    review: bool = typer.Option(
+        False,
+        "--review",
+        help="Also write the review page (vloc review) beside the output: film.<to>.review.html.",
+    ),
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
@@ -136,6 +141,10 @@ def translate(
         result = translate_subtitles(video, subs, options, progress=bars, warn=ui.warn)
     payload: dict[str, Any] = result.to_json()
     payload.pop("warnings", None)  # ui.result adds the warnings it printed
+    page = None
+    if review:
+        page = _review_page(video, subs, result, engine_flags, encoding, workdir, ui)
+        payload["review"] = page.to_json()
 
     def render(console: Any) -> None:
         v = result.readability
@@ -180,5 +189,25 @@ def translate(
             )
         if result.coverage is not None:
             console.print(coverage_line(result.coverage, result.model))
+        if page is not None:
+            console.print(f"review page: {page.output}", markup=False)
 
     ui.result(payload, render)
+
+
+def _review_page(
+    video: Path, subs: Path, result: Any, engine_flags: dict[str, Any], encoding: str | None,
+    workdir: Path | None, ui: UI,
+) -> Any:  # fmt: skip
+    """``vloc review`` of the translation just written, beside it."""
+    from vloc.cli.review import STAGE_LABELS, default_output
+    from vloc.cli.review import STAGE_UNITS as REVIEW_UNITS
+    from vloc.review import write_review
+
+    with Bars(ui, "review: {}", REVIEW_UNITS) as bars:
+        return write_review(
+            video, subs, result.output, default_output(result.output), workdir=workdir,
+            glossary=engine_flags.get("glossary"), encoding=encoding,
+            source_lang=result.source_lang, target_lang=result.target_lang,
+            progress=lambda s, d, t: bars(STAGE_LABELS[s], d, t), warn=ui.warn,
+        )  # fmt: skip

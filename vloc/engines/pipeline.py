@@ -119,9 +119,12 @@ def decode_with_engine(
         )
         key = stable_hash({"v": JOURNAL_FORMAT, "engine": engine.identity, "to": to})
         with Journal.open(video, workdir, subtitles, to, key, notify=warn) as journal:
+            from vloc.review.context import context_log_path
+
             runner = EngineRunner(
-                engine, film, opt, journal, frames=frames, progress=progress, warn=warn
-            )
+                engine, film, opt, journal, frames=frames, progress=progress, warn=warn,
+                context_log=context_log_path(journal.path),
+            )  # fmt: skip
             c0 = time.perf_counter()
             result = runner.run()
             timings["decode"] = time.perf_counter() - c0
@@ -165,6 +168,7 @@ def _frames_fn(video, times_ms, opt, embeddings):
         stamps = select_frames(
             rows, related, times_ms, opt.frames, opt.frame_select, embeddings=embeddings
         )
+        frames.last_stamps = stamps  # type: ignore[attr-defined]  # the context log's frames_ms
         return [grabber.jpeg(t) for t in stamps]
 
     return frames

@@ -18,7 +18,8 @@ request carries (``--context global``):
 Every finished batch is appended to the journal under a key over the engine's identity, the
 batch's text and everything its prompt showed (context lines and translations, glossary,
 synopsis, frames), so a killed run resumes, and a changed glossary re-translates only the
-batches it reaches.
+batches it reaches. With a ``context_log``, each batch the engine translated also appends a
+record of what its prompt showed (:mod:`vloc.review.context`), which ``vloc review`` shows.
 """
 
 from __future__ import annotations
@@ -117,8 +118,10 @@ class EngineRunner:
         frames: FramesFn | None = None,
         progress: ProgressFn | None = None,
         warn: WarnFn | None = None,
+        context_log: str | Path | None = None,
     ) -> None:
         self.engine, self.film, self.options, self.journal = engine, film, options, journal
+        self.context_log = None if context_log is None else Path(context_log)
         self.frames = frames if (frames is not None and options.frames > 0) else None
         self.progress = progress or (lambda *_: None)
         self.warn = warn or (lambda _m: None)
@@ -213,6 +216,7 @@ class EngineRunner:
         total = len(self.batches)
         self.progress("decode", 0, total)
         pending: dict[int, tuple[Future[BatchResult] | None, BatchRequest, str]] = {}
+        shown: dict[int, tuple[list[int], list[int]]] = {}  # batch -> (related rows, frames ms)
         finished = 0
 
         def settle(b: int) -> None:
@@ -225,6 +229,8 @@ class EngineRunner:
                 res = fut.result()
                 texts = [res.translations[n] for n in req.numbers]
                 self.journal.append([(key, _join_entry(texts))])
+                if self.context_log is not None:
+                    self._log_context(req, shown.pop(b, ([], [])))
                 result.usage.add(res.usage)
                 result.translated += len(req.cues)
                 result.batches += 1
@@ -242,6 +248,8 @@ class EngineRunner:
                             settle(older)
                     req, related = self.request(b, done)
                     images = self.frames(self.batches[b], related) if self.frames else []
+                    stamps = getattr(self.frames, "last_stamps", None) if images else None
+                    shown[b] = (related, list(stamps or []))
                     if images:
                         req = dataclasses.replace(req, images=tuple(images))
                     key = self.key(req, images)
@@ -258,6 +266,27 @@ class EngineRunner:
                         fut.cancel()
                 raise
         return result
+
+    def _log_context(self, req: BatchRequest, shown: tuple[list[int], list[int]]) -> None:
+        """Append what batch ``req``'s prompt showed to the context log."""
+        from vloc.review.context import append_context, context_record
+
+        related, frames_ms = shown
+        scores: list[float | None] = [None] * len(related)
+        emb = self.film.embeddings
+        if emb is not None and related:
+            rows = [c.number - 1 for c in req.cues]
+            sims = emb[related] @ emb[rows].T  # (R, B) cosine: unit vectors
+            scores = [float(x) for x in sims.max(axis=1)]
+        record = context_record(
+            req.numbers,
+            [c.source for c in req.cues],
+            related=list(zip([i + 1 for i in related], scores, strict=True)),
+            previous=[p.number for p in req.previous],
+            glossary=[t.source for t in req.glossary],
+            frames_ms=frames_ms,
+        )
+        append_context(self.context_log, [record])  # type: ignore[arg-type]
 
 
 def _join_entry(texts: list[str]) -> str:
