@@ -398,6 +398,7 @@ def test_engine_runs_log_what_each_prompt_showed(tmp_path: Path) -> None:
     class Journal:
         def __init__(self) -> None:
             self.entries: dict[str, str] = {}
+            self.path = None
 
         def append(self, items):
             self.entries.update(items)

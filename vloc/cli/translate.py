@@ -202,9 +202,10 @@ def _review_page(
     """``vloc review`` of the translation just written, beside it."""
     from vloc.cli.review import STAGE_LABELS, default_output
     from vloc.cli.review import STAGE_UNITS as REVIEW_UNITS
+    from vloc.guard import next_run
     from vloc.review import write_review
 
-    with Bars(ui, "review: {}", REVIEW_UNITS) as bars:
+    with next_run(), Bars(ui, "review: {}", REVIEW_UNITS) as bars:
         return write_review(
             video, subs, result.output, default_output(result.output), workdir=workdir,
             glossary=engine_flags.get("glossary"), encoding=encoding,

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError, MediaError, VlocError
-from vloc.fileio import atomic_write_text, check_output, sha256_file
+from vloc.fileio import atomic_write_text, sha256_file
+from vloc.guard import check_output
 
 if TYPE_CHECKING:
     from vloc.engines.base import GlossaryTerm
