@@ -7,7 +7,11 @@
 
 A variant is a ``--context`` plus options: ``+g`` the glossary mined from the training films,
 ``+d`` the drafted synopsis and glossary (``vloc eval translate --draft``: one pass of the
-engine over each film first, used unedited). ``--via server`` sends the same prompts through
+engine over each film first, used unedited), ``+s`` the style profile ``--style`` (default
+``streaming``): each cue's budget in the prompt and one condense re-ask (``vloc eval translate
+--style``). Every variant reports the share of its cues over the profile's limits
+(:func:`vloc.style.budget.limit_shares`; the human references' share is printed once), and a
+``+s`` variant is also compared (paired bootstrap) with the same variant without ``+s``. ``--via server`` sends the same prompts through
 ``--engine openai`` to llama.cpp's OpenAI-compatible server started on 127.0.0.1 (rows are
 prefixed ``server:``), to show both paths agree.
 
@@ -197,6 +201,7 @@ def main() -> int:
     ap.add_argument("--max-related", type=int, default=None, help="most related lines per batch")
     ap.add_argument("--previous", type=int, default=None, help="previous lines per batch")
     ap.add_argument("--label", default="", help="prefix of this run's rows (design experiments)")
+    ap.add_argument("--style", default="streaming", help="the profile of +s variants and shares")
     ap.add_argument(
         "--via",
         choices=("gguf", "server"),
@@ -257,15 +262,19 @@ def main() -> int:
         t0 = time.perf_counter()
         _, scores, details = evaluate_engine(
             opts, split_manifest, split="test", journal_dir=out / "journals", limit=args.limit,
-            draft="d" in extras,
+            draft="d" in extras, style=args.style if "s" in extras else None,
         )  # fmt: skip
-        details.pop("refs")
+        refs = details.pop("refs")
+        shares = style_shares(split_manifest, details["hyps"], refs, args.style)
+        details["limits"] = shares["hyps"]
+        print(f"references over the {args.style} limits: {shares['refs']}", flush=True)
         (out / f"hyps-{variant}.txt").write_text("\n".join(details.pop("hyps")) + "\n")
         results[variant] = {**scores, **details, "wall_s": round(time.perf_counter() - t0, 1)}
         r = results[variant]
         print(f"{variant}: BLEU {r['bleu']:.2f} chrF {r['chrf']:.2f} terms {r['terms']} "
               f"{r['cues_per_s']} cues/s {r['prompt_tokens_per_cue']} prompt tok/cue "
-              f"usage {r['usage']} lost {r['lost_or_merged']}", flush=True)  # fmt: skip
+              f"usage {r['usage']} lost {r['lost_or_merged']} over {args.style} limits "
+              f"{r['limits']}", flush=True)  # fmt: skip
         saved = json.loads(res_file.read_text()) if res_file.is_file() else {}
         res_file.write_text(json.dumps({**saved, **results}, indent=2, ensure_ascii=False))
     if server:
@@ -285,25 +294,47 @@ def main() -> int:
     return 0
 
 
+def style_shares(manifest: Path, hyps: list[str], refs: list[str], style: str) -> dict:
+    """Shares of the hypotheses and references (test cues, in order) over ``style``'s limits."""
+    from vloc.style.budget import budgets, limit_shares
+    from vloc.style.profile_file import load_profile
+
+    spans = [
+        (round(c["start"] * 1000), round(c["end"] * 1000))
+        for line in manifest.read_text(encoding="utf-8").splitlines()
+        if line.strip() and (d := json.loads(line))["split"] == "test"
+        for c in d["cues"]
+    ][: len(hyps)]
+    cue_budgets = budgets(spans, "zh", load_profile(style))
+    return {
+        "hyps": limit_shares(hyps, cue_budgets, "zh"),
+        "refs": limit_shares(refs, cue_budgets, "zh"),
+    }
+
+
 def compare_with_none(out: Path, manifest: Path, results: dict, label: str) -> None:
-    """Paired bootstrap of each variant against ``none`` of the same label and cue count."""
+    """Paired bootstrap of each variant against ``none`` of the same label and cue count, and
+    of each ``+s`` variant against the same variant without it."""
     refs = [
         c["target"]
         for line in manifest.read_text(encoding="utf-8").splitlines()
         if line.strip() and (d := json.loads(line))["split"] == "test"
         for c in d["cues"]
     ]
-    base = out / f"hyps-{label}none.txt"
     for v in results:
         hyps = out / f"hyps-{v}.txt"
-        if v == f"{label}none" or not base.is_file():
-            continue
-        a, b = base.read_text().splitlines(), hyps.read_text().splitlines()
-        if len(a) != len(b):
-            continue
-        r = paired_bootstrap(a, b, refs[: len(a)])
-        print(f"{v} vs {base.stem[5:]}: BLEU {r['delta']:+.2f} (95 % {r['ci95'][0]:+.2f} .. "
-              f"{r['ci95'][1]:+.2f}), not better in {r['p_not_better']:.1%} of resamples")  # fmt: skip
+        bases = [out / f"hyps-{label}none.txt"]
+        if "+s" in v and out / f"hyps-{v.replace('+s', '')}.txt" not in bases:
+            bases.append(out / f"hyps-{v.replace('+s', '')}.txt")
+        for base in bases:
+            if base == hyps or not base.is_file():
+                continue
+            a, b = base.read_text().splitlines(), hyps.read_text().splitlines()
+            if len(a) != len(b):
+                continue
+            r = paired_bootstrap(a, b, refs[: len(a)])
+            print(f"{v} vs {base.stem[5:]}: BLEU {r['delta']:+.2f} (95 % {r['ci95'][0]:+.2f} .. "
+                  f"{r['ci95'][1]:+.2f}), not better in {r['p_not_better']:.1%} of resamples")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -18,6 +18,16 @@ if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; 
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg >/dev/null
 fi
 
+# `--test` also needs a real headless browser for the review page's tests (vloc review): the
+# Debian chromium, driven by Playwright for Python through executable_path (no browser download).
+if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium (Debian package) for the browser tests" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv" >&2
   "$PYTHON" -m venv .venv

@@ -162,6 +162,19 @@ def run_guard() -> Iterator[RunGuard]:
         _GUARD.reset(token)
 
 
+@contextlib.contextmanager
+def next_run() -> Iterator[RunGuard]:
+    """A new run for the block, even inside one: a step that reads what the enclosing run
+    just wrote (``vloc translate --review`` reads the translation) checks its own inputs and
+    outputs, not the enclosing run's."""
+    guard = RunGuard()
+    token = _GUARD.set(guard)
+    try:
+        yield guard
+    finally:
+        _GUARD.reset(token)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -254,6 +267,7 @@ __all__ = [
     "declare_output",
     "guarded",
     "inode",
+    "next_run",
     "note_read",
     "protect_inputs",
     "protected",

@@ -267,6 +267,6 @@ def test_help_has_examples_and_no_bool_placeholders():
         res = CliRunner().invoke(app, argv)
         assert res.exit_code == 0
         assert "<bool>" not in res.stdout, argv
-    for cmd in ("features", "index", "search", "translate", "summarize", "batch"):
+    for cmd in ("features", "index", "search", "translate", "summarize", "review", "batch"):
         res = CliRunner().invoke(app, [cmd, "--help"])
         assert "Examples" in res.stdout and f"vloc {cmd} " in res.stdout, cmd

@@ -484,7 +484,9 @@ def test_format_sniffing_and_override(tmp_path: Path) -> None:
     assert read_subtitles(write(tmp_path, "a.txt", VTT)).format == "vtt"
     assert read_subtitles(write(tmp_path, "b.txt", SRT)).format == "srt"
     subs = parse_subtitles(SRT)
-    with pytest.raises(SubtitleError, match=r"out\.txt.*use a \.srt or \.vtt"):
+    with pytest.raises(
+        SubtitleError, match=r"out\.txt.*use a \.srt, \.vtt, \.ass, \.ssa or \.ttml"
+    ):
         write_subtitles(tmp_path / "out.txt", subs)
     write_subtitles(tmp_path / "out.txt", subs, format="vtt")
     assert (tmp_path / "out.txt").read_text(encoding="utf-8").startswith("WEBVTT\n")

@@ -301,8 +301,9 @@ def test_bilingual_and_vtt_output(film, models, tmp_path):
     )
     doc = read_subtitles(res.output)
     assert doc.format == "vtt" and len(doc.cues) == 7
-    assert doc.cues[0].text.split("\n")[0] == "The river begins high in the mountains."
-    assert doc.cues[2].text.startswith("{\\an8}Far below")
+    assert doc.cues[0].text.split("\n")[-1] == "The river begins high in the mountains."
+    assert doc.cues[2].text.startswith("{\\an8}")  # the translation, then the source
+    assert doc.cues[2].text.endswith("\nFar below, the <b>delta</b> spreads.")
     assert doc.cues[5].text == ""
 
 

@@ -94,6 +94,7 @@ def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
             allow_truncated=opts.allow_truncated,
             backbone_path=opts.backbone_path,
             engine=opts.engine,
+            style=opts.style,
         ),
     )
     # complete before this run: every cue came from the journal and the file was there

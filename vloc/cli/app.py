@@ -24,7 +24,18 @@ except ImportError:  # pragma: no cover
     import click.exceptions as click_exceptions
 
 from vloc import __version__
-from vloc.cli import batch, evaluate, features, index, search, summarize, train, translate
+from vloc.cli import (
+    batch,
+    check,
+    evaluate,
+    features,
+    index,
+    review,
+    search,
+    summarize,
+    train,
+    translate,
+)
 from vloc.cli._ui import EXIT_USAGE, one_line
 
 HELP_OPTIONS = ["-h", "--help"]
@@ -83,8 +94,18 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "translate": (
         "vloc translate film.mp4 film.en.srt --to zh",
-        "vloc translate film.mp4 film.en.srt --to zh --bilingual -o film.en-zh.vtt",
+        "vloc translate film.mp4 film.en.ass --to zh-TW --bilingual -o film.zh-TW.ass",
         "vloc translate film.mp4 film.en.srt --to zh --model runs/full/best --json",
+    ),
+    "check": (
+        "vloc check film.zh.srt --style streaming",
+        "vloc check film.zh.srt --video film.mp4 --source film.en.srt --json --strict",
+        "vloc check film.zh.srt --style client.toml --lang zh-TW --all",
+    ),
+    "review": (
+        "vloc review film.mp4 film.en.srt film.zh.srt",
+        "vloc review film.mp4 film.en.srt film.zh.srt -o review.html --glossary terms.tsv",
+        "vloc review film.mp4 film.en.srt film.zh.srt --qc checks.json --thumbnails folder --json",
     ),
     "summarize": (
         "vloc summarize talk.mp4 talk.zh.srt --to en",
@@ -176,6 +197,8 @@ app.command("index")(index.index)
 app.command("search")(search.search)
 app.command("translate")(translate.translate)
 app.command("summarize")(summarize.summarize)
+app.command("check")(check.check)
+app.command("review")(review.review)
 app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="eval")
 app.command("batch")(batch.batch)

@@ -68,6 +68,12 @@ def batch(
         help="A translate/summarize task fails when its model does not know the subtitles' "
         "words (coverage check) instead of warning.",
     ),
+    style: str | None = typer.Option(
+        None,
+        "--style",
+        help="translate tasks: a style profile (default | streaming | .toml), as translate "
+        "--style (budgets in LLM prompts, counts of cues over budget).",
+    ),
     engine_flags: dict[str, Any] = E.HERE,
     json_output: bool = JSON_OPTION,
     *,
@@ -97,6 +103,10 @@ def batch(
 
     check_path(backbone_path, fast=True, device=device, compile=compile)  # once, not per video
     task_list = parse_tasks(tasks)
+    if style is not None:
+        from vloc.style.profile_file import load_profile
+
+        load_profile(style)  # a bad profile fails once, before any video
     if executor == "ray":
         from vloc.ray_executor import require_ray
 
@@ -122,6 +132,7 @@ def batch(
         strict=strict,
         allow_truncated=allow_truncated,
         engine=engine_opts if engine_opts.kind != "vloc" else None,
+        style=style,
     )
     ui.info(f"{len(jobs)} videos, tasks {','.join(map(str, task_list))} → {out}")
 

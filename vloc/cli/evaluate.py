@@ -50,6 +50,12 @@ def translate(
         help="LLM engines: first draft each film's synopsis and glossary (as translate --draft "
         "does) and translate with them unedited; --glossary terms win over drafted ones.",
     ),
+    style: str | None = typer.Option(
+        None,
+        "--style",
+        help="Engines: a style profile (default | streaming | .toml): budgets in the prompts, "
+        "one condense re-ask, and the shares of hypotheses and references over its limits.",
+    ),
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
@@ -67,10 +73,15 @@ def translate(
 
             result = evaluate_engines(
                 opts, model, data, split=split, test_films=test_films, journal_dir=journal_dir,
-                device=device, limit=limit, draft=draft, progress=progress,
+                device=device, limit=limit, draft=draft, style=style, progress=progress,
             )  # fmt: skip
         elif draft:
             raise InputError("--draft takes --engine openai or gguf")
+        elif style is not None:
+            raise InputError(
+                "--style takes --engine openai, gguf or seq2seq (vloc's models: "
+                "run vloc check on their output)"
+            )
         elif not model:
             raise InputError("--model is required with vloc's own models (or pass --engine)")
         else:

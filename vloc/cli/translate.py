@@ -22,8 +22,15 @@ STAGE_UNITS = {"features": "clips", "index": "cues", "decode": "batches"}
 )  # fmt: skip
 def translate(
     video: Path = typer.Argument(..., help="The video (mp4, mkv, webm, avi)."),
-    subs: Path = typer.Argument(..., help="Its subtitles (SRT/WebVTT) in the source language."),
-    to: str = typer.Option(..., "--to", help="Target language code; must be the model's."),
+    subs: Path = typer.Argument(
+        ..., help="Its subtitles (SRT/WebVTT/ASS/SSA) in the source language."
+    ),
+    to: str = typer.Option(
+        ...,
+        "--to",
+        help="Target language code; must be the model's. zh-TW, zh-HK, zh-Hant: translated "
+        "into Simplified Chinese, then converted by OpenCC (Taiwan phrasing for zh-TW).",
+    ),
     model: str | None = typer.Option(
         None,
         "--model",
@@ -36,10 +43,13 @@ def translate(
     ),
     beam: int = typer.Option(DEFAULT_BEAM, "--beam", help="Beam width (1 = greedy)."),
     fmt: str | None = typer.Option(
-        None, "--format", help="srt | vtt (default: from -o, else the input's)."
+        None, "--format", help="srt | vtt | ass | ssa | ttml (default: from -o, else the input's)."
     ),
     bilingual: bool = typer.Option(
-        False, "--bilingual", help="Each cue holds the source line(s), then the translation."
+        False,
+        "--bilingual",
+        help="Each cue holds the translation over the source line(s) (ASS: the source in its "
+        "own style).",
     ),
     encoding: str | None = C.ENCODING_OPTION,
     allow_truncated: bool = C.ALLOW_TRUNCATED_OPTION,
@@ -48,12 +58,25 @@ def translate(
     backbone_path: str = C.BACKBONE_PATH_OPTION,
     batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="Cues per decoding batch."),
     strict: bool = C.strict_option("the subtitles'"),
+    style: str | None = typer.Option(
+        None,
+        "--style",
+        help="Style profile (default | streaming | a .toml file): LLM engines get each cue's "
+        "character budget in the prompt and are asked once to condense a reply over it; the "
+        "summary counts cues over budget before and after; the profile's punctuation "
+        "convention replaces --punctuation's default.",
+    ),
     engine_flags: dict[str, Any] = E.HERE,
     draft: bool = typer.Option(
         False,
         "--draft",
         help="LLM engines: draft a synopsis and a glossary of the film's names and terms into "
         "the workspace for you to edit, then stop (pass them back with --glossary/--synopsis).",
+    ),
+    review: bool = typer.Option(
+        False,
+        "--review",
+        help="Also write the review page (vloc review) beside the output: film.<to>.review.html.",
     ),
     json_output: bool = JSON_OPTION,
     *,
@@ -69,6 +92,12 @@ def translate(
     """
     from vloc.translator.translate import TranslateOptions, translate_subtitles
 
+    if style is not None and engine_flags.get("punctuation") is None:
+        # the profile's punctuation convention for the target (--punctuation still wins)
+        from vloc.style.profile_file import load_profile
+
+        punctuation = load_profile(style).for_language(to).punctuation
+        engine_flags = {**engine_flags, "punctuation": punctuation}
     engine_opts = E.from_params(engine_flags, model=model)
     source_lang = engine_flags["source_lang"]
     if draft:
@@ -106,11 +135,16 @@ def translate(
         strict=strict,
         allow_truncated=allow_truncated,
         backbone_path=backbone_path,
+        style=style,
     )
     with Bars(ui, "{}", STAGE_UNITS) as bars:
         result = translate_subtitles(video, subs, options, progress=bars, warn=ui.warn)
     payload: dict[str, Any] = result.to_json()
     payload.pop("warnings", None)  # ui.result adds the warnings it printed
+    page = None
+    if review:
+        page = _review_page(video, subs, result, engine_flags, encoding, workdir, ui)
+        payload["review"] = page.to_json()
 
     def render(console: Any) -> None:
         v = result.readability
@@ -145,7 +179,36 @@ def translate(
                     f"{term['cues']} cues"
                     + (f", missed in {term['missed']}" if term["missed"] else "")
                 )
+        if result.style is not None:
+            st = result.style
+            console.print(
+                f"style {st['profile']}: {st['over_budget_before']} cue(s) over budget "
+                + ("in the first replies, " if st["condense_asked"] else "")
+                + f"{st['over_budget_after']} after",
+                markup=False,
+            )
         if result.coverage is not None:
             console.print(coverage_line(result.coverage, result.model))
+        if page is not None:
+            console.print(f"review page: {page.output}", markup=False)
 
     ui.result(payload, render)
+
+
+def _review_page(
+    video: Path, subs: Path, result: Any, engine_flags: dict[str, Any], encoding: str | None,
+    workdir: Path | None, ui: UI,
+) -> Any:  # fmt: skip
+    """``vloc review`` of the translation just written, beside it."""
+    from vloc.cli.review import STAGE_LABELS, default_output
+    from vloc.cli.review import STAGE_UNITS as REVIEW_UNITS
+    from vloc.guard import next_run
+    from vloc.review import write_review
+
+    with next_run(), Bars(ui, "review: {}", REVIEW_UNITS) as bars:
+        return write_review(
+            video, subs, result.output, default_output(result.output), workdir=workdir,
+            glossary=engine_flags.get("glossary"), encoding=encoding,
+            source_lang=result.source_lang, target_lang=result.target_lang,
+            progress=lambda s, d, t: bars(STAGE_LABELS[s], d, t), warn=ui.warn,
+        )  # fmt: skip

@@ -11,9 +11,12 @@ merged, dropped or invented — or raise.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from vloc.errors import VlocError
+
+if TYPE_CHECKING:
+    from vloc.style.budget import Budget
 
 
 class EngineError(VlocError):
@@ -28,6 +31,8 @@ class Line:
     number: int  # 1-based position of the cue in the film
     source: str  # plain source text (tags removed, lines joined by spaces)
     translation: str | None = None  # the target text when already translated, else None
+    budget: Budget | None = None  # the characters its translation may hold (``--style``);
+    # None: no length limit
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class Usage:
     reasks: int = 0  # replies rejected by validation and asked again
     splits: int = 0  # batches halved after a rejected re-ask
     untranslated: int = 0  # lines whose every reply ran away: kept as their source text
+    over_budget: int = 0  # lines whose first reply was over their budget (asked to condense)
 
     def add(self, other: Usage) -> None:
         for name in (
@@ -79,6 +85,7 @@ class Usage:
             "reasks",
             "splits",
             "untranslated",
+            "over_budget",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -91,6 +98,7 @@ class Usage:
             "reasks": self.reasks,
             "splits": self.splits,
             "untranslated": self.untranslated,
+            "over_budget": self.over_budget,
         }
 
 

@@ -123,6 +123,7 @@ def evaluate_engine(
     device: str = "cpu",
     limit: int | None = None,
     draft: bool = False,
+    style: str | Path | None = None,
     progress: ProgressFn | None = None,
 ) -> tuple[str, dict[str, float], dict[str, Any]]:
     """Translate a manifest split with an engine and score it → (row name, scores, details).
@@ -132,6 +133,10 @@ def evaluate_engine(
     scored, as ``vloc translate --draft`` does, and translates with them unedited: the
     glossary's terms come after ``options.glossary``'s (whose renderings win), the drafted
     synopsis is used where ``options.synopsis`` is empty. Drafts are kept beside the journals.
+    ``style`` (a profile name or .toml, :mod:`vloc.style`): LLM prompts carry each cue's budget
+    and over-budget replies are asked once to condense, as ``vloc translate --style`` does;
+    the details then report the shares of hypotheses and references over the profile's
+    limits (:func:`vloc.style.budget.limit_shares`) and the first replies over budget.
     """
     from vloc.encoders import load_encoder
     from vloc.engines import open_engine
@@ -159,8 +164,14 @@ def evaluate_engine(
         from vloc.engines.glossary import read_glossary
 
         glossary = read_glossary(options.glossary)
+    profile = None
+    if style is not None:
+        from vloc.style.profile_file import load_profile
+
+        profile = load_profile(style)
     engine = open_engine(options, device=device)
     name = f"{options.kind}:{engine.name}:{options.context}" + (":glossary" if glossary else "")
+    name += f":{profile.name}" if profile is not None else ""
     name += ":draft" if draft else ""
     root = Path(journal_dir) if journal_dir else vloc_home() / "eval"
     encoder = load_encoder(None) if options.context == "global" else None
@@ -184,9 +195,15 @@ def evaluate_engine(
                     for t in terms
                     if t.source.casefold() not in {g.source.casefold() for g in glossary}
                 )
+            cue_budgets = None
+            if profile is not None and options.kind in LLM_ENGINES:
+                from vloc.style.budget import budgets
+
+                spans = [(round(c.start * 1000), round(c.end * 1000)) for c in doc.cues]
+                cue_budgets = budgets(spans, doc.target_lang, profile)
             film = FilmText(
                 texts, doc.source_lang, doc.target_lang, embeddings=emb,
-                synopsis=synopsis, glossary=terms,
+                synopsis=synopsis, glossary=terms, budgets=cue_budgets,
             )  # fmt: skip
             key = stable_hash(
                 {
@@ -235,6 +252,20 @@ def evaluate_engine(
         "hyps": out,
         "refs": refs,
     }
+    if profile is not None:
+        from vloc.style.budget import budgets, limit_shares
+
+        spans = [
+            (round(docs[d].cues[k].start * 1000), round(docs[d].cues[k].end * 1000))
+            for d, k in order
+        ]
+        cue_budgets = budgets(spans, lang, profile)
+        details["style"] = {
+            "profile": profile.name,
+            "hyps": limit_shares(out, cue_budgets, lang),
+            "refs": limit_shares(refs, cue_budgets, lang),
+            "over_budget_first_replies": usage_total.get("over_budget", 0),
+        }
     return name, scores, details
 
 
@@ -288,7 +319,7 @@ def evaluate_engines(
     """One :class:`~vloc.translator.evaluate.EvalResult` row per engine model in ``models``
     (server model ids, .gguf files or seq2seq models), all with ``options``' context;
     ``settings`` are :func:`evaluate_engine`'s (test_films, journal_dir, device, limit, draft,
-    progress)."""
+    style, progress)."""
     import dataclasses
 
     from vloc.translator.data import read_manifest

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from vloc.engines.base import BatchRequest, BatchResult, EngineError, Line, Usage
 from vloc.engines.prompts import build_messages, reask_messages, reply_schema
-from vloc.engines.replies import ReplyError, parse_reply, runs_away
+from vloc.engines.replies import OVER_BUDGET, ReplyError, parse_reply, runs_away
 from vloc.text import without_controls
 
 # the reply may use this many tokens per source character, plus a fixed allowance per line
@@ -93,7 +93,8 @@ class LLMEngine:
     def _translate_lines(self, request: BatchRequest, usage: Usage) -> dict[int, str]:
         """A base model: each line after the few-shot prefix, checked like a reply's line."""
         from vloc.engines.prompts import few_shot_line, few_shot_prefix
-        from vloc.engines.replies import written_in
+        from vloc.engines.replies import runs_away, written_in
+        from vloc.style.budget import over_budget
 
         prefix = few_shot_prefix(request)
         out: dict[int, str] = {}
@@ -124,6 +125,8 @@ class LLMEngine:
                 self._warn(
                     f"{self.name}: line {cue.number} kept although it looks wrong: {text[:40]!r}"
                 )
+            if cue.budget is not None and over_budget(text, cue.budget, request.target_lang):
+                usage.over_budget += 1  # a base model is not asked to condense: counted only
             out[cue.number] = text
         return out
 
@@ -180,6 +183,7 @@ class LLMEngine:
                 f"{cue.number} ({cue.source[:50]!r}) after a re-ask: {e}; the lines before it "
                 "are kept in the journal and a re-run resumes there"
             ) from None
+        usage.over_budget += sum(OVER_BUDGET in why for why in problems.values())
         if problems:  # ask once more for the doubtful lines alone, then keep the best we have
             usage.reasks += 1
             retry = dataclasses.replace(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ from vloc.translator.journal import JOURNAL_FORMAT, Decoded, Journal
 
 if TYPE_CHECKING:
     from vloc.engines.base import GlossaryTerm
+    from vloc.style.budget import Budget
 
 ProgressFn = Callable[[str, int, int], None]
 WarnFn = Callable[[str], None]
@@ -53,6 +54,7 @@ def decode_with_engine(
     to: str,
     source_lang: str | None = None,
     glossary: tuple[GlossaryTerm, ...] = (),
+    budgets: Sequence[Budget] | None = None,
     encoding: str | None = None,
     workdir: str | Path | None = None,
     device: str = "cpu",
@@ -60,7 +62,9 @@ def decode_with_engine(
     warn: WarnFn,
 ) -> Decoded:
     """Translate the cues' plain ``texts`` ("" for an empty cue) with the engine
-    ``engine_options`` names; see the module docstring."""
+    ``engine_options`` names; see the module docstring. ``budgets`` (one per cue, ``--style``):
+    the LLM engines' prompts carry each line's limit and over-budget replies are asked once to
+    condense."""
     from vloc.engines import open_engine
     from vloc.engines.runner import EngineRunner, FilmText
 
@@ -111,12 +115,16 @@ def decode_with_engine(
             embeddings=embeddings,
             synopsis=opt.synopsis,
             glossary=glossary,
+            budgets=budgets if opt.kind in LLM_ENGINES else None,
         )
         key = stable_hash({"v": JOURNAL_FORMAT, "engine": engine.identity, "to": to})
         with Journal.open(video, workdir, subtitles, to, key, notify=warn) as journal:
+            from vloc.review.context import context_log_path
+
             runner = EngineRunner(
-                engine, film, opt, journal, frames=frames, progress=progress, warn=warn
-            )
+                engine, film, opt, journal, frames=frames, progress=progress, warn=warn,
+                context_log=context_log_path(journal.path),
+            )  # fmt: skip
             c0 = time.perf_counter()
             result = runner.run()
             timings["decode"] = time.perf_counter() - c0
@@ -160,6 +168,7 @@ def _frames_fn(video, times_ms, opt, embeddings):
         stamps = select_frames(
             rows, related, times_ms, opt.frames, opt.frame_select, embeddings=embeddings
         )
+        frames.last_stamps = stamps  # type: ignore[attr-defined]  # the context log's frames_ms
         return [grabber.jpeg(t) for t in stamps]
 
     return frames

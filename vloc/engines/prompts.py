@@ -108,6 +108,14 @@ def user_prompt(request: BatchRequest) -> str:
             "Your last reply for these lines was wrong:\n"
             + "\n".join(f"- {note}" for note in request.notes)
         )
+    budgets = {str(c.number): c.budget.chars for c in request.cues if c.budget is not None}
+    if budgets:
+        parts.append(
+            "Each subtitle must be readable in the time it is shown: keep every translation "
+            "within its line's character limit (spaces and punctuation count); condense — "
+            "drop what the picture or the previous lines already say — rather than exceed it.\n"
+            "Limits: " + json.dumps(budgets)
+        )
     batch = {str(c.number): c.source for c in request.cues}
     parts.append(
         f"Translate these {len(batch)} lines into {language_name(request.target_lang)}.\n"

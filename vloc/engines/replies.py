@@ -5,8 +5,9 @@ sentence of chatter) whose keys are exactly the batch's cue numbers. Problems ar
 not JSON, a number missing or extra, an empty translation for a non-empty line: the reply
 cannot be used, :class:`ReplyError` is raised, and the engine re-asks once, then halves the
 batch — or *soft*, per line — the target script is absent, the line loops ("汽车, 汽车,
-汽车") or runs far longer than its source, or a glossary term of its source is not rendered as
-the glossary says: those lines alone are asked again, told what was wrong
+汽车") or runs far longer than its source, a glossary term of its source is not rendered as
+the glossary says, or (with ``--style``) it is over its cue's budget
+(:func:`vloc.style.budget.over_budget`): those lines alone are asked again, told what was wrong
 (:mod:`vloc.engines.llm`); a line that still runs away then is never written as the
 translation: the cue keeps its source text, with a warning.
 
@@ -22,6 +23,7 @@ from typing import Any
 
 from vloc.engines.base import GlossaryTerm, Line
 from vloc.engines.glossary import missing_terms
+from vloc.style.budget import over_budget
 from vloc.text import CJK_LETTERS, language_base, without_controls
 
 # a translation may be at most this many times its source's length (plus slack) before it is
@@ -41,6 +43,7 @@ _SCRIPT_OF = {
     "zh": "cjk", "ja": "cjk", "ko": "cjk", "ru": "cyrillic", "uk": "cyrillic",
     "bg": "cyrillic", "sr": "cyrillic", "ar": "arabic", "fa": "arabic", "hi": "devanagari",
 }  # fmt: skip
+OVER_BUDGET = "is too long for its cue"  # marks a reply over its budget (``--style``)
 _LETTERS = re.compile(r"[^\W\d_]{2,}")  # two letters in a row: a line with words in it
 
 
@@ -132,6 +135,8 @@ def parse_reply(
         elif missed := missing_terms(c.source, text, glossary):
             rules = ", ".join(f"{t.source!r} as {t.target}" for t in missed)
             problems[n] = f"line {n} must translate {rules} (glossary)"
+        elif c.budget is not None and (why := over_budget(text, c.budget, target_lang)):
+            problems[n] = f"line {n} {OVER_BUDGET}: {why}; condense it, keeping the meaning"
     return {n: got[n] for n in want}, problems
 
 

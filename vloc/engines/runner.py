@@ -18,7 +18,8 @@ request carries (``--context global``):
 Every finished batch is appended to the journal under a key over the engine's identity, the
 batch's text and everything its prompt showed (context lines and translations, glossary,
 synopsis, frames), so a killed run resumes, and a changed glossary re-translates only the
-batches it reaches.
+batches it reaches. With a ``context_log``, each batch the engine translated also appends a
+record of what its prompt showed (:mod:`vloc.review.context`), which ``vloc review`` shows.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from vloc.text import subtitle_punctuation
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from vloc.style.budget import Budget
 
 ProgressFn = Callable[[str, int, int], None]
 WarnFn = Callable[[str], None]
@@ -61,6 +64,7 @@ class FilmText:
     embeddings: np.ndarray | None = None  # (N, E) L2-normalised, for --context global
     synopsis: str = ""
     glossary: tuple[GlossaryTerm, ...] = ()
+    budgets: Sequence[Budget] | None = None  # per cue (``--style``): the prompt's limits
 
 
 @dataclass
@@ -114,8 +118,10 @@ class EngineRunner:
         frames: FramesFn | None = None,
         progress: ProgressFn | None = None,
         warn: WarnFn | None = None,
+        context_log: str | Path | None = None,
     ) -> None:
         self.engine, self.film, self.options, self.journal = engine, film, options, journal
+        self.context_log = None if context_log is None else Path(context_log)
         self.frames = frames if (frames is not None and options.frames > 0) else None
         self.progress = progress or (lambda *_: None)
         self.warn = warn or (lambda _m: None)
@@ -164,7 +170,10 @@ class EngineRunner:
             ]
         shown = [film.texts[i] for i in [*rows, *related, *previous]]
         req = BatchRequest(
-            cues=tuple(Line(i + 1, film.texts[i]) for i in rows),
+            cues=tuple(
+                Line(i + 1, film.texts[i], budget=film.budgets[i] if film.budgets else None)
+                for i in rows
+            ),
             source_lang=film.source_lang,
             target_lang=film.target_lang,
             related=tuple(self._line(i, b, done) for i in related),
@@ -175,16 +184,21 @@ class EngineRunner:
         return req, related
 
     def key(self, req: BatchRequest, images: Sequence[bytes]) -> str:
-        return stable_hash(
-            {
-                "run": self.base_key,
-                "cues": [[c.number, c.source] for c in req.cues],
-                "related": [[r.number, r.source, r.translation] for r in req.related],
-                "previous": [[p.number, p.source, p.translation] for p in req.previous],
-                "glossary": [[t.source, t.target, t.note] for t in req.glossary],
-                "images": [sha256_bytes(x) for x in images],
-            }
-        )
+        obj = {
+            "run": self.base_key,
+            "cues": [[c.number, c.source] for c in req.cues],
+            "related": [[r.number, r.source, r.translation] for r in req.related],
+            "previous": [[p.number, p.source, p.translation] for p in req.previous],
+            "glossary": [[t.source, t.target, t.note] for t in req.glossary],
+            "images": [sha256_bytes(x) for x in images],
+        }
+        if any(c.budget is not None for c in req.cues):  # absent without --style: old keys hold
+            obj["budgets"] = [
+                [c.budget.chars, c.budget.style.lines, c.budget.style.chars_per_line]
+                for c in req.cues
+                if c.budget is not None
+            ]
+        return stable_hash(obj)
 
     def punctuate(self, text: str) -> str:
         """An engine's translation in the target's subtitle punctuation (``--punctuation``);
@@ -202,6 +216,7 @@ class EngineRunner:
         total = len(self.batches)
         self.progress("decode", 0, total)
         pending: dict[int, tuple[Future[BatchResult] | None, BatchRequest, str]] = {}
+        shown: dict[int, tuple[list[int], list[int]]] = {}  # batch -> (related rows, frames ms)
         finished = 0
 
         def settle(b: int) -> None:
@@ -214,6 +229,8 @@ class EngineRunner:
                 res = fut.result()
                 texts = [res.translations[n] for n in req.numbers]
                 self.journal.append([(key, _join_entry(texts))])
+                if self.context_log is not None:
+                    self._log_context(req, shown.pop(b, ([], [])))
                 result.usage.add(res.usage)
                 result.translated += len(req.cues)
                 result.batches += 1
@@ -231,6 +248,8 @@ class EngineRunner:
                             settle(older)
                     req, related = self.request(b, done)
                     images = self.frames(self.batches[b], related) if self.frames else []
+                    stamps = getattr(self.frames, "last_stamps", None) if images else None
+                    shown[b] = (related, list(stamps or []))
                     if images:
                         req = dataclasses.replace(req, images=tuple(images))
                     key = self.key(req, images)
@@ -247,6 +266,27 @@ class EngineRunner:
                         fut.cancel()
                 raise
         return result
+
+    def _log_context(self, req: BatchRequest, shown: tuple[list[int], list[int]]) -> None:
+        """Append what batch ``req``'s prompt showed to the context log."""
+        from vloc.review.context import append_context, context_record
+
+        related, frames_ms = shown
+        scores: list[float | None] = [None] * len(related)
+        emb = self.film.embeddings
+        if emb is not None and related:
+            rows = [c.number - 1 for c in req.cues]
+            sims = emb[related] @ emb[rows].T  # (R, B) cosine: unit vectors
+            scores = [float(x) for x in sims.max(axis=1)]
+        record = context_record(
+            req.numbers,
+            [c.source for c in req.cues],
+            related=list(zip([i + 1 for i in related], scores, strict=True)),
+            previous=[p.number for p in req.previous],
+            glossary=[t.source for t in req.glossary],
+            frames_ms=frames_ms,
+        )
+        append_context(self.context_log, [record])  # type: ignore[arg-type]
 
 
 def _join_entry(texts: list[str]) -> str:

@@ -1,4 +1,7 @@
-"""Subtitle files: read and write SRT and WebVTT.
+"""Subtitle files: read and write SRT and WebVTT (vloc's own parser, stricter than the
+libraries: timing lines found by shape and parsed strictly, every cue kept); read and write
+ASS/SSA through pysubs2 (:mod:`~vloc.subtitles.ass`), write TTML/IMSC through ttconv
+(:mod:`~vloc.subtitles.ttml`).
 
 Times are integer milliseconds throughout; a cue covers ``[start_ms, end_ms)``.
 
@@ -46,7 +49,15 @@ reading a file) and :mod:`~vloc.subtitles.write` (cues to text and files).
 
 from __future__ import annotations
 
-from vloc.subtitles.cues import FORMATS, Cue, Subtitles, format_timestamp, parse_timestamp
+from vloc.subtitles.cues import (
+    FORMATS,
+    OUTPUT_FORMATS,
+    READ_FORMATS,
+    Cue,
+    Subtitles,
+    format_timestamp,
+    parse_timestamp,
+)
 from vloc.subtitles.encodings import decode_subtitle_bytes
 from vloc.subtitles.parse import (
     MAX_SUBTITLE_BYTES,
@@ -58,6 +69,8 @@ from vloc.subtitles.write import dumps_srt, dumps_vtt, write_subtitles
 
 __all__ = [
     "FORMATS",
+    "OUTPUT_FORMATS",
+    "READ_FORMATS",
     "MAX_SUBTITLE_BYTES",
     "Cue",
     "Subtitles",

@@ -9,10 +9,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from vloc.errors import SubtitleError
 
-FORMATS = ("srt", "vtt")
+FORMATS = ("srt", "vtt")  # read and written by vloc's own parser and writer
+ASS_FORMATS = ("ass", "ssa")  # read and written through pysubs2 (vloc.subtitles.ass)
+READ_FORMATS = FORMATS + ASS_FORMATS
+OUTPUT_FORMATS = FORMATS + ASS_FORMATS + ("ttml",)  # ttml: written through ttconv
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class Subtitles:
     warnings: tuple[str, ...] = ()  # timing oddities and ignored lines, each naming file and cue
     vtt_settings: dict[int, str] = field(default_factory=dict)  # cue position (0-based) -> settings
     identifiers: dict[int, str] = field(default_factory=dict)  # cue position -> VTT cue identifier
+    ass: Any = field(default=None, repr=False, compare=False)  # an ASS/SSA file's pysubs2
+    # document (styles, events): written back by vloc.subtitles.ass.dumps_ass
 
     def with_texts(self, texts: Sequence[str]) -> Subtitles:
         """The same cues (indices, timing, settings) with new texts, e.g. a translation."""

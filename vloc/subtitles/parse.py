@@ -12,7 +12,7 @@ from pathlib import Path
 from vloc.errors import SubtitleError
 from vloc.fileio import read_bytes_limited
 from vloc.guard import note_read
-from vloc.subtitles.cues import _SIGNS, FORMATS, Cue, Subtitles, parse_timestamp
+from vloc.subtitles.cues import _SIGNS, ASS_FORMATS, FORMATS, Cue, Subtitles, parse_timestamp
 from vloc.subtitles.encodings import decode_subtitle_bytes
 
 MAX_SUBTITLE_BYTES = 64 << 20  # 64 MiB: a 3-hour film has ~200 KB of subtitles; bigger is not one
@@ -263,7 +263,8 @@ def _timing_warnings(cues: list[Cue], line_numbers: list[int], where: str) -> li
 
 
 def read_subtitles(path: str | Path, encoding: str | None = None) -> Subtitles:
-    """Read an SRT or WebVTT file (format from ``.srt``/``.vtt``, else the ``WEBVTT`` header).
+    """Read an SRT or WebVTT file (format from ``.srt``/``.vtt``, else the ``WEBVTT`` header),
+    or an ASS/SSA file (``.ass``/``.ssa``, through :mod:`vloc.subtitles.ass`).
 
     ``encoding`` overrides detection (see :func:`decode_subtitle_bytes`). Raises
     :class:`SubtitleError` naming the file for missing/unreadable files and bad content.
@@ -272,6 +273,11 @@ def read_subtitles(path: str | Path, encoding: str | None = None) -> Subtitles:
     note_read(path, "subtitles")
     data = read_bytes_limited(path, MAX_SUBTITLE_BYTES, what=WHAT, error=SubtitleError)
     text, codec = decode_subtitle_bytes(data, path=path, encoding=encoding)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in ASS_FORMATS:
+        from vloc.subtitles.ass import parse_ass
+
+        return parse_ass(text, path=path, fmt=suffix, encoding=codec)
     return parse_subtitles(text, path=path, encoding=codec)
 
 

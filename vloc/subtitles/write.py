@@ -28,7 +28,13 @@ from pathlib import Path
 
 from vloc.errors import SubtitleError
 from vloc.fileio import atomic_write_text, format_size
-from vloc.subtitles.cues import FORMATS, Cue, Subtitles, format_timestamp
+from vloc.subtitles.cues import (
+    ASS_FORMATS,
+    OUTPUT_FORMATS,
+    Cue,
+    Subtitles,
+    format_timestamp,
+)
 from vloc.subtitles.parse import MAX_SUBTITLE_BYTES, reads_as_timing
 from vloc.text import without_controls
 
@@ -108,28 +114,44 @@ def write_subtitles(
     vtt_settings: dict[int, str] | None = None,
     identifiers: dict[int, str] | None = None,
     keep_indices: bool = False,
+    lang: str | None = None,
+    bilingual: bool = False,
 ) -> None:
-    """Write cues atomically as UTF-8 (no BOM) SRT or WebVTT, chosen by ``format`` or the suffix.
+    """Write cues atomically as UTF-8 (no BOM) SRT, WebVTT, ASS/SSA (pysubs2) or TTML (ttconv,
+    ``lang`` its ``xml:lang``), chosen by ``format`` or the suffix.
 
-    Given a :class:`Subtitles`, its VTT settings and identifiers are used unless overridden.
-    The file always reads back to the same cues (see the module docstring); one that would
-    be too large for vloc to read is refused, naming the longest cue, and nothing is written.
+    Given a :class:`Subtitles`, its VTT settings and identifiers are used unless overridden;
+    one read from an ASS file is written back into its own document (styles kept).
+    ``bilingual`` (ASS): add the source language's style (:data:`vloc.subtitles.ass.SOURCE_STYLE`).
+    An SRT or WebVTT file always reads back to the same cues (see the module docstring); one
+    that would be too large for vloc to read is refused, naming the longest cue, and nothing is
+    written.
     """
     path = Path(path)
+    doc = cues
     if isinstance(cues, Subtitles):
         vtt_settings = cues.vtt_settings if vtt_settings is None else vtt_settings
         identifiers = cues.identifiers if identifiers is None else identifiers
         cues = cues.cues
     fmt = format or path.suffix.lower().lstrip(".")
-    if fmt not in FORMATS:
+    if fmt not in OUTPUT_FORMATS:
         raise SubtitleError(
             f"cannot tell the subtitle format from {path.suffix or 'no extension'!r}; "
-            "use a .srt or .vtt file name or pass format='srt'/'vtt'",
+            f"use a .{', .'.join(OUTPUT_FORMATS[:-1])} or .{OUTPUT_FORMATS[-1]} file name "
+            "or pass format=",
             path=path,
         )
     try:
         if fmt == "srt":
             text = dumps_srt(cues, keep_indices=keep_indices)
+        elif fmt in ASS_FORMATS:
+            from vloc.subtitles.ass import dumps_ass
+
+            text = dumps_ass(doc, fmt, bilingual=bilingual)
+        elif fmt == "ttml":
+            from vloc.subtitles.ttml import dumps_ttml
+
+            text = dumps_ttml(cues, lang)
         else:
             text = dumps_vtt(cues, vtt_settings, identifiers)
     except SubtitleError as e:

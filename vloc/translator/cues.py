@@ -40,7 +40,8 @@ class _Styled:
     prefix: str  # a leading ASS override block ("{\an8}") or ""
     italic: bool  # every line of the cue was wrapped in <i>…</i>
     plain: str  # the text the model reads: tags removed, lines joined by spaces
-    body: str  # the source without its leading override block (bilingual output)
+    body: str  # the source without its leading override block (bilingual output, under the
+    # translation)
 
 
 def split_style(text: str) -> _Styled:
@@ -62,8 +63,8 @@ def render_cue(styled: _Styled, translation: str, lang: str, bilingual: bool) ->
         return "", ""
     shown, _ = break_text(translation, lang)
     body = f"<i>{shown}</i>" if (styled.italic and shown) else shown
-    if bilingual:
-        body = f"{styled.body}\n{body}" if body else styled.body
+    if bilingual:  # target over source, the usual layout for Chinese audiences
+        body = f"{body}\n{styled.body}" if body else styled.body
     return (styled.prefix + body) if body else "", shown
 
 

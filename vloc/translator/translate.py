@@ -26,13 +26,13 @@ Model folders, their lookup and ``translator.json``: :mod:`vloc.translator.regis
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError, SubtitleError
 from vloc.guard import check_output, declare_inputs, guarded, protect_inputs
-from vloc.subtitles import FORMATS, check_subtitle_file
+from vloc.subtitles import OUTPUT_FORMATS, check_subtitle_file
 from vloc.timing import Stopwatch
 from vloc.translator.cues import LANG_CODE, check_same_cues, default_output, render_cue, split_style
 from vloc.translator.decode import DEFAULT_BEAM
@@ -62,10 +62,12 @@ class TranslateOptions:
     model: str | None = None  # vloc engine: model name (under the model folders) or folder;
     # None: the only installed model translating into ``to``
     output: str | Path | None = None  # output file; None: beside the subtitles, film.<to>.<fmt>
-    format: str | None = None  # "srt" | "vtt"; None: from ``output``'s suffix, else the input's
+    format: str | None = None  # "srt" | "vtt" | "ass" | "ssa" | "ttml"; None: from
+    # ``output``'s suffix, else the input's
     beam_size: int = DEFAULT_BEAM  # beam width (1 = greedy)
     batch_size: int = DEFAULT_BATCH  # cues per decoding batch (also the journal's unit)
-    bilingual: bool = False  # each cue holds the source line(s), then the translation
+    bilingual: bool = False  # each cue holds the translation over the source line(s) (ASS:
+    # the source in its own style)
     encoding: str | None = None  # subtitle encoding override (default: detect)
     workdir: str | Path | None = None  # parent folder of the video's workspace
     device: str = "cpu"  # "cpu" | "cuda", for the backbone and the translator
@@ -75,6 +77,9 @@ class TranslateOptions:
     source_lang: str | None = None  # engines: the subtitles' language; None: from the file
     # name's tag (film.en.srt), else guessed from the script
     allow_truncated: bool = False  # features of a truncated video: go on with what decodes
+    style: str | None = None  # a style profile (shipped name or .toml): each cue's budget goes
+    # into the LLM engines' prompts, over-budget replies are asked once to condense, and the
+    # result counts the cues over budget; None: no budgets
     backbone_path: str = "auto"  # how the video backbone runs: "auto" | "eager" | "jit" |
     # "compile" (vloc.features.paths; FeatureOptions.backbone_path)
 
@@ -102,6 +107,7 @@ class TranslateResult:
     engine: str = "vloc"  # vloc | openai | gguf | seq2seq
     extra: dict[str, Any] = field(default_factory=dict)  # engines: usage and context settings
     glossary: list[dict[str, Any]] | None = None  # per term: cues, honoured, missed
+    style: dict[str, Any] | None = None  # --style: profile, cues over budget before and after
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,6 +129,7 @@ class TranslateResult:
             "warnings": self.warnings,
             "coverage": self.coverage,
             "glossary": self.glossary,
+            "style": self.style,
             **self.extra,
         }
 
@@ -137,8 +144,8 @@ def _validate(options: TranslateOptions) -> None:
         raise InputError(f"--beam must be at least 1, got {options.beam_size}")
     if options.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, got {options.batch_size}")
-    if options.format is not None and options.format not in FORMATS:
-        raise InputError(f"--format {options.format!r}; valid: {', '.join(FORMATS)}")
+    if options.format is not None and options.format not in OUTPUT_FORMATS:
+        raise InputError(f"--format {options.format!r}; valid: {', '.join(OUTPUT_FORMATS)}")
     if options.device not in DEVICES:
         raise InputError(f"--device {options.device!r}; valid: {', '.join(DEVICES)}")
     from vloc.features.paths import check_path  # torch-free
@@ -167,10 +174,10 @@ def _output_path(
     if options.output is not None:
         out = Path(options.output)
         fmt = options.format or out.suffix.lower().lstrip(".")
-        if fmt not in FORMATS:
+        if fmt not in OUTPUT_FORMATS:
             raise InputError(
-                f"cannot tell the output format from {out.name!r}; use a .srt or .vtt name "
-                "or --format srt|vtt",
+                f"cannot tell the output format from {out.name!r}; use a name ending in "
+                f".{', .'.join(OUTPUT_FORMATS)} or --format {'|'.join(OUTPUT_FORMATS)}",
                 path=out,
             )
     else:
@@ -223,6 +230,10 @@ def translate_subtitles(
             progress(stage, done, total)
 
     _validate(options)
+    from vloc.style.chinese import to_traditional, traditional_config
+
+    traditional = traditional_config(options.to) is not None
+    decode_to = "zh" if traditional else options.to  # zh-TW etc.: Simplified, then OpenCC
     engine = options.engine
     kind = engine.kind if engine is not None else "vloc"
     video, subtitles = Path(video), Path(subtitles)
@@ -234,13 +245,23 @@ def translate_subtitles(
     from vloc.workspace import Workspace
 
     Workspace.for_video(video, options.workdir)  # an input area: no -o inside it
+    profile = None
+    if options.style is not None:
+        from vloc.style.profile_file import load_profile
+
+        profile = load_profile(options.style)  # a bad profile fails before any heavy work
     glossary: tuple = ()
     if engine is not None and engine.glossary:
         from vloc.engines.glossary import read_glossary
 
         glossary = read_glossary(engine.glossary)
+        if traditional:  # the engine writes Simplified: a Traditional glossary is checked so
+            from vloc.style.chinese import to_simplified
+
+            targets = to_simplified([t.target for t in glossary])
+            glossary = tuple(replace(t, target=x) for t, x in zip(glossary, targets, strict=True))
     with clock("model"):
-        choice = choose_model(options.model, options.to) if kind == "vloc" else None
+        choice = choose_model(options.model, decode_to) if kind == "vloc" else None
     if choice is not None:  # the model chosen by name or by default: its files are inputs
         declare_inputs([choice.folder], f"model {choice.name}")
 
@@ -258,17 +279,24 @@ def translate_subtitles(
         styled = [split_style(c.text) for c in subs.cues]
         texts = [s.plain for s in styled]
         n = len(subs.cues)
+        spans = [(c.start_ms, c.end_ms) for c in subs.cues]
+        cue_budgets = None
+        if profile is not None:
+            from vloc.style.budget import budgets
+
+            cue_budgets = budgets(spans, options.to, profile)
 
     coverage = None
     if choice is not None:
         coverage = _check_coverage(choice, texts, subtitles, options, _warn)
         with clock("model"):
             _check_device(options.device)
-            loaded = open_model(choice.folder, options.to, device=options.device)
+            loaded = open_model(choice.folder, decode_to, device=options.device)
         from vloc.translator.decode import decode_with_model
 
+        decode_options = replace(options, to=decode_to)
         decoded = decode_with_model(
-            loaded, video, subtitles, texts, options, progress=_progress, warn=_warn
+            loaded, video, subtitles, texts, decode_options, progress=_progress, warn=_warn
         )
         model_files: Path | None = loaded.path
     else:
@@ -282,9 +310,10 @@ def translate_subtitles(
             subtitles,
             texts,
             [(c.start_ms, c.end_ms) for c in subs.cues],
-            to=options.to,
+            to=decode_to,
             source_lang=options.source_lang,
             glossary=glossary,
+            budgets=cue_budgets,
             encoding=options.encoding,
             workdir=options.workdir,
             device=options.device,
@@ -297,11 +326,20 @@ def translate_subtitles(
 
     with clock("write"):
         translations = decoded.translations
+        if traditional:
+            keys = sorted(translations)
+            converted = to_traditional([translations[k] for k in keys], options.to)
+            translations = dict(zip(keys, converted, strict=True))
+        ass_out = fmt in ("ass", "ssa")
         out_texts, shown = [], []
         for i in range(n):
             text, display = render_cue(
-                styled[i], translations.get(i, ""), options.to, options.bilingual
+                styled[i], translations.get(i, ""), options.to, options.bilingual and not ass_out
             )
+            if options.bilingual and ass_out and styled[i].plain:
+                from vloc.subtitles.ass import bilingual_text
+
+                text = bilingual_text(text, styled[i].body)
             out_texts.append(text)
             shown.append(display)
         out_doc = subs.with_texts(out_texts)
@@ -315,14 +353,25 @@ def translate_subtitles(
 
             glossary_json = [
                 r.to_json()
-                for r in glossary_report(
-                    texts, [translations.get(i, "") for i in range(n)], glossary
+                for r in glossary_report(  # Simplified: before any OpenCC conversion
+                    texts, [decoded.translations.get(i, "") for i in range(n)], glossary
                 )
             ]
+        style_json = None
+        if profile is not None and cue_budgets is not None:
+            style_json = _budget_report(profile.name, shown, cue_budgets, options.to, decoded)
+            if style_json["over_budget_after"]:
+                _warn(
+                    f"{style_json['over_budget_after']} of {n} cues are over their budget under "
+                    f"the {profile.name} profile (kept; see vloc check)"
+                )
         from vloc.subtitles import write_subtitles
 
         with protect_inputs([video, subtitles, model_files, engine.glossary if engine else None]):
-            write_subtitles(out_path, out_doc, format=fmt, keep_indices=True)
+            write_subtitles(
+                out_path, out_doc, format=fmt, keep_indices=True, lang=options.to,
+                bilingual=options.bilingual,
+            )  # fmt: skip
     return TranslateResult(
         output=out_path,
         cues=n,
@@ -336,14 +385,35 @@ def translate_subtitles(
         model=decoded.model,
         variant=decoded.variant,
         source_lang=decoded.source_lang,
-        target_lang=decoded.target_lang,
+        target_lang=options.to if traditional else decoded.target_lang,
         journal=decoded.journal,
         warnings=warnings,
         coverage=coverage.to_json() if coverage is not None else None,
         engine=kind,
         extra=decoded.extra,
         glossary=glossary_json,
+        style=style_json,
     )
+
+
+def _budget_report(
+    profile: str, shown: list[str], cue_budgets: list[Any], lang: str, decoded: Any
+) -> dict[str, Any]:
+    """Cues over their budget before (the engine's first replies; engines that are not asked
+    again: as written) and after the condense re-asks, as the translations are shown."""
+    from vloc.style.budget import over_budget
+
+    after = sum(
+        over_budget(t, b, lang) is not None for t, b in zip(shown, cue_budgets, strict=True)
+    )
+    usage = decoded.extra.get("usage", {}) if isinstance(decoded.extra, dict) else {}
+    asked = "over_budget" in usage
+    return {
+        "profile": profile,
+        "over_budget_before": usage["over_budget"] if asked else after,
+        "over_budget_after": after,
+        "condense_asked": asked,
+    }
 
 
 def _check_coverage(
