@@ -231,7 +231,7 @@ def test_bilingual_srt_puts_the_target_over_the_source(tiny, tmp_path: Path) -> 
 
 def test_zh_tw_output_is_named_for_the_region(tiny, tmp_path: Path) -> None:
     src = tmp_path / "film.en.srt"
-    shutil.copy(Path(__file__).parents[1] / "examples" / "film.en.srt", src)
+    shutil.copy(Path(__file__).parents[2] / "examples" / "film.en.srt", src)
     res = translate(tiny, src, "--to", "zh-TW", "--json")
     assert res.exit_code == 0, res.output
     obj = json.loads(res.stdout)
@@ -246,7 +246,7 @@ def test_bilingual_and_zh_tw_srt_from_the_demo_film(tmp_path: Path) -> None:
 
     from vloc.style.scripts import chinese_variant
 
-    root = Path(__file__).parents[1]
+    root = Path(__file__).parents[2]
     video = tmp_path / "film.mp4"
     subprocess.run(
         [sys.executable, str(root / "examples" / "make_film.py"), str(video)], check=True
