@@ -134,3 +134,23 @@ def test_japanese_uses_phrases() -> None:
     lines = break_lines(text, "ja", style)
     assert "".join(lines) == text and len(lines) == 2
     assert len(lines[0]) in word_boundaries(text, "ja")
+
+
+def test_translate_breaks_lines_to_the_style_profile_and_keeps_the_default(tmp_path) -> None:
+    """``--style`` reaches every translator's line breaking (render_cue); without it the
+    built-in breaker runs, so earlier outputs stay byte-identical."""
+    from vloc.style.profile_file import load_profile
+    from vloc.translator.cues import render_cue, split_style
+    from vloc.translator.linebreak import break_text as builtin_break
+
+    path = tmp_path / "narrow.toml"
+    path.write_text('base = "streaming"\n[languages.zh]\nchars_per_line = 10\n', encoding="utf-8")
+    narrow = load_profile(str(path))
+    text = "科学家们在沙漠深处发现了化石"  # 14 characters: one line under 16, two under 10
+    styled = split_style("The scientists found a fossil.")
+    shown_default, _ = render_cue(styled, text, "zh", False)
+    assert shown_default == builtin_break(text, "zh")[0]
+    out, shown = render_cue(styled, text, "zh", False, narrow)
+    assert out == shown and shown.count("\n") == 1
+    assert all(len(line) <= 10 for line in shown.split("\n")), shown
+    assert shown.replace("\n", "") == text and shown_default == text

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vloc.errors import VlocError
 from vloc.text import LANG_CODE, plain_text
@@ -57,11 +57,21 @@ def split_style(text: str) -> _Styled:
     return _Styled(prefix, italic, plain, body.strip("\n"))
 
 
-def render_cue(styled: _Styled, translation: str, lang: str, bilingual: bool) -> tuple[str, str]:
-    """(the output cue text, the translation as shown) for one cue."""
+def render_cue(
+    styled: _Styled, translation: str, lang: str, bilingual: bool, profile: Any = None
+) -> tuple[str, str]:
+    """(the output cue text, the translation as shown) for one cue. ``profile`` (a
+    :class:`vloc.style.profiles.StyleProfile`, from ``--style``): lines broken to its limits by
+    :func:`vloc.style.linebreak.break_text` (never inside a word); None: the built-in breaker
+    (2 × 16 for Chinese, at punctuation), which keeps earlier outputs byte-identical."""
     if not styled.plain:
         return "", ""
-    shown, _ = break_text(translation, lang)
+    if profile is not None:
+        from vloc.style.linebreak import break_text as break_to_profile
+
+        shown, _ = break_to_profile(translation, lang, profile=profile)
+    else:
+        shown, _ = break_text(translation, lang)
     body = f"<i>{shown}</i>" if (styled.italic and shown) else shown
     if bilingual:  # target over source, the usual layout for Chinese audiences
         body = f"{body}\n{styled.body}" if body else styled.body

@@ -334,7 +334,11 @@ def translate_subtitles(
         out_texts, shown = [], []
         for i in range(n):
             text, display = render_cue(
-                styled[i], translations.get(i, ""), options.to, options.bilingual and not ass_out
+                styled[i],
+                translations.get(i, ""),
+                options.to,
+                options.bilingual and not ass_out,
+                profile,
             )
             if options.bilingual and ass_out and styled[i].plain:
                 from vloc.subtitles.ass import bilingual_text
