@@ -21,7 +21,6 @@ share one rendering (the longest string common to all their reference cues, e.g.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -31,10 +30,10 @@ from typing import Any
 from vloc.engines.options import LLM_ENGINES, EngineOptions
 from vloc.errors import InputError
 from vloc.fileio import file_fingerprint, stable_hash
+from vloc.glossary.terms import common_run, film_terms
 from vloc.workspace import vloc_home
 
 ProgressFn = Callable[[str, int, int], None]
-_TERM = re.compile(r"\b[A-Z][a-z]{2,}(?:\s[A-Z][a-z]{2,})*\b")  # capitalised words, runs of them
 MIN_RECURRENCE = 3  # a term must occur in at least this many cues of a film to be measured
 
 
@@ -53,7 +52,7 @@ def term_consistency(
     for rows in occ.values():
         if len(rows) < MIN_RECURRENCE:
             continue
-        rendering = _common_run([refs[i] for i in rows])
+        rendering = common_run([refs[i] for i in rows])
         if not rendering:
             continue
         measured += 1
@@ -70,46 +69,6 @@ def term_consistency(
         "reference": round(ref_hits / total, 4) if total else 0.0,
         "majority": round(majority_hits / total, 4) if total else 0.0,
     }
-
-
-def film_terms(texts: Sequence[str]) -> dict[str, list[int]]:
-    """A film's capitalised terms → the cues they occur in. A term counts once it is seen
-    capitalised somewhere other than at a sentence's start (so "Rommel" at the start of one
-    line still counts when another line has "General Rommel"); ordinary sentence-initial
-    words never do."""
-    names = {t for text in texts for t in _terms(text)}
-    out: dict[str, list[int]] = {}
-    for term in sorted(names):
-        pat = re.compile(rf"(?<!\w){re.escape(term)}(?!\w)")
-        rows = [i for i, text in enumerate(texts) if pat.search(text)]
-        if rows:
-            out[term] = rows
-    return out
-
-
-def _terms(text: str) -> set[str]:
-    """Capitalised words and runs of them, without a sentence's capitalised first word."""
-    found = set()
-    for m in _TERM.finditer(text):
-        words = m.group(0).split()
-        if m.start() == 0 or re.search(r"[.!?][\"')\]]*\s+$", text[: m.start()]):
-            words = words[1:]  # "Then Rommel" at a sentence start: the term is "Rommel"
-        if words:
-            found.add(" ".join(words))
-    return found
-
-
-def _common_run(texts: list[str], min_len: int = 2) -> str:
-    """The longest string (2–12 characters, no spaces) contained in every text."""
-    base = min(texts, key=len)
-    for size in range(min(len(base), 12), min_len - 1, -1):
-        for s in range(len(base) - size + 1):
-            cand = base[s : s + size]
-            if " " in cand or not cand.strip():
-                continue
-            if all(cand in t for t in texts):
-                return cand
-    return ""
 
 
 def evaluate_engine(
