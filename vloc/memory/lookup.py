@@ -9,10 +9,9 @@ show an LLM as examples, and the counts a run reports.
   sentence embeddings, FAISS) has a token similarity (:func:`vloc.memory.text.similarity`)
   of at least ``fuzzy`` and the same numbers. Reused verbatim. The default
   :data:`FUZZY_THRESHOLD` = 0.9 allows one token in ten to differ, so a line of under ten
-  tokens only ever matches exactly: on TopicVD (``benchmarks/bench_memory.py``, the docs'
-  *Series memory* page) no line pair between 0.75 and 0.9 had the same reference translation
-  and most meant something else ("I was a coward." / "I was a prisoner."), while the pairs
-  above 0.9 differed in grammar only ("has" / "have produced a poster").
+  tokens only ever matches exactly: short lines one word apart usually mean something else
+  ("I was a coward." / "I was a prisoner."), long ones mostly differ in grammar ("has" /
+  "have produced a poster"). The threshold is a choice, not yet measured on real series.
 * **similar** — the nearest memory pairs of some lines with a cosine of at least
   ``min_example``: examples for an LLM's prompt (:func:`render_examples`, bounded in tokens).
 """
@@ -28,7 +27,7 @@ from vloc.memory.text import estimate_tokens
 if TYPE_CHECKING:
     from vloc.memory.store import TranslationMemory
 
-FUZZY_THRESHOLD = 0.9  # least token similarity of a fuzzy match (measured: module docstring)
+FUZZY_THRESHOLD = 0.9  # least token similarity of a fuzzy match (module docstring)
 CANDIDATES = 8  # nearest memory lines (by embedding) looked at per line
 MIN_EXAMPLE = 0.5  # least cosine of a memory pair shown as an example
 EXAMPLE_TOKENS = 600  # default budget of the examples block (estimate_tokens)

@@ -31,7 +31,7 @@ WarnFn = Callable[[str], None]
 SUBTITLE_SUFFIXES = (".srt", ".vtt")
 TMX_SUFFIXES = (".tmx",)
 MANIFEST_SUFFIXES = (".jsonl", ".json")
-PAIRS_FORMAT = 1  # bump when reading or aligning changes what pairs a file gives
+PAIRS_FORMAT = 2  # bump when reading or aligning changes what pairs a file gives
 
 
 @dataclass(frozen=True)

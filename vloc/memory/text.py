@@ -35,13 +35,16 @@ _TOKEN = re.compile(
     r"|[?!]"  # the two marks that change meaning
 )
 _NUMBER = re.compile(r"\d")
-_DROPPED = re.compile("\ufeff")  # byte-order marks inside cue text: never meant as text
+# byte-order marks and C0 controls but tab and newline inside cue text: never meant as
+# text, and XML (TMX) cannot hold the controls
+_DROPPED = re.compile("[\ufeff\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SCRIPT_TRADITIONAL = {"hant", "tw", "hk", "mo"}  # zh subtags that mean Traditional Chinese
 
 
 def clean_text(text: str) -> str:
     """What a memory pair stores of a cue: tags removed, lines joined by one space, stray
-    byte-order marks (U+FEFF) dropped; nothing else changes (an exact match reuses it as is)."""
+    byte-order marks (U+FEFF) and control characters dropped; nothing else changes (an exact
+    match reuses it as is)."""
     return plain_text(_DROPPED.sub("", text))
 
 

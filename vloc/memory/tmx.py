@@ -22,6 +22,13 @@ always a sentence), one ``<tu>`` per pair with its film and cue numbers as ``<pr
 type="x-film">`` / ``<prop type="x-cue">`` (read back as the pair's origin) and no dates, so
 the same pairs always give the same bytes. Characters XML 1.0 cannot hold (C0 controls but
 tab and newline) are left out.
+
+Why not translate-toolkit (whose ``translate.storage.tmx`` reads and writes TMX): it is
+GPL-2.0-or-later (vloc is MIT), brings lxml, ruamel.yaml and tomlkit for the one format vloc
+needs, and its reader exposes one language pair per unit by its own rules. TMX 1.4b as vloc
+uses it (``<tu>``/``<tuv xml:lang>``/``<seg>``, props) is a few dozen lines of the standard
+library's ElementTree; ``defusedxml`` (PSF licence, pure Python) makes the parser safe on
+files from elsewhere.
 """
 
 from __future__ import annotations
