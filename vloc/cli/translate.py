@@ -48,6 +48,14 @@ def translate(
     backbone_path: str = C.BACKBONE_PATH_OPTION,
     batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="Cues per decoding batch."),
     strict: bool = C.strict_option("the subtitles'"),
+    memory: list[Path] = typer.Option(
+        [],
+        "--memory",
+        help="Translation memory (repeatable): earlier episodes as subtitle pairs "
+        "NAME.<src>.srt + NAME.<to>.srt (either file, or their folder), TMX files, manifests. "
+        "Lines matching a memory line exactly or nearly (token similarity >= 0.9, same "
+        "numbers) take its translation verbatim; LLM engines also see the most similar pairs.",
+    ),
     engine_flags: dict[str, Any] = E.HERE,
     draft: bool = typer.Option(
         False,
@@ -106,6 +114,7 @@ def translate(
         strict=strict,
         allow_truncated=allow_truncated,
         backbone_path=backbone_path,
+        memory=tuple(str(p) for p in memory),
     )
     with Bars(ui, "{}", STAGE_UNITS) as bars:
         result = translate_subtitles(video, subs, options, progress=bars, warn=ui.warn)
@@ -124,6 +133,11 @@ def translate(
             f"{result.cues} cues: {result.translated} translated, {result.reused} from an "
             f"earlier run, {result.empty} empty" + (f"; {hits}" if hits else "")
         )
+        if result.memory is not None:
+            m = result.memory
+            console.print(
+                f"memory: {m['exact']} exact, {m['fuzzy']} fuzzy (of {m['pairs']:,} pairs)"
+            )
         stages = ", ".join(f"{k} {s:.1f} s" for k, s in result.timings.items())
         console.print(f"time: {stages}")
         console.print(

@@ -23,6 +23,7 @@ from vloc.translator.journal import JOURNAL_FORMAT, Decoded, Journal
 
 if TYPE_CHECKING:
     from vloc.engines.base import GlossaryTerm
+    from vloc.memory.film import FilmMemory
 
 ProgressFn = Callable[[str, int, int], None]
 WarnFn = Callable[[str], None]
@@ -53,6 +54,7 @@ def decode_with_engine(
     to: str,
     source_lang: str | None = None,
     glossary: tuple[GlossaryTerm, ...] = (),
+    memory: FilmMemory | None = None,
     encoding: str | None = None,
     workdir: str | Path | None = None,
     device: str = "cpu",
@@ -60,7 +62,8 @@ def decode_with_engine(
     warn: WarnFn,
 ) -> Decoded:
     """Translate the cues' plain ``texts`` ("" for an empty cue) with the engine
-    ``engine_options`` names; see the module docstring."""
+    ``engine_options`` names; see the module docstring. The cues ``memory`` translates are not
+    sent (the caller puts the memory's translations in)."""
     from vloc.engines import open_engine
     from vloc.engines.runner import EngineRunner, FilmText
 
@@ -111,6 +114,8 @@ def decode_with_engine(
             embeddings=embeddings,
             synopsis=opt.synopsis,
             glossary=glossary,
+            fixed=memory.fixed if memory is not None else {},
+            examples=memory.examples if memory is not None else "",
         )
         key = stable_hash({"v": JOURNAL_FORMAT, "engine": engine.identity, "to": to})
         with Journal.open(video, workdir, subtitles, to, key, notify=warn) as journal:

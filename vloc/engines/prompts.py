@@ -4,8 +4,9 @@ Layout, most stable first, so that a server's prefix cache is reused from batch 
 
 1. **system** — the task and its rules (one translation per numbered line, never merge or
    split, follow the glossary, reply with a JSON object keyed by line number), a worked
-   example in the target language, then the film's synopsis and its glossary. Identical for
-   every batch of a film.
+   example in the target language, then the film's synopsis, its glossary and the translation
+   memory's most similar approved pairs (``--memory``, bounded in tokens). Identical for every
+   batch of a film.
 2. **user** — the film context gathered for this batch, then the lines to translate:
 
    * *Related lines from elsewhere in the film* — the batch's top retrieved cues (eq. 1 of the
@@ -70,7 +71,8 @@ def _line(line: Line) -> str:
 
 
 def system_prompt(request: BatchRequest) -> str:
-    """The stable prefix: rules, an example, the synopsis and the glossary."""
+    """The stable prefix: rules, an example, the synopsis, the glossary and the translation
+    memory's examples."""
     src, tgt = language_name(request.source_lang), language_name(request.target_lang)
     parts = [SYSTEM.format(src=src, tgt=tgt)]
     example = EXAMPLES.get(language_base(request.target_lang))
@@ -87,6 +89,8 @@ def system_prompt(request: BatchRequest) -> str:
             for t in request.glossary
         ]
         parts.append("Glossary (always use these translations):\n" + "\n".join(rows))
+    if request.examples:
+        parts.append(request.examples)
     return "\n\n".join(parts)
 
 

@@ -77,6 +77,8 @@ class TranslateOptions:
     allow_truncated: bool = False  # features of a truncated video: go on with what decodes
     backbone_path: str = "auto"  # how the video backbone runs: "auto" | "eager" | "jit" |
     # "compile" (vloc.features.paths; FeatureOptions.backbone_path)
+    memory: tuple[str, ...] = ()  # translation memory files (vloc.memory.film): exact and
+    # fuzzy matches used verbatim; LLM engines also see similar pairs as examples
 
 
 @dataclass
@@ -102,6 +104,7 @@ class TranslateResult:
     engine: str = "vloc"  # vloc | openai | gguf | seq2seq
     extra: dict[str, Any] = field(default_factory=dict)  # engines: usage and context settings
     glossary: list[dict[str, Any]] | None = None  # per term: cues, honoured, missed
+    memory: dict[str, Any] | None = None  # FilmMemory.to_json(): exact, fuzzy, identity, ...
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,6 +126,7 @@ class TranslateResult:
             "warnings": self.warnings,
             "coverage": self.coverage,
             "glossary": self.glossary,
+            "memory": self.memory,
             **self.extra,
         }
 
@@ -254,6 +258,20 @@ def translate_subtitles(
         texts = [s.plain for s in styled]
         n = len(subs.cues)
 
+    memory = None
+    if options.memory:
+        from vloc.engines.options import LLM_ENGINES
+        from vloc.engines.pipeline import source_language
+        from vloc.memory.film import film_memory
+
+        with clock("memory"):
+            memory = film_memory(
+                options.memory, texts, source_lang=source_language(
+                    subtitles, texts, options.source_lang or (choice.source_lang if choice else None)
+                ), target_lang=options.to, examples=kind in LLM_ENGINES,
+                encoding=options.encoding, warn=_warn,
+            )  # fmt: skip
+    fixed = memory.fixed if memory is not None else {}
     coverage = None
     if choice is not None:
         coverage = _check_coverage(choice, texts, subtitles, options, _warn)
@@ -263,7 +281,7 @@ def translate_subtitles(
         from vloc.translator.decode import decode_with_model
 
         decoded = decode_with_model(
-            loaded, video, subtitles, texts, options, progress=_progress, warn=_warn
+            loaded, video, subtitles, texts, options, progress=_progress, warn=_warn, skip=fixed
         )
         model_files: Path | None = loaded.path
     else:
@@ -280,6 +298,7 @@ def translate_subtitles(
             to=options.to,
             source_lang=options.source_lang,
             glossary=glossary,
+            memory=memory,
             encoding=options.encoding,
             workdir=options.workdir,
             device=options.device,
@@ -291,7 +310,7 @@ def translate_subtitles(
         clock.add(stage, seconds)
 
     with clock("write"):
-        translations = decoded.translations
+        translations = {**decoded.translations, **fixed}  # the memory's, byte for byte
         out_texts, shown = [], []
         for i in range(n):
             text, display = render_cue(
@@ -316,7 +335,9 @@ def translate_subtitles(
             ]
         from vloc.subtitles import write_subtitles
 
-        with protect_inputs([video, subtitles, model_files, engine.glossary if engine else None]):
+        # TODO(guard): declare the memory files as inputs with vloc.guard.declare_inputs
+        inputs = [video, subtitles, model_files, engine.glossary if engine else None]
+        with protect_inputs([*inputs, *options.memory]):
             write_subtitles(out_path, out_doc, format=fmt, keep_indices=True)
     return TranslateResult(
         output=out_path,
@@ -338,6 +359,7 @@ def translate_subtitles(
         engine=kind,
         extra=decoded.extra,
         glossary=glossary_json,
+        memory=memory.to_json() if memory is not None else None,
     )
 
 

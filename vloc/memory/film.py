@@ -1,0 +1,83 @@
+"""A translation memory applied to one film (``vloc translate --memory PATH...``).
+
+:func:`film_memory` opens the memory (:func:`vloc.memory.open_memory`, cached) and looks up
+every cue of the film once:
+
+* **fixed** — cues with an exact or fuzzy match (:mod:`vloc.memory.lookup`, threshold
+  :data:`~vloc.memory.lookup.FUZZY_THRESHOLD`): their memory translation is the output,
+  byte for byte, for vloc's own model and every engine; they are not sent to the translator,
+  and an LLM sees them, with that translation, wherever they are context;
+* **examples** — for LLM engines, the memory pairs most similar to the film's lines, rendered
+  within ``example_tokens`` (:func:`~vloc.memory.lookup.render_examples`) into the stable
+  prompt prefix, beside the synopsis and glossary.
+
+:attr:`FilmMemory.identity` (the memory's content hash, :attr:`TranslationMemory.identity`)
+goes into the engines' journal key through the examples and the fixed translations each
+prompt shows, so a changed memory re-translates only the batches it reaches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vloc.memory.lookup import EXAMPLE_TOKENS, MemoryCounts, render_examples
+
+WarnFn = Callable[[str], None]
+EXAMPLE_PAIRS = 24  # most memory pairs considered for the examples block
+
+
+@dataclass(frozen=True)
+class FilmMemory:
+    """What a memory gives one film."""
+
+    fixed: dict[int, str]  # cue position (0-based) -> the memory's translation, used as is
+    examples: str  # the examples block of an LLM prompt ("" when none, or not asked for)
+    counts: MemoryCounts
+    identity: str  # the memory's content hash
+    pairs: int  # memory pairs read
+    cached: bool  # the memory's index came from the cache
+    matches: list[dict[str, object]] = field(default_factory=list)  # per fixed cue, its match
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            **self.counts.to_json(),
+            "pairs": self.pairs,
+            "identity": self.identity,
+            "cached": self.cached,
+            "example_chars": len(self.examples),
+            "matches": self.matches[:50],
+        }
+
+
+def film_memory(
+    paths: Sequence[str | Path],
+    texts: Sequence[str],
+    *,
+    source_lang: str,
+    target_lang: str,
+    examples: bool = False,
+    example_tokens: int = EXAMPLE_TOKENS,
+    encoding: str | None = None,
+    warn: WarnFn | None = None,
+) -> FilmMemory:
+    """Look up the film's plain cue ``texts`` ("" for an empty cue) in the memory ``paths``.
+
+    Raises:
+        InputError: a bad or empty memory, naming the file.
+    """
+    from vloc.memory.store import open_memory
+
+    mem = open_memory(
+        paths, source_lang=source_lang, target_lang=target_lang, encoding=encoding, warn=warn
+    )
+    found = mem.match(list(texts))
+    fixed = found.reused()
+    block = render_examples(found.examples(limit=EXAMPLE_PAIRS), example_tokens) if examples else ""
+    matches = [
+        {"cue": i + 1, **m.to_json()} for i, m in enumerate(found.matches) if m is not None
+    ]
+    return FilmMemory(
+        fixed, block, found.counts, mem.identity, len(mem.sources.pairs), mem.cached, matches
+    )
