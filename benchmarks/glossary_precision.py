@@ -66,8 +66,9 @@ def measure(srt: Path, film: str, memory: list[str], out: Path) -> dict:
         "precision": round(len(used) / len(found), 4) if found else None,
         "lines": sum(t.lines for t in found),
         "line_hits": sum(t.hits for t in found),
-        "not_used": [f"{t.source} → {t.target} ({t.hits}/{t.lines})" for t in found
-                     if t.hits * 2 < t.lines],  # fmt: skip
+        "not_used": [
+            f"{t.source} → {t.target} ({t.hits}/{t.lines})" for t in found if t.hits * 2 < t.lines
+        ],  # fmt: skip
     }
 
 
@@ -105,7 +106,11 @@ def main() -> int:
     for setting, film, memory in runs:
         folder = out / "glossaries" / setting
         folder.mkdir(parents=True, exist_ok=True)
-        r = {"setting": setting, "title": film_title.get(film, film), **measure(srt, film, memory, folder)}
+        r = {
+            "setting": setting,
+            "title": film_title.get(film, film),
+            **measure(srt, film, memory, folder),
+        }
         results.append(r)
         print(f"{setting:6} {film[:48]:48} mined {r['mined']:4} occurring {r['occurring']:3} "
               f"used {r['used']:3} precision {r['precision']}", flush=True)  # fmt: skip

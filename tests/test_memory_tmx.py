@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_glossary_mine import EPISODE, write_pair
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
 from vloc.errors import InputError
 from vloc.memory import read_memory
 from vloc.memory.tmx import read_tmx
-
-from test_glossary_mine import EPISODE, write_pair
 
 
 def _pairs(mem):
@@ -52,7 +51,7 @@ def test_tmx_from_another_tool_reads_variants_and_skips_incomplete_units(tmp_pat
         'segtype="sentence" datatype="plaintext" adminlang="en" o-tmf="x" creationtool="x" '
         'creationtoolversion="1"/><body>'
         '<tu><tuv xml:lang="en-US"><seg>Fire <bpt i="1">&lt;i&gt;</bpt>now<ept i="1">'
-        "&lt;/i&gt;</ept>!</seg></tuv><tuv xml:lang=\"zh-CN\"><seg>现在开火！</seg></tuv></tu>"
+        '&lt;/i&gt;</ept>!</seg></tuv><tuv xml:lang="zh-CN"><seg>现在开火！</seg></tuv></tu>'
         '<tu><tuv xml:lang="en-US"><seg>Only English.</seg></tuv></tu>'
         '<tu><tuv xml:lang="en-US"><seg>Hold.</seg></tuv><tuv xml:lang="zh-TW"><seg>守住。</seg>'
         "</tuv></tu></body></tmx>",

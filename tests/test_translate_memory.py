@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 from conftest import make_video
 from scripted_server import ScriptedServer, batch_of
+from test_glossary_mine import write_pair
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
 from vloc.memory.lookup import EXAMPLES_HEADER
 from vloc.subtitles import read_subtitles
-
-from test_glossary_mine import write_pair
 
 CUES = [
     "General Rommel arrived in Tripoli in February.",
@@ -29,8 +28,10 @@ CUES = [
 ]
 EPISODE_1 = [
     ("tanks were unloaded at night", "坦克在夜里卸下。"),
-    ("Rommel's supply lines were long and the trucks needed fuel every day.",
-     "隆美尔的补给线很长，卡车每天都需要燃料。"),  # fmt: skip
+    (
+        "Rommel's supply lines were long and the trucks needed fuel every day.",
+        "隆美尔的补给线很长，卡车每天都需要燃料。",
+    ),  # fmt: skip
     ("General Rommel reached Tripoli.", "隆美尔将军抵达的黎波里。"),
     ("The Afrika Korps was ready.", "非洲军团准备就绪。"),
 ]
@@ -140,10 +141,14 @@ def test_own_model_reuses_memory_matches_and_decodes_the_rest(tmp_path):
     subs = tmp_path / "film.en.srt"
     subs.write_text(
         "1\n00:00:00,000 --> 00:00:00,900\n<i>Every spring\nthe snow melts.</i>\n\n"
-        + "".join(f"{i}\n00:00:0{i - 1},000 --> 00:00:0{i - 1},900\n{t}\n\n"
-                  for i, t in enumerate(EN[2:], start=2))  # fmt: skip
+        + "".join(
+            f"{i}\n00:00:0{i - 1},000 --> 00:00:0{i - 1},900\n{t}\n\n"
+            for i, t in enumerate(EN[2:], start=2)
+        )  # fmt: skip
     )
-    mem, _ = write_pair(tmp_path / "series", "ep1", [("Every spring the snow melts.", "每年春天积雪融化。")])
+    mem, _ = write_pair(
+        tmp_path / "series", "ep1", [("Every spring the snow melts.", "每年春天积雪融化。")]
+    )
     argv = ["translate", str(video), str(subs), "--to", "zh", "--model", str(model),
             "--memory", str(mem), "--workdir", str(tmp_path / "ws"), "--json"]  # fmt: skip
     r = CliRunner().invoke(app, argv)

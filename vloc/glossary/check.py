@@ -137,7 +137,7 @@ def check_glossary(
 
 
 def _where(pair: object, with_film: bool) -> str:
-    """"cue 12" (subtitle cue numbers), "tu 7", "cue 3" — after the film when several."""
+    """ "cue 12" (subtitle cue numbers), "tu 7", "cue 3" — after the film when several."""
     cue: str = pair.cue  # type: ignore[attr-defined]
     label = f"cue {cue}" if cue[:1].isdigit() else cue
     return f"{pair.film} {label}" if with_film else label  # type: ignore[attr-defined]

@@ -57,9 +57,7 @@ class MinedTerm:
         return dict(self.__dict__)
 
 
-def mine_terms(
-    pairs: Sequence[object], options: MiningOptions | None = None
-) -> list[MinedTerm]:
+def mine_terms(pairs: Sequence[object], options: MiningOptions | None = None) -> list[MinedTerm]:
     """The glossary terms of ``pairs`` (objects with ``source``, ``target`` and ``film``),
     sorted by term."""
     opts = options or MiningOptions()

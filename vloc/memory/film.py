@@ -75,9 +75,7 @@ def film_memory(
     found = mem.match(list(texts))
     fixed = found.reused()
     block = render_examples(found.examples(limit=EXAMPLE_PAIRS), example_tokens) if examples else ""
-    matches = [
-        {"cue": i + 1, **m.to_json()} for i, m in enumerate(found.matches) if m is not None
-    ]
+    matches = [{"cue": i + 1, **m.to_json()} for i, m in enumerate(found.matches) if m is not None]
     return FilmMemory(
         fixed, block, found.counts, mem.identity, len(mem.sources.pairs), mem.cached, matches
     )
