@@ -158,3 +158,30 @@ def test_own_model_reuses_memory_matches_and_decodes_the_rest(tmp_path):
     out = read_subtitles(tmp_path / "film.zh.srt")
     assert out.cues[0].text == "<i>每年春天积雪融化。</i>"
     assert all(c.text and "每年春天积雪融化" not in c.text for c in out.cues[1:])
+
+
+def test_eval_translate_with_memory_scores_the_memory_translation(tmp_path):
+    """``vloc eval translate --memory``: each film's matched lines are scored as the memory
+    translated them and never sent; the memory's counts are in the row."""
+    from vloc.engines.evaluate import evaluate_engine
+    from vloc.engines.options import EngineOptions
+
+    cues = [
+        {"index": i + 1, "start": i, "end": i + 0.9, "source": s, "target": f"参考{i}"}
+        for i, s in enumerate(c for c in CUES if c)
+    ]
+    docs = [{"id": f"film{k}", "source_lang": "en", "target_lang": "zh", "split": "test",
+             "cues": cues} for k in range(2)]  # fmt: skip
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    mem, _ = write_pair(tmp_path / "series", "ep1", EPISODE_1)
+    with ScriptedServer() as srv:
+        opts = EngineOptions(kind="openai", base_url=srv.url, model="tiny", batch_cues=3)
+        name, _, details = evaluate_engine(
+            opts, manifest, journal_dir=tmp_path / "j", memory=[str(mem)]
+        )
+        sent = [v for body in srv.requests for v in batch_of(body).values()]
+    assert name.endswith(":memory") and details["memory"] == {"exact": 2, "fuzzy": 2}
+    assert details["hyps"][1] == details["hyps"][7] == "坦克在夜里卸下。"
+    assert "Tanks were unloaded at night." not in sent and len(sent) == 8
+    assert details["lost_or_merged"] == 0

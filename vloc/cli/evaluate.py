@@ -50,6 +50,12 @@ def translate(
         help="LLM engines: first draft each film's synopsis and glossary (as translate --draft "
         "does) and translate with them unedited; --glossary terms win over drafted ones.",
     ),
+    memory: list[Path] = typer.Option(
+        [],
+        "--memory",
+        help="Engines: translation memory (repeatable; subtitle pairs, TMX, manifests), as "
+        "translate --memory: exact and near-exact matches reused, similar pairs as examples.",
+    ),
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
@@ -68,7 +74,10 @@ def translate(
             result = evaluate_engines(
                 opts, model, data, split=split, test_films=test_films, journal_dir=journal_dir,
                 device=device, limit=limit, draft=draft, progress=progress,
+                memory=[str(p) for p in memory],
             )  # fmt: skip
+        elif memory:
+            raise InputError("--memory takes --engine (vloc's own models: use vloc translate)")
         elif draft:
             raise InputError("--draft takes --engine openai or gguf")
         elif not model:

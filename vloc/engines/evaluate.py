@@ -81,6 +81,7 @@ def evaluate_engine(
     device: str = "cpu",
     limit: int | None = None,
     draft: bool = False,
+    memory: Sequence[str | Path] = (),
     progress: ProgressFn | None = None,
 ) -> tuple[str, dict[str, float], dict[str, Any]]:
     """Translate a manifest split with an engine and score it → (row name, scores, details).
@@ -90,6 +91,8 @@ def evaluate_engine(
     scored, as ``vloc translate --draft`` does, and translates with them unedited: the
     glossary's terms come after ``options.glossary``'s (whose renderings win), the drafted
     synopsis is used where ``options.synopsis`` is empty. Drafts are kept beside the journals.
+    ``memory`` (translation memory files, :mod:`vloc.memory.film`) gives each film its exact
+    and fuzzy matches verbatim and, for LLM engines, its most similar pairs as examples.
     """
     from vloc.encoders import load_encoder
     from vloc.engines import open_engine
@@ -120,6 +123,13 @@ def evaluate_engine(
     engine = open_engine(options, device=device)
     name = f"{options.kind}:{engine.name}:{options.context}" + (":glossary" if glossary else "")
     name += ":draft" if draft else ""
+    mem = None
+    if memory:
+        from vloc.memory import open_memory
+
+        mem = open_memory(memory, source_lang=docs[0].source_lang, target_lang=lang)
+        name += ":memory"
+    mem_counts: Counter[str] = Counter()
     root = Path(journal_dir) if journal_dir else vloc_home() / "eval"
     encoder = load_encoder(None) if options.context == "global" else None
     by_doc: dict[int, list[int]] = defaultdict(list)
@@ -142,9 +152,19 @@ def evaluate_engine(
                     for t in terms
                     if t.source.casefold() not in {g.source.casefold() for g in glossary}
                 )
+            fixed, block = {}, ""
+            if mem is not None:
+                from vloc.memory.film import film_memory
+
+                found = film_memory(
+                    mem, texts, source_lang=doc.source_lang, target_lang=doc.target_lang,
+                    examples=options.kind in LLM_ENGINES,
+                )  # fmt: skip
+                fixed, block = found.fixed, found.examples
+                mem_counts.update(found.counts.to_json())
             film = FilmText(
                 texts, doc.source_lang, doc.target_lang, embeddings=emb,
-                synopsis=synopsis, glossary=terms,
+                synopsis=synopsis, glossary=terms, fixed=fixed, examples=block,
             )  # fmt: skip
             key = stable_hash(
                 {
@@ -165,7 +185,7 @@ def evaluate_engine(
 
             res = EngineRunner(engine, film, options, journal, progress=step).run()
             for k in cues:
-                hyps[(d, k)] = res.translations.get(k, "")
+                hyps[(d, k)] = fixed[k] if k in fixed else res.translations.get(k, "")
             for field_name, value in res.usage.to_json().items():
                 usage_total[field_name] += value
             done += len(cues)
@@ -190,6 +210,7 @@ def evaluate_engine(
         "prompt_tokens_per_cue": round(usage_total["prompt_tokens"] / len(order), 1),
         "lost_or_merged": sum(1 for h, s in zip(out, srcs, strict=True) if s.strip() and not h),
         "terms": consistency,
+        "memory": dict(mem_counts) if mem is not None else None,
         "hyps": out,
         "refs": refs,
     }
@@ -246,7 +267,7 @@ def evaluate_engines(
     """One :class:`~vloc.translator.evaluate.EvalResult` row per engine model in ``models``
     (server model ids, .gguf files or seq2seq models), all with ``options``' context;
     ``settings`` are :func:`evaluate_engine`'s (test_films, journal_dir, device, limit, draft,
-    progress)."""
+    memory, progress)."""
     import dataclasses
 
     from vloc.translator.data import read_manifest

@@ -21,8 +21,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vloc.memory.lookup import EXAMPLE_TOKENS, MemoryCounts, render_examples
+
+if TYPE_CHECKING:
+    from vloc.memory.store import TranslationMemory
 
 WarnFn = Callable[[str], None]
 EXAMPLE_PAIRS = 24  # most memory pairs considered for the examples block
@@ -52,7 +56,7 @@ class FilmMemory:
 
 
 def film_memory(
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path] | TranslationMemory,
     texts: Sequence[str],
     *,
     source_lang: str,
@@ -62,16 +66,20 @@ def film_memory(
     encoding: str | None = None,
     warn: WarnFn | None = None,
 ) -> FilmMemory:
-    """Look up the film's plain cue ``texts`` ("" for an empty cue) in the memory ``paths``.
+    """Look up the film's plain cue ``texts`` ("" for an empty cue) in the memory ``paths``
+    (or a memory already opened, for many films).
 
     Raises:
         InputError: a bad or empty memory, naming the file.
     """
-    from vloc.memory.store import open_memory
+    from vloc.memory.store import TranslationMemory, open_memory
 
-    mem = open_memory(
-        paths, source_lang=source_lang, target_lang=target_lang, encoding=encoding, warn=warn
-    )
+    if isinstance(paths, TranslationMemory):
+        mem = paths
+    else:
+        mem = open_memory(
+            paths, source_lang=source_lang, target_lang=target_lang, encoding=encoding, warn=warn
+        )
     found = mem.match(list(texts))
     fixed = found.reused()
     block = render_examples(found.examples(limit=EXAMPLE_PAIRS), example_tokens) if examples else ""
