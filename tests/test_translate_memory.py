@@ -185,3 +185,24 @@ def test_eval_translate_with_memory_scores_the_memory_translation(tmp_path):
     assert details["hyps"][1] == details["hyps"][7] == "坦克在夜里卸下。"
     assert "Tanks were unloaded at night." not in sent and len(sent) == 8
     assert details["lost_or_merged"] == 0
+
+
+def test_batch_translate_tasks_use_the_memory(film, tmp_path):
+    video, subs = film
+    src = tmp_path / "films"
+    src.mkdir()
+    for name in ("ep2", "ep3"):
+        (src / f"{name}.mp4").write_bytes(video.read_bytes())
+        (src / f"{name}.en.srt").write_text(subs.read_text())
+    mem, _ = write_pair(tmp_path / "series", "ep1", EPISODE_1)
+    out = tmp_path / "out"
+    with ScriptedServer() as srv:
+        r = CliRunner().invoke(app, ["batch", str(src), "--tasks", "translate:zh", "--out",
+                                     str(out), "--engine", "openai", "--base-url", srv.url,
+                                     "--model", "tiny", "--memory", str(mem), "--json"])  # fmt: skip
+        sent = [v for body in srv.requests for v in batch_of(body).values()]
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["summary"]["failed"] == 0
+    for name in ("ep2", "ep3"):
+        assert read_subtitles(out / name / f"{name}.zh.srt").cues[1].text == "坦克在夜里卸下。"
+    assert len(sent) == 8 and CUES[1] not in sent

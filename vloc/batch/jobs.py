@@ -103,6 +103,7 @@ class BatchOptions:
     strict: bool = False  # translate/summarize fail when the model does not know the text
     allow_truncated: bool = False  # features of a truncated video: go on with what decodes
     engine: EngineOptions | None = None  # translate task: openai | gguf | seq2seq and context
+    memory: tuple[str, ...] = ()  # translate task: translation memory files (--memory)
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
             allow_truncated=opts.allow_truncated,
             backbone_path=opts.backbone_path,
             engine=opts.engine,
+            memory=opts.memory,
         ),
     )
     # complete before this run: every cue came from the journal and the file was there

@@ -68,6 +68,11 @@ def batch(
         help="A translate/summarize task fails when its model does not know the subtitles' "
         "words (coverage check) instead of warning.",
     ),
+    memory: list[Path] = typer.Option(
+        [],
+        "--memory",
+        help="translate tasks: translation memory (repeatable), as vloc translate --memory.",
+    ),
     engine_flags: dict[str, Any] = E.HERE,
     json_output: bool = JSON_OPTION,
     *,
@@ -122,6 +127,7 @@ def batch(
         strict=strict,
         allow_truncated=allow_truncated,
         engine=engine_opts if engine_opts.kind != "vloc" else None,
+        memory=tuple(str(p) for p in memory),
     )
     ui.info(f"{len(jobs)} videos, tasks {','.join(map(str, task_list))} → {out}")
 
