@@ -79,14 +79,21 @@ def test_memory_matches_are_reused_byte_for_byte_and_never_sent(film, tmp_path):
     assert (en.read_bytes(), zh.read_bytes()) == before  # memory files are only read
 
 
-@pytest.mark.parametrize("context", ["none", "window"])
-def test_a_changed_memory_retranslates_only_what_it_reaches(film, tmp_path, context):
-    """Without context a batch's prompt shows no memory: a changed memory re-translates
-    nothing; with it, the examples of the stable prefix reach every batch."""
+@pytest.mark.parametrize(
+    ("context", "examples", "retranslated"),
+    [("none", 0, 0), ("window", 0, 2), ("none", 600, 4)],
+)
+def test_a_changed_memory_retranslates_only_what_it_reaches(
+    film, tmp_path, context, examples, retranslated
+):
+    """A revised memory translation re-translates only the batches whose prompt showed it:
+    none without context or examples; with --context window the batch whose previous lines
+    hold the cue (batches [1, 3] and [6, 7]: the second); with examples in the stable prefix,
+    every batch."""
     video, subs = film
     en, zh = write_pair(tmp_path / "series", "ep1", EPISODE_1)
     out = tmp_path / "desert.zh.srt"
-    argv = ["--memory", str(en), "--context", context, "--json"]
+    argv = ["--memory", str(en), "--context", context, "--memory-examples", str(examples)]
     with ScriptedServer() as srv:
         r = CliRunner().invoke(app, _argv(video, subs, srv, out, *argv))
         assert r.exit_code == 0, r.output
@@ -95,15 +102,13 @@ def test_a_changed_memory_retranslates_only_what_it_reaches(film, tmp_path, cont
         # the exact match's approved translation is revised
         write_pair(tmp_path / "series", "ep1", [("tanks were unloaded at night", "坦克夜间卸货。"),
                                                 *EPISODE_1[1:]])  # fmt: skip
-        r = CliRunner().invoke(app, _argv(video, subs, srv, out, *argv))
+        r = CliRunner().invoke(app, [*_argv(video, subs, srv, out, *argv), "--json"])
         assert r.exit_code == 0, r.output
         j = json.loads(r.stdout)
     assert read_subtitles(out).cues[1].text == "坦克夜间卸货。"
-    assert j["reused"] + j["translated"] == 4 and len(srv.requests) - first == j["batches"]
-    if context == "none":
-        assert EXAMPLES_HEADER not in system and j["translated"] == 0
-    else:
-        assert EXAMPLES_HEADER in system and j["translated"] == 4
+    assert (EXAMPLES_HEADER in system) == (examples > 0)
+    assert (j["translated"], j["reused"]) == (retranslated, 4 - retranslated)
+    assert len(srv.requests) - first == j["batches"]
 
 
 @pytest.mark.parametrize("case", ["not-xml", "no-overlap", "missing"])

@@ -56,6 +56,12 @@ def translate(
         "Lines matching a memory line exactly or nearly (token similarity >= 0.9, same "
         "numbers) take its translation verbatim; LLM engines also see the most similar pairs.",
     ),
+    memory_examples: int = typer.Option(
+        600,  # vloc.memory.lookup.EXAMPLE_TOKENS (not imported: `vloc --help` stays light)
+        "--memory-examples",
+        min=0,
+        help="LLM engines: most tokens of similar memory pairs shown in the prompt (0: none).",
+    ),
     engine_flags: dict[str, Any] = E.HERE,
     draft: bool = typer.Option(
         False,
@@ -115,6 +121,7 @@ def translate(
         allow_truncated=allow_truncated,
         backbone_path=backbone_path,
         memory=tuple(str(p) for p in memory),
+        memory_examples=memory_examples,
     )
     with Bars(ui, "{}", STAGE_UNITS) as bars:
         result = translate_subtitles(video, subs, options, progress=bars, warn=ui.warn)

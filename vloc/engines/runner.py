@@ -128,7 +128,7 @@ class EngineRunner:
         self.warn = warn or (lambda _m: None)
         self.batches = make_batches(film.texts, options.batch_cues, film.fixed)
         self.batch_of = {i: b for b, rows in enumerate(self.batches) for i in rows}
-        self.examples = film.examples if options.context != "none" else ""
+        self.examples = film.examples  # like the glossary: sent in every --context mode
         self.base_key = stable_hash(
             {
                 "engine": engine.identity,

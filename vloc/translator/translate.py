@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError, SubtitleError
 from vloc.fileio import check_output, protect_inputs
+from vloc.memory.lookup import EXAMPLE_TOKENS
 from vloc.subtitles import FORMATS
 from vloc.timing import Stopwatch
 from vloc.translator.cues import LANG_CODE, check_same_cues, default_output, render_cue, split_style
@@ -79,6 +80,7 @@ class TranslateOptions:
     # "compile" (vloc.features.paths; FeatureOptions.backbone_path)
     memory: tuple[str, ...] = ()  # translation memory files (vloc.memory.film): exact and
     # fuzzy matches used verbatim; LLM engines also see similar pairs as examples
+    memory_examples: int = EXAMPLE_TOKENS  # token budget of those examples (0: none)
 
 
 @dataclass
@@ -268,7 +270,9 @@ def translate_subtitles(
             memory = film_memory(
                 options.memory, texts, source_lang=source_language(
                     subtitles, texts, options.source_lang or (choice.source_lang if choice else None)
-                ), target_lang=options.to, examples=kind in LLM_ENGINES,
+                ), target_lang=options.to,
+                examples=kind in LLM_ENGINES and options.memory_examples > 0,
+                example_tokens=options.memory_examples,
                 encoding=options.encoding, warn=_warn,
             )  # fmt: skip
     fixed = memory.fixed if memory is not None else {}
