@@ -187,3 +187,46 @@ def test_mined_from_real_documentaries(shared_data, tmp_path):
                                                                         "阿姆斯特朗")  # fmt: skip
     assert not {"Over", "Really", "Back", "The"} & set(mined)
     assert all(t.rendered >= 0.8 * t.lines and t.lines >= 3 for t in res.terms)
+
+
+def test_dominant_rendering_rules():
+    from vloc.glossary.terms import dominant_rendering
+
+    around = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥天地玄黄宇宙洪"
+    hitler = [f"{a}希特勒{b}" for a, b in zip(around, around[::-1], strict=True)] + ["什特勒已死"]
+    assert dominant_rendering(hitler, cjk=True) == ("希特勒", 29)
+    assert dominant_rendering(["在巴黎", "在巴黎的夜"], cjk=True)[0] == "巴黎"
+    assert dominant_rendering(["鲍比·肯尼迪说", "·肯尼迪"], cjk=True)[0] == "肯尼迪"
+    # a tie goes to the first appearance, the same in every process (hash seeds differ)
+    assert (
+        dominant_rendering(["莉斯说 短程飞行", "飞行前 莉斯", "莉斯 飞行员"], cjk=True)[0] == "莉斯"
+    )
+    assert dominant_rendering(["飞行 莉斯", "莉斯和飞行", "飞行员 莉斯"], cjk=True)[0] == "飞行"
+    assert dominant_rendering(["General Rommel left.", "Rommel came"], cjk=False) == ("Rommel", 2)
+
+
+def test_mining_is_the_same_in_every_process(tmp_path):
+    """Ties between renderings go the same way whatever the process's hash seed."""
+    import os
+    import subprocess
+    import sys
+
+    en, _ = write_pair(tmp_path, "ep1", EPISODE)
+    code = (
+        "import sys; from vloc.glossary.mine import mine_glossary; "
+        "from vloc.glossary.terms import dominant_rendering as d; "
+        "mine_glossary([sys.argv[1]], sys.argv[2], source_lang='en', target_lang='zh'); "
+        "print(d(['莉斯说 短程飞行', '飞行前 莉斯', '莉斯 飞行员'], cjk=True)[0])"
+    )
+    outs = set()
+    for seed in ("1", "2", "3", "4", "5", "6"):
+        out = tmp_path / f"t{seed}.tsv"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", code, str(en), str(out)],
+            check=True, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        outs.add((run.stdout, out.read_text(encoding="utf-8")))
+    assert len(outs) == 1
+    ((printed, glossary),) = outs
+    assert printed.strip() == "莉斯" and "Rommel\t隆美尔" in glossary

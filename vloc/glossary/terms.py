@@ -21,6 +21,11 @@ _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+$")
 _CJK = re.compile(CJK_PATTERN)
 RUN_CHARS = (2, 12)  # a rendering without spaces: this many characters (CJK targets)
 RUN_WORDS = 4  # a rendering in a spaced language: up to this many words
+EXTEND_SHARE = 0.8  # a longer run holding the best one, in this share of its texts, wins
+# CJK function characters a rendering does not start or end with: "在巴黎" (in Paris) is
+# 巴黎, "南美洲的" (South America's) is 南美洲
+_EDGE_START = "在从到去和与对把被向给跟让"
+_EDGE_END = "的了是和与在"
 
 
 def film_terms(texts: Sequence[str]) -> dict[str, list[int]]:
@@ -90,14 +95,32 @@ def is_cjk(texts: Sequence[str]) -> bool:
 def dominant_rendering(texts: Sequence[str], *, cjk: bool) -> tuple[str, int]:
     """(the rendering held by the most of ``texts``, how many hold it): among the candidate
     strings (:func:`candidates`) the most frequent, the longest of those, then the first in
-    order of appearance; ("", 0) when there is none."""
+    order of appearance; ("", 0) when there is none. In CJK text a longer run holding it
+    that is nearly as frequent (:data:`EXTEND_SHARE`) wins, as a transliteration a few lines
+    cut short ("特勒" beside "希特勒") is the longer one; then function characters at its
+    edges go ("在巴黎" -> "巴黎")."""
     counts: Counter[str] = Counter()
-    first: dict[str, int] = {}
-    for t in texts:
+    first: dict[str, tuple[int, int]] = {}  # (text, offset) of its first appearance
+    for n, t in enumerate(texts):
         for c in candidates(t, cjk):
             counts[c] += 1
-            first.setdefault(c, len(first))
+            first.setdefault(c, (n, t.find(c)))
     if not counts:
         return "", 0
-    best = max(counts, key=lambda c: (counts[c], len(c), -first[c]))
+
+    def earliest(c: str) -> tuple[int, int]:
+        return (-first[c][0], -first[c][1])
+
+    best = max(counts, key=lambda c: (counts[c], len(c), earliest(c)))
+    if cjk:
+        longer = [c for c in counts if best in c and counts[c] >= EXTEND_SHARE * counts[best]]
+        best = max(longer, key=lambda c: (len(c), counts[c], earliest(c)))
+        while len(best) > 2 and (best[0] in _EDGE_START or not best[0].isalnum()):
+            if best[1:] not in counts:
+                break
+            best = best[1:]
+        while len(best) > 2 and (best[-1] in _EDGE_END or not best[-1].isalnum()):
+            if best[:-1] not in counts:
+                break
+            best = best[:-1]
     return best, counts[best]
