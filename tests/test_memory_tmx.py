@@ -104,3 +104,22 @@ def test_bad_memory_is_one_line_and_writes_nothing(tmp_path, case):
 def test_no_memory_paths_is_an_error():
     with pytest.raises(InputError, match="the memory is empty"):
         read_memory([], source_lang="en", target_lang="zh")
+
+
+@pytest.mark.parametrize("cmd", [["memory", "export"], ["glossary", "mine"]])
+def test_output_never_replaces_a_file_of_the_memory(tmp_path, cmd):
+    """Naming only the source file, the partner translation is still an input: never
+    overwritten by -o."""
+    en, zh = write_pair(tmp_path, "ep1", EPISODE)
+    before = zh.read_bytes()
+    res = CliRunner().invoke(app, [*cmd, str(en), "--to", "zh", "-o", str(zh)])
+    assert res.exit_code == 1, res.output
+    assert "refusing to overwrite an input" in res.stderr and "ep1.zh.srt" in res.stderr
+    assert zh.read_bytes() == before
+
+
+def test_new_commands_have_examples_in_their_help():
+    for cmd in (["glossary", "mine"], ["glossary", "check"], ["memory", "export"]):
+        res = CliRunner().invoke(app, [*cmd, "--help"])
+        assert res.exit_code == 0 and "Examples" in res.stdout, cmd
+        assert f"vloc {' '.join(cmd)} " in res.stdout and "<bool>" not in res.stdout, cmd

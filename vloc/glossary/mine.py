@@ -173,5 +173,8 @@ def mine_glossary(
         f"A term occurs in >= {opts.min_lines} lines, capitalised in >= {opts.name_share:.0%} "
         f"of its occurrences, rendered one way in >= {opts.rendering_share:.0%} of them."
     )
-    atomic_write_text(output, dumps_glossary(terms, header=header))
+    from vloc.fileio import protect_inputs
+
+    with protect_inputs(src.files):  # a subtitle pair's partner file too
+        atomic_write_text(output, dumps_glossary(terms, header=header))
     return MineResult(Path(output), terms, len(src.pairs), films, src.sources)

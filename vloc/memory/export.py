@@ -46,6 +46,9 @@ def export_tmx(
     src = read_memory(
         paths, source_lang=source_lang, target_lang=target_lang, encoding=encoding, warn=warn
     )
+    from vloc.fileio import protect_inputs
+
     pairs = [TmxPair(p.source, p.target, film or p.film, p.cue) for p in src.pairs]
-    write_tmx(output, pairs, source_lang=source_lang, target_lang=target_lang)
+    with protect_inputs(src.files):  # a subtitle pair's partner file too
+        write_tmx(output, pairs, source_lang=source_lang, target_lang=target_lang)
     return ExportResult(Path(output), src)

@@ -61,6 +61,11 @@ class SourceReport:
     def to_json(self) -> dict[str, object]:
         return {k: v for k, v in self.__dict__.items() if v or k in ("path", "kind", "pairs")}
 
+    @property
+    def files(self) -> list[str]:
+        """Every file this source was read from (a subtitle pair: both)."""
+        return [self.path, self.partner] if self.partner else [self.path]
+
 
 @dataclass(frozen=True)
 class MemorySources:
@@ -71,6 +76,11 @@ class MemorySources:
     source_lang: str
     target_lang: str
     warnings: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> list[str]:
+        """Every file the memory was read from: inputs, never to be written."""
+        return [f for s in self.sources for f in s.files]
 
     @property
     def sha256(self) -> str:
