@@ -211,3 +211,15 @@ def test_batch_translate_tasks_use_the_memory(film, tmp_path):
     for name in ("ep2", "ep3"):
         assert read_subtitles(out / name / f"{name}.zh.srt").cues[1].text == "坦克在夜里卸下。"
     assert len(sent) == 8 and CUES[1] not in sent
+
+
+def test_output_never_replaces_the_memory_partner(film, tmp_path):
+    """-o naming the translation file of the memory's subtitle pair (given by its source
+    file only) is refused; the memory stays as it was."""
+    video, subs = film
+    en, zh = write_pair(tmp_path / "series", "ep1", EPISODE_1)
+    before = zh.read_bytes()
+    with ScriptedServer() as srv:
+        r = CliRunner().invoke(app, _argv(video, subs, srv, zh, "--memory", str(en)))
+    assert r.exit_code == 1 and "refusing to overwrite an input" in r.stderr, r.output
+    assert zh.read_bytes() == before

@@ -43,6 +43,7 @@ class FilmMemory:
     pairs: int  # memory pairs read
     cached: bool  # the memory's index came from the cache
     matches: list[dict[str, object]] = field(default_factory=list)  # per fixed cue, its match
+    files: list[str] = field(default_factory=list)  # every file read (inputs, never written)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -85,5 +86,6 @@ def film_memory(
     block = render_examples(found.examples(limit=EXAMPLE_PAIRS), example_tokens) if examples else ""
     matches = [{"cue": i + 1, **m.to_json()} for i, m in enumerate(found.matches) if m is not None]
     return FilmMemory(
-        fixed, block, found.counts, mem.identity, len(mem.sources.pairs), mem.cached, matches
-    )
+        fixed, block, found.counts, mem.identity, len(mem.sources.pairs), mem.cached, matches,
+        mem.sources.files,
+    )  # fmt: skip

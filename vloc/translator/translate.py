@@ -341,7 +341,7 @@ def translate_subtitles(
 
         # TODO(guard): declare the memory files as inputs with vloc.guard.declare_inputs
         inputs = [video, subtitles, model_files, engine.glossary if engine else None]
-        with protect_inputs([*inputs, *options.memory]):
+        with protect_inputs([*inputs, *options.memory, *(memory.files if memory else ())]):
             write_subtitles(out_path, out_doc, format=fmt, keep_indices=True)
     return TranslateResult(
         output=out_path,
