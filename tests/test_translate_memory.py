@@ -223,3 +223,15 @@ def test_output_never_replaces_the_memory_partner(film, tmp_path):
         r = CliRunner().invoke(app, _argv(video, subs, srv, zh, "--memory", str(en)))
     assert r.exit_code == 1 and "refusing to overwrite an input" in r.stderr, r.output
     assert zh.read_bytes() == before
+
+
+def test_default_example_budget_is_the_memorys():
+    import inspect
+
+    from vloc.cli.translate import translate
+    from vloc.memory.lookup import EXAMPLE_TOKENS
+    from vloc.translator.translate import TranslateOptions
+
+    assert TranslateOptions(to="zh").memory_examples == EXAMPLE_TOKENS
+    flag = inspect.signature(translate).parameters["memory_examples"].default
+    assert flag.default == EXAMPLE_TOKENS

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError, SubtitleError
 from vloc.fileio import check_output, protect_inputs
-from vloc.memory.lookup import EXAMPLE_TOKENS
 from vloc.subtitles import FORMATS
 from vloc.timing import Stopwatch
 from vloc.translator.cues import LANG_CODE, check_same_cues, default_output, render_cue, split_style
@@ -80,7 +79,8 @@ class TranslateOptions:
     # "compile" (vloc.features.paths; FeatureOptions.backbone_path)
     memory: tuple[str, ...] = ()  # translation memory files (vloc.memory.film): exact and
     # fuzzy matches used verbatim; LLM engines also see similar pairs as examples
-    memory_examples: int = EXAMPLE_TOKENS  # token budget of those examples (0: none)
+    memory_examples: int = 600  # token budget of those examples (0: none); the default is
+    # vloc.memory.lookup.EXAMPLE_TOKENS (not imported: `vloc --help` stays light)
 
 
 @dataclass
