@@ -11,7 +11,9 @@ show an LLM as examples, and the counts a run reports.
   :data:`FUZZY_THRESHOLD` = 0.9 allows one token in ten to differ, so a line of under ten
   tokens only ever matches exactly: short lines one word apart usually mean something else
   ("I was a coward." / "I was a prisoner."), long ones mostly differ in grammar ("has" /
-  "have produced a poster"). The threshold is a choice, not yet measured on real series.
+  "have produced a poster"). Measured on TopicVD (``benchmarks/memory_reuse.py``): the fuzzy
+  matches at 0.9 had a mean chrF of 83.9 against the held-out film's own translation, the 14
+  at 0.8 one of 36.8.
 * **similar** — the nearest memory pairs of some lines with a cosine of at least
   ``min_example``: examples for an LLM's prompt (:func:`render_examples`, bounded in tokens).
 """
