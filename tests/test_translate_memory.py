@@ -235,3 +235,21 @@ def test_default_example_budget_is_the_memorys():
     assert TranslateOptions(to="zh").memory_examples == EXAMPLE_TOKENS
     flag = inspect.signature(translate).parameters["memory_examples"].default
     assert flag.default == EXAMPLE_TOKENS
+
+
+def test_memory_pairs_reach_chat_and_few_shot_prompts():
+    """A chat model sees the pairs in its system prompt; a base model (line-by-line few-shot
+    mode of --engine gguf) among its example pairs."""
+    from vloc.engines.base import BatchRequest, Line
+    from vloc.engines.prompts import few_shot_prefix, language_name, system_prompt
+
+    req = BatchRequest(
+        cues=(Line(1, "Fire!"),), source_lang="en", target_lang="zh",
+        examples=(("Fire at will!", "自由开火！"),),
+    )  # fmt: skip
+    system = system_prompt(req)
+    assert f"{EXAMPLES_HEADER}\n- Fire at will!\n    -> 自由开火！" in system
+    src, tgt = language_name("en"), language_name("zh")
+    assert f"{src}: Fire at will!\n{tgt}: 自由开火！\n" in few_shot_prefix(req)
+    bare = BatchRequest(cues=req.cues, source_lang="en", target_lang="zh")
+    assert EXAMPLES_HEADER not in system_prompt(bare) and "自由开火" not in few_shot_prefix(bare)

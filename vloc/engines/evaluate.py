@@ -152,7 +152,7 @@ def evaluate_engine(
                     for t in terms
                     if t.source.casefold() not in {g.source.casefold() for g in glossary}
                 )
-            fixed, block = {}, ""
+            fixed, block = {}, ()
             if mem is not None:
                 from vloc.memory.film import film_memory
 

@@ -115,7 +115,7 @@ def decode_with_engine(
             synopsis=opt.synopsis,
             glossary=glossary,
             fixed=memory.fixed if memory is not None else {},
-            examples=memory.examples if memory is not None else "",
+            examples=memory.examples if memory is not None else (),
         )
         key = stable_hash({"v": JOURNAL_FORMAT, "engine": engine.identity, "to": to})
         with Journal.open(video, workdir, subtitles, to, key, notify=warn) as journal:

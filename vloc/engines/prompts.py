@@ -90,7 +90,9 @@ def system_prompt(request: BatchRequest) -> str:
         ]
         parts.append("Glossary (always use these translations):\n" + "\n".join(rows))
     if request.examples:
-        parts.append(request.examples)
+        from vloc.memory.lookup import render_pairs
+
+        parts.append(render_pairs(request.examples))
     return "\n\n".join(parts)
 
 
@@ -193,7 +195,8 @@ FEW_SHOT_EXAMPLES = (
 
 def few_shot_prefix(request: BatchRequest) -> str:
     """Everything before the line to translate: a header, the synopsis, then example pairs —
-    built-in examples, glossary terms, and the context lines that have translations."""
+    built-in examples, translation memory pairs, glossary terms, and the context lines that
+    have translations."""
     src, tgt = language_name(request.source_lang), language_name(request.target_lang)
     header = f"Subtitles of a documentary film, translated from {src} into {tgt}."
     if request.synopsis:
@@ -201,6 +204,7 @@ def few_shot_prefix(request: BatchRequest) -> str:
     pairs: list[tuple[str, str]] = []
     lang = language_base(request.target_lang)
     pairs += [(s, t) for s, lng, t in FEW_SHOT_EXAMPLES if lng == lang]
+    pairs += list(request.examples)  # a translation memory's approved pairs
     pairs += [(t.source, t.target) for t in request.glossary]
     pairs += [(x.source, x.translation) for x in request.related if x.translation]
     pairs += [(x.source, x.translation) for x in request.previous if x.translation]

@@ -63,7 +63,7 @@ class FilmText:
     synopsis: str = ""
     glossary: tuple[GlossaryTerm, ...] = ()
     fixed: Mapping[int, str] = field(default_factory=dict)  # cue -> translation from memory
-    examples: str = ""  # translation memory's examples block (vloc.memory.film)
+    examples: tuple[tuple[str, str], ...] = ()  # translation memory pairs (vloc.memory.film)
 
 
 @dataclass
@@ -141,7 +141,11 @@ class EngineRunner:
                 "frames": [options.frames, options.frame_select],
                 "langs": [film.source_lang, film.target_lang],
                 # a translation memory's examples (absent without one: earlier journals hold)
-                **({"memory": sha256_bytes(self.examples.encode())} if self.examples else {}),
+                **(
+                    {"memory": stable_hash([list(p) for p in self.examples])}
+                    if self.examples
+                    else {}
+                ),
             }
         )
 

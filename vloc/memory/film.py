@@ -7,9 +7,10 @@ every cue of the film once:
   :data:`~vloc.memory.lookup.FUZZY_THRESHOLD`): their memory translation is the output,
   byte for byte, for vloc's own model and every engine; they are not sent to the translator,
   and an LLM sees them, with that translation, wherever they are context;
-* **examples** — for LLM engines, the memory pairs most similar to the film's lines, rendered
-  within ``example_tokens`` (:func:`~vloc.memory.lookup.render_examples`) into the stable
-  prompt prefix, beside the synopsis and glossary.
+* **examples** — for LLM engines, the memory pairs most similar to the film's lines, within
+  ``example_tokens`` (:func:`~vloc.memory.lookup.fit_examples`): in a chat model's stable
+  system prompt beside the synopsis and glossary (:func:`~vloc.memory.lookup.render_pairs`),
+  among a base model's few-shot example pairs.
 
 :attr:`FilmMemory.identity` (the memory's content hash, :attr:`TranslationMemory.identity`)
 goes into the engines' journal key through the examples and the fixed translations each
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vloc.memory.lookup import EXAMPLE_TOKENS, MemoryCounts, render_examples
+from vloc.memory.lookup import EXAMPLE_TOKENS, MemoryCounts, fit_examples
 
 if TYPE_CHECKING:
     from vloc.memory.store import TranslationMemory
@@ -37,7 +38,8 @@ class FilmMemory:
     """What a memory gives one film."""
 
     fixed: dict[int, str]  # cue position (0-based) -> the memory's translation, used as is
-    examples: str  # the examples block of an LLM prompt ("" when none, or not asked for)
+    examples: tuple[tuple[str, str], ...]  # (source, target) pairs for an LLM's prompt,
+    # most similar first, within the token budget (none when not asked for)
     counts: MemoryCounts
     identity: str  # the memory's content hash
     pairs: int  # memory pairs read
@@ -51,7 +53,7 @@ class FilmMemory:
             "pairs": self.pairs,
             "identity": self.identity,
             "cached": self.cached,
-            "example_chars": len(self.examples),
+            "examples": len(self.examples),
             "matches": self.matches[:50],
         }
 
@@ -83,7 +85,8 @@ def film_memory(
         )
     found = mem.match(list(texts))
     fixed = found.reused()
-    block = render_examples(found.examples(limit=EXAMPLE_PAIRS), example_tokens) if examples else ""
+    kept = fit_examples(found.examples(limit=EXAMPLE_PAIRS), example_tokens) if examples else []
+    block = tuple((m.source, m.target) for m in kept)
     matches = [{"cue": i + 1, **m.to_json()} for i, m in enumerate(found.matches) if m is not None]
     return FilmMemory(
         fixed, block, found.counts, mem.identity, len(mem.sources.pairs), mem.cached, matches,

@@ -153,6 +153,12 @@ def render_examples(
     prefix (the system message) for examples of the whole film, or beside the related lines
     for a batch's own."""
     kept = fit_examples(examples, max_tokens, count_tokens=count_tokens)
-    if not kept:
+    return render_pairs([(m.source, m.target) for m in kept])
+
+
+def render_pairs(pairs: Sequence[tuple[str, str]]) -> str:
+    """The examples block of (source, target) pairs, as :func:`render_examples` writes it;
+    "" for none."""
+    if not pairs:
         return ""
-    return EXAMPLES_HEADER + "\n" + "\n".join(_example_line(m) for m in kept)
+    return EXAMPLES_HEADER + "\n" + "\n".join(f"- {s}\n    -> {t}" for s, t in pairs)
