@@ -43,7 +43,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "topicvd-valid"
@@ -53,8 +53,6 @@ QWEN_VERSION = "0.2.0"
 QWEN_BYTES = 1_117_320_768
 QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 VARIANTS = ("none", "window", "global", "none+g", "window+g", "global+g")
-MIN_TRAIN_RECURRENCE = 3  # a training-film term must recur this often to enter the glossary
-NAME_SHARE = 0.9  # ... and be written capitalised in this share of its occurrences
 PAPER = {"Qwen3-VL-2B-Instruct (paper, TopicVD test)": 26.70, "text-only NMT (paper)": 19.14}
 
 
@@ -165,28 +163,22 @@ def start_server(model: Path, threads: int) -> tuple[subprocess.Popen, str]:
 
 
 def mine_glossary(docs, out: Path) -> int:
-    """Recurring names of the training films with one shared reference rendering: capitalised
-    terms written capitalised in at least ``NAME_SHARE`` of their occurrences (so "Over",
-    "Really", "Back" — common words that open a quoted sentence — are not names)."""
-    from vloc.engines.evaluate import _common_run, film_terms
+    """The training films' glossary, mined as ``vloc glossary mine`` does
+    (:func:`vloc.glossary.mine.mine_terms`): recurring capitalised names whose reference
+    translations share one dominant rendering."""
+    from vloc.glossary.mine import dumps_glossary, mine_terms
+    from vloc.memory import MemoryPair
+    from vloc.memory.text import clean_text
 
-    occ: dict[str, list[str]] = defaultdict(list)
-    lower: Counter[str] = Counter()
-    for d in docs:
-        texts = [c.source for c in d.cues]
-        for t, rows in film_terms(texts).items():
-            occ[t].extend(d.cues[i].target for i in rows)
-            word = re.compile(rf"(?<!\w){re.escape(t.lower())}(?!\w)")
-            lower[t] += sum(len(word.findall(x)) for x in texts)
-    rows = []
-    for term, refs in sorted(occ.items()):
-        if len(refs) < MIN_TRAIN_RECURRENCE or len(refs) < NAME_SHARE * (len(refs) + lower[term]):
-            continue
-        rendering = _common_run(refs)
-        if rendering and not rendering.isascii():
-            rows.append(f"{term}\t{rendering}")
-    out.write_text("source\ttarget\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    return len(rows)
+    pairs = [
+        MemoryPair(clean_text(c.source), clean_text(c.target), d.id, "manifest", str(c.index))
+        for d in docs
+        for c in d.cues
+        if c.source.strip() and c.target.strip()
+    ]
+    terms = mine_terms(pairs)
+    out.write_text(dumps_glossary(terms, header="mined from the training films"), encoding="utf-8")
+    return len(terms)
 
 
 def main() -> int:
@@ -234,7 +226,7 @@ def main() -> int:
     glossary = out / "glossary.tsv"  # mined once: a resumed run keeps the glossary it began with
     if not glossary.is_file():
         mine_glossary([d for d in docs if d.id not in test_ids], glossary)
-    n_terms = len(glossary.read_text(encoding="utf-8").splitlines()) - 1
+    n_terms = sum(1 for x in glossary.read_text(encoding="utf-8").splitlines() if "\t" in x) - 1
     cache = out / "cache"
     cache.mkdir(exist_ok=True)
     model = {"gemma": gemma_model, "qwen": qwen_model}.get(args.model)

@@ -104,6 +104,7 @@ class BatchOptions:
     allow_truncated: bool = False  # features of a truncated video: go on with what decodes
     engine: EngineOptions | None = None  # translate task: openai | gguf | seq2seq and context
     style: str | None = None  # translate task: a style profile (vloc translate --style)
+    memory: tuple[str, ...] = ()  # translate task: translation memory files (--memory)
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,7 @@ def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
             backbone_path=opts.backbone_path,
             engine=opts.engine,
             style=opts.style,
+            memory=opts.memory,
         ),
     )
     # complete before this run: every cue came from the journal and the file was there

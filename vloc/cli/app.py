@@ -29,7 +29,9 @@ from vloc.cli import (
     check,
     evaluate,
     features,
+    glossary,
     index,
+    memory,
     review,
     search,
     summarize,
@@ -96,6 +98,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "vloc translate film.mp4 film.en.srt --to zh",
         "vloc translate film.mp4 film.en.ass --to zh-TW --bilingual -o film.zh-TW.ass",
         "vloc translate film.mp4 film.en.srt --to zh --model runs/full/best --json",
+        "vloc translate ep8.mp4 ep8.en.srt --to zh --memory episodes/ --memory series.tmx",
     ),
     "check": (
         "vloc check film.zh.srt --style streaming",
@@ -131,6 +134,18 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "eval translate": (
         "vloc eval translate --model runs/full --data manifest.jsonl --split test",
         "vloc eval translate --model runs/ --data manifest.jsonl --table scores.md --json",
+    ),
+    "glossary mine": (
+        "vloc glossary mine episodes/ --to zh -o terms.tsv",
+        "vloc glossary mine ep1.en.srt ep2.en.srt series.tmx --to zh -o terms.tsv --json",
+    ),
+    "glossary check": (
+        "vloc glossary check ep8.zh.srt --glossary terms.tsv",
+        "vloc glossary check out/ep8.zh.srt --glossary terms.tsv --from en --json",
+    ),
+    "memory export": (
+        "vloc memory export ep7.en.srt ep7.zh.srt -o ep7.tmx",
+        "vloc memory export episodes/ --to zh -o series.tmx --json",
     ),
     "eval summarize": (
         "vloc eval summarize --model runs/vdf --data how2/",
@@ -202,6 +217,8 @@ app.command("review")(review.review)
 app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="eval")
 app.command("batch")(batch.batch)
+app.add_typer(glossary.app, name="glossary")
+app.add_typer(memory.app, name="memory")
 
 
 def main() -> None:

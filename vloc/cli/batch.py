@@ -74,6 +74,11 @@ def batch(
         help="translate tasks: a style profile (default | streaming | .toml), as translate "
         "--style (budgets in LLM prompts, counts of cues over budget).",
     ),
+    memory: list[Path] = typer.Option(
+        [],
+        "--memory",
+        help="translate tasks: translation memory (repeatable), as vloc translate --memory.",
+    ),
     engine_flags: dict[str, Any] = E.HERE,
     json_output: bool = JSON_OPTION,
     *,
@@ -133,6 +138,7 @@ def batch(
         allow_truncated=allow_truncated,
         engine=engine_opts if engine_opts.kind != "vloc" else None,
         style=style,
+        memory=tuple(str(p) for p in memory),
     )
     ui.info(f"{len(jobs)} videos, tasks {','.join(map(str, task_list))} → {out}")
 

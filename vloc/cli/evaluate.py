@@ -56,6 +56,12 @@ def translate(
         help="Engines: a style profile (default | streaming | .toml): budgets in the prompts, "
         "one condense re-ask, and the shares of hypotheses and references over its limits.",
     ),
+    memory: list[Path] = typer.Option(
+        [],
+        "--memory",
+        help="Engines: translation memory (repeatable; subtitle pairs, TMX, manifests), as "
+        "translate --memory: exact and near-exact matches reused, similar pairs as examples.",
+    ),
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,
@@ -74,7 +80,10 @@ def translate(
             result = evaluate_engines(
                 opts, model, data, split=split, test_films=test_films, journal_dir=journal_dir,
                 device=device, limit=limit, draft=draft, style=style, progress=progress,
+                memory=[str(p) for p in memory],
             )  # fmt: skip
+        elif memory:
+            raise InputError("--memory takes --engine (vloc's own models: use vloc translate)")
         elif draft:
             raise InputError("--draft takes --engine openai or gguf")
         elif style is not None:

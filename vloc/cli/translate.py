@@ -66,6 +66,20 @@ def translate(
         "summary counts cues over budget before and after; the profile's punctuation "
         "convention replaces --punctuation's default.",
     ),
+    memory: list[Path] = typer.Option(
+        [],
+        "--memory",
+        help="Translation memory (repeatable): earlier episodes as subtitle pairs "
+        "NAME.<src>.srt + NAME.<to>.srt (either file, or their folder), TMX files, manifests. "
+        "Lines matching a memory line exactly or nearly (token similarity >= 0.9, same "
+        "numbers) take its translation verbatim; LLM engines also see the most similar pairs.",
+    ),
+    memory_examples: int = typer.Option(
+        600,  # vloc.memory.lookup.EXAMPLE_TOKENS (not imported: `vloc --help` stays light)
+        "--memory-examples",
+        min=0,
+        help="LLM engines: most tokens of similar memory pairs shown in the prompt (0: none).",
+    ),
     engine_flags: dict[str, Any] = E.HERE,
     draft: bool = typer.Option(
         False,
@@ -136,6 +150,8 @@ def translate(
         allow_truncated=allow_truncated,
         backbone_path=backbone_path,
         style=style,
+        memory=tuple(str(p) for p in memory),
+        memory_examples=memory_examples,
     )
     with Bars(ui, "{}", STAGE_UNITS) as bars:
         result = translate_subtitles(video, subs, options, progress=bars, warn=ui.warn)
@@ -158,6 +174,11 @@ def translate(
             f"{result.cues} cues: {result.translated} translated, {result.reused} from an "
             f"earlier run, {result.empty} empty" + (f"; {hits}" if hits else "")
         )
+        if result.memory is not None:
+            m = result.memory
+            console.print(
+                f"memory: {m['exact']} exact, {m['fuzzy']} fuzzy (of {m['pairs']:,} pairs)"
+            )
         stages = ", ".join(f"{k} {s:.1f} s" for k, s in result.timings.items())
         console.print(f"time: {stages}")
         console.print(

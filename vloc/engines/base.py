@@ -57,6 +57,8 @@ class BatchRequest:
     glossary: tuple[GlossaryTerm, ...] = ()  # terms that occur in this batch's context
     images: tuple[bytes, ...] = ()  # JPEG keyframes, most relevant first
     notes: tuple[str, ...] = ()  # what was wrong with these lines' last replies (re-asks)
+    examples: tuple[tuple[str, str], ...] = ()  # translation memory: approved (source,
+    # target) pairs of similar lines (stable prefix)
 
     @property
     def numbers(self) -> list[int]:

@@ -66,7 +66,7 @@ ProgressFn = Callable[[str, int, int], None]
 
 def seed_terms(texts: list[str]) -> list[str]:
     """Recurring capitalised terms of a film, most frequent first."""
-    from vloc.engines.evaluate import film_terms
+    from vloc.glossary.terms import film_terms
 
     counts = Counter({t: len(rows) for t, rows in film_terms(texts).items()})
     return [t for t, n in counts.most_common() if n >= MIN_CUES]

@@ -21,7 +21,6 @@ share one rendering (the longest string common to all their reference cues, e.g.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -31,11 +30,11 @@ from typing import Any
 from vloc.engines.options import LLM_ENGINES, EngineOptions
 from vloc.errors import InputError
 from vloc.fileio import file_fingerprint, stable_hash
+from vloc.glossary.terms import common_run, film_terms
 from vloc.guard import declare_inputs
 from vloc.workspace import vloc_home
 
 ProgressFn = Callable[[str, int, int], None]
-_TERM = re.compile(r"\b[A-Z][a-z]{2,}(?:\s[A-Z][a-z]{2,})*\b")  # capitalised words, runs of them
 MIN_RECURRENCE = 3  # a term must occur in at least this many cues of a film to be measured
 
 
@@ -54,7 +53,7 @@ def term_consistency(
     for rows in occ.values():
         if len(rows) < MIN_RECURRENCE:
             continue
-        rendering = _common_run([refs[i] for i in rows])
+        rendering = common_run([refs[i] for i in rows])
         if not rendering:
             continue
         measured += 1
@@ -73,46 +72,6 @@ def term_consistency(
     }
 
 
-def film_terms(texts: Sequence[str]) -> dict[str, list[int]]:
-    """A film's capitalised terms → the cues they occur in. A term counts once it is seen
-    capitalised somewhere other than at a sentence's start (so "Rommel" at the start of one
-    line still counts when another line has "General Rommel"); ordinary sentence-initial
-    words never do."""
-    names = {t for text in texts for t in _terms(text)}
-    out: dict[str, list[int]] = {}
-    for term in sorted(names):
-        pat = re.compile(rf"(?<!\w){re.escape(term)}(?!\w)")
-        rows = [i for i, text in enumerate(texts) if pat.search(text)]
-        if rows:
-            out[term] = rows
-    return out
-
-
-def _terms(text: str) -> set[str]:
-    """Capitalised words and runs of them, without a sentence's capitalised first word."""
-    found = set()
-    for m in _TERM.finditer(text):
-        words = m.group(0).split()
-        if m.start() == 0 or re.search(r"[.!?][\"')\]]*\s+$", text[: m.start()]):
-            words = words[1:]  # "Then Rommel" at a sentence start: the term is "Rommel"
-        if words:
-            found.add(" ".join(words))
-    return found
-
-
-def _common_run(texts: list[str], min_len: int = 2) -> str:
-    """The longest string (2–12 characters, no spaces) contained in every text."""
-    base = min(texts, key=len)
-    for size in range(min(len(base), 12), min_len - 1, -1):
-        for s in range(len(base) - size + 1):
-            cand = base[s : s + size]
-            if " " in cand or not cand.strip():
-                continue
-            if all(cand in t for t in texts):
-                return cand
-    return ""
-
-
 def evaluate_engine(
     options: EngineOptions,
     data: str | Path,
@@ -124,6 +83,7 @@ def evaluate_engine(
     limit: int | None = None,
     draft: bool = False,
     style: str | Path | None = None,
+    memory: Sequence[str | Path] = (),
     progress: ProgressFn | None = None,
 ) -> tuple[str, dict[str, float], dict[str, Any]]:
     """Translate a manifest split with an engine and score it → (row name, scores, details).
@@ -137,6 +97,8 @@ def evaluate_engine(
     and over-budget replies are asked once to condense, as ``vloc translate --style`` does;
     the details then report the shares of hypotheses and references over the profile's
     limits (:func:`vloc.style.budget.limit_shares`) and the first replies over budget.
+    ``memory`` (translation memory files, :mod:`vloc.memory.film`) gives each film its exact
+    and fuzzy matches verbatim and, for LLM engines, its most similar pairs as examples.
     """
     from vloc.encoders import load_encoder
     from vloc.engines import open_engine
@@ -173,6 +135,13 @@ def evaluate_engine(
     name = f"{options.kind}:{engine.name}:{options.context}" + (":glossary" if glossary else "")
     name += f":{profile.name}" if profile is not None else ""
     name += ":draft" if draft else ""
+    mem = None
+    if memory:
+        from vloc.memory import open_memory
+
+        mem = open_memory(memory, source_lang=docs[0].source_lang, target_lang=lang)
+        name += ":memory"
+    mem_counts: Counter[str] = Counter()
     root = Path(journal_dir) if journal_dir else vloc_home() / "eval"
     encoder = load_encoder(None) if options.context == "global" else None
     by_doc: dict[int, list[int]] = defaultdict(list)
@@ -195,6 +164,16 @@ def evaluate_engine(
                     for t in terms
                     if t.source.casefold() not in {g.source.casefold() for g in glossary}
                 )
+            fixed, block = {}, ()
+            if mem is not None:
+                from vloc.memory.film import film_memory
+
+                found = film_memory(
+                    mem, texts, source_lang=doc.source_lang, target_lang=doc.target_lang,
+                    examples=options.kind in LLM_ENGINES,
+                )  # fmt: skip
+                fixed, block = found.fixed, found.examples
+                mem_counts.update(found.counts.to_json())
             cue_budgets = None
             if profile is not None and options.kind in LLM_ENGINES:
                 from vloc.style.budget import budgets
@@ -203,7 +182,8 @@ def evaluate_engine(
                 cue_budgets = budgets(spans, doc.target_lang, profile)
             film = FilmText(
                 texts, doc.source_lang, doc.target_lang, embeddings=emb,
-                synopsis=synopsis, glossary=terms, budgets=cue_budgets,
+                synopsis=synopsis, glossary=terms, budgets=cue_budgets, fixed=fixed,
+                examples=block,
             )  # fmt: skip
             key = stable_hash(
                 {
@@ -224,7 +204,7 @@ def evaluate_engine(
 
             res = EngineRunner(engine, film, options, journal, progress=step).run()
             for k in cues:
-                hyps[(d, k)] = res.translations.get(k, "")
+                hyps[(d, k)] = fixed[k] if k in fixed else res.translations.get(k, "")
             for field_name, value in res.usage.to_json().items():
                 usage_total[field_name] += value
             done += len(cues)
@@ -249,6 +229,7 @@ def evaluate_engine(
         "prompt_tokens_per_cue": round(usage_total["prompt_tokens"] / len(order), 1),
         "lost_or_merged": sum(1 for h, s in zip(out, srcs, strict=True) if s.strip() and not h),
         "terms": consistency,
+        "memory": dict(mem_counts) if mem is not None else None,
         "hyps": out,
         "refs": refs,
     }
@@ -319,7 +300,7 @@ def evaluate_engines(
     """One :class:`~vloc.translator.evaluate.EvalResult` row per engine model in ``models``
     (server model ids, .gguf files or seq2seq models), all with ``options``' context;
     ``settings`` are :func:`evaluate_engine`'s (test_films, journal_dir, device, limit, draft,
-    style, progress)."""
+    style, memory, progress)."""
     import dataclasses
 
     from vloc.translator.data import read_manifest

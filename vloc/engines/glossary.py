@@ -1,8 +1,8 @@
 """Glossaries (``--glossary terms.tsv``): reading, matching, enforcing and reporting.
 
 File format: UTF-8 text, one term per line, tab-separated ``source<TAB>target[<TAB>note]``.
-Blank lines and lines starting with ``#`` are ignored; a first line ``source<TAB>target...``
-is a header. A source term matches on word boundaries in Latin-script text (``Rommel``
+Blank lines and lines starting with ``#`` are ignored; a first other line
+``source<TAB>target...`` is a header. A source term matches on word boundaries in Latin-script text (``Rommel``
 matches "Rommel's", not "Rommelsberg") — a term written with a capital as written or in
 capitals ("Over" is a name or a radio word, never the "over" of "it's over"), a lower-case
 term in any case — and as a plain substring in text without spaces between words (Chinese,
@@ -40,13 +40,16 @@ def read_glossary(path: str | Path) -> tuple[GlossaryTerm, ...]:
     text = read_text_limited(path, GLOSSARY_LIMIT_BYTES, what="glossary")
     terms: list[GlossaryTerm] = []
     seen: dict[str, int] = {}
+    first = True
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip("\r")
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         cols = [c.strip() for c in line.split("\t")]
-        if n == 1 and tuple(c.lower() for c in cols[:2]) == HEADER:
+        if first and tuple(c.lower() for c in cols[:2]) == HEADER:
+            first = False
             continue
+        first = False
         if len(cols) < 2 or not cols[0] or not cols[1]:
             raise InputError(
                 f"line {n}: expected 'source<TAB>target[<TAB>note]', got {line[:60]!r}", path=path

@@ -23,6 +23,7 @@ from vloc.translator.journal import JOURNAL_FORMAT, Decoded, Journal
 
 if TYPE_CHECKING:
     from vloc.engines.base import GlossaryTerm
+    from vloc.memory.film import FilmMemory
     from vloc.style.budget import Budget
 
 ProgressFn = Callable[[str, int, int], None]
@@ -55,6 +56,7 @@ def decode_with_engine(
     source_lang: str | None = None,
     glossary: tuple[GlossaryTerm, ...] = (),
     budgets: Sequence[Budget] | None = None,
+    memory: FilmMemory | None = None,
     encoding: str | None = None,
     workdir: str | Path | None = None,
     device: str = "cpu",
@@ -64,7 +66,8 @@ def decode_with_engine(
     """Translate the cues' plain ``texts`` ("" for an empty cue) with the engine
     ``engine_options`` names; see the module docstring. ``budgets`` (one per cue, ``--style``):
     the LLM engines' prompts carry each line's limit and over-budget replies are asked once to
-    condense."""
+    condense. The cues ``memory`` translates are not sent (the caller puts the memory's
+    translations in)."""
     from vloc.engines import open_engine
     from vloc.engines.runner import EngineRunner, FilmText
 
@@ -116,6 +119,8 @@ def decode_with_engine(
             synopsis=opt.synopsis,
             glossary=glossary,
             budgets=budgets if opt.kind in LLM_ENGINES else None,
+            fixed=memory.fixed if memory is not None else {},
+            examples=memory.examples if memory is not None else (),
         )
         key = stable_hash({"v": JOURNAL_FORMAT, "engine": engine.identity, "to": to})
         with Journal.open(video, workdir, subtitles, to, key, notify=warn) as journal:

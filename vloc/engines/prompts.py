@@ -4,8 +4,9 @@ Layout, most stable first, so that a server's prefix cache is reused from batch 
 
 1. **system** — the task and its rules (one translation per numbered line, never merge or
    split, follow the glossary, reply with a JSON object keyed by line number), a worked
-   example in the target language, then the film's synopsis and its glossary. Identical for
-   every batch of a film.
+   example in the target language, then the film's synopsis, its glossary and the translation
+   memory's most similar approved pairs (``--memory``, bounded in tokens). Identical for every
+   batch of a film.
 2. **user** — the film context gathered for this batch, then the lines to translate:
 
    * *Related lines from elsewhere in the film* — the batch's top retrieved cues (eq. 1 of the
@@ -70,7 +71,8 @@ def _line(line: Line) -> str:
 
 
 def system_prompt(request: BatchRequest) -> str:
-    """The stable prefix: rules, an example, the synopsis and the glossary."""
+    """The stable prefix: rules, an example, the synopsis, the glossary and the translation
+    memory's examples."""
     src, tgt = language_name(request.source_lang), language_name(request.target_lang)
     parts = [SYSTEM.format(src=src, tgt=tgt)]
     example = EXAMPLES.get(language_base(request.target_lang))
@@ -87,6 +89,10 @@ def system_prompt(request: BatchRequest) -> str:
             for t in request.glossary
         ]
         parts.append("Glossary (always use these translations):\n" + "\n".join(rows))
+    if request.examples:
+        from vloc.memory.lookup import render_pairs
+
+        parts.append(render_pairs(request.examples))
     return "\n\n".join(parts)
 
 
@@ -197,7 +203,8 @@ FEW_SHOT_EXAMPLES = (
 
 def few_shot_prefix(request: BatchRequest) -> str:
     """Everything before the line to translate: a header, the synopsis, then example pairs —
-    built-in examples, glossary terms, and the context lines that have translations."""
+    built-in examples, translation memory pairs, glossary terms, and the context lines that
+    have translations."""
     src, tgt = language_name(request.source_lang), language_name(request.target_lang)
     header = f"Subtitles of a documentary film, translated from {src} into {tgt}."
     if request.synopsis:
@@ -205,6 +212,7 @@ def few_shot_prefix(request: BatchRequest) -> str:
     pairs: list[tuple[str, str]] = []
     lang = language_base(request.target_lang)
     pairs += [(s, t) for s, lng, t in FEW_SHOT_EXAMPLES if lng == lang]
+    pairs += list(request.examples)  # a translation memory's approved pairs
     pairs += [(t.source, t.target) for t in request.glossary]
     pairs += [(x.source, x.translation) for x in request.related if x.translation]
     pairs += [(x.source, x.translation) for x in request.previous if x.translation]

@@ -11,7 +11,10 @@ request carries (``--context global``):
 * each with its translation where batch ``b`` may see it: translations of batches that end at
   least ``lag`` batches before ``b``. The rule does not depend on timing, so ``--concurrency``
   up to ``lag`` and a resumed run give byte-identical output;
-* the synopsis, the glossary terms that occur in the batch or its context, and keyframes.
+* the synopsis, the glossary terms that occur in the batch or its context, and keyframes;
+* with a translation memory (:mod:`vloc.memory.film`), its examples in the stable prefix. Cues
+  the memory translates (``FilmText.fixed``) are never sent; as context they show the memory's
+  translation from the first batch on.
 
 ``--context window`` keeps only the previous lines, ``none`` sends the batch alone.
 
@@ -25,7 +28,7 @@ record of what its prompt showed (:mod:`vloc.review.context`), which ``vloc revi
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +68,8 @@ class FilmText:
     synopsis: str = ""
     glossary: tuple[GlossaryTerm, ...] = ()
     budgets: Sequence[Budget] | None = None  # per cue (``--style``): the prompt's limits
+    fixed: Mapping[int, str] = field(default_factory=dict)  # cue -> translation from memory
+    examples: tuple[tuple[str, str], ...] = ()  # translation memory pairs (vloc.memory.film)
 
 
 @dataclass
@@ -77,9 +82,13 @@ class EngineRunResult:
     prompt_lines: int = 0  # context lines shown to the engine, summed over batches
 
 
-def make_batches(texts: Sequence[str], size: int) -> list[list[int]]:
-    """Consecutive runs of ``size`` cues with text (0-based positions)."""
-    rows = [i for i, t in enumerate(texts) if t.strip()]
+def make_batches(
+    texts: Sequence[str], size: int, fixed: Mapping[int, str] | None = None
+) -> list[list[int]]:
+    """Consecutive runs of ``size`` cues with text (0-based positions), without the cues
+    whose translation is ``fixed`` (taken from a translation memory)."""
+    fixed = fixed or {}
+    rows = [i for i, t in enumerate(texts) if t.strip() and i not in fixed]
     return [rows[s : s + size] for s in range(0, len(rows), size)]
 
 
@@ -125,8 +134,9 @@ class EngineRunner:
         self.frames = frames if (frames is not None and options.frames > 0) else None
         self.progress = progress or (lambda *_: None)
         self.warn = warn or (lambda _m: None)
-        self.batches = make_batches(film.texts, options.batch_cues)
+        self.batches = make_batches(film.texts, options.batch_cues, film.fixed)
         self.batch_of = {i: b for b, rows in enumerate(self.batches) for i in rows}
+        self.examples = film.examples  # like the glossary: sent in every --context mode
         self.base_key = stable_hash(
             {
                 "engine": engine.identity,
@@ -138,12 +148,20 @@ class EngineRunner:
                 "related": [options.related, options.max_related, options.previous, options.lag],
                 "frames": [options.frames, options.frame_select],
                 "langs": [film.source_lang, film.target_lang],
+                # a translation memory's examples (absent without one: earlier journals hold)
+                **(
+                    {"memory": stable_hash([list(p) for p in self.examples])}
+                    if self.examples
+                    else {}
+                ),
             }
         )
 
     # ------------------------------------------------------------ one batch's request
 
     def _line(self, i: int, b: int, done: dict[int, str]) -> Line:
+        if i in self.film.fixed:  # approved earlier: known from the start
+            return Line(i + 1, self.film.texts[i], self.film.fixed[i])
         visible = self.batch_of.get(i, -1) <= b - self.options.lag
         text = done.get(i) if visible else None
         return Line(i + 1, self.film.texts[i], text)
@@ -180,6 +198,7 @@ class EngineRunner:
             previous=tuple(self._line(i, b, done) for i in previous),
             synopsis=film.synopsis if opt.context != "none" else "",
             glossary=terms_in(shown, film.glossary),
+            examples=self.examples,
         )
         return req, related
 

@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,9 +51,11 @@ def decode_with_model(
     *,
     progress: ProgressFn,
     warn: WarnFn,
+    skip: Collection[int] = (),
 ) -> Decoded:
-    """Translate the cues' plain ``texts`` ("" for an empty cue) with vloc's model; see the
-    module docstring for the stages."""
+    """Translate the cues' plain ``texts`` ("" for an empty cue) with vloc's model, but the
+    cues ``skip`` (translated from a memory by the caller); see the module docstring for the
+    stages."""
     config = loaded.model.config
     n = len(texts)
     timings: dict[str, float] = {}
@@ -93,7 +95,8 @@ def decode_with_model(
             "eos": SOURCE_ADD_EOS,
         }
     )
-    todo = [i for i in range(n) if texts[i]]
+    skipped = set(skip)
+    todo = [i for i in range(n) if texts[i] and i not in skipped]
     src_ids = encode_sources(loaded, [texts[i] for i in todo], warn=_warn)
     # a fixed partition of the cues (by length, so that batches pad little): a resumed run
     # decodes exactly the batches an uninterrupted run would have

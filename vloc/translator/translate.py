@@ -82,6 +82,10 @@ class TranslateOptions:
     # result counts the cues over budget; None: no budgets
     backbone_path: str = "auto"  # how the video backbone runs: "auto" | "eager" | "jit" |
     # "compile" (vloc.features.paths; FeatureOptions.backbone_path)
+    memory: tuple[str, ...] = ()  # translation memory files (vloc.memory.film): exact and
+    # fuzzy matches used verbatim; LLM engines also see similar pairs as examples
+    memory_examples: int = 600  # token budget of those examples (0: none); the default is
+    # vloc.memory.lookup.EXAMPLE_TOKENS (not imported: `vloc --help` stays light)
 
 
 @dataclass
@@ -108,6 +112,7 @@ class TranslateResult:
     extra: dict[str, Any] = field(default_factory=dict)  # engines: usage and context settings
     glossary: list[dict[str, Any]] | None = None  # per term: cues, honoured, missed
     style: dict[str, Any] | None = None  # --style: profile, cues over budget before and after
+    memory: dict[str, Any] | None = None  # FilmMemory.to_json(): exact, fuzzy, identity, ...
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -130,6 +135,7 @@ class TranslateResult:
             "coverage": self.coverage,
             "glossary": self.glossary,
             "style": self.style,
+            "memory": self.memory,
             **self.extra,
         }
 
@@ -286,6 +292,25 @@ def translate_subtitles(
 
             cue_budgets = budgets(spans, options.to, profile)
 
+    memory = None
+    if options.memory:  # its files are inputs (a folder: the pairs read from it, below)
+        declare_inputs([p for p in options.memory if not Path(p).is_dir()], "translation memory")
+        from vloc.engines.options import LLM_ENGINES
+        from vloc.engines.pipeline import source_language
+        from vloc.memory.film import film_memory
+
+        with clock("memory"):
+            memory = film_memory(
+                options.memory, texts, source_lang=source_language(
+                    subtitles, texts, options.source_lang or (choice.source_lang if choice else None)
+                ), target_lang=options.to,
+                examples=kind in LLM_ENGINES and options.memory_examples > 0,
+                example_tokens=options.memory_examples,
+                encoding=options.encoding, warn=_warn,
+            )  # fmt: skip
+    if memory is not None:
+        declare_inputs(memory.files, "translation memory")
+    fixed = memory.fixed if memory is not None else {}
     coverage = None
     if choice is not None:
         coverage = _check_coverage(choice, texts, subtitles, options, _warn)
@@ -296,7 +321,14 @@ def translate_subtitles(
 
         decode_options = replace(options, to=decode_to)
         decoded = decode_with_model(
-            loaded, video, subtitles, texts, decode_options, progress=_progress, warn=_warn
+            loaded,
+            video,
+            subtitles,
+            texts,
+            decode_options,
+            progress=_progress,
+            warn=_warn,
+            skip=fixed,
         )
         model_files: Path | None = loaded.path
     else:
@@ -314,6 +346,7 @@ def translate_subtitles(
             source_lang=options.source_lang,
             glossary=glossary,
             budgets=cue_budgets,
+            memory=memory,
             encoding=options.encoding,
             workdir=options.workdir,
             device=options.device,
@@ -325,12 +358,13 @@ def translate_subtitles(
         clock.add(stage, seconds)
 
     with clock("write"):
-        translations = decoded.translations
+        translations = dict(decoded.translations)
         if traditional:
             keys = sorted(translations)
             converted = to_traditional([translations[k] for k in keys], options.to)
             translations = dict(zip(keys, converted, strict=True))
         ass_out = fmt in ("ass", "ssa")
+        translations.update(fixed)  # the memory's, byte for byte (already in the target script)
         out_texts, shown = [], []
         for i in range(n):
             text, display = render_cue(
@@ -371,7 +405,8 @@ def translate_subtitles(
                 )
         from vloc.subtitles import write_subtitles
 
-        with protect_inputs([video, subtitles, model_files, engine.glossary if engine else None]):
+        inputs = [video, subtitles, model_files, engine.glossary if engine else None]
+        with protect_inputs([*inputs, *options.memory, *(memory.files if memory else ())]):
             write_subtitles(
                 out_path, out_doc, format=fmt, keep_indices=True, lang=options.to,
                 bilingual=options.bilingual,
@@ -397,6 +432,7 @@ def translate_subtitles(
         extra=decoded.extra,
         glossary=glossary_json,
         style=style_json,
+        memory=memory.to_json() if memory is not None else None,
     )
 
 

@@ -1,0 +1,1 @@
+"""Glossaries mined from earlier translations and checked in finished ones."""
