@@ -114,7 +114,7 @@ def test_output_never_replaces_a_file_of_the_memory(tmp_path, cmd):
     before = zh.read_bytes()
     res = CliRunner().invoke(app, [*cmd, str(en), "--to", "zh", "-o", str(zh)])
     assert res.exit_code == 1, res.output
-    assert "refusing to overwrite an input" in res.stderr and "ep1.zh.srt" in res.stderr
+    assert "would overwrite the input" in res.stderr and "ep1.zh.srt" in res.stderr
     assert zh.read_bytes() == before
 
 

@@ -221,7 +221,7 @@ def test_output_never_replaces_the_memory_partner(film, tmp_path):
     before = zh.read_bytes()
     with ScriptedServer() as srv:
         r = CliRunner().invoke(app, _argv(video, subs, srv, zh, "--memory", str(en)))
-    assert r.exit_code == 1 and "refusing to overwrite an input" in r.stderr, r.output
+    assert r.exit_code == 1 and "would overwrite the input" in r.stderr, r.output
     assert zh.read_bytes() == before
 
 

@@ -13,7 +13,7 @@
   ``[bold]``) or emoji codes (``:x:``), whatever the caller passes; vloc's own styling is
   built as :class:`rich.text.Text` (:func:`styled`), never as markup.
 * Before the command runs, every file it is asked to write (``-o``, ``--table``,
-  ``--report``) is checked against every path it reads (:func:`vloc.fileio.check_output`),
+  ``--report``) is checked against every path it reads (:func:`vloc.guard.check_output`),
   and those inputs stay protected from atomic writes for the whole run.
 """
 

@@ -173,7 +173,7 @@ def mine_glossary(
         f"A term occurs in >= {opts.min_lines} lines, capitalised in >= {opts.name_share:.0%} "
         f"of its occurrences, rendered one way in >= {opts.rendering_share:.0%} of them."
     )
-    from vloc.fileio import protect_inputs
+    from vloc.guard import protect_inputs
 
     with protect_inputs(src.files):  # a subtitle pair's partner file too
         atomic_write_text(output, dumps_glossary(terms, header=header))

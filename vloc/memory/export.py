@@ -46,7 +46,7 @@ def export_tmx(
     src = read_memory(
         paths, source_lang=source_lang, target_lang=target_lang, encoding=encoding, warn=warn
     )
-    from vloc.fileio import protect_inputs
+    from vloc.guard import protect_inputs
 
     pairs = [TmxPair(p.source, p.target, film or p.film, p.cue) for p in src.pairs]
     with protect_inputs(src.files):  # a subtitle pair's partner file too
