@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,9 +61,8 @@ threading.Thread(target=sample, daemon=True).start()
 def progress(name, done, total):
     r = rss_mib()  # the stage that ends here gets its last reading too
     peaks[stage[0]] = max(peaks.get(stage[0], 0.0), r)
-    stage[0] = "context" if name == "index" and done == total else name
-    if name == "decode" and done == total:
-        stage[0] = "write"
+    after = {"features": "index", "index": "context", "decode": "write"}  # once done
+    stage[0] = after[name] if done == total and name in after else name
 
 from vloc.translator.translate import TranslateOptions, translate_subtitles
 opts = TranslateOptions(to="zh", model=model, workdir=workdir, backbone_path=path,
@@ -88,6 +88,25 @@ def make_video(path: Path, seconds: float) -> None:
         check=True,
     )  # fmt: skip
     tmp.rename(path)
+
+
+def translator(folder: Path, en: list[str], zh: list[str], width: float, feats: dict) -> Path:
+    """``bench_film_hour``'s paper-size random translator; its video input is the backbone's
+    width (D = 2048 × width)."""
+    import torch
+
+    from vloc.translator import Translator
+
+    if (folder / "translator.json").is_file():
+        return folder
+    build_translator(folder, en, zh)
+    if width != 1.0:
+        model = Translator.from_folder(folder)
+        torch.manual_seed(0)
+        cfg = replace(model.config, video_dim=round(2048 * width))
+        Translator(cfg).save(folder)
+    (folder / "translator.json").write_text(json.dumps({"features": feats}))
+    return folder
 
 
 def run_one(video: Path, subs: Path, model: Path, ws: Path, args: argparse.Namespace) -> dict:
@@ -123,9 +142,7 @@ def main() -> int:
         log("skipped: TopicVD validation data not found (see ../shared/data/README.md)")
         return 0
     _subs, en, zh, _film = films[max(sizes)]  # type: ignore[misc]
-    model = build_translator(args.out / f"model-w{args.width:g}", en, zh)
-    # the backbone width is the model's feature setting
-    (model / "translator.json").write_text(json.dumps({"features": feats}))
+    model = translator(args.out / f"model-w{args.width:g}", en, zh, args.width, feats)
     rows = []
     for n in sizes:
         subs = films[n][0]  # type: ignore[index]
