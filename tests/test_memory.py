@@ -117,3 +117,16 @@ def test_map_tensor_reads_the_stored_float16_without_a_copy_and_refuses_damage(t
     path.write_bytes(b"\xff" * 7)
     with pytest.raises(CacheError, match=str(path.name)):
         map_tensor(path, "regions")
+
+
+def test_the_keyframe_cache_keeps_a_bounded_number_of_jpegs(tmp_path, monkeypatch):
+    from vloc.engines import frames
+
+    video = make_video(tmp_path / "film.mp4", seconds=2.0, size="96x64")
+    monkeypatch.setattr(frames, "CACHED_FRAMES", 2)
+    grab = frames.FrameGrabber(video)
+    first = grab.jpeg(100)
+    for t in (500, 900, 1300, 100):
+        assert grab.jpeg(t)[:2] == b"\xff\xd8"  # a JPEG
+        assert len(grab._cache) <= 2
+    assert list(grab._cache) == [1300, 100] and grab.jpeg(100) == first  # grabbed again, same
