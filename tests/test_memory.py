@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import make_video
+
 from vloc.errors import CacheError
 from vloc.features.store import map_tensor, read_entry
 from vloc.index import film_context
@@ -44,7 +44,9 @@ def _srt(path: Path, cues: int) -> Path:
     def t(ms: int) -> str:
         return f"00:{ms // 60000:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
 
-    blocks = [f"{i + 1}\n{t(i * 1000 + 100)} --> {t(i * 1000 + 900)}\nline {i}\n" for i in range(cues)]
+    blocks = [
+        f"{i + 1}\n{t(i * 1000 + 100)} --> {t(i * 1000 + 900)}\nline {i}\n" for i in range(cues)
+    ]
     path.write_text("\n".join(blocks), encoding="utf-8")
     return path
 

@@ -211,7 +211,9 @@ def map_tensor(tensors_path: Path, name: str, meta: dict[str, Any] | None = None
     import numpy as np
 
     def damaged(why: str) -> CacheError:
-        return CacheError(f"damaged feature file ({why}); delete it to recompute", path=tensors_path)
+        return CacheError(
+            f"damaged feature file ({why}); delete it to recompute", path=tensors_path
+        )
 
     try:
         with open(tensors_path, "rb") as f:
