@@ -247,13 +247,20 @@ def fuse_rows(
 
     n = features.shape[0]
     rows = np.asarray(rows, dtype=np.int64).reshape(-1)
-    f = np.asarray(features[rows], dtype=np.float32)
-    neighbours = np.zeros_like(f)
-    for k in range(1, min(w, n - 1) + 1):
-        for near in (rows - k, rows + k):  # preceding j-k, then following j+k: enhance's order
-            has = (near >= 0) & (near < n)
-            neighbours[has] += np.asarray(features[near[has]], dtype=np.float32)
-    return f + np.float32(gamma) * neighbours
+    reach = min(w, n - 1)
+    # every row the sums read, widened once, and a zero row for an absent neighbour (adding
+    # +0.0 to the sum changes no bit: the sum starts at +0.0, so it is never -0.0)
+    near = rows[:, None] + np.arange(-reach, reach + 1)  # (U, 2·reach + 1)
+    inside = (near >= 0) & (near < n)
+    read = np.unique(near[inside])  # sorted
+    block = np.zeros((read.size + 1, *features.shape[1:]), np.float32)
+    block[:-1] = features[read]
+    at = np.where(inside, np.searchsorted(read, np.clip(near, 0, n - 1)), read.size)
+    neighbours = np.zeros((rows.size, *features.shape[1:]), np.float32)
+    for k in range(1, reach + 1):  # preceding j-k, then following j+k: enhance's order
+        neighbours += block[at[:, reach - k]]
+        neighbours += block[at[:, reach + k]]
+    return block[at[:, reach]] + np.float32(gamma) * neighbours
 
 
 @dataclass(frozen=True, eq=False)
