@@ -14,8 +14,10 @@ extractor: 16 frames at 30 fps, 112², random weights) on the same video.
 Each mode runs three times, each in a fresh process: **cold** (empty workspace, empty
 ``$VLOC_HOME`` — the backbone path is measured, and traced when the film earns it back),
 **second film** (empty workspace, ``$VLOC_HOME`` kept: a saved trace is loaded) and **warm**
-(the second run's workspace again: everything cached). It reports wall time per stage, peak RSS,
-the backbone path taken and why, and the ratio of the features stage to backbone-only time
+(the second run's workspace again: everything cached). It reports wall time per stage, peak RSS
+(of the whole run and of each stage: a sampler reads the RSS every 10 ms, the progress callback
+names the stage), the backbone path taken and why, and the ratio of the features stage to
+backbone-only time
 (the backbone on the path taken, timed on pre-decoded clips and scaled to the film's clip count),
 prints a table and writes ``OUT/film_hour_<mode>_<N>min.json``.
 
@@ -142,17 +144,35 @@ def build_translator(folder: Path, en: list[str], zh: list[str]) -> Path:
 
 
 _CHILD = r"""
-import json, resource, sys, time
+import json, os, resource, sys, threading, time
 from pathlib import Path
 t0 = time.perf_counter()
 mode, video, subs, model, workdir, output = sys.argv[1:7]
+page = os.sysconf("SC_PAGE_SIZE")
+stage, peaks = ["setup"], {}
+
+def rss_mib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * page / 2**20
+
+def sample():  # peak RSS per stage, named by the progress callback
+    while True:
+        peaks[stage[0]] = max(peaks.get(stage[0], 0.0), rss_mib())
+        time.sleep(0.01)
+
+def progress(name, done, total, *_):
+    peaks[stage[0]] = max(peaks.get(stage[0], 0.0), rss_mib())
+    after = {"features": "index", "index": "context", "decode": "write"}
+    stage[0] = after[name] if done == total and name in after else name
+
+threading.Thread(target=sample, daemon=True).start()
 import vloc
 from vloc.features import FeatureOptions, extract_features, load_features
 out = {}
 if mode == "cues":
     from vloc.translator.translate import TranslateOptions, translate_subtitles
     opts = TranslateOptions(to="zh", model=model, output=output, workdir=workdir)
-    r = translate_subtitles(video, subs, opts)
+    r = translate_subtitles(video, subs, opts, progress=progress)
     out["timings"] = r.timings
     out["cache"] = r.cache
     out["cues"] = r.cues
@@ -164,7 +184,7 @@ if mode == "cues":
                             "optimizations": meta.get("optimizations")}
 else:
     opts = FeatureOptions(backbone=sys.argv[7], weights="random", seed=0, mode="stride")
-    r = extract_features(video, options=opts, workdir=workdir)
+    r = extract_features(video, options=opts, workdir=workdir, progress=progress)
     out["timings"] = r.timings
     out["cache"] = {"features": r.cache_hit}
     out["clips"] = r.metas["stride"]["shapes"]["pooled"][0]
@@ -172,6 +192,7 @@ else:
 out["wall_s"] = time.perf_counter() - t0
 out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 out["peak_rss_children_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+out["peak_rss_stages_mib"] = {k: round(v) for k, v in peaks.items()}
 print("RESULT " + json.dumps(out))
 """
 
@@ -289,6 +310,7 @@ def main() -> int:
                 else None,
                 "total_over_backbone": round(r["wall_s"] / backbone_s, 3) if backbone_s else None,
                 "peak_rss_mib": round(max(r["peak_rss_mib"], r["peak_rss_children_mib"])),
+                "peak_rss_stages_mib": r.get("peak_rss_stages_mib"),
                 "backbone_path": r.get("backbone_path"),
             }
         )
@@ -304,6 +326,9 @@ def main() -> int:
             f"{row['features_over_backbone'] or 0:>8.3f} {row['total_over_backbone'] or 0:>8.3f}"
             f"  {stages}"
         )
+    for row in table:
+        stages = ", ".join(f"{k} {v}" for k, v in (row["peak_rss_stages_mib"] or {}).items())
+        log(f"{row['run']}: peak RSS per stage (MiB): {stages}")
     for row in table:
         bp = row["backbone_path"] or {}
         if bp.get("reason"):

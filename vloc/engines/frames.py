@@ -19,6 +19,7 @@ to ``FRAME_SIDE`` pixels, JPEG quality ``JPEG_QSCALE``) and cached per timestamp
 from __future__ import annotations
 
 import base64
+import collections
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 FRAME_SIDE = 336  # px, the short side of an attached frame (a typical VLM tile)
 JPEG_QSCALE = 5  # ffmpeg -q:v for mjpeg: 2 (best) .. 31; 5 is ~30 KB at 336 px
+CACHED_FRAMES = 256  # JPEGs kept for reuse by later batches (~8 MB), whatever the film's length
 
 
 def select_frames(
@@ -63,14 +65,17 @@ def select_frames(
 
 
 class FrameGrabber:
-    """Small JPEGs of a video at given times, cached."""
+    """Small JPEGs of a video at given times, the ``CACHED_FRAMES`` most recently used kept
+    (frames recur across neighbouring batches; a film-long cache grew by a JPEG per cue)."""
 
     def __init__(self, video: str | Path) -> None:
         self.video = Path(video)
-        self._cache: dict[int, bytes] = {}
+        self._cache: collections.OrderedDict[int, bytes] = collections.OrderedDict()
 
     def jpeg(self, t_ms: int) -> bytes:
-        if t_ms not in self._cache:
+        if t_ms in self._cache:
+            self._cache.move_to_end(t_ms)
+        else:
             from vloc.media.command import ffmpeg_command
             from vloc.media.info import _tool
 
@@ -95,6 +100,8 @@ class FrameGrabber:
                     f"cannot grab a frame at {t_ms / 1000:.2f} s: {tail[0]}", path=self.video
                 )
             self._cache[t_ms] = p.stdout
+            while len(self._cache) > CACHED_FRAMES:
+                self._cache.popitem(last=False)
         return self._cache[t_ms]
 
 

@@ -129,6 +129,8 @@ def run_backbone(
     stats: dict[str, float] | None = None,
     done: dict[int, tuple[Any, Any, tuple[int, int]]] | None = None,
     on_row: Callable[[int, tuple[Any, Any, tuple[int, int]], bool], None] | None = None,
+    capacity: int | None = None,
+    dtype: str = "float32",
 ) -> tuple[Any, Any, Any]:
     """Run ``backbone`` over media clips; rows are placed by ``Clip.index``.
 
@@ -139,13 +141,25 @@ def run_backbone(
         grid: regions per side, or None for pooled features only.
         done: rows computed by an earlier run (clip index -> (pooled (D,), regions (R, D) or
             None, (start_ms, end_ms))); the iterator yields the others.
-        on_row: called as ``on_row(index, row, padded)`` for every computed clip.
+        on_row: called as ``on_row(index, row, padded)`` for every computed clip; the row's
+            arrays are views of the result arrays (already in ``dtype``).
         stats: if given, ``stats["compute_s"]`` receives the seconds spent in the model
             (normalisation, trunk, pooling) as opposed to waiting for decoded clips.
+        capacity: rows to allocate up front when ``n`` is None (the clips an intact file
+            gives); the arrays grow if more arrive.
+        dtype: of the pooled and region arrays: ``"float32"``, or the store's ``"float16"``
+            (the same values as float32 cast at the end: the cast is elementwise).
 
     Returns:
-        pooled (N, D) float32, regions (N, grid², D) float32 or None, spans (N, 2) int64
+        pooled (N, D), regions (N, grid², D) or None (in ``dtype``), spans (N, 2) int64
         (numpy arrays).
+
+    Memory: the result arrays are allocated once, before the first batch, and every batch's
+    outputs are copied into them, so nothing a batch allocates outlives it. Keeping each batch's
+    small output tensors instead (a few KB per clip) left them scattered through the heap among
+    the freed activations, and glibc could no longer reuse those holes for the next clip's
+    multi-MB input and activations: the heap grew by about one clip of activations per clip
+    (~9 MiB per cue for 16 × 224² clips), peak RSS linear in the film's length.
     """
     import numpy as np
     import torch
@@ -153,7 +167,37 @@ def run_backbone(
     from vloc.backbones import normalise_clips, pool_features
 
     mean, std = backbone.spec.mean, backbone.spec.std
-    rows: dict[int, tuple[Any, Any, tuple[int, int]]] = dict(done or {})  # index -> row
+    dim, regions_per = backbone.dim, (grid * grid if grid else 0)
+    size = n if n is not None else max(capacity or 0, len(done or {}), 1)
+    pooled = np.zeros((size, dim), dtype)  # (N, D)
+    regions = np.zeros((size, regions_per, dim), dtype) if grid else None  # (N, g², D)
+    spans = np.zeros((size, 2), np.int64)  # (N, 2) [start_ms, end_ms)
+    have = np.zeros(size, bool)
+
+    def grow(index: int) -> None:
+        nonlocal pooled, regions, spans, have, size
+        if n is not None:
+            raise InputError(f"decoding gave clip {index} where {n} clips were expected")
+        new = max(2 * size, index + 1)
+        pooled = np.concatenate([pooled, np.zeros((new - size, dim), dtype)])
+        if regions is not None:
+            regions = np.concatenate([regions, np.zeros((new - size, regions_per, dim), dtype)])
+        spans = np.concatenate([spans, np.zeros((new - size, 2), np.int64)])
+        have = np.concatenate([have, np.zeros(new - size, bool)])
+        size = new
+
+    def put(index: int, p: Any, r: Any, span: tuple[int, int]) -> tuple[Any, Any, Any]:
+        if index >= size:
+            grow(index)
+        pooled[index] = p  # float32 -> dtype, elementwise
+        if regions is not None:
+            regions[index] = r
+        spans[index] = span
+        have[index] = True
+        return pooled[index], None if regions is None else regions[index], span
+
+    for i, (p, r, span) in (done or {}).items():  # float16 rows of an earlier run (as stored)
+        put(i, p, r, span)
     with torch.inference_mode():
         compute = 0.0
         for batch in _batches(clips, batch_size):
@@ -165,33 +209,21 @@ def run_backbone(
             p = p.float().cpu().numpy()
             r = r.float().cpu().numpy() if grid else None
             for b, c in enumerate(batch):
-                rows[c.index] = (p[b], None if r is None else r[b], (c.start_ms, c.end_ms))
+                row = put(c.index, p[b], None if r is None else r[b], (c.start_ms, c.end_ms))
                 if on_row is not None:
-                    on_row(c.index, rows[c.index], c.padded)
+                    on_row(c.index, row, c.padded)
+            del frames, x, fmap, p, r
             compute += time.perf_counter() - t0
             if on_batch is not None:
                 on_batch(len(batch))
     if stats is not None:
         stats["compute_s"] = compute
-    count = n if n is not None else len(rows)
-    missing = [i for i in range(count) if i not in rows]
-    if missing or len(rows) != count:
+    count = n if n is not None else int(have.sum())
+    missing = np.flatnonzero(~have[:count]).tolist()
+    if missing or int(have.sum()) != count:
+        got = np.flatnonzero(have).tolist()
         raise InputError(
-            f"decoding gave clips {sorted(rows)[:5]}... where positions 0..{count - 1} were "
+            f"decoding gave clips {got[:5]}... where positions 0..{count - 1} were "
             f"expected (missing {missing[:10]})"
         )
-    order = range(count)
-    dim = backbone.dim
-    # rows from ``done`` are float16 (as stored): stacking them with float32 rows gives float32,
-    # exactly the values an uninterrupted run holds before the store casts them to float16
-    f32 = np.float32
-    pooled = np.stack([rows[i][0] for i in order]).astype(f32) if count else np.zeros((0, dim), f32)
-    regions = None
-    if grid:
-        regions = (
-            np.stack([rows[i][1] for i in order]).astype(f32)
-            if count
-            else np.zeros((0, grid * grid, dim), np.float32)
-        )
-    spans = np.array([rows[i][2] for i in order], dtype=np.int64).reshape(count, 2)
-    return pooled, regions, spans
+    return pooled[:count], None if regions is None else regions[:count], spans[:count]

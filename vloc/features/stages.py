@@ -17,6 +17,7 @@ from vloc.features.chunks import Chunks
 from vloc.features.options import FeatureOptions, ProgressFn
 from vloc.features.pipeline import Overlapped, iter_overlapped, run_backbone
 from vloc.features.planning import Plan, Run
+from vloc.features.store import DISK_DTYPE
 from vloc.workspace import Workspace
 
 QUEUE_BATCHES = 2  # decoded batches buffered ahead of compute (bounds memory)
@@ -125,6 +126,8 @@ def extract_kind(
             stats=stats,
             done=done,
             on_row=None if chunks is None else lambda i, row, pad: chunks.add(i, row, padded=pad),
+            capacity=n,
+            dtype=DISK_DTYPE,  # streamed into the store's float16: half the memory of float32
         )
     finally:
         if hasattr(clips, "close"):

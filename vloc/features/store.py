@@ -19,6 +19,7 @@ Reading uses ``safetensors.numpy`` (no torch import).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,18 +151,26 @@ def write_entry(
     return tensors_path, meta_path
 
 
+def read_meta(tensors_path: Path) -> dict[str, Any]:
+    """The JSON metadata beside an entry's tensors; CacheError when it cannot be read."""
+    meta_path = tensors_path.with_suffix(".json")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise CacheError(f"cannot read feature metadata: {e}", path=meta_path) from e
+    if not isinstance(meta, dict):
+        raise CacheError("feature metadata is not a JSON object", path=meta_path)
+    return meta
+
+
 def read_entry(tensors_path: Path, meta: dict[str, Any] | None = None) -> FeatureSet:
     """Read one entry; CacheError when the file is damaged or disagrees with its metadata."""
     import numpy as np
     from safetensors.numpy import load_file
 
-    meta_path = tensors_path.with_suffix(".json")
     note_read(tensors_path, "a features entry")
     if meta is None:
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise CacheError(f"cannot read feature metadata: {e}", path=meta_path) from e
+        meta = read_meta(tensors_path)
     try:
         arrays = load_file(str(tensors_path))
     except Exception as e:  # safetensors raises its own error types for damaged headers
@@ -188,6 +197,56 @@ def read_entry(tensors_path: Path, meta: dict[str, Any] | None = None) -> Featur
         meta=meta,
         path=tensors_path,
     )
+
+
+_NUMPY_DTYPES = {"F16": "float16", "F32": "float32", "I64": "int64"}  # safetensors -> numpy
+
+
+def map_tensor(tensors_path: Path, name: str, meta: dict[str, Any] | None = None) -> np.ndarray:
+    """One tensor of an entry, memory-mapped read-only from the file (no copy: pages are read
+    when touched and can be dropped again), in its stored dtype (float16 for features).
+
+    A long film's regions need not sit in memory as float32: ``vloc translate`` maps them and
+    widens only the rows a batch uses. CacheError when the file is damaged, lacks ``name`` or
+    disagrees with ``meta`` (the entry's metadata, when given).
+    """
+    import numpy as np
+
+    note_read(tensors_path, "a features entry")
+
+    def damaged(why: str) -> CacheError:
+        return CacheError(
+            f"damaged feature file ({why}); delete it to recompute", path=tensors_path
+        )
+
+    try:
+        with open(tensors_path, "rb") as f:
+            head = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(head)) if 0 < head < 100_000_000 else None
+        size = tensors_path.stat().st_size
+    except (OSError, ValueError) as e:
+        raise damaged(f"unreadable header: {e}") from e
+    entry = header.get(name) if isinstance(header, dict) else None
+    if not isinstance(entry, dict):
+        raise damaged(f"no tensor {name!r}")
+    try:
+        dtype = np.dtype(_NUMPY_DTYPES[entry["dtype"]])
+        shape = tuple(int(x) for x in entry["shape"])
+        begin, end = (int(x) for x in entry["data_offsets"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise damaged(f"tensor {name!r} has an unreadable header entry") from e
+    count = math.prod(shape)
+    if end - begin != count * dtype.itemsize or 8 + head + end > size:
+        raise damaged(f"tensor {name!r} does not fit the file")
+    want = (meta or {}).get("shapes", {}).get(name)
+    if want is not None and list(want) != list(shape):
+        raise CacheError(
+            f"tensor {name!r} does not match its metadata shape {want}; delete the entry",
+            path=tensors_path,
+        )
+    if count == 0:
+        return np.zeros(shape, dtype)
+    return np.memmap(tensors_path, dtype=dtype, mode="r", offset=8 + head + begin, shape=shape)
 
 
 def list_entries(ws: Workspace, kind: str | None = None) -> list[tuple[Path, dict[str, Any]]]:

@@ -220,13 +220,47 @@ def enhance(
 
 def gather_context(ids: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Eq. 3 for a batch: (video ``(B, P, R, D)`` float32, the ``segments`` ``(N, R, D)`` at the
-    context ids ``(B, P)`` with zeros at padding; mask ``(B, P)`` bool, True at real ones)."""
+    context ids ``(B, P)`` with zeros at padding; mask ``(B, P)`` bool, True at real ones).
+    ``segments`` is the film's array, or a lazy context's rows of it (indexed the same way)."""
     import numpy as np
 
     mask = ids != PAD_ID
     video = segments[np.where(mask, ids, 0)]  # (B, P, R, D)
     video[~mask] = 0.0
     return np.ascontiguousarray(video, dtype=np.float32), mask
+
+
+def fuse_rows(
+    features: np.ndarray, rows: np.ndarray, *, w: int = DEFAULT_W, gamma: float = DEFAULT_GAMMA
+) -> np.ndarray:
+    """Eq. 2 for the segments at ``rows`` only: ``enhance(features)[rows]``, bit for bit (the
+    same float32 sums in the same order), reading just those rows and their neighbours.
+
+    Args:
+        features: ``(N, ...)`` raw per-segment features (float16, e.g. memory-mapped, or
+            float32).
+        rows: ``(U,)`` segment positions in ``[0, N)``.
+    Returns:
+        ``(U, ...)`` float32 enhanced features.
+    """
+    import numpy as np
+
+    n = features.shape[0]
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+    reach = min(w, n - 1)
+    # every row the sums read, widened once, and a zero row for an absent neighbour (adding
+    # +0.0 to the sum changes no bit: the sum starts at +0.0, so it is never -0.0)
+    near = rows[:, None] + np.arange(-reach, reach + 1)  # (U, 2·reach + 1)
+    inside = (near >= 0) & (near < n)
+    read = np.unique(near[inside])  # sorted
+    block = np.zeros((read.size + 1, *features.shape[1:]), np.float32)
+    block[:-1] = features[read]
+    at = np.where(inside, np.searchsorted(read, np.clip(near, 0, n - 1)), read.size)
+    neighbours = np.zeros((rows.size, *features.shape[1:]), np.float32)
+    for k in range(1, reach + 1):  # preceding j-k, then following j+k: enhance's order
+        neighbours += block[at[:, reach - k]]
+        neighbours += block[at[:, reach + k]]
+    return block[at[:, reach]] + np.float32(gamma) * neighbours
 
 
 @dataclass(frozen=True, eq=False)
@@ -238,21 +272,49 @@ class FilmContext:
         ids: ``(N, P)`` int64 cue positions per cue (``PAD_ID`` = padding; ``(N, 1)`` for
             ``own``), or None for ``none``.
         segments: ``(N, R, D)`` float32 per-cue segments the ids index: window-fused (eq. 2)
-            for ``global`` and ``temporal``, raw for ``own``; None for ``none``.
+            for ``global`` and ``temporal``, raw for ``own``; None for ``none`` and for a
+            ``lazy`` context.
+        raw: a ``lazy`` context's ``(N, R, D)`` stored features (float16, possibly
+            memory-mapped): :meth:`gather` fuses only the rows a batch uses, with ``w`` and
+            ``gamma``, so the film's segments never sit in memory as float32.
     """
 
     kind: str
     ids: np.ndarray | None
     segments: np.ndarray | None
+    raw: np.ndarray | None = None
+    w: int = DEFAULT_W
+    gamma: float = DEFAULT_GAMMA
 
     def gather(self, rows: Sequence[int] | np.ndarray) -> tuple[Any, Any]:
         """(video ``(B, P, R, D)`` float32, mask ``(B, P)`` bool) for the cues at ``rows``;
-        (None, None) for ``none``."""
+        (None, None) for ``none``. The same values whether the context is lazy or not."""
         import numpy as np
 
-        if self.ids is None or self.segments is None:
+        if self.ids is None or (self.segments is None and self.raw is None):
             return None, None
-        return gather_context(self.ids[np.asarray(rows, dtype=np.int64)], self.segments)
+        ids = self.ids[np.asarray(rows, dtype=np.int64)]  # (B, P)
+        if self.segments is not None:
+            return gather_context(ids, self.segments)
+        used = np.unique(np.where(ids != PAD_ID, ids, 0))  # (U,) the segments this batch sees
+        if self.kind in FUSED_KINDS:
+            block = fuse_rows(self.raw, used, w=self.w, gamma=self.gamma)  # (U, R, D)
+        else:
+            block = np.asarray(self.raw[used], dtype=np.float32)
+        return gather_context(ids, _Rows(used, block))
+
+
+class _Rows:
+    """Rows ``used`` (sorted) of an ``(N, R, D)`` array, held as ``block`` ``(U, R, D)``:
+    indexing by cue positions among ``used`` gives what the full array would."""
+
+    def __init__(self, used: np.ndarray, block: np.ndarray) -> None:
+        self.used, self.block = used, block
+
+    def __getitem__(self, positions: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        return self.block[np.searchsorted(self.used, positions)]
 
 
 def film_context(
@@ -265,6 +327,7 @@ def film_context(
     gamma: float = DEFAULT_GAMMA,
     embeddings: np.ndarray | None = None,
     encoder: Encoder | None = None,
+    lazy: bool = False,
 ) -> FilmContext:
     """The context of every cue of one film: ids by ``kind`` and the features they index.
 
@@ -277,6 +340,9 @@ def film_context(
         embeddings: ``global``: the cues' index embeddings ``(N, E)``
             (``SubtitleIndex.embeddings()`` of the same cues); when None, the ``texts`` are
             embedded with ``encoder`` exactly as the index does (:func:`embed_texts`).
+        lazy: keep ``features`` as given (float16, memory-mapped: a long film's segments are
+            never widened to float32 as a whole) and fuse per batch in
+            :meth:`FilmContext.gather`, which returns the same values.
     """
     import numpy as np
 
@@ -300,6 +366,8 @@ def film_context(
             "must come from the same subtitles"
         )
     ids = context_ids(kind, n, p=p, embeddings=embeddings)
+    if lazy:
+        return FilmContext(kind, ids, None, raw=features, w=w, gamma=gamma)
     if kind in FUSED_KINDS:
         segments = enhance(features, w=w, gamma=gamma)  # (N, R, D) float32
     else:

@@ -82,7 +82,10 @@ def decode_with_model(
     c0 = time.perf_counter()
     from vloc.index import film_context
 
-    context = film_context(kind, texts, regions, embeddings=embeddings, **config.context_options)
+    # lazy: the film's float16 regions stay memory-mapped; each batch fuses only what it uses
+    context = film_context(
+        kind, texts, regions, embeddings=embeddings, lazy=True, **config.context_options
+    )
     timings["context"] = time.perf_counter() - c0
 
     run_key = stable_hash(
@@ -195,8 +198,10 @@ def _cue_features(
     progress: ProgressFn,
     warn: WarnFn,
 ) -> tuple[np.ndarray, str, bool]:
-    """(per-cue segment features ``(N, R, D_v)`` float32, their store key, cache hit)."""
-    from vloc.features import extract_features, load_features
+    """(per-cue segment features ``(N, R, D_v)`` float16, memory-mapped from the store, their
+    store key, cache hit)."""
+    from vloc.features import extract_features
+    from vloc.features.store import map_tensor, read_meta
 
     if not video.is_file():
         raise InputError("video not found", path=video)
@@ -210,10 +215,10 @@ def _cue_features(
         warn=warn,
     )
     entry = result.outputs["cues"]
-    fs = load_features(entry)
-    regions = fs.regions  # (N, R, D_v) float32
-    if regions is None or regions.shape[0] != n:
-        rows = 0 if regions is None else regions.shape[0]
+    meta = read_meta(entry)
+    regions = map_tensor(entry, "regions", meta)  # (N, R, D_v) float16
+    if regions.ndim != 3 or regions.shape[0] != n:
+        rows = regions.shape[0] if regions.ndim else 0
         raise VlocError(
             f"cue features have {rows} rows for {n} cues; delete this entry and retry", path=entry
         )
@@ -224,7 +229,7 @@ def _cue_features(
             f"grid it was trained with in {INFO_FILE}",
             path=loaded.path,
         )
-    return regions, str(fs.meta.get("key") or entry.name), result.cache_hit
+    return regions, str(meta.get("key") or entry.name), result.cache_hit
 
 
 def _cue_embeddings(
