@@ -24,7 +24,7 @@ from vloc.errors import CacheError
 from vloc.features.store import map_tensor, read_entry
 from vloc.index import film_context
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MAX_MIB_PER_CUE = 1.5
 FEW, MANY = 8, 48
 
