@@ -44,6 +44,22 @@ def titles(data: Path) -> dict[str, str]:
     return out
 
 
+def series_films(data: Path, out: Path) -> tuple[Path, list[str], dict[str, list[str]]]:
+    """Import the TopicVD films as SRT pairs under ``out/srt`` → (that folder, film names,
+    films by series title)."""
+    from vloc.translator.topicvd import import_topicvd
+
+    srt = out / "srt"
+    srt.mkdir(parents=True, exist_ok=True)
+    import_topicvd(data, out / "topicvd.jsonl", srt_dir=srt)
+    film_title = titles(data)
+    films = sorted(p.name[: -len(".en.srt")] for p in srt.glob("*.en.srt"))
+    by_title: dict[str, list[str]] = defaultdict(list)
+    for f in films:
+        by_title[film_title.get(f, f)].append(f)
+    return srt, films, by_title
+
+
 def measure(srt: Path, film: str, memory: list[str], out: Path) -> dict:
     """Mine the glossary of ``memory`` (film ids) and check it on ``film``."""
     from vloc.glossary.check import check_glossary
@@ -81,17 +97,9 @@ def main() -> int:
     if not (args.data / "valid.en").is_file():
         print(f"skipped: TopicVD data not found at {args.data}")
         return 0
-    from vloc.translator.topicvd import import_topicvd
-
     out = args.out
-    srt = out / "srt"
-    srt.mkdir(parents=True, exist_ok=True)
-    import_topicvd(args.data, out / "topicvd.jsonl", srt_dir=srt)
+    srt, films, by_title = series_films(args.data, out)
     film_title = titles(args.data)
-    films = sorted(p.name[: -len(".en.srt")] for p in srt.glob("*.en.srt"))
-    by_title: dict[str, list[str]] = defaultdict(list)
-    for f in films:
-        by_title[film_title.get(f, f)].append(f)
     runs: list[tuple[str, str, list[str]]] = []
     settings = args.settings.split(",")
     if "series" in settings:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from glossary_precision import DEFAULT_DATA, titles
+from glossary_precision import DEFAULT_DATA, series_films, titles
 
 _SQUASH = re.compile(r"[\W_]+")
 
@@ -48,18 +48,11 @@ def main() -> int:
     from sacrebleu.metrics import CHRF
 
     from vloc.memory import MemoryOptions, open_memory, read_memory
-    from vloc.translator.topicvd import import_topicvd
 
     chrf = CHRF()
     out = args.out
-    srt = out / "srt"
-    srt.mkdir(parents=True, exist_ok=True)
-    import_topicvd(args.data, out / "topicvd.jsonl", srt_dir=srt)
+    srt, films, by_title = series_films(args.data, out)
     film_title = titles(args.data)
-    films = sorted(p.name[: -len(".en.srt")] for p in srt.glob("*.en.srt"))
-    by_title: dict[str, list[str]] = defaultdict(list)
-    for f in films:
-        by_title[film_title.get(f, f)].append(f)
     thresholds = [float(t) for t in args.thresholds.split(",")]
     totals: dict[tuple[str, float], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for setting in args.settings.split(","):

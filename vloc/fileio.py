@@ -125,6 +125,28 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             raise VlocError(f"cannot write ({type(e).__name__}: {e})", path=path) from e
 
 
+def append_lines(path: str | Path, text: str, *, what: str) -> None:
+    """Append ``text`` (whole lines, each ending in a newline) to the log at ``path`` in one
+    fsynced write — kill-safe: after a line cut short by a kill, a newline first, so readers
+    skip only that line. A registered secret (:mod:`vloc.redact`) never reaches the file; an
+    OSError becomes a :class:`VlocError` naming ``what`` and the file."""
+    path = Path(path)
+    data = redact_known(text).encode("utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab") as f:
+            if f.tell() > 0:
+                with open(path, "rb") as r:
+                    r.seek(-1, os.SEEK_END)
+                    if r.read(1) != b"\n":
+                        data = b"\n" + data
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise VlocError(f"cannot write the {what}: {e.strerror or e}", path=path) from e
+
+
 def check_folder(path: Path, what: str) -> None:
     """An :class:`InputError` when ``path`` exists (or is a link) but is no usable folder — a
     file, or a symbolic link whose target is missing (``mkdir`` would fail with a bare "File

@@ -154,12 +154,8 @@ def run_guard() -> Iterator[RunGuard]:
     if current is not None:
         yield current
         return
-    guard = RunGuard()
-    token = _GUARD.set(guard)
-    try:
+    with next_run() as guard:
         yield guard
-    finally:
-        _GUARD.reset(token)
 
 
 @contextlib.contextmanager

@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from vloc.errors import VlocError
-from vloc.fileio import sha256_bytes
+from vloc.fileio import append_lines, sha256_bytes
 
 CONTEXT_FORMAT = 1  # "v" of a record; records of a newer format are skipped by this reader
 CONTEXT_SUFFIX = ".context.jsonl"  # a journal "x.jsonl" has its context log "x.context.jsonl"
@@ -105,22 +104,10 @@ def append_context(path: str | Path, records: Sequence[ContextRecord]) -> None:
     path = Path(path)
     if not records:
         return
-    data = "".join(
+    text = "".join(
         json.dumps(r.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n" for r in records
-    ).encode("utf-8")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "ab") as f:
-            if f.tell() > 0:
-                with open(path, "rb") as r:
-                    r.seek(-1, os.SEEK_END)
-                    if r.read(1) != b"\n":
-                        data = b"\n" + data  # after a line cut short by a kill
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError as e:
-        raise VlocError(f"cannot write the context log: {e.strerror or e}", path=path) from e
+    )
+    append_lines(path, text, what="context log")
 
 
 def _ints(value: object) -> tuple[int, ...] | None:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vloc.errors import VlocError
-from vloc.redact import redact_known
+from vloc.fileio import append_lines
 from vloc.workspace import Workspace, safe_name
 
 JOURNAL_DIR = "translations"  # workspace sub-folder of decoding journals
@@ -75,21 +74,8 @@ class Journal:
                     self.entries[item["k"]] = str(item.get("t", ""))
 
     def append(self, items: list[tuple[str, str]]) -> None:
-        data = "".join(json.dumps({"k": k, "t": t}, ensure_ascii=False) + "\n" for k, t in items)
-        data = redact_known(data).encode()  # a registered key never reaches a journal
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "ab") as f:
-                if f.tell() > 0:
-                    with open(self.path, "rb") as r:
-                        r.seek(-1, os.SEEK_END)
-                        if r.read(1) != b"\n":
-                            data = b"\n" + data  # after a line cut short by a kill
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as e:
-            raise VlocError(f"cannot write the translation journal: {e}", path=self.path) from e
+        text = "".join(json.dumps({"k": k, "t": t}, ensure_ascii=False) + "\n" for k, t in items)
+        append_lines(self.path, text, what="translation journal")
         self.entries.update(items)
 
 
