@@ -170,8 +170,8 @@ import vloc
 from vloc.features import FeatureOptions, extract_features, load_features
 out = {}
 if mode == "cues":
-    from vloc.translator.translate import TranslateOptions, translate_subtitles
-    opts = TranslateOptions(to="zh", model=model, output=output, workdir=workdir)
+    from vloc.pipeline import OwnModel, TranslateOptions, translate_subtitles
+    opts = TranslateOptions(to="zh", decoder=OwnModel(model=model), output=output, workdir=workdir)
     r = translate_subtitles(video, subs, opts, progress=progress)
     out["timings"] = r.timings
     out["cache"] = r.cache

@@ -64,9 +64,9 @@ def progress(name, done, total):
     after = {"features": "index", "index": "context", "decode": "write"}  # once done
     stage[0] = after[name] if done == total and name in after else name
 
-from vloc.translator.translate import TranslateOptions, translate_subtitles
-opts = TranslateOptions(to="zh", model=model, workdir=workdir, backbone_path=path,
-                        output=os.path.join(workdir, "out.zh.srt"))
+from vloc.pipeline import OwnModel, TranslateOptions, translate_subtitles
+opts = TranslateOptions(to="zh", decoder=OwnModel(model=model, backbone_path=path),
+                        workdir=workdir, output=os.path.join(workdir, "out.zh.srt"))
 t0 = time.perf_counter()
 r = translate_subtitles(video, subs, opts, progress=progress)
 stop.set()

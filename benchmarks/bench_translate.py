@@ -86,16 +86,16 @@ def main() -> None:
             [sys.executable, str(ROOT / "examples" / "make_film.py"), str(FILM)], check=True
         )
 
+    from vloc.catalogue import installed as installed_models
     from vloc.errors import VlocError
-    from vloc.translator.registry import list_models
-    from vloc.translator.translate import TranslateOptions, translate_subtitles
+    from vloc.pipeline import OwnModel, TranslateOptions, translate_subtitles
 
     with tempfile.TemporaryDirectory(prefix="vloc-bench-translate-") as tmp:
         tmp_path = Path(tmp)
         random_model = False
         model = args.model
         if model is None:
-            installed = [p for p in list_models() if _target(p) == args.to]
+            installed = [p for p in installed_models("translator") if _target(p) == args.to]
             if installed:
                 model = str(installed[0])
             else:
@@ -107,10 +107,8 @@ def main() -> None:
         for label in ("cold", "warm"):
             opts = TranslateOptions(
                 to=args.to,
-                model=model,
+                decoder=OwnModel(model=model, beam_size=args.beam, batch_size=args.batch_size),
                 output=tmp_path / f"film.{args.to}.{label}.srt",
-                beam_size=args.beam,
-                batch_size=args.batch_size,
                 workdir=tmp_path / "ws",
             )
             t0 = time.perf_counter()

@@ -116,7 +116,7 @@ def ship_model(run: Path, target: Path, args: argparse.Namespace, results: dict)
         f"{args.width}, {args.size} px, {FEATURE_FPS:g} fps",
         "dim": info["video"]["dim"],
     }
-    info["features"] = {  # FeatureOptions fields (vloc.registry.feature_settings)
+    info["features"] = {  # FeatureOptions fields (vloc.catalogue.feature_settings)
         "backbone": args.backbone,
         "weights": BACKBONE_FILE,
         "width": args.width,

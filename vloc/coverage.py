@@ -191,7 +191,7 @@ def check_model(
     """Measure ``texts`` (read from ``input_path``) against the source tokenizer of the model
     in ``folder`` and apply the coverage policy (:func:`check`, naming the installed models of
     its kind and :data:`REMEDIES`) → the :class:`Coverage`."""
-    from vloc.registry import SRC_TOKENIZER_DIR, describe_installed
+    from vloc.catalogue import SRC_TOKENIZER_DIR, describe_installed
 
     coverage = measure_folder(folder / SRC_TOKENIZER_DIR, texts)
     train_command, engines = REMEDIES[model.kind]

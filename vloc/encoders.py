@@ -144,7 +144,7 @@ LEGACY_ENCODERS_DIR = "models"  # where they were cached before (still read, nev
 def encoders_cache() -> Path:
     """Where hub encoders are downloaded: ``vloc_home()/encoders`` (hugging face cache layout),
     apart from ``vloc_home()/models``, where installed translators and summarizers are looked
-    up (:mod:`vloc.registry`)."""
+    up (:mod:`vloc.catalogue`)."""
     return vloc_home() / ENCODERS_DIR
 
 

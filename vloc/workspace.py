@@ -46,6 +46,15 @@ def vloc_home() -> Path:
     return Path(base).expanduser() / "vloc"
 
 
+HF_CACHE = "hf"  # vloc_home()/hf: where hub names are looked up (and downloaded to, if allowed)
+
+
+def hf_cache_dir() -> Path:
+    """Where Hugging Face hub names are looked up (seq2seq engines, sentence encoders, CLIP):
+    ``vloc_home()/hf``."""
+    return vloc_home() / HF_CACHE
+
+
 def safe_name(name: str) -> str:
     """A file-system-safe version of ``name`` (keeps unicode letters, digits, ``.``, ``-``, ``_``)."""
     cleaned = _UNSAFE.sub("_", name).strip("._").lstrip("-")

@@ -11,18 +11,19 @@ import pytest
 from scripted_server import ScriptedServer, batch_of
 
 from vloc.engines import EngineError, EngineOptions, open_engine
-from vloc.engines.base import BatchRequest, GlossaryTerm, Line
-from vloc.engines.glossary import (
+from vloc.engines.base import BatchRequest, Line
+from vloc.engines.prompts import build_messages, reply_schema
+from vloc.engines.replies import ReplyError, parse_reply
+from vloc.engines.runner import EngineRunner, FilmText, make_batches, related_rows
+from vloc.errors import InputError
+from vloc.glossary.file import (
+    GlossaryTerm,
     glossary_report,
     mask_terms,
     missing_terms,
     read_glossary,
     unmask_terms,
 )
-from vloc.engines.prompts import build_messages, reply_schema
-from vloc.engines.replies import ReplyError, parse_reply
-from vloc.engines.runner import EngineRunner, FilmText, make_batches, related_rows
-from vloc.errors import InputError
 
 LINES = tuple(Line(n, f"Line number {n} about Rommel.") for n in range(10, 16))
 
@@ -289,7 +290,7 @@ def test_glossary_file_and_masking(tmp_path):
 
 
 def test_glossary_names_match_as_written_common_words_in_any_case():
-    from vloc.engines.glossary import terms_in
+    from vloc.glossary.file import terms_in
 
     terms = (GlossaryTerm("Over", "完毕"), GlossaryTerm("May", "梅"), GlossaryTerm("tank", "坦克"))
     assert terms_in(["It's over.", "You may go."], terms) == ()

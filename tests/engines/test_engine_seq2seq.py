@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from vloc.engines.base import BatchRequest, EngineError, GlossaryTerm, Line
-from vloc.engines.glossary import mask_terms, unmask_terms
+from vloc.engines.base import BatchRequest, EngineError, Line
 from vloc.engines.seq2seq import Seq2SeqEngine, Seq2SeqSettings, hf_cache_dir
 from vloc.errors import InputError, WeightsError
+from vloc.glossary.file import GlossaryTerm, mask_terms, unmask_terms
 
 pytest.importorskip("sentencepiece")
 

@@ -253,7 +253,7 @@ def test_draft_writes_a_glossary_and_synopsis_to_edit(film, tmp_path):
 def test_a_drafted_glossary_reads_back_whatever_the_model_wrote(film, tmp_path):
     """Tabs and newlines inside a drafted term would split its row of the TSV file: a wrong
     target, a bogus term, or a file vloc refuses."""
-    from vloc.engines.glossary import read_glossary
+    from vloc.glossary.file import read_glossary
 
     video, subs = film
     terms = [{"source": "Rommel", "target": "隆美尔\t将军\n元帅", "note": "a\tgeneral\n"},

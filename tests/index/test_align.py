@@ -21,9 +21,9 @@ from vloc.align.model import (
     soft_matching,
 )
 from vloc.align.train import AlignTrainOptions
+from vloc.catalogue import installed, model_folder
 from vloc.errors import InputError, WeightsError
 from vloc.index.store import overlap_cue
-from vloc.registry import installed, model_folder
 from vloc.search import FUSE_WEIGHTS, RRF_K, fuse, rrf_fuse
 
 

@@ -23,11 +23,11 @@ from tiny_models import build_tiny_sentence_model
 import vloc.index.context as context_module
 from vloc.errors import InputError
 from vloc.index import FilmContext, enhance, film_context
+from vloc.pipeline import OwnModel, TranslateOptions, translate_subtitles
+from vloc.style.cues import split_style
 from vloc.subtitles import read_subtitles
-from vloc.translator.cues import split_style
 from vloc.translator.data import Cue, Documentary, write_manifest
 from vloc.translator.evaluate import evaluate_translators
-from vloc.translator.translate import TranslateOptions, translate_subtitles
 
 ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = ("full", "no-gr", "segment-level")  # context kinds global, temporal, own
@@ -76,7 +76,7 @@ def test_eval_feeds_the_model_exactly_what_translate_does(setup, variant, monkey
     workdir = root / "ws"  # shared: the features are extracted once for all variants
     record = Recorder(monkeypatch)
 
-    opts = TranslateOptions(to="zh", model=str(model), batch_size=2, beam_size=1)
+    opts = TranslateOptions(to="zh", decoder=OwnModel(model=str(model), batch_size=2, beam_size=1))
     translate_subtitles(
         video, subs, TranslateOptions(**{**opts.__dict__, "workdir": workdir}),
         warn=lambda _m: None,
@@ -146,5 +146,5 @@ def test_the_training_data_module_does_not_import_the_translation_pipeline():
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     }
-    pipeline = {"vloc.translator.translate", "vloc.translator.decode", "vloc.engines"}
+    pipeline = {"vloc.pipeline.translate", "vloc.translator.decode", "vloc.engines"}
     assert not {m for m in imported if m and m.startswith(tuple(pipeline))}, imported

@@ -159,7 +159,7 @@ def test_encoder_mismatch_and_mixing_stay_errors(zh_film, tmp_path, use):
 
 def test_a_translator_that_records_no_encoder_keeps_all_minilm():
     """The shipped demo translator was trained with all-MiniLM-L6-v2 and records ``null``."""
-    from vloc.translator.registry import open_model
+    from vloc.translator.loading import open_model
 
     folder = Path(__file__).resolve().parents[2] / "models" / "synth-en-zh"
     info = json.loads((folder / "translator.json").read_text(encoding="utf-8"))
@@ -173,7 +173,7 @@ def test_training_with_global_retrieval_records_its_encoder(tmp_path):
 
     from vloc.encoders import DEFAULT_ENCODER
     from vloc.translator.data import Documentary, read_manifest, write_manifest
-    from vloc.translator.registry import open_model
+    from vloc.translator.loading import open_model
     from vloc.translator.train import train_translator
 
     data = _corpus(tmp_path, films=2, cues=8)

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
-from vloc.engines.glossary import read_glossary
 from vloc.glossary.check import check_glossary
+from vloc.glossary.file import read_glossary
 from vloc.glossary.mine import mine_glossary, mine_terms
 from vloc.memory import MemoryPair
 

@@ -230,7 +230,7 @@ def test_default_example_budget_is_the_memorys():
 
     from vloc.cli.translate import translate
     from vloc.memory.lookup import EXAMPLE_TOKENS
-    from vloc.translator.translate import TranslateOptions
+    from vloc.pipeline import TranslateOptions
 
     assert TranslateOptions(to="zh").memory_examples == EXAMPLE_TOKENS
     flag = inspect.signature(translate).parameters["memory_examples"].default

@@ -392,8 +392,8 @@ def test_engine_runs_log_what_each_prompt_showed(tmp_path: Path) -> None:
     from scripted_server import ScriptedServer
 
     from vloc.engines import EngineOptions, open_engine
-    from vloc.engines.base import GlossaryTerm
     from vloc.engines.runner import EngineRunner, FilmText
+    from vloc.glossary.file import GlossaryTerm
 
     class Journal:
         def __init__(self) -> None:

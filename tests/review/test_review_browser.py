@@ -313,7 +313,7 @@ def test_what_informed_a_line_shows_the_engine_context(browser, demo: Path) -> N
     similarity and translation, the previous lines and the keyframes the prompt carried; a
     related line's time seeks the player to it."""
     from vloc.review import append_context, context_record
-    from vloc.translator.cues import split_style
+    from vloc.style.cues import split_style
 
     src = read_subtitles(demo / "film.en.srt").cues
     texts = [split_style(c.text).plain for c in src]

@@ -26,8 +26,8 @@ from vloc.engines import EngineOptions, open_engine
 from vloc.engines.base import BatchRequest, Line
 from vloc.errors import SubtitleError
 from vloc.index import build_index
+from vloc.style.readability import break_text
 from vloc.subtitles import Cue, read_subtitles, write_subtitles
-from vloc.translator.linebreak import break_text
 
 
 def written_text(text: str, fmt: str = "srt") -> str:
@@ -266,9 +266,9 @@ def attempt(name, fn):
     except MemoryError:
         out[name] = "MemoryError"
 from vloc.engines.options import read_config, resolve
-from vloc.engines.glossary import read_glossary
+from vloc.glossary.file import read_glossary
 from vloc.batch.discovery import discover
-from vloc.translator.manifest import read_manifest
+from vloc.manifest import read_manifest
 from vloc.align.data import read_manifest as read_align_manifest
 base = {"kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"}
 attempt("synopsis", lambda: resolve({**base, "synopsis": "@" + sys.argv[1]}, config={}))

@@ -409,7 +409,7 @@ def test_two_index_builds_waiting_on_one_lock_build_once(tmp_path):
 def test_two_translations_waiting_on_one_journal_decode_once(tmp_path):
     from test_translate import TRICKY_SRT, build_tiny_translator
 
-    from vloc.translator.translate import TranslateOptions, translate_subtitles
+    from vloc.pipeline import OwnModel, TranslateOptions, translate_subtitles
 
     model = build_tiny_translator(tmp_path / "model", variant="segment-level")
     video = make_video(tmp_path / "film.mp4", seconds=3.0, size="96x64")
@@ -417,7 +417,9 @@ def test_two_translations_waiting_on_one_journal_decode_once(tmp_path):
     subs.write_text(TRICKY_SRT, encoding="utf-8")
 
     def options(out: str) -> TranslateOptions:
-        return TranslateOptions(to="zh", model=str(model), output=tmp_path / out, batch_size=2)
+        return TranslateOptions(
+            to="zh", decoder=OwnModel(model=str(model), batch_size=2), output=tmp_path / out
+        )
 
     first = translate_subtitles(video, subs, replace(options("a.srt"), workdir=tmp_path / "a"))
     journal = first.journal.stem  # the same name in any workspace for the same inputs

@@ -139,9 +139,9 @@ def test_japanese_uses_phrases() -> None:
 def test_translate_breaks_lines_to_the_style_profile_and_keeps_the_default(tmp_path) -> None:
     """``--style`` reaches every translator's line breaking (render_cue); without it the
     built-in breaker runs, so earlier outputs stay byte-identical."""
+    from vloc.style.cues import render_cue, split_style
     from vloc.style.profile_file import load_profile
-    from vloc.translator.cues import render_cue, split_style
-    from vloc.translator.linebreak import break_text as builtin_break
+    from vloc.style.readability import break_text as builtin_break
 
     path = tmp_path / "narrow.toml"
     path.write_text('base = "streaming"\n[languages.zh]\nchars_per_line = 10\n', encoding="utf-8")

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from vloc.translator.linebreak import (
+from vloc.style.readability import (
     CHINESE,
     ENGLISH,
     OTHER,
@@ -110,7 +110,7 @@ def test_long_texts_split_where_scoring_every_point_would() -> None:
     time); the split is the one scoring every point gives."""
     import random
 
-    from vloc.translator.linebreak import _best_split, _break_points, rules_for
+    from vloc.style.readability import _best_split, _break_points, rules_for
 
     rng = random.Random(5)
     pieces = ["长", "句", "，", "。", " ", ", ", ". ", "1,000", "10:30"]

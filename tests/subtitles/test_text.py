@@ -10,7 +10,7 @@ import pytest
 
 from vloc import text
 from vloc.coverage import language_tag
-from vloc.translator.cues import split_style
+from vloc.style.cues import split_style
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 CUES = [

@@ -178,7 +178,7 @@ def test_the_demo_summarizer_refuses_a_real_transcript_and_strict_fails_with_mod
 
 def test_a_real_model_is_preferred_to_a_demo_and_two_real_ones_need_model(tmp_path):
     from vloc.summarizer.summarize import default_model
-    from vloc.translator.registry import choose_model
+    from vloc.translator.loading import choose_model
 
     home = Path(os.environ["VLOC_HOME"]) / "models"  # an isolated home (conftest)
     assert choose_model(None, "zh").demo
@@ -302,7 +302,7 @@ def test_choosing_a_model_fails_before_torch_is_imported(tmp_path):
 
 
 def test_errors_about_a_translator_folder_start_with_the_folder(tmp_path):
-    from vloc.translator.registry import choose_model
+    from vloc.translator.loading import choose_model
 
     bad = shutil.copytree(TRANSLATOR, tmp_path / "bad")
     info_path = bad / "translator.json"

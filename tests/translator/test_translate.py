@@ -13,12 +13,12 @@ from tiny_models import build_tiny_sentence_model
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
+from vloc.decoding.journal import Journal
 from vloc.errors import InputError, SubtitleError, WeightsError
 from vloc.index import context_ids, gather_context
+from vloc.pipeline import OwnModel, TranslateOptions, translate_subtitles
+from vloc.style.cues import default_output, split_style
 from vloc.subtitles import read_subtitles
-from vloc.translator.cues import default_output, split_style
-from vloc.translator.journal import Journal
-from vloc.translator.translate import TranslateOptions, translate_subtitles
 
 EN = [
     "The river begins high in the mountains.",
@@ -248,7 +248,9 @@ def test_cli_keeps_every_cue_and_its_timing_then_reuses_caches(film, models, tmp
 
 def test_resume_after_a_kill_decodes_only_the_rest_with_identical_output(film, models, tmp_path):
     video, subs = film
-    opts = TranslateOptions(to="zh", model=str(models["full"]), batch_size=2, beam_size=2)
+    opts = TranslateOptions(
+        to="zh", decoder=OwnModel(model=str(models["full"]), batch_size=2, beam_size=2)
+    )
     whole = translate_subtitles(
         video, subs, TranslateOptions(**{**opts.__dict__, "workdir": tmp_path / "a"})
     )
@@ -280,7 +282,9 @@ def test_every_context_kind_runs(film, models, tmp_path, variant):
     res = translate_subtitles(
         video,
         subs,
-        TranslateOptions(to="zh", model=str(models[variant]), workdir=tmp_path, beam_size=1),
+        TranslateOptions(
+            to="zh", decoder=OwnModel(model=str(models[variant]), beam_size=1), workdir=tmp_path
+        ),
     )
     assert res.cues == 7 and res.translated == 6 and res.variant == variant
     needs_video = variant != "text-only"
@@ -296,7 +300,10 @@ def test_bilingual_and_vtt_output(film, models, tmp_path):
         video,
         subs,
         TranslateOptions(
-            to="zh", model=str(models["text-only"]), output=out, bilingual=True, beam_size=1
+            to="zh",
+            decoder=OwnModel(model=str(models["text-only"]), beam_size=1),
+            output=out,
+            bilingual=True,
         ),
     )
     doc = read_subtitles(res.output)
@@ -311,13 +318,15 @@ def test_model_found_by_name_alone_or_as_a_training_output(film, models, tmp_pat
     video, subs = film
     home = tmp_path / "home"
     monkeypatch.setenv("VLOC_HOME", str(home))
-    monkeypatch.setattr("vloc.registry.model_dirs", lambda: [home / "models"])
+    monkeypatch.setattr("vloc.catalogue.model_dirs", lambda: [home / "models"])
     shutil.copytree(models["text-only"], home / "models" / "tiny-en-zh" / "best")
     for model in ("tiny-en-zh", None, str(home / "models" / "tiny-en-zh")):
         res = translate_subtitles(
             video,
             subs,
-            TranslateOptions(to="zh", model=model, beam_size=1, output=tmp_path / "o.srt"),
+            TranslateOptions(
+                to="zh", decoder=OwnModel(model=model, beam_size=1), output=tmp_path / "o.srt"
+            ),
         )
         assert res.model == "tiny-en-zh" and res.cues == 7
     shutil.copytree(models["full"], home / "models" / "other-en-zh")
@@ -371,11 +380,15 @@ def test_missing_backbone_weights_fail_before_any_output(film, models, tmp_path)
     broken = shutil.copytree(models["full"], tmp_path / "needs-i3d")
     (broken / "translator.json").write_text(json.dumps({"features": {"backbon": "i3d_r50"}}))
     with pytest.raises(WeightsError, match="backbon"):
-        translate_subtitles(video, subs, TranslateOptions(to="zh", model=str(broken)))
+        translate_subtitles(
+            video, subs, TranslateOptions(to="zh", decoder=OwnModel(model=str(broken)))
+        )
     (broken / "translator.json").write_text(json.dumps({"features": {"backbone": "i3d_r50"}}))
     with pytest.raises(WeightsError, match="i3d_r50"):
         translate_subtitles(
-            video, subs, TranslateOptions(to="zh", model=str(broken), workdir=tmp_path)
+            video,
+            subs,
+            TranslateOptions(to="zh", decoder=OwnModel(model=str(broken)), workdir=tmp_path),
         )
     assert not subs.with_name("film.zh.srt").exists()
 
@@ -427,20 +440,26 @@ def test_output_never_overwrites_the_input(film, models, tmp_path):
     plain = subs.with_name("film.zh.srt")
     shutil.copy(subs, plain)
     with pytest.raises(InputError, match="overwrite the input"):
-        translate_subtitles(video, plain, TranslateOptions(to="zh", model=str(models["text-only"])))
+        translate_subtitles(
+            video,
+            plain,
+            TranslateOptions(to="zh", decoder=OwnModel(model=str(models["text-only"]))),
+        )
     with pytest.raises(SubtitleError, match="not found"):
         translate_subtitles(
-            video, tmp_path / "missing.srt", TranslateOptions(to="zh", model=str(models["full"]))
+            video,
+            tmp_path / "missing.srt",
+            TranslateOptions(to="zh", decoder=OwnModel(model=str(models["full"]))),
         )
 
 
 def test_summarizer_folders_are_not_offered_as_translators():
+    from vloc.catalogue import installed, resolve
     from vloc.errors import WeightsError
-    from vloc.translator.registry import list_models, resolve_model
 
     repo_models = Path(__file__).resolve().parents[2] / "models"
-    names = {p.name for p in list_models()}
+    names = {p.name for p in installed("translator")}
     assert "synth-zh-en-summary" not in names
     if (repo_models / "synth-zh-en-summary").is_dir():
         with pytest.raises(WeightsError, match="not a translator folder"):
-            resolve_model(repo_models / "synth-zh-en-summary", "en")
+            resolve("translator", repo_models / "synth-zh-en-summary", to="en")

@@ -47,7 +47,7 @@ def is_clip_spec(spec: object) -> bool:
 def resolve_clip(spec: str, *, cache_dir: Path | None = None) -> Path:
     """The local folder of ``clip:NAME`` (a folder, or a hub name in the model cache); never
     downloads. One-line :class:`WeightsError` / :class:`InputError` otherwise."""
-    from vloc.engines.seq2seq_folder import hf_cache_dir
+    from vloc.workspace import hf_cache_dir
 
     name = spec[len(CLIP_PREFIX) :].strip() if is_clip_spec(spec) else str(spec).strip()
     if not name:

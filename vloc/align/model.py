@@ -182,7 +182,7 @@ class LoadedAlign:
 
     @property
     def name(self) -> str:
-        from vloc.registry import model_name
+        from vloc.catalogue import model_name
 
         return model_name(self.folder)
 
@@ -272,7 +272,7 @@ def read_align_info(folder: Path) -> dict[str, Any]:
 def resolve_align(name_or_path: str | Path) -> Path:
     """The align model folder for a name (``models/<name>/``) or a path; WeightsError when
     there is none (listing the installed ones)."""
-    from vloc.registry import describe_installed, model_dirs, model_folder, named_model
+    from vloc.catalogue import describe_installed, model_dirs, model_folder, named_model
 
     path = Path(name_or_path).expanduser()
     if path.is_dir():

@@ -73,7 +73,7 @@ def _task_index(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions
 
 
 def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
-    from vloc.translator.translate import TranslateOptions, translate_subtitles
+    from vloc.pipeline import OwnModel, TranslateOptions, translate_subtitles
 
     subs = _need_subs(job, task)
     assert task.arg, "parse_tasks guarantees translate:<lang>"
@@ -85,15 +85,17 @@ def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOpt
         subs,
         TranslateOptions(
             to=task.arg,
-            model=opts.model,
+            decoder=opts.engine
+            or OwnModel(
+                model=opts.model,
+                strict=opts.strict,
+                allow_truncated=opts.allow_truncated,
+                backbone_path=opts.backbone_path,
+            ),
             output=out,
             encoding=opts.encoding,
             workdir=job_dir,
             device=opts.device,
-            strict=opts.strict,
-            allow_truncated=opts.allow_truncated,
-            backbone_path=opts.backbone_path,
-            engine=opts.engine,
             style=opts.style,
             memory=opts.memory,
         ),

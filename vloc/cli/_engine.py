@@ -152,9 +152,9 @@ FIELDS = {
 
 def engine_options(*, engine: str | None, model: str | None, **flags: Any) -> Any:
     """:class:`~vloc.engines.options.EngineOptions` from the flags over the config file
-    (the registry's ``engine`` kind, :func:`vloc.registry.resolve`); ``flags``: any of
-    :data:`FIELDS` (None or left out: not given)."""
-    from vloc.registry import resolve
+    (:func:`vloc.engines.options.resolve`); ``flags``: any of :data:`FIELDS` (None or left
+    out: not given)."""
+    from vloc.engines.options import resolve
 
     unknown = sorted(set(flags) - set(FIELDS))
     if unknown:
@@ -162,7 +162,7 @@ def engine_options(*, engine: str | None, model: str | None, **flags: Any) -> An
     given = {**flags, "model": model}
     if given.get("glossary") is not None:
         given["glossary"] = str(given["glossary"])
-    return resolve("engine", engine, flags={f: given.get(name) for name, f in FIELDS.items()})
+    return resolve({"kind": engine, **{f: given.get(name) for name, f in FIELDS.items()}})
 
 
 def from_params(params: dict[str, Any], **overrides: Any) -> Any:
@@ -170,3 +170,22 @@ def from_params(params: dict[str, Any], **overrides: Any) -> Any:
     flags it declares, the others left to the config file and defaults; ``overrides`` win."""
     values = {**params, **overrides}
     return engine_options(**{k: v for k, v in values.items() if k in FIELDS or k == "engine"})
+
+
+def chosen(params: dict[str, Any]) -> str:
+    """What ``--engine`` picks (the flag, else ``engines.toml``'s ``engine``, else ``vloc``)."""
+    from vloc.engines.options import chosen_engine
+
+    return chosen_engine(params.get("engine"))
+
+
+def decoder(params: dict[str, Any], *, model: str | None, **own: Any) -> Any:
+    """The translate decoder the flags name: vloc's own model
+    (:class:`~vloc.translator.options.OwnModel` with ``model`` and the ``own`` settings) or an
+    engine's options (:func:`from_params`)."""
+    kind = chosen(params)
+    if kind == "vloc":
+        from vloc.translator.options import OwnModel
+
+        return OwnModel(model=model, **own)
+    return from_params(params, engine=kind, model=model)

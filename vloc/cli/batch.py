@@ -116,7 +116,8 @@ def batch(
         from vloc.ray_executor import require_ray
 
         require_ray()
-    engine_opts = E.from_params(engine_flags, model=model)
+    kind = E.chosen(engine_flags)
+    engine_opts = E.from_params(engine_flags, engine=kind, model=model) if kind != "vloc" else None
     jobs = discover(source, reserved_names(out, report))  # no video named like the report
     _prepare_out(out)
     options = BatchOptions(
@@ -136,7 +137,7 @@ def batch(
         backbone_path=backbone_path,
         strict=strict,
         allow_truncated=allow_truncated,
-        engine=engine_opts if engine_opts.kind != "vloc" else None,
+        engine=engine_opts,
         style=style,
         memory=tuple(str(p) for p in memory),
     )

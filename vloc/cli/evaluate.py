@@ -72,9 +72,12 @@ def translate(
 
     if split not in EVAL_SPLITS:
         raise InputError(f"--split must be one of {', '.join(EVAL_SPLITS)}, got {split!r}")
-    opts = E.from_params(engine_flags, model=model[0] if model else None)
+    kind = E.chosen(engine_flags)
+    opts = None
+    if kind != "vloc":
+        opts = E.from_params(engine_flags, engine=kind, model=model[0] if model else None)
     with Bars(ui, "translating ({})", "cues") as progress:
-        if opts.kind != "vloc":
+        if opts is not None:
             from vloc.engines.evaluate import evaluate_engines
 
             result = evaluate_engines(

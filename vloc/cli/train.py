@@ -95,7 +95,8 @@ def translate(
     ui: UI,
 ) -> None:
     """Train the global-context video-guided translator (or one of its baselines)."""
-    from vloc.translator.train import parse_overrides, train_translator
+    from vloc.configs import parse_overrides
+    from vloc.translator.train import train_translator
 
     overrides = parse_overrides(config)
     total = max_steps if max_steps is not None else overrides.get("max_steps")
@@ -150,7 +151,7 @@ def align(
 ) -> None:
     """Train the video–text align model for 'vloc search --by seen' (MKTVR-style)."""
     from vloc.align.train import AlignTrainOptions, train_align
-    from vloc.translator.train import parse_overrides
+    from vloc.configs import parse_overrides
 
     overrides = parse_overrides(config)
     if seed is not None:
@@ -204,9 +205,9 @@ def summarize(
     ui: UI,
 ) -> None:
     """Train the VDF summarizer: plain, or one stage of the triple-stage framework."""
+    from vloc.configs import parse_overrides
     from vloc.summarizer.settings import stage_settings
     from vloc.summarizer.train import train_summarizer
-    from vloc.translator.train import parse_overrides
 
     overrides = {"variant": variant, **parse_overrides(config)}
     flags = {

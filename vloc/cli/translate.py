@@ -10,7 +10,7 @@ import typer
 from vloc.cli import _common as C
 from vloc.cli import _engine as E
 from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command, coverage_line
-from vloc.translator.translate import DEFAULT_BATCH, DEFAULT_BEAM
+from vloc.translator.options import DEFAULT_BATCH, DEFAULT_BEAM
 
 STAGE_UNITS = {"features": "clips", "index": "cues", "decode": "batches"}
 
@@ -104,7 +104,7 @@ def translate(
 
     Before translating, vloc measures the share of the subtitles' words that the model never learned (limit 35 %). Without --model the demo runs only on text it knows; any model warns on text it does not know, and --strict makes that an error. For real films, train a model on subtitles like yours with `vloc train translate` and pass --model DIR.
     """
-    from vloc.translator.translate import TranslateOptions, translate_subtitles
+    from vloc.pipeline import TranslateOptions, translate_subtitles
 
     if style is not None and engine_flags.get("punctuation") is None:
         # the profile's punctuation convention for the target (--punctuation still wins)
@@ -112,13 +112,16 @@ def translate(
 
         punctuation = load_profile(style).for_language(to).punctuation
         engine_flags = {**engine_flags, "punctuation": punctuation}
-    engine_opts = E.from_params(engine_flags, model=model)
+    decoder = E.decoder(
+        engine_flags, model=model, beam_size=beam, batch_size=batch_size, strict=strict,
+        allow_truncated=allow_truncated, backbone_path=backbone_path,
+    )  # fmt: skip
     source_lang = engine_flags["source_lang"]
     if draft:
         from vloc.engines.draft import draft_context
 
         out = draft_context(
-            video, subs, to=to, options=engine_opts, source_lang=source_lang, encoding=encoding,
+            video, subs, to=to, options=decoder, source_lang=source_lang, encoding=encoding,
             workdir=workdir, warn=ui.warn,
         )  # fmt: skip
 
@@ -127,28 +130,22 @@ def translate(
             console.print(f"drafted synopsis → {out['synopsis']}", markup=False)
             console.print(
                 f"edit them, then: vloc translate {video} {subs} --to {to} --engine "
-                f"{engine_opts.kind} --glossary {out['glossary']} --synopsis @{out['synopsis']}",
+                f"{decoder.kind} --glossary {out['glossary']} --synopsis @{out['synopsis']}",
                 markup=False,
             )
 
         ui.result(out, render_draft)
         return
     options = TranslateOptions(
-        engine=engine_opts,
-        source_lang=source_lang,
         to=to,
-        model=model,
+        decoder=decoder,
+        source_lang=source_lang,
         output=output,
         format=fmt,
-        beam_size=beam,
-        batch_size=batch_size,
         bilingual=bilingual,
         encoding=encoding,
         workdir=workdir,
         device=device,
-        strict=strict,
-        allow_truncated=allow_truncated,
-        backbone_path=backbone_path,
         style=style,
         memory=tuple(str(p) for p in memory),
         memory_examples=memory_examples,

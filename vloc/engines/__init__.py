@@ -1,9 +1,11 @@
 """Translation engines behind ``vloc translate --engine``: one interface, the film's context.
 
-* ``vloc`` — the global-context video-guided translator vloc trains (:mod:`vloc.translator`).
 * ``openai`` — any OpenAI-compatible chat endpoint (:mod:`vloc.engines.openai_api`).
 * ``gguf`` — a local GGUF model in-process with llama-cpp-python (:mod:`vloc.engines.gguf`).
 * ``seq2seq`` — a pretrained encoder–decoder MT model (:mod:`vloc.engines.seq2seq`).
+
+(vloc's own translator, the default of ``--engine``, is not an engine: :mod:`vloc.translator`;
+both decoders sit under the film-level job, :mod:`vloc.pipeline`.)
 
 The LLM engines share prompts (:mod:`~vloc.engines.prompts`), reply validation
 (:mod:`~vloc.engines.replies`) and the re-ask/halve loop (:mod:`~vloc.engines.llm`); every
@@ -20,7 +22,6 @@ from vloc.engines.base import (
     BatchResult,
     Engine,
     EngineError,
-    GlossaryTerm,
     Line,
     Usage,
 )
@@ -33,8 +34,7 @@ WarnFn = Callable[[str], None]
 def open_engine(
     options: EngineOptions, *, device: str = "cpu", warn: WarnFn | None = None
 ) -> Engine:
-    """The engine ``options`` name, ready to translate (``vloc`` is served by
-    :mod:`vloc.translator` itself and is not opened here)."""
+    """The engine ``options`` name, ready to translate."""
     from vloc.engines.prompts import template_hash
 
     options.check()
@@ -112,7 +112,6 @@ __all__ = [
     "Engine",
     "EngineError",
     "EngineOptions",
-    "GlossaryTerm",
     "Line",
     "Usage",
     "open_engine",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from vloc.errors import VlocError
 
 if TYPE_CHECKING:
+    from vloc.glossary.file import GlossaryTerm
     from vloc.style.budget import Budget
 
 
@@ -33,15 +34,6 @@ class Line:
     translation: str | None = None  # the target text when already translated, else None
     budget: Budget | None = None  # the characters its translation may hold (``--style``);
     # None: no length limit
-
-
-@dataclass(frozen=True)
-class GlossaryTerm:
-    """A term the translation must render one way (``--glossary``)."""
-
-    source: str  # the term as it appears in the source text
-    target: str  # its required translation
-    note: str = ""  # optional guidance shown to LLM engines (e.g. "a German general")
 
 
 @dataclass(frozen=True)

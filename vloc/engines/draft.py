@@ -98,8 +98,8 @@ def draft_film(
 ) -> tuple[str, list[tuple[str, str, str]]]:
     """Draft one film's synopsis and glossary from its cue texts (module docstring) →
     (synopsis, [(source, target, note), ...]); raises :class:`InputError` on no text."""
-    from vloc.engines.glossary import _pattern
     from vloc.engines.summarize import chunk_transcript
+    from vloc.glossary.file import _pattern
 
     parts = chunk_transcript(texts, CHUNK_CHARS)
     if not parts:
@@ -153,9 +153,9 @@ def draft_context(
 ) -> dict[str, Any]:
     """Draft the synopsis and glossary of a film (module docstring) → paths, counts, usage."""
     from vloc.engines import open_engine
-    from vloc.engines.pipeline import source_language
     from vloc.fileio import atomic_write_text
     from vloc.subtitles import read_subtitles
+    from vloc.subtitles.language import source_language
     from vloc.text import plain_text
     from vloc.workspace import Workspace, safe_name
 

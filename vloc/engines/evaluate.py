@@ -100,13 +100,13 @@ def evaluate_engine(
     ``memory`` (translation memory files, :mod:`vloc.memory.film`) gives each film its exact
     and fuzzy matches verbatim and, for LLM engines, its most similar pairs as examples.
     """
+    from vloc.decoding.journal import JOURNAL_FORMAT, Journal
     from vloc.encoders import load_encoder
     from vloc.engines import open_engine
     from vloc.engines.runner import EngineRunner, FilmText
     from vloc.metrics import translation_scores
     from vloc.translator.data import read_manifest
     from vloc.translator.evaluate import select_examples
-    from vloc.translator.journal import JOURNAL_FORMAT, Journal
 
     if draft and options.kind not in LLM_ENGINES:
         raise InputError(f"--draft takes --engine {' or '.join(LLM_ENGINES)}, not {options.kind!r}")
@@ -123,7 +123,7 @@ def evaluate_engine(
         )
     glossary: tuple = ()
     if options.glossary:
-        from vloc.engines.glossary import read_glossary
+        from vloc.glossary.file import read_glossary
 
         glossary = read_glossary(options.glossary)
     profile = None
@@ -261,9 +261,10 @@ def _drafted(
     """One film's drafted synopsis and glossary terms, from ``root``'s cache or drafted now."""
     import json
 
-    from vloc.engines.base import GlossaryTerm, Usage
+    from vloc.engines.base import Usage
     from vloc.engines.draft import DRAFT_VERSION, draft_film
     from vloc.fileio import atomic_write_text
+    from vloc.glossary.file import GlossaryTerm
 
     key = stable_hash({"v": DRAFT_VERSION, "engine": engine.identity, "texts": texts})
     path = root / f"{_safe(doc.id)}.{key[:16]}.draft.json"

@@ -25,16 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vloc.catalogue import ENGINE_KINDS, engine_kinds
 from vloc.engines.openai_api import check_base_url
 from vloc.errors import InputError
 from vloc.fileio import read_text_limited
 from vloc.guard import note_read
 from vloc.redact import register_env
-from vloc.registry import ENGINE_KINDS, engine_kinds
 from vloc.text import SUBTITLE_PUNCTUATION
+from vloc.translator.options import OwnModel
 from vloc.workspace import vloc_home
 
-ENGINES = tuple(ENGINE_KINDS)  # vloc | openai | gguf | seq2seq: the registry's engine kind
+ENGINES = tuple(ENGINE_KINDS)  # openai | gguf | seq2seq: the catalogue's engine kinds
+OWN_MODEL = OwnModel.kind  # "vloc": vloc's own translator, the default of --engine
+DECODERS = (OWN_MODEL, *ENGINES)  # what --engine takes
 LLM_ENGINES = engine_kinds(llm_only=True)
 CONTEXTS = ("global", "window", "none")
 FRAME_SELECT = ("text", "uniform")
@@ -48,9 +51,9 @@ SYNOPSIS_LIMIT_BYTES = 256 << 10  # --synopsis @file: a page or two; it goes int
 class EngineOptions:
     """Which engine translates and how much of the film it sees."""
 
-    kind: str = "vloc"  # vloc | openai | gguf | seq2seq
+    kind: str  # openai | gguf | seq2seq
     model: str | None = None  # openai: the server's model id; gguf: a .gguf path; seq2seq: a
-    # hub name or folder; vloc: a vloc model name or folder
+    # hub name or folder
     base_url: str | None = None  # openai: e.g. http://127.0.0.1:8080/v1
     api_key_env: str = DEFAULT_API_KEY_ENV  # openai: name of the variable holding the key
     images: bool = False  # openai: the model takes images (keyframes are attached)
@@ -154,13 +157,13 @@ def _check_config(config: dict[str, Any]) -> None:
         if key == "engine":
             if not isinstance(value, str):
                 raise InputError(
-                    f"engine must be a string (one of {', '.join(ENGINES)})", path=path
+                    f"engine must be a string (one of {', '.join(DECODERS)})", path=path
                 )
             continue
-        if key not in ENGINES:
+        if key not in DECODERS:
             raise InputError(
                 f"unknown setting {key!r} at the top level; expected engine or a table "
-                f"[{'], ['.join(ENGINES)}]",
+                f"[{'], ['.join(DECODERS)}]",
                 path=path,
             )
         if not isinstance(value, dict):
@@ -189,10 +192,29 @@ def _check_type(name: str, value: Any, default: Any, where: str, path: Path) -> 
         raise InputError(f"{where} must be {kind}, not {type(value).__name__}", path=path)
 
 
+def chosen_engine(flag: str | None, config: dict[str, Any] | None = None) -> str:
+    """What ``--engine`` picks: the flag, else the config file's ``engine``, else vloc's own
+    translator (:data:`OWN_MODEL`); one of :data:`DECODERS`. The config file is read only when
+    the flag is not given."""
+    if flag is None:
+        config = read_config() if config is None else config
+        _check_config(config)
+    kind = flag or (config or {}).get("engine") or OWN_MODEL
+    if kind not in DECODERS:
+        raise InputError(f"--engine {kind!r}; valid: {', '.join(DECODERS)}")
+    return kind
+
+
 def resolve(flags: dict[str, Any], config: dict[str, Any] | None = None) -> EngineOptions:
-    """Options from flags (None = not given) over the config file over the defaults."""
+    """An engine's options: flags (None = not given; ``kind`` is ``--engine``) over its table
+    of the config file over the defaults."""
     config = read_config() if config is None else config
-    kind = flags.get("kind") or config.get("engine") or "vloc"
+    kind = chosen_engine(flags.get("kind"), config)
+    if kind == OWN_MODEL:
+        raise InputError(
+            f"--engine {OWN_MODEL} is vloc's own translator, not a pretrained engine "
+            f"({', '.join(ENGINES)})"
+        )
     section = config.get(kind, {}) if isinstance(config.get(kind), dict) else {}
     fields = {f.name for f in dataclasses.fields(EngineOptions)}
     if "api_key" in section or "api_key" in config:

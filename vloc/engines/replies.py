@@ -21,8 +21,8 @@ import json
 import re
 from typing import Any
 
-from vloc.engines.base import GlossaryTerm, Line
-from vloc.engines.glossary import missing_terms
+from vloc.engines.base import Line
+from vloc.glossary.file import GlossaryTerm, missing_terms
 from vloc.style.budget import over_budget
 from vloc.text import CJK_LETTERS, language_base, without_controls
 

@@ -22,7 +22,7 @@ Every finished batch is appended to the journal under a key over the engine's id
 batch's text and everything its prompt showed (context lines and translations, glossary,
 synopsis, frames), so a killed run resumes, and a changed glossary re-translates only the
 batches it reaches. With a ``context_log``, each batch the engine translated also appends a
-record of what its prompt showed (:mod:`vloc.review.context`), which ``vloc review`` shows.
+record of what its prompt showed (:mod:`vloc.decoding.context_log`), which ``vloc review`` shows.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from vloc.engines.base import BatchRequest, BatchResult, Engine, GlossaryTerm, Line, Usage
-from vloc.engines.glossary import glossary_hash, terms_in
+from vloc.engines.base import BatchRequest, BatchResult, Engine, Line, Usage
 from vloc.engines.options import EngineOptions
 from vloc.fileio import sha256_bytes, stable_hash
+from vloc.glossary.file import GlossaryTerm, glossary_hash, terms_in
 from vloc.text import subtitle_punctuation
 
 if TYPE_CHECKING:
@@ -288,7 +288,7 @@ class EngineRunner:
 
     def _log_context(self, req: BatchRequest, shown: tuple[list[int], list[int]]) -> None:
         """Append what batch ``req``'s prompt showed to the context log."""
-        from vloc.review.context import append_context, context_record
+        from vloc.decoding.context_log import append_context, context_record
 
         related, frames_ms = shown
         scores: list[float | None] = [None] * len(related)

@@ -31,7 +31,7 @@ same identity; the device is not part of it.
 These models translate each line on its own: the film-wide context (related and previous
 lines, synopsis) and keyframes never reach them (``uses_context = False``,
 ``accepts_images = False``). A glossary is applied by masking: every term in a line becomes a
-placeholder (:func:`vloc.engines.glossary.mask_terms`) that the model usually copies through,
+placeholder (:func:`vloc.glossary.file.mask_terms`) that the model usually copies through,
 and the required target is put back afterwards.
 
 Modules: this one (settings, loading, decoding), :mod:`vloc.engines.seq2seq_folder` (where the
@@ -55,13 +55,10 @@ from typing import TYPE_CHECKING, Any
 
 from vloc._compat import install_torchvision_compat
 from vloc.engines.base import BatchRequest, BatchResult, EngineError, Usage
-from vloc.engines.glossary import mask_terms, unmask_terms
 from vloc.engines.seq2seq_folder import (
-    HF_CACHE,
     card_licence,
     check_model_folder,
     first_line,
-    hf_cache_dir,
     model_files,
     model_hash,
     resolve_model,
@@ -69,6 +66,8 @@ from vloc.engines.seq2seq_folder import (
 from vloc.engines.seq2seq_languages import ISO3, NLLB_CODES, LanguageCodes
 from vloc.errors import InputError
 from vloc.fileio import stable_hash
+from vloc.glossary.file import mask_terms, unmask_terms
+from vloc.workspace import HF_CACHE, hf_cache_dir
 
 if TYPE_CHECKING:
     from vloc.engines.options import EngineOptions

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from vloc._compat import install_torchvision_compat
 from vloc.errors import InputError, WeightsError
 from vloc.fileio import sha256_file
-from vloc.workspace import vloc_home
+from vloc.workspace import hf_cache_dir
 
 if TYPE_CHECKING:
     pass
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 WarnFn = Callable[[str], None]
 
 
-HF_CACHE = "hf"  # vloc_home()/hf: where hub names are looked up (and downloaded to, if allowed)
 OFFLINE_ENVS = ("VLOC_OFFLINE", "HF_HUB_OFFLINE")  # any set to 1/true: never download
 DOWNLOAD_TIMEOUT_S = 10.0  # per metadata request when a download is allowed
 
@@ -63,11 +62,6 @@ VOCABULARY_FILES = (
 SAFETENSORS_FILES = ("*.safetensors", "model.safetensors.index.json")
 BIN_FILES = ("pytorch_model*.bin", "pytorch_model.bin.index.json")
 SENTENCE_TRANSFORMERS_FILES = ("modules.json", "config_sentence_transformers.json")
-
-
-def hf_cache_dir() -> Path:
-    """Where hub names are looked up: ``vloc_home()/hf``."""
-    return vloc_home() / HF_CACHE
 
 
 def _env_offline() -> str | None:

@@ -103,10 +103,10 @@ def summarize_with_engine(
     """Summarize the film's subtitles in ``to`` with an LLM engine; write ``output`` (default
     ``<video stem>.<to>.summary.md``) atomically; → the result as JSON-ready dict."""
     from vloc.engines import open_engine
-    from vloc.engines.pipeline import source_language
     from vloc.fileio import atomic_write_text
     from vloc.guard import check_output, protect_inputs
     from vloc.subtitles import check_subtitle_file, read_subtitles
+    from vloc.subtitles.language import source_language
     from vloc.summarizer.summarize import default_output
     from vloc.text import plain_text
 

@@ -3,7 +3,7 @@
 The translation is read as memory pairs (:func:`vloc.memory.read_memory`): a translated
 subtitle file ``NAME.<tgt>.srt`` with its source ``NAME.<src>.srt`` beside it (aligned by
 timing), a TMX file or a manifest. Per glossary term: the lines whose source holds the term
-(matched as ``--glossary`` matches, :mod:`vloc.engines.glossary`), how many of their
+(matched as ``--glossary`` matches, :mod:`vloc.glossary.file`), how many of their
 translations hold the term's target (hits) and which do not (misses, by film and cue).
 
 Languages: ``--to`` defaults to the language tag of the translated subtitle files given,
@@ -118,7 +118,7 @@ def check_glossary(
     Raises:
         InputError: a bad glossary or translation file, naming it.
     """
-    from vloc.engines.glossary import glossary_report, read_glossary
+    from vloc.glossary.file import glossary_report, read_glossary
     from vloc.memory import read_memory
 
     terms = read_glossary(glossary)

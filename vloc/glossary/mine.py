@@ -12,7 +12,7 @@ From memory pairs (:mod:`vloc.memory.sources`: subtitle pairs, TMX, manifests), 
    same films' other lines (a common word such as 我们 is not a name's rendering), and when it
    is not the source term copied (a name left in Latin letters needs no glossary).
 
-The glossary is written in the format ``--glossary`` reads (:mod:`vloc.engines.glossary`),
+The glossary is written in the format ``--glossary`` reads (:mod:`vloc.glossary.file`),
 each term under a ``#`` line with its evidence — how many lines, in how many films, how many
 of them render it so, and one example pair — so that a reviewer keeps or deletes each term.
 """

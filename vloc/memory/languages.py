@@ -32,8 +32,8 @@ def _files(paths: Sequence[str | Path]) -> list[Path]:
 
 def _evidence(paths: Sequence[str | Path]) -> tuple[list[str], list[tuple[str, str]]]:
     """(languages seen, directions seen) over the memory's files."""
+    from vloc.manifest import read_manifest
     from vloc.memory.tmx import tmx_languages
-    from vloc.translator.manifest import read_manifest
 
     langs: list[str] = []
     directions: list[tuple[str, str]] = []

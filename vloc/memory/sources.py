@@ -6,7 +6,7 @@ A memory path is one of
   partner ``NAME.<other lang>.srt|vtt`` is found beside it, and the two are aligned by
   timing (:mod:`vloc.memory.align`); naming both files of a pair counts once;
 * a TMX file (``.tmx``, :mod:`vloc.memory.tmx`);
-* a vloc manifest (``.jsonl``/``.json``, :mod:`vloc.translator.manifest`): every cue with
+* a vloc manifest (``.jsonl``/``.json``, :mod:`vloc.manifest`): every cue with
   text on both sides is a pair; its languages must be the memory's;
 * a folder: every TMX file and every subtitle pair in it (not in sub-folders).
 
@@ -294,7 +294,7 @@ def _read_tmx(
 def _read_manifest(
     path: Path, source_lang: str, target_lang: str
 ) -> tuple[list[MemoryPair], SourceReport]:
-    from vloc.translator.manifest import read_manifest
+    from vloc.manifest import read_manifest
 
     docs = read_manifest(path)
     first = docs[0]

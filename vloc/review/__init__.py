@@ -9,14 +9,14 @@ with an export of the corrected subtitles (same cues, same timings, same format)
 fetched from or sent to anywhere: the page plays the film by a relative path.
 
 Modules: :mod:`~vloc.review.data` (gathering), :mod:`~vloc.review.flags` (QC flags),
-:mod:`~vloc.review.thumbs` (thumbnails, one decode pass), :mod:`~vloc.review.context` (the
+:mod:`~vloc.review.thumbs` (thumbnails, one decode pass), :mod:`~vloc.decoding.context_log` (the
 per-batch context records engine runs write), :mod:`~vloc.review.page` (rendering) and
 :mod:`~vloc.review.write` (:func:`write_review`).
 """
 
 from __future__ import annotations
 
-from vloc.review.context import (
+from vloc.decoding.context_log import (
     ContextRecord,
     append_context,
     context_by_cue,

@@ -25,7 +25,7 @@ from vloc.errors import SubtitleError, VlocError
 from vloc.text import CJK_LETTERS, plain_text
 
 if TYPE_CHECKING:
-    from vloc.engines.base import GlossaryTerm
+    from vloc.glossary.file import GlossaryTerm
     from vloc.subtitles import Cue, Subtitles
 
 WarnFn = Callable[[str], None]
@@ -215,7 +215,7 @@ def glossary_marks(
     sources: Sequence[str], targets: Sequence[str], terms: Sequence[GlossaryTerm]
 ) -> list[list[tuple[str, str, bool]]]:
     """Per cue pair: the glossary terms in the source, as (source, target, honoured)."""
-    from vloc.engines.glossary import missing_terms, terms_in
+    from vloc.glossary.file import missing_terms, terms_in
 
     out = []
     for src, tgt in zip(sources, targets, strict=True):
@@ -230,8 +230,8 @@ def find_context_log(
 ) -> Path | None:
     """The newest context log in the workspace for ``source`` translated to ``target_lang``
     (any target when none matches the language), or None."""
-    from vloc.review.context import CONTEXT_SUFFIX
-    from vloc.translator.journal import JOURNAL_DIR
+    from vloc.decoding.context_log import CONTEXT_SUFFIX
+    from vloc.decoding.journal import JOURNAL_DIR
     from vloc.workspace import Workspace, safe_name
 
     folder = Workspace.for_video(video, workdir).root / JOURNAL_DIR

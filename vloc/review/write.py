@@ -17,7 +17,7 @@ from vloc.fileio import atomic_write_text, sha256_file
 from vloc.guard import check_output
 
 if TYPE_CHECKING:
-    from vloc.engines.base import GlossaryTerm
+    from vloc.glossary.file import GlossaryTerm
     from vloc.review.flags import Flag
 
 ProgressFn = Callable[[str, int, int], None]  # (stage, done, total)
@@ -96,7 +96,7 @@ def write_review(
             terms of its source, honoured or missed.
         qc: a checker's flags (a JSON file, or the list; format in :mod:`vloc.review.flags`);
             None: the flags of ``vloc check`` (:func:`vloc.style.check.check_file`, default profile).
-        context: the engine run's context log (:mod:`vloc.review.context`); None: the newest
+        context: the engine run's context log (:mod:`vloc.decoding.context_log`); None: the newest
             one in the workspace for these subtitles; False: none.
         encoder: the sentence encoder of the film's index (default: the index's default).
         encoding: the source subtitles' text encoding (default: detect it).
@@ -112,8 +112,8 @@ def write_review(
         InputError: the output would overwrite an input, a bad glossary, QC file or option.
     """
     from vloc import __version__
+    from vloc.decoding.context_log import context_by_cue, read_context
     from vloc.review import data as gather
-    from vloc.review.context import context_by_cue, read_context
     from vloc.review.flags import parse_qc, read_qc
     from vloc.review.page import render_page
     from vloc.review.thumbs import grab_thumbnails, strip_times_ms
@@ -144,7 +144,7 @@ def write_review(
         _warn(w)
     terms: Sequence[GlossaryTerm] = ()
     if isinstance(glossary, str | Path):
-        from vloc.engines.glossary import read_glossary
+        from vloc.glossary.file import read_glossary
 
         terms = read_glossary(glossary)
     elif glossary is not None:
@@ -201,7 +201,7 @@ def write_review(
         log = gather.find_context_log(video, source, workdir, t_lang, _warn)
     by_cue, records = {}, []
     if log is not None:
-        from vloc.translator.cues import split_style
+        from vloc.style.cues import split_style
 
         engine_texts = [split_style(c.text).plain for c in src.cues]  # as the engine saw them
         by_cue, ignored = context_by_cue(read_context(log), engine_texts)
@@ -251,7 +251,7 @@ def write_review(
     )
     gloss_summary = None
     if terms:
-        from vloc.engines.glossary import glossary_report
+        from vloc.glossary.file import glossary_report
 
         pairs = [(src_plain[r.src], tgt_texts[r.tgt]) for r in rows if r.src is not None and r.tgt is not None]  # fmt: skip
         report = glossary_report([a for a, _ in pairs], [b for _, b in pairs], terms)

@@ -327,7 +327,7 @@ def break_text(
     profile: StyleProfile | str | None = None,
     style: LanguageStyle | None = None,
 ) -> tuple[str, bool]:
-    """Drop-in for :func:`vloc.translator.linebreak.break_text`: ``(text with "\\n" between
+    """Drop-in for :func:`vloc.style.readability.break_text`: ``(text with "\\n" between
     its lines, whether they fit)``; ``profile`` is a :class:`StyleProfile` or a shipped name
     (default ``streaming``'s limits, as the old function had).
 

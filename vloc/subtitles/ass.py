@@ -8,7 +8,7 @@ line naming the file and the line, any Format line that is not the one pysubs2 r
 
 A cue's text uses vloc's conventions: ``\\N`` (ASS's line break) becomes ``\\n``, ``\\h`` a
 space; override blocks (``{\\an8\\pos(320,40)}``) stay in the text, where the translator keeps
-a cue's leading block (:mod:`vloc.translator.cues`). On writing (:func:`dumps_ass`) each
+a cue's leading block (:mod:`vloc.style.cues`). On writing (:func:`dumps_ass`) each
 Dialogue event gets its translation between the source's own leading and trailing override
 blocks; blocks inside a line cannot be placed in a translation and are dropped, as for SRT.
 Comment events are not cues: they are kept as they are.

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vloc.catalogue import describe_installed as _describe_installed
+from vloc.catalogue import feature_settings, installed, resolve
 from vloc.errors import InputError, WeightsError
-from vloc.registry import describe_installed as _describe_installed
-from vloc.registry import feature_settings, installed, resolve
 from vloc.summarizer.data import (
     INFO_FILE,
     SRC_TOKENIZER_DIR,
@@ -64,7 +64,7 @@ class LoadedSummarizer:
 
 def find_model(name_or_path: str | Path) -> Path:
     """A model folder from a path (a model folder or a training output) or a name looked up as
-    ``models/<name>/`` in ``$VLOC_HOME`` and the repository (:func:`vloc.registry.resolve`)."""
+    ``models/<name>/`` in ``$VLOC_HOME`` and the repository (:func:`vloc.catalogue.resolve`)."""
     return resolve("summarizer", name_or_path, to="")
 
 
@@ -121,7 +121,7 @@ def describe_installed() -> str:
 
 
 def installed_models() -> list[Path]:
-    """Installed summarizer folders, sorted by name (:func:`vloc.registry.installed`)."""
+    """Installed summarizer folders, sorted by name (:func:`vloc.catalogue.installed`)."""
     return installed("summarizer")
 
 

@@ -1,6 +1,6 @@
 """``vloc train summarize --config KEY=VALUE``: settings of a summarizer training run.
 
-The same overrides as ``vloc train translate`` (:func:`vloc.translator.train.parse_overrides`:
+The same overrides as ``vloc train translate`` (:func:`vloc.configs.parse_overrides`:
 a JSON object, a ``.json`` file or ``KEY=VALUE``), here over the fields of
 :class:`~vloc.summarizer.train.StageOptions` (``teacher_lang``, ``train_splits``,
 ``valid_split``, ``layer``, ``pool_mode``), :class:`~vloc.summarizer.train.ModelSize`

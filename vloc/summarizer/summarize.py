@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vloc.catalogue import feature_settings, model_name
 from vloc.errors import InputError
 from vloc.guard import guarded
-from vloc.registry import feature_settings, model_name
 from vloc.summarizer.config import CLIP_FRAMES, PAPER_BEAM
 from vloc.summarizer.data import (
     INFO_FILE,
@@ -181,7 +181,7 @@ def summarize(
     Args:
         video: the video; only used for naming the output when ``options.features`` is given.
         subs: its subtitles (SRT/WebVTT) in the model's source language.
-        options: the language, model (a folder or name, see :func:`vloc.registry.resolve`;
+        options: the language, model (a folder or name, see :func:`vloc.catalogue.resolve`;
             None: the one installed model into ``to``), output, features, decoding and
             feature-extraction settings.
         warn: receives every warning (also listed in the result).

@@ -131,7 +131,7 @@ class TrainResult:
 
 def resolve_run_folder(path: str | Path, *, what: str) -> Path:
     """A model folder, or a training output (its ``best/``)."""
-    from vloc.registry import model_folder
+    from vloc.catalogue import model_folder
 
     p = Path(path)
     if not p.is_dir():
@@ -502,7 +502,7 @@ def _model_info(
     the video features the model reads, the data and the model it started from."""
     return {
         **fields,
-        "features": {"clip_len": VIDEO_CLIP_FRAMES},  # vloc.registry.feature_settings
+        "features": {"clip_len": VIDEO_CLIP_FRAMES},  # vloc.catalogue.feature_settings
         "video": {"feature": VIDEO_FEATURE, "dim": cfg.video_dim},
         "data": str(root),
         "train_splits": list(splits),

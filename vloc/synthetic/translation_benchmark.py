@@ -321,7 +321,7 @@ def ship_model(out: Path, s: BenchSettings, results: dict[str, Any], dest: Path)
 
     from vloc.features import extract_features, load_features
     from vloc.fileio import atomic_write_text
-    from vloc.translator.registry import FEATURE_FIELDS
+    from vloc.translator.loading import FEATURE_FIELDS
 
     best = out / "runs" / "full" / "best"
     dest.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Training data of the translator: a film's video context for training
 (:class:`FilmContextLoader`) and the trainer's :class:`TranslationTask`; the manifest and its
-splits are in :mod:`vloc.translator.manifest` (re-exported here).
+splits are in :mod:`vloc.manifest` (re-exported here).
 
 The model reads a cue's source as ``vloc translate`` feeds it: its plain text (:attr:`Cue.plain`,
 tags removed, lines joined), and a film's video context comes from
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError
 from vloc.fileio import atomic_write_text
-from vloc.translator.manifest import (
+from vloc.manifest import (
     SPLITS,
     Cue,
     Documentary,

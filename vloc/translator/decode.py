@@ -12,7 +12,7 @@
    time with the same fusion (``no-gr*``), the cue's own raw segment (``segment-level``) or
    nothing (``text-only``).
 4. **decode** — batched beam search with incremental decoding (:meth:`Translator.generate`).
-   Every finished batch is appended to the journal (:mod:`vloc.translator.journal`), keyed by
+   Every finished batch is appended to the journal (:mod:`vloc.decoding.journal`), keyed by
    a hash of the model, the decoding settings, the feature/index keys, the cue's source text
    and its context ids. Batches are a fixed partition of the cues, so a resumed run decodes the
    same batches as an uninterrupted one and gives byte-identical output.
@@ -21,42 +21,29 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vloc.decoding.job import Decoded, FilmJob, ProgressFn, WarnFn
+from vloc.decoding.journal import JOURNAL_FORMAT, Journal
 from vloc.errors import InputError, VlocError, WeightsError
 from vloc.fileio import stable_hash
-from vloc.translator.journal import JOURNAL_FORMAT, Decoded, Journal
-from vloc.translator.registry import INFO_FILE, LoadedModel
+from vloc.translator.loading import INFO_FILE, LoadedModel
+from vloc.translator.options import DEFAULT_BEAM, OwnModel
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from vloc.translator.translate import TranslateOptions
-
-DEFAULT_BEAM = 5  # beam width (the translator paper decodes with beam search; 5 is fairseq's)
 SOURCE_ADD_EOS = True  # source ids end with EOS (fairseq convention, as in training)
-
-ProgressFn = Callable[[str, int, int], None]  # (stage, done, total)
-WarnFn = Callable[[str], None]
 
 
 def decode_with_model(
-    loaded: LoadedModel,
-    video: Path,
-    subtitles: Path,
-    texts: list[str],
-    options: TranslateOptions,
-    *,
-    progress: ProgressFn,
-    warn: WarnFn,
-    skip: Collection[int] = (),
+    loaded: LoadedModel, job: FilmJob, options: OwnModel, *, progress: ProgressFn, warn: WarnFn
 ) -> Decoded:
-    """Translate the cues' plain ``texts`` ("" for an empty cue) with vloc's model, but the
-    cues ``skip`` (translated from a memory by the caller); see the module docstring for the
-    stages."""
+    """Translate the film's cues with vloc's model ``loaded`` (opened for ``options.model``),
+    but the cues ``job.skip`` (translated from a memory by the caller); see the module
+    docstring for the stages."""
     config = loaded.model.config
+    video, subtitles, texts = job.video, job.subtitles, job.texts
     n = len(texts)
     timings: dict[str, float] = {}
     _progress, _warn = progress, warn
@@ -67,13 +54,13 @@ def decode_with_model(
     if kind != "none":
         c0 = time.perf_counter()
         regions, feature_key, cache["features"] = _cue_features(
-            loaded, video, subtitles, n, options, progress=_progress, warn=_warn
+            loaded, job, options, progress=_progress, warn=_warn
         )
         timings["features"] = time.perf_counter() - c0
     if kind == "global":
         c0 = time.perf_counter()
         embeddings, index_key, cache["index"] = _cue_embeddings(
-            loaded, video, subtitles, options, progress=_progress, warn=_warn
+            loaded, job, progress=_progress, warn=_warn
         )
         timings["index"] = time.perf_counter() - c0
 
@@ -98,7 +85,7 @@ def decode_with_model(
             "eos": SOURCE_ADD_EOS,
         }
     )
-    skipped = set(skip)
+    skipped = set(job.skip)
     todo = [i for i in range(n) if texts[i] and i not in skipped]
     src_ids = encode_sources(loaded, [texts[i] for i in todo], warn=_warn)
     # a fixed partition of the cues (by length, so that batches pad little): a resumed run
@@ -114,9 +101,7 @@ def decode_with_model(
     decode_s = 0.0
     _progress("decode", 0, len(batches))
     # read under the lock: a run that waited for another reuses every batch it journaled
-    with Journal.open(
-        video, options.workdir, subtitles, options.to, run_key, notify=_warn
-    ) as journal:
+    with Journal.open(video, job.workdir, subtitles, job.to, run_key, notify=_warn) as journal:
         for b, rows in enumerate(batches):
             c0 = time.perf_counter()
             ids = None if context.ids is None else context.ids[rows]  # (B, P)
@@ -145,7 +130,7 @@ def decode_with_model(
                     vid,
                     vmask,
                     beam_size=options.beam_size,
-                    device=options.device,
+                    device=job.device,
                 )
                 journal.append(list(zip(keys, outs, strict=True)))
                 translations.update(zip(rows, outs, strict=True))
@@ -170,7 +155,7 @@ def decode_with_model(
     )
 
 
-def _feature_options(loaded: LoadedModel, options: TranslateOptions, warn: WarnFn) -> Any:
+def _feature_options(loaded: LoadedModel, job: FilmJob, options: OwnModel, warn: WarnFn) -> Any:
     from vloc.features import FeatureOptions
 
     spec = dict(loaded.features or {})
@@ -181,8 +166,8 @@ def _feature_options(loaded: LoadedModel, options: TranslateOptions, warn: WarnF
         )
     return FeatureOptions(
         **spec,
-        device=options.device,
-        encoding=options.encoding,
+        device=job.device,
+        encoding=job.encoding,
         allow_truncated=options.allow_truncated,
         backbone_path=options.backbone_path,
     )
@@ -190,10 +175,8 @@ def _feature_options(loaded: LoadedModel, options: TranslateOptions, warn: WarnF
 
 def _cue_features(
     loaded: LoadedModel,
-    video: Path,
-    subtitles: Path,
-    n: int,
-    options: TranslateOptions,
+    job: FilmJob,
+    options: OwnModel,
     *,
     progress: ProgressFn,
     warn: WarnFn,
@@ -203,14 +186,14 @@ def _cue_features(
     from vloc.features import extract_features
     from vloc.features.store import map_tensor, read_meta
 
-    if not video.is_file():
-        raise InputError("video not found", path=video)
-    config = loaded.model.config
+    if not job.video.is_file():
+        raise InputError("video not found", path=job.video)
+    config, n = loaded.model.config, len(job.texts)
     result = extract_features(
-        video,
-        subs=subtitles,
-        options=_feature_options(loaded, options, warn),
-        workdir=options.workdir,
+        job.video,
+        subs=job.subtitles,
+        options=_feature_options(loaded, job, options, warn),
+        workdir=job.workdir,
         progress=lambda _kind, done, total: progress("features", done, total),
         warn=warn,
     )
@@ -234,9 +217,7 @@ def _cue_features(
 
 def _cue_embeddings(
     loaded: LoadedModel,
-    video: Path,
-    subtitles: Path,
-    options: TranslateOptions,
+    job: FilmJob,
     *,
     progress: ProgressFn,
     warn: WarnFn | None = None,
@@ -245,11 +226,11 @@ def _cue_embeddings(
     from vloc.index import build_index
 
     result = build_index(
-        video,
-        subtitles,
+        job.video,
+        job.subtitles,
         encoder=loaded.index_encoder,
-        encoding=options.encoding,
-        workdir=options.workdir,
+        encoding=job.encoding,
+        workdir=job.workdir,
         progress=lambda done, total: progress("index", done, total),
         warn=warn,
         private=True,  # never replaces the index `vloc index` built with another encoder

@@ -78,11 +78,11 @@ class EvalResult:
 def load_model(name_or_path: str | Path, *, device: str = "cpu") -> Any:
     """A trained translator by name (under ``$VLOC_HOME/models`` or the repository's
     ``models/``) or by path (a model folder or a training run with ``best/``); fails fast
-    with the list of installed models. Returns :class:`vloc.translator.registry.LoadedModel`."""
-    from vloc.registry import TGT_TOKENIZER_DIR, tokenizer_lang
-    from vloc.translator.registry import open_model, resolve_model
+    with the list of installed models. Returns :class:`vloc.translator.loading.LoadedModel`."""
+    from vloc.catalogue import TGT_TOKENIZER_DIR, resolve, tokenizer_lang
+    from vloc.translator.loading import open_model
 
-    folder = resolve_model(name_or_path, "")
+    folder = resolve("translator", name_or_path, to="")
     lang = tokenizer_lang(folder, TGT_TOKENIZER_DIR)
     if not lang:
         raise WeightsError("the model's tgt_tokenizer/ records no target language", path=folder)
@@ -92,7 +92,7 @@ def load_model(name_or_path: str | Path, *, device: str = "cpu") -> Any:
 def expand_models(models: Sequence[str | Path]) -> list[str | Path]:
     """``--model`` values with every folder of checkpoints (a folder whose sub-folders are
     models or training runs, but that is neither itself) replaced by those sub-folders."""
-    from vloc.registry import model_folder
+    from vloc.catalogue import model_folder
 
     out: list[str | Path] = []
     for m in models:
@@ -180,8 +180,8 @@ def evaluate_translators(
     """Translate the ``split`` cues of manifest ``data`` with each model and score them."""
     import time
 
+    from vloc.catalogue import model_name, named_model
     from vloc.metrics import translation_scores
-    from vloc.registry import model_name, named_model
     from vloc.translator.decode import decode_batch, encode_sources
 
     if beam < 1:

@@ -89,38 +89,6 @@ class TrainTranslatorResult:
         }
 
 
-def parse_overrides(items: list[str] | None) -> dict[str, Any]:
-    """``--config`` values: a JSON object (inline or a ``.json`` file) or ``KEY=VALUE`` (the
-    value read as JSON when it parses, else as a string)."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        text = item.strip()
-        if text.startswith("{") or text.endswith(".json"):
-            if not text.startswith("{"):
-                path = Path(text)
-                if not path.is_file():
-                    raise InputError("--config file not found", path=path)
-                text = path.read_text(encoding="utf-8")
-            try:
-                data = json.loads(text)
-            except ValueError as e:
-                raise InputError(f"--config {item!r} is not valid JSON: {e}") from e
-            if not isinstance(data, dict):
-                raise InputError(f"--config {item!r} must be a JSON object")
-            out.update(data)
-        elif "=" in text:
-            key, value = text.split("=", 1)
-            try:
-                out[key.strip()] = json.loads(value)
-            except ValueError:
-                out[key.strip()] = value
-        else:
-            raise InputError(
-                f"--config {item!r}: expected KEY=VALUE, a JSON object or a .json file"
-            )
-    return out
-
-
 def _split_overrides(overrides: Mapping[str, Any]) -> tuple[dict, dict, dict]:
     groups: tuple[dict, dict, dict] = ({}, {}, {})
     names = (
@@ -142,7 +110,7 @@ def _split_overrides(overrides: Mapping[str, Any]) -> tuple[dict, dict, dict]:
 def _feature_settings(splits: Any) -> dict[str, Any] | None:
     """The feature settings (backbone, weights, fps, ...) recorded beside the first training
     film's feature file, limited to those `vloc translate` re-applies; None when absent."""
-    from vloc.translator.registry import FEATURE_FIELDS
+    from vloc.translator.loading import FEATURE_FIELDS
 
     for e in splits.examples["train"]:
         path = splits.docs[e.doc].features

@@ -10,73 +10,32 @@
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
+from vloc.decoding.job import Decoded, FilmJob, ProgressFn, WarnFn
+from vloc.decoding.journal import JOURNAL_FORMAT, Journal
 from vloc.engines.options import LLM_ENGINES, EngineOptions
 from vloc.fileio import stable_hash
-from vloc.text import CJK_LETTERS
-from vloc.translator.journal import JOURNAL_FORMAT, Decoded, Journal
-
-if TYPE_CHECKING:
-    from vloc.engines.base import GlossaryTerm
-    from vloc.memory.film import FilmMemory
-    from vloc.style.budget import Budget
-
-ProgressFn = Callable[[str, int, int], None]
-WarnFn = Callable[[str], None]
-_LANG_TAG = re.compile(r"\.([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?)$")
-_CJK = re.compile(f"[{CJK_LETTERS}]")
-CJK_SHARE = 0.3  # a film whose letters are at least this share CJK is taken for Chinese
-
-
-def source_language(subtitles: Path, texts: list[str], given: str | None) -> str:
-    """``given``, else the language tag of ``film.en.srt``, else a guess from the script."""
-    if given:
-        return given
-    m = _LANG_TAG.search(subtitles.stem)
-    if m:
-        return m.group(1)
-    letters = "".join(ch for t in texts for ch in t if ch.isalpha())
-    cjk = len(_CJK.findall(letters))
-    return "zh" if letters and cjk / len(letters) >= CJK_SHARE else "en"
+from vloc.subtitles.language import source_language
 
 
 def decode_with_engine(
-    engine_options: EngineOptions,
-    video: Path,
-    subtitles: Path,
-    texts: list[str],
-    times_ms: list[tuple[int, int]],
-    *,
-    to: str,
-    source_lang: str | None = None,
-    glossary: tuple[GlossaryTerm, ...] = (),
-    budgets: Sequence[Budget] | None = None,
-    memory: FilmMemory | None = None,
-    encoding: str | None = None,
-    workdir: str | Path | None = None,
-    device: str = "cpu",
-    progress: ProgressFn,
-    warn: WarnFn,
+    job: FilmJob, options: EngineOptions, *, progress: ProgressFn, warn: WarnFn
 ) -> Decoded:
-    """Translate the cues' plain ``texts`` ("" for an empty cue) with the engine
-    ``engine_options`` names; see the module docstring. ``budgets`` (one per cue, ``--style``):
-    the LLM engines' prompts carry each line's limit and over-budget replies are asked once to
-    condense. The cues ``memory`` translates are not sent (the caller puts the memory's
-    translations in)."""
+    """Translate the film's cues with the engine ``options`` names; see the module docstring.
+    With ``job.budgets`` (``--style``) the LLM engines' prompts carry each line's limit and
+    over-budget replies are asked once to condense. The cues ``job.skip`` are not sent (the
+    caller puts the memory's translations in)."""
     from vloc.engines import open_engine
     from vloc.engines.runner import EngineRunner, FilmText
 
-    opt = engine_options
+    opt = options
+    video, subtitles, texts, to, memory = job.video, job.subtitles, job.texts, job.to, job.memory
     timings: dict[str, float] = {}
     cache: dict[str, bool | None] = {"features": None, "index": None}
-    src_lang = source_language(subtitles, texts, source_lang)
+    src_lang = source_language(subtitles, texts, job.source_lang)
     c0 = time.perf_counter()
-    engine = open_engine(opt, device=device, warn=warn)
+    engine = open_engine(opt, device=job.device, warn=warn)
     timings["model"] = time.perf_counter() - c0
     try:
         embeddings = None
@@ -90,8 +49,8 @@ def decode_with_engine(
             res = build_index(
                 video,
                 subtitles,
-                encoding=encoding,
-                workdir=workdir,
+                encoding=job.encoding,
+                workdir=job.workdir,
                 progress=lambda done, total: progress("index", done, total),
                 warn=warn,
             )
@@ -100,7 +59,7 @@ def decode_with_engine(
         frames = None
         if opt.frames:
             if engine.accepts_images:
-                frames = _frames_fn(video, times_ms, opt, embeddings)
+                frames = _frames_fn(video, job.spans_ms, opt, embeddings)
             else:
                 warn(
                     f"--frames {opt.frames}: the {opt.kind} engine {engine.name!r} takes no "
@@ -117,14 +76,14 @@ def decode_with_engine(
             to,
             embeddings=embeddings,
             synopsis=opt.synopsis,
-            glossary=glossary,
-            budgets=budgets if opt.kind in LLM_ENGINES else None,
-            fixed=memory.fixed if memory is not None else {},
+            glossary=job.glossary,
+            budgets=job.budgets if opt.kind in LLM_ENGINES else None,
+            fixed=dict(job.skip),
             examples=memory.examples if memory is not None else (),
         )
         key = stable_hash({"v": JOURNAL_FORMAT, "engine": engine.identity, "to": to})
-        with Journal.open(video, workdir, subtitles, to, key, notify=warn) as journal:
-            from vloc.review.context import context_log_path
+        with Journal.open(video, job.workdir, subtitles, to, key, notify=warn) as journal:
+            from vloc.decoding.context_log import context_log_path
 
             runner = EngineRunner(
                 engine, film, opt, journal, frames=frames, progress=progress, warn=warn,

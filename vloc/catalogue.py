@@ -1,12 +1,12 @@
-"""Installed models of every kind: where they are looked up, which one a run uses, how a
-folder is opened.
+"""The model catalogue: installed models of every kind, where they are looked up and which
+one a run uses (always a folder, a :class:`~pathlib.Path`).
 
 A model folder is looked up by name as ``models/<name>/`` under ``$VLOC_HOME`` and then in
 the repository (the first place wins for a name found in both), or given as a path: a model
 folder, or a training output whose ``best/`` is the model. Kinds (:data:`KINDS`):
 
 * ``translator``: ``config.json``, ``model.safetensors``, ``src_tokenizer/``,
-  ``tgt_tokenizer/`` and optionally ``translator.json`` (:mod:`vloc.translator.registry`);
+  ``tgt_tokenizer/`` and optionally ``translator.json`` (:mod:`vloc.translator.loading`);
 * ``summarizer``: the same files with ``summarizer.json`` (:mod:`vloc.summarizer.summarize`);
 * ``align``: ``config.json``, ``model.safetensors``, ``align.json`` and ``card.md``: a
   video–text alignment model for search by what is seen (:mod:`vloc.align`).
@@ -19,15 +19,15 @@ settings in ``"video"`` (with ``clip_frames`` for ``clip_len``); :func:`feature_
 reads both, so shipped and users' folders keep loading.
 
 Translation can also run on pretrained engines that have no folder here (``--engine``,
-:mod:`vloc.engines`): the ``engine`` kind (:data:`ENGINE_KINDS`) names them and what their
-``--model`` is (a seq2seq model folder or hub name, a GGUF file, a server's model id), and
-``resolve("engine", name, flags=...)`` gives the :class:`~vloc.engines.options.EngineOptions`
-that build one (flags over ``$VLOC_HOME/engines.toml`` over the defaults,
-:func:`vloc.engines.options.resolve`; :func:`vloc.engines.open_engine` opens it).
-:func:`engine_kinds` lists them for refusals without importing them.
+:mod:`vloc.engines`): :data:`ENGINE_KINDS` names them and what their ``--model`` is (a seq2seq
+model folder or hub name, a GGUF file, a server's model id); :func:`engine_kinds` lists them
+for refusals without importing them. Hub names (seq2seq models, sentence encoders, CLIP) are
+looked up in :func:`vloc.workspace.hf_cache_dir`.
 
 Everything here reads JSON only, so that a missing model or a wrong ``--to`` fails before
-torch is imported; :func:`open` loads the chosen folder.
+torch is imported; each kind's package loads the folder :func:`resolve` returns
+(:func:`vloc.translator.loading.open_model`, :func:`vloc.summarizer.loading.load_model_folder`,
+:func:`vloc.align.model.load_align_model`). Nothing here imports a package above it.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any
 
 from vloc.errors import InputError, WeightsError
 from vloc.workspace import vloc_home
@@ -94,14 +94,12 @@ def _summary_lang(folder: Path) -> str | None:
 class EngineKind:
     """One translation engine of ``--engine``: what its ``--model`` names."""
 
-    name: str  # "vloc" | "openai" | "gguf" | "seq2seq"
+    name: str  # "openai" | "gguf" | "seq2seq"
     llm: bool  # a prompted language model (it can also summarize and draft)
     model_is: str  # what --model names for it
 
 
-VLOC_ENGINE = "vloc"  # vloc's own translator models (the "translator" kind above)
 ENGINE_KINDS: dict[str, EngineKind] = {
-    VLOC_ENGINE: EngineKind(VLOC_ENGINE, False, "a vloc model name or folder"),
     "openai": EngineKind("openai", True, "the server's model id"),
     "gguf": EngineKind("gguf", True, "a .gguf file"),
     "seq2seq": EngineKind("seq2seq", False, "a seq2seq model name"),  # or folder
@@ -109,20 +107,8 @@ ENGINE_KINDS: dict[str, EngineKind] = {
 
 
 def engine_kinds(*, llm_only: bool = False) -> tuple[str, ...]:
-    """Pretrained translation engines (``--engine``) other than vloc's own models."""
-    return tuple(
-        k.name for k in ENGINE_KINDS.values() if k.name != VLOC_ENGINE and (k.llm or not llm_only)
-    )
-
-
-def resolve_engine(name: str | None, flags: dict[str, Any] | None = None) -> Any:
-    """The :class:`~vloc.engines.options.EngineOptions` that build engine ``name`` (None: the
-    config file's ``engine``, else vloc's own): ``flags`` (None = not given) over its section
-    of ``$VLOC_HOME/engines.toml`` over the defaults, checked (an unknown engine, a missing
-    ``--model`` or endpoint: one line naming the flag or the config file)."""
-    from vloc.engines.options import resolve as resolve_options  # no heavy imports
-
-    return resolve_options({**(flags or {}), "kind": name})
+    """Pretrained translation engines (``--engine``; vloc's own models are not one)."""
+    return tuple(k.name for k in ENGINE_KINDS.values() if k.llm or not llm_only)
 
 
 KINDS: dict[str, Kind] = {
@@ -292,29 +278,9 @@ def missing(kind: str, what: str) -> WeightsError:
     )
 
 
-@overload
-def resolve(
-    kind: Literal["engine"], name_or_path: str | None, *, flags: dict[str, Any] | None = None
-) -> Any: ...
-
-
-@overload
-def resolve(kind: str, name_or_path: str | Path | None, *, to: str) -> Path: ...
-
-
-def resolve(
-    kind: str,
-    name_or_path: str | Path | None,
-    *,
-    to: str = "",
-    flags: dict[str, Any] | None = None,
-) -> Any:
+def resolve(kind: str, name_or_path: str | Path | None, *, to: str = "") -> Path:
     """The model folder for ``--model`` (a path or a name); None picks the only installed
-    model of ``kind`` into ``to`` (a demo only when no other one writes ``to``). For the
-    ``engine`` kind, ``name_or_path`` is the engine's name and the result the options that
-    build it (:func:`resolve_engine`, with ``flags``)."""
-    if kind == "engine":
-        return resolve_engine(None if name_or_path is None else str(name_or_path), flags)
+    model of ``kind`` into ``to`` (a demo only when no other one writes ``to``)."""
     k = kind_of(kind)
     if name_or_path is None:
         matches = [p for p in installed(kind) if _fits(k, k.target_lang(p) or "", to)]
@@ -345,18 +311,6 @@ def resolve(
     if model is not None:
         return model
     raise missing(kind, f"{k.name} model {name!r} not found")
-
-
-def open(kind: str, name_or_path: str | Path | None, *, to: str, device: str = "cpu") -> Any:
-    """Resolve and load a model of ``kind`` for inference (imports torch)."""
-    kind_of(kind)
-    if kind == "translator":
-        from vloc.translator.registry import open_model
-
-        return open_model(name_or_path, to, device=device)
-    from vloc.summarizer.summarize import load_model_folder
-
-    return load_model_folder(resolve(kind, name_or_path, to=to), device=device)
 
 
 def lang_base(lang: str) -> str:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from vloc.errors import InputError
 from vloc.fileio import MANIFEST_LIMIT_BYTES, atomic_write_text, read_text_limited
 from vloc.guard import declare_inputs
+from vloc.text import plain_text
 
 if TYPE_CHECKING:
     pass
@@ -57,16 +58,14 @@ class Cue:
 
     @property
     def plain(self) -> str:
-        """The source as the model reads it: tags removed, lines joined by spaces (as
-        ``vloc translate`` does, :func:`vloc.translator.cues.split_style`)."""
-        from vloc.translator.cues import split_style
-
-        return split_style(self.source).plain
+        """The source as the model reads it: tags and ASS override blocks removed, lines
+        joined by spaces (as ``vloc translate`` reads a cue, :func:`vloc.style.cues.split_style`)."""
+        return plain_text(self.source)
 
 
 @dataclass(frozen=True)
 class Documentary:
-    """One manifest record (see :mod:`vloc.translator.manifest`)."""
+    """One manifest record (see :mod:`vloc.manifest`)."""
 
     id: str  # unique name
     source_lang: str  # e.g. "en"
@@ -166,7 +165,7 @@ def parse_record(rec: Any, base: Path, where: str) -> Documentary:
 
 
 def read_manifest(path: str | Path) -> list[Documentary]:
-    """Read and check a manifest (see :mod:`vloc.translator.manifest`)."""
+    """Read and check a manifest (see :mod:`vloc.manifest`)."""
     path = Path(path)
     declare_inputs([path], "the manifest")
     if not path.exists() and not path.is_symlink():

@@ -1,4 +1,4 @@
-"""Trained translators: how a folder is checked and loaded (found by :mod:`vloc.registry`).
+"""Trained translators: how a folder is checked and loaded (found by :mod:`vloc.catalogue`).
 
 Model folder layout (``models/<name>/`` under ``$VLOC_HOME`` or the repository, or any path;
 a training output's ``best/`` is used when given the training output)::
@@ -31,16 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vloc.coverage import read_marks
-from vloc.encoders import MINILM_ENCODER
-from vloc.errors import InputError, WeightsError
-from vloc.fileio import sha256_file, stable_hash
-from vloc.registry import (
+from vloc.catalogue import (
     FEATURE_FIELDS,
     SRC_TOKENIZER_DIR,
     TGT_TOKENIZER_DIR,
     feature_settings,
-    installed,
     lang_base,
     lang_region,
     model_name,
@@ -48,7 +43,10 @@ from vloc.registry import (
     resolve,
     tokenizer_lang,
 )
-from vloc.registry import describe_installed as _describe_installed
+from vloc.coverage import read_marks
+from vloc.encoders import MINILM_ENCODER
+from vloc.errors import InputError, WeightsError
+from vloc.fileio import sha256_file, stable_hash
 
 if TYPE_CHECKING:
     from vloc.tokenization import Tokenizer
@@ -79,34 +77,6 @@ class LoadedModel:
         return self.tgt_tokenizer.lang
 
 
-def list_models() -> list[Path]:
-    """Installed translator folders, by name (:func:`vloc.registry.installed`)."""
-    return installed("translator")
-
-
-def describe_installed() -> str:
-    """``synth-en-zh (en→zh, demo), my-en-zh (en→zh)``, or ``none``: the installed translators."""
-    return _describe_installed("translator")
-
-
-def resolve_model(name_or_path: str | Path | None, to: str) -> Path:
-    """The model folder for ``--model`` (a path or a name); None picks the only installed
-    model into ``to`` (:func:`vloc.registry.resolve`)."""
-    return resolve("translator", name_or_path, to=to)
-
-
-def _lang(folder: Path, tokenizer_dir: str) -> str | None:
-    return tokenizer_lang(folder, tokenizer_dir)
-
-
-def _target_lang(folder: Path) -> str | None:
-    return tokenizer_lang(folder, TGT_TOKENIZER_DIR)
-
-
-def _info_json(folder: Path) -> dict[str, Any]:
-    return read_info("translator", folder)
-
-
 @dataclass(frozen=True)
 class ModelChoice:
     """The translator folder a run will use, read from its JSON files only (no weights)."""
@@ -124,14 +94,13 @@ def choose_model(name_or_path: str | Path | None, to: str) -> ModelChoice:
     """Which model a run into ``to`` uses, checked as far as the JSON files allow: the folder
     exists and holds a translator, translates into ``to``, and its ``translator.json`` is valid
     (backbone name, weights file). Imports no torch: fails fast."""
-    folder = resolve_model(name_or_path, to)
-    for sub in (SRC_TOKENIZER_DIR, TGT_TOKENIZER_DIR):
-        if not (folder / sub).is_dir():
-            raise WeightsError(f"the model folder has no {sub}/ (its tokenizer)", path=folder)
-    source, target = _lang(folder, SRC_TOKENIZER_DIR), _target_lang(folder)
+    folder = resolve("translator", name_or_path, to=to)
+    _check_tokenizers(folder)
+    source = tokenizer_lang(folder, SRC_TOKENIZER_DIR)
+    target = tokenizer_lang(folder, TGT_TOKENIZER_DIR)
     _check_target(folder, target or "", to)
     _read_info(folder)
-    demo, domain = read_marks(_info_json(folder), folder / INFO_FILE)
+    demo, domain = read_marks(read_info("translator", folder), folder / INFO_FILE)
     return ModelChoice(
         folder, model_name(folder), source or "", target or "", demo, domain, name_or_path is None
     )
@@ -147,7 +116,7 @@ def _read_info(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
 
     if not (folder / INFO_FILE).is_file():
         return None, None
-    data = _info_json(folder)
+    data = read_info("translator", folder)
     feats = feature_settings(data)
     if feats is not None:
         known = {f.name for f in fields(FeatureOptions)}
@@ -186,15 +155,13 @@ def _read_info(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
     return feats, encoder
 
 
-def open_model(name_or_path: str | Path | None, to: str, *, device: str = "cpu") -> LoadedModel:
-    """Resolve and load a translator folder with its tokenizers and inference settings."""
+def open_model(folder: Path, to: str, *, device: str = "cpu") -> LoadedModel:
+    """Load the translator in model ``folder`` (as :func:`choose_model` or
+    :func:`vloc.catalogue.resolve` found it) with its tokenizers and inference settings."""
     from vloc.tokenization import Tokenizer
     from vloc.translator.model import Translator
 
-    folder = resolve_model(name_or_path, to)
-    for sub in (SRC_TOKENIZER_DIR, TGT_TOKENIZER_DIR):
-        if not (folder / sub).is_dir():
-            raise WeightsError(f"the model folder has no {sub}/ (its tokenizer)", path=folder)
+    _check_tokenizers(folder)
     src_tok, tgt_tok = (
         Tokenizer.load(folder / SRC_TOKENIZER_DIR),
         Tokenizer.load(folder / TGT_TOKENIZER_DIR),
@@ -217,6 +184,12 @@ def open_model(name_or_path: str | Path | None, to: str, *, device: str = "cpu")
     return LoadedModel(
         model_name(folder), folder, model, src_tok, tgt_tok, features, index_encoder, identity
     )
+
+
+def _check_tokenizers(folder: Path) -> None:
+    for sub in (SRC_TOKENIZER_DIR, TGT_TOKENIZER_DIR):
+        if not (folder / sub).is_dir():
+            raise WeightsError(f"the model folder has no {sub}/ (its tokenizer)", path=folder)
 
 
 def _check_target(folder: Path, model_lang: str, to: str) -> None:

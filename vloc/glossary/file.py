@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vloc.engines.base import GlossaryTerm
 from vloc.errors import InputError
 from vloc.fileio import read_text_limited, sha256_bytes
 from vloc.guard import note_read
@@ -31,6 +30,15 @@ HEADER = ("source", "target")
 GLOSSARY_LIMIT_BYTES = 16 << 20  # a glossary of 100,000 terms is ~5 MB
 PLACEHOLDER = "ZXQ{}"  # a token no language uses; models copy it through untranslated
 _PLACEHOLDER = re.compile(r"Z\s?X\s?Q\s?(\d+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class GlossaryTerm:
+    """A term the translation must render one way (``--glossary``)."""
+
+    source: str  # the term as it appears in the source text
+    target: str  # its required translation
+    note: str = ""  # optional guidance shown to LLM engines (e.g. "a German general")
 
 
 def read_glossary(path: str | Path) -> tuple[GlossaryTerm, ...]:

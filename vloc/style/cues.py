@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import VlocError
+from vloc.style.readability import break_text
 from vloc.text import LANG_CODE, plain_text
-from vloc.translator.linebreak import break_text
 
 if TYPE_CHECKING:
     from vloc.subtitles import Subtitles
@@ -36,7 +36,7 @@ def default_output(subtitles: str | Path, to: str, fmt: str) -> Path:
 
 
 @dataclass(frozen=True)
-class _Styled:
+class StyledText:
     prefix: str  # a leading ASS override block ("{\an8}") or ""
     italic: bool  # every line of the cue was wrapped in <i>…</i>
     plain: str  # the text the model reads: tags removed, lines joined by spaces
@@ -44,7 +44,7 @@ class _Styled:
     # translation)
 
 
-def split_style(text: str) -> _Styled:
+def split_style(text: str) -> StyledText:
     """Separate a cue's whole-cue styling from the text the model reads."""
     m = _LEADING_OVERRIDE.match(text)
     prefix = m.group(1) if m else ""
@@ -54,11 +54,11 @@ def split_style(text: str) -> _Styled:
     if not italic and _ITALIC_LINE.match(body.strip()):
         italic = True  # one <i> opened on the first line and closed on the last
     plain = plain_text(body)
-    return _Styled(prefix, italic, plain, body.strip("\n"))
+    return StyledText(prefix, italic, plain, body.strip("\n"))
 
 
 def render_cue(
-    styled: _Styled, translation: str, lang: str, bilingual: bool, profile: Any = None
+    styled: StyledText, translation: str, lang: str, bilingual: bool, profile: Any = None
 ) -> tuple[str, str]:
     """(the output cue text, the translation as shown) for one cue. ``profile`` (a
     :class:`vloc.style.profiles.StyleProfile`, from ``--style``): lines broken to its limits by

@@ -15,9 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from vloc.errors import VlocError
 from vloc.fileio import append_lines
@@ -77,21 +75,3 @@ class Journal:
         text = "".join(json.dumps({"k": k, "t": t}, ensure_ascii=False) + "\n" for k, t in items)
         append_lines(self.path, text, what="translation journal")
         self.entries.update(items)
-
-
-@dataclass
-class Decoded:
-    """What a decoding stage (vloc's model or an engine) hands back to the pipeline."""
-
-    translations: dict[int, str]  # cue position (0-based) -> translation, cues with text only
-    translated: int  # cues decoded by this run
-    reused: int  # cues taken from the journal
-    batches: int  # batches decoded by this run
-    journal: Path
-    model: str  # the model's or engine model's name
-    variant: str  # vloc: the translator variant; engines: the engine kind
-    source_lang: str
-    target_lang: str
-    cache: dict[str, bool | None] = field(default_factory=dict)  # features/index cache hits
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
-    extra: dict[str, Any] = field(default_factory=dict)  # engine usage, context settings

@@ -1,6 +1,6 @@
 """What each engine prompt showed: one *context record* per translated batch.
 
-The translation journal (:mod:`vloc.translator.journal`) keeps only each batch's translation.
+The translation journal (:mod:`vloc.decoding.journal`) keeps only each batch's translation.
 Beside it, the engine runner appends one JSON line per batch saying what the prompt carried,
 so that a reviewer can later see what informed every line (``vloc review``)::
 

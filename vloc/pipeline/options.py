@@ -1,0 +1,121 @@
+"""What ``vloc translate`` is asked to do and what it did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vloc.errors import InputError
+from vloc.subtitles import OUTPUT_FORMATS
+from vloc.text import LANG_CODE
+from vloc.translator.options import OwnModel
+
+if TYPE_CHECKING:
+    from vloc.engines.options import EngineOptions
+    from vloc.style.readability import ReadabilityReport
+
+DEVICES = ("cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class TranslateOptions:
+    """What ``vloc translate`` was asked to do."""
+
+    to: str  # target language code (zh-TW, zh-HK, zh-Hant: Simplified, then OpenCC)
+    decoder: OwnModel | EngineOptions = field(default_factory=OwnModel)  # vloc's own
+    # translator (the default) or a pretrained engine (openai | gguf | seq2seq) and its context
+    output: str | Path | None = None  # output file; None: beside the subtitles, film.<to>.<fmt>
+    format: str | None = None  # "srt" | "vtt" | "ass" | "ssa" | "ttml"; None: from
+    # ``output``'s suffix, else the input's
+    bilingual: bool = False  # each cue holds the translation over the source line(s) (ASS:
+    # the source in its own style)
+    encoding: str | None = None  # subtitle encoding override (default: detect)
+    workdir: str | Path | None = None  # parent folder of the video's workspace
+    device: str = "cpu"  # "cpu" | "cuda", for the backbone and the translator
+    source_lang: str | None = None  # engines: the subtitles' language; None: from the file
+    # name's tag (film.en.srt), else guessed from the script
+    style: str | None = None  # a style profile (shipped name or .toml): each cue's budget goes
+    # into the LLM engines' prompts, over-budget replies are asked once to condense, and the
+    # result counts the cues over budget; None: no budgets
+    memory: tuple[str, ...] = ()  # translation memory files (vloc.memory.film): exact and
+    # fuzzy matches used verbatim; LLM engines also see similar pairs as examples
+    memory_examples: int = 600  # token budget of those examples (0: none); the default is
+    # vloc.memory.lookup.EXAMPLE_TOKENS (not imported: `vloc --help` stays light)
+
+    @property
+    def own_model(self) -> OwnModel | None:
+        """The own model's settings, None when an engine translates."""
+        return self.decoder if isinstance(self.decoder, OwnModel) else None
+
+    def check(self) -> None:
+        """Refuse what cannot run, before any file is read (one line naming the flag)."""
+        if not self.to or not LANG_CODE.match(self.to):
+            raise InputError(f"--to {self.to!r} is not a language code (e.g. zh, en, pt-BR)")
+        if self.format is not None and self.format not in OUTPUT_FORMATS:
+            raise InputError(f"--format {self.format!r}; valid: {', '.join(OUTPUT_FORMATS)}")
+        if self.device not in DEVICES:
+            raise InputError(f"--device {self.device!r}; valid: {', '.join(DEVICES)}")
+        own = self.own_model
+        if own is None:
+            self.decoder.check()  # type: ignore[union-attr]
+            return
+        if own.beam_size < 1:
+            raise InputError(f"--beam must be at least 1, got {own.beam_size}")
+        if own.batch_size < 1:
+            raise InputError(f"--batch-size must be at least 1, got {own.batch_size}")
+        from vloc.features.paths import check_path  # torch-free
+
+        check_path(own.backbone_path, fast=True, device=self.device)  # fast: as extracted
+
+
+@dataclass
+class TranslateResult:
+    """What :func:`vloc.pipeline.translate_subtitles` did."""
+
+    output: Path  # the file written
+    cues: int  # cues in the input and in the output
+    translated: int  # cues decoded by this run
+    reused: int  # cues taken from the journal of an earlier (interrupted) run
+    empty: int  # cues without text, kept empty
+    batches: int  # decoding batches run by this run
+    timings: dict[str, float]  # seconds per stage: model, read, features, index, context, ...
+    cache: dict[str, bool | None]  # features/index found in the workspace (None: not needed)
+    readability: ReadabilityReport  # line-length and reading-speed violations
+    model: str  # model name
+    variant: str  # translator variant (vloc), or the engine kind
+    source_lang: str
+    target_lang: str
+    journal: Path  # the decoding journal
+    warnings: list[str] = field(default_factory=list)
+    coverage: dict[str, Any] | None = None  # vloc.coverage.Coverage.to_json() of the input
+    engine: str = "vloc"  # vloc | openai | gguf | seq2seq
+    extra: dict[str, Any] = field(default_factory=dict)  # engines: usage and context settings
+    glossary: list[dict[str, Any]] | None = None  # per term: cues, honoured, missed
+    style: dict[str, Any] | None = None  # --style: profile, cues over budget before and after
+    memory: dict[str, Any] | None = None  # FilmMemory.to_json(): exact, fuzzy, identity, ...
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "output": str(self.output),
+            "cues": self.cues,
+            "translated": self.translated,
+            "reused": self.reused,
+            "empty": self.empty,
+            "batches": self.batches,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "cache": self.cache,
+            "violations": self.readability.to_json(),
+            "engine": self.engine,
+            "model": self.model,
+            "variant": self.variant,
+            "source_lang": self.source_lang,
+            "target_lang": self.target_lang,
+            "journal": str(self.journal),
+            "warnings": self.warnings,
+            "coverage": self.coverage,
+            "glossary": self.glossary,
+            "style": self.style,
+            "memory": self.memory,
+            **self.extra,
+        }
