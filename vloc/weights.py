@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import urllib.error
@@ -41,6 +40,7 @@ from vloc.fileio import (
     atomic_path,
     atomic_write_json,
     atomic_write_text,
+    read_json,
     sha256_file,
 )
 from vloc.guard import note_read
@@ -100,11 +100,9 @@ def cached_sha256(path: str | Path) -> str:
         raise InputError(f"cannot read weights: {e.strerror or e}", path=path) from e
     key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
     cache_file = vloc_home() / HASH_CACHE_NAME
-    table: dict[str, str] = {}
-    with contextlib.suppress(OSError, ValueError):
-        table = json.loads(cache_file.read_text(encoding="utf-8"))
-        if not isinstance(table, dict):
-            table = {}
+    table: dict[str, str] = read_json(
+        cache_file, what="weights hash memo", require_object=True, default={}
+    )
     if isinstance(table.get(key), str):
         return table[key]
     digest = sha256_file(path, what="weights")

@@ -5,8 +5,8 @@ import stat
 
 import pytest
 
-from vloc.errors import VlocError
-from vloc.fileio import atomic_path, atomic_write, atomic_write_text
+from vloc.errors import CacheError, InputError, VlocError, WeightsError
+from vloc.fileio import atomic_path, atomic_write, atomic_write_text, read_json
 
 
 def _mode(path) -> int:
@@ -38,3 +38,49 @@ def test_unwritable_folder_is_a_clear_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(VlocError, match="cannot write here"):
         atomic_write_text(blocker / "sub" / "x.txt", "x")
+
+
+# ------------------------------------------------------------------------------ read_json
+
+
+def test_read_json_reads_a_file_and_drops_a_bom(tmp_path):
+    path = tmp_path / "info.json"
+    path.write_bytes(b'\xef\xbb\xbf{"format": 2, "names": ["a", "b"]}')
+    assert read_json(path, what="model metadata") == {"format": 2, "names": ["a", "b"]}
+    (tmp_path / "list.json").write_text("[1, 2]")
+    assert read_json(tmp_path / "list.json", what="list") == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "model metadata not found"),
+        (b'{"format": 2,', "the model metadata is not valid JSON (Expecting property name "),
+        (b"\xff\xfe{}", "the model metadata is not UTF-8 text"),
+        (b"[" * 100_000 + b"]" * 100_000, "the model metadata is nested too deeply"),
+        (b"9" * 5000, "the model metadata is not readable JSON"),
+    ],
+)
+def test_read_json_names_the_file_and_the_problem_in_one_line(tmp_path, content, message):
+    path = tmp_path / "info.json"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(InputError) as e:
+        read_json(path, what="model metadata")
+    assert str(e.value).startswith(f"{path}: {message}")
+    assert "\n" not in str(e.value)
+    assert read_json(path, what="model metadata", default="again") == "again"
+
+
+def test_read_json_keeps_the_callers_error_class_limit_and_object_check(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text('["not", "an", "object"]')
+    with pytest.raises(WeightsError, match=r"config\.json: the config is not a JSON object "
+                       r"\(found an array\)"):  # fmt: skip
+        read_json(path, what="config", error=WeightsError, require_object=True)
+    assert read_json(path, what="config", require_object=True, default={}) == {}
+    path.write_text('{"pad": "' + "x" * 100 + '"}')
+    with pytest.raises(CacheError, match="over its limit of 64 bytes"):
+        read_json(path, what="config", limit=64, error=CacheError)
+    with pytest.raises(InputError, match="the config is a folder"):
+        read_json(tmp_path, what="config")

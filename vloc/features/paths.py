@@ -42,7 +42,6 @@ shares eager's key.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import platform
@@ -53,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from vloc.errors import InputError
-from vloc.fileio import atomic_write_json, sha256_file, stable_hash
+from vloc.fileio import atomic_write_json, read_json, sha256_file, stable_hash
 from vloc.workspace import safe_name, vloc_home
 
 PATHS = ("auto", "eager", "jit", "compile")
@@ -192,11 +191,9 @@ class PathStore:
         return self.root / CHOICES_FILE
 
     def _read_choices(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.choices_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return read_json(
+            self.choices_file, what="backbone measurements", require_object=True, default={}
+        )
 
     def measurement(self, key: str) -> Measurement | None:
         """The remembered measurement, or None (none yet, or an unreadable record)."""
@@ -231,8 +228,10 @@ class PathStore:
         """(file, its index entry) when a saved trace of the right size is there (the hash is
         checked when it is loaded)."""
         index = self.trace_index(backbone, key)
+        entry = read_json(index, what="saved trace index", require_object=True, default=None)
+        if entry is None:
+            return None
         try:
-            entry = json.loads(index.read_text(encoding="utf-8"))
             path = index.parent / str(entry["file"])
             if entry.get("key") != key or Path(entry["file"]).name != entry["file"]:
                 return None

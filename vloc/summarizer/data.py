@@ -9,14 +9,13 @@ are average-pooled, and both are reported through the ``warn`` callback with cou
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError
-from vloc.fileio import atomic_write_json
+from vloc.fileio import atomic_write_json, read_json
 from vloc.summarizer.how2 import (
     ACTION_SUFFIX,
     FEATURES_DIR,
@@ -197,10 +196,7 @@ def read_model_info(folder: Path) -> dict[str, Any]:
             "(train one with `vloc train summarize`)",
             path=folder,
         )
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise InputError(f"unreadable model metadata: {e}", path=path) from e
+    info = read_json(path, what="summarizer metadata")
     if not isinstance(info, dict) or info.get("format") != INFO_FORMAT:
         raise InputError(f"unsupported model metadata (expected format {INFO_FORMAT})", path=path)
     return info

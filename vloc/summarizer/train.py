@@ -23,13 +23,13 @@ checkpoint, never re-derived.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vloc.errors import InputError
+from vloc.fileio import read_json
 from vloc.summarizer.config import (
     CLIP_FRAMES,
     MAX_SOURCE_TOKENS,
@@ -256,7 +256,7 @@ def train_summarizer(
     if checkpoint is not None:
         src_tok = _load_tok(checkpoint / SRC_TOKENIZER_DIR)
         tgt_tok = _load_tok(checkpoint / TGT_TOKENIZER_DIR)
-        cfg = SummarizerConfig.from_dict(json.loads((checkpoint / "config.json").read_text()))
+        cfg = SummarizerConfig.from_dict(read_json(checkpoint / "config.json", what="config"))
         model = VDFSummarizer(cfg)
         parent = read_model_info(checkpoint).get("parent")
     elif o.stage == "3":
