@@ -22,7 +22,7 @@ from vloc.align.model import (
 )
 from vloc.align.train import AlignTrainOptions
 from vloc.errors import InputError, WeightsError
-from vloc.index.store import overlap_cue
+from vloc.index.clips import overlap_cue
 from vloc.registry import installed, model_folder
 from vloc.search import FUSE_WEIGHTS, RRF_K, fuse, rrf_fuse
 
