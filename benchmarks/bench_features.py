@@ -255,17 +255,17 @@ def _feature_clip(backbone, fallback):
 
 def bench_saved_trace(fresh, x1, report, agree, results) -> None:
     """The trace as ``--backbone-path jit`` runs it: frozen from the folded channels-last model,
-    saved, loaded and optimised (what a second film pays), through vloc.features.paths."""
-    from vloc.features import paths
+    saved, loaded and optimised (what a second film pays), through vloc.features.execution."""
+    from vloc.features import execution
 
     with tempfile.TemporaryDirectory(prefix="vloc-paths-") as tmp:
-        store = paths.PathStore(tmp)
+        store = execution.PathStore(tmp)
         key = "bench"
         shape = tuple(x1.shape)
         bb = fresh(fuse_bn=True, channels_last=True)
-        traced, trace_s, _ = paths.attach_trace(bb, store, key, shape)
+        traced, trace_s, _ = execution.attach_trace(bb, store, key, shape)
         bb2 = fresh(fuse_bn=True, channels_last=True)
-        loaded, load_s, _ = paths.attach_trace(bb2, store, key, shape)
+        loaded, load_s, _ = execution.attach_trace(bb2, store, key, shape)
         assert traced and not loaded
     log(
         f"  saved trace: trace+freeze+save+load+optimise+warm-up {trace_s:.1f} s; a later "
@@ -283,12 +283,12 @@ def bench_race(fresh, x1) -> dict:
     compare paths fairly. Reports the best and the median s/clip of each."""
     import torch
 
-    from vloc.features import paths
+    from vloc.features import execution
 
     eager = fresh(fuse_bn=True, channels_last=True)
     traced = fresh(fuse_bn=True, channels_last=True)
     with tempfile.TemporaryDirectory(prefix="vloc-paths-") as tmp:
-        paths.attach_trace(traced, paths.PathStore(tmp), "race", tuple(x1.shape))
+        execution.attach_trace(traced, execution.PathStore(tmp), "race", tuple(x1.shape))
 
     def bf16(x):
         with torch.autocast("cpu", dtype=torch.bfloat16):

@@ -15,8 +15,8 @@ from typing import Any
 
 from vloc.backbones import get_spec
 from vloc.errors import InputError, MediaError
+from vloc.features.execution import check_path, keyed_path
 from vloc.features.options import FeatureOptions, WarnFn, validate_options
-from vloc.features.paths import check_path, keyed_path
 from vloc.features.store import feature_key
 from vloc.fileio import file_fingerprint, sha256_file
 

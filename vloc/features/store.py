@@ -78,7 +78,7 @@ def feature_key(
     """The cache key: sha256 of every input that changes the stored values.
 
     ``path`` names how the backbone ran when that changes float16 bytes
-    (:func:`vloc.features.paths.keyed_path`): None for the default eager model, whose keys
+    (:func:`vloc.features.execution.keyed_path`): None for the default eager model, whose keys
     are the same as before paths existed.
     """
     extra = {} if path is None else {"backbone_path": path}

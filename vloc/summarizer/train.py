@@ -253,7 +253,7 @@ def train_summarizer(
 
 def _swapped_from_student(student: str | Path | None) -> tuple[Any, Any, Any, Path]:
     """Stage 3's starting point: (teacher with the student's encoder, src tok, tgt tok, folder)."""
-    from vloc.seq2seq import load_weights
+    from vloc.encoder_decoder import load_weights
     from vloc.summarizer.distill import Distiller, load_student, swap_encoder
     from vloc.summarizer.model import VDFSummarizer
 

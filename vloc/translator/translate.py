@@ -81,7 +81,7 @@ class TranslateOptions:
     # into the LLM engines' prompts, over-budget replies are asked once to condense, and the
     # result counts the cues over budget; None: no budgets
     backbone_path: str = "auto"  # how the video backbone runs: "auto" | "eager" | "jit" |
-    # "compile" (vloc.features.paths; FeatureOptions.backbone_path)
+    # "compile" (vloc.features.execution; FeatureOptions.backbone_path)
     memory: tuple[str, ...] = ()  # translation memory files (vloc.memory.film): exact and
     # fuzzy matches used verbatim; LLM engines also see similar pairs as examples
     memory_examples: int = 600  # token budget of those examples (0: none); the default is
@@ -154,7 +154,7 @@ def _validate(options: TranslateOptions) -> None:
         raise InputError(f"--format {options.format!r}; valid: {', '.join(OUTPUT_FORMATS)}")
     if options.device not in DEVICES:
         raise InputError(f"--device {options.device!r}; valid: {', '.join(DEVICES)}")
-    from vloc.features.paths import check_path  # torch-free
+    from vloc.features.execution import check_path  # torch-free
 
     check_path(options.backbone_path, fast=True, device=options.device)  # fast: as extracted
     if options.engine is not None:
