@@ -257,9 +257,10 @@ def bench_saved_trace(fresh, x1, report, agree, results) -> None:
     """The trace as ``--backbone-path jit`` runs it: frozen from the folded channels-last model,
     saved, loaded and optimised (what a second film pays), through vloc.features.execution."""
     from vloc.features import execution
+    from vloc.features.execution_store import PathStore
 
     with tempfile.TemporaryDirectory(prefix="vloc-paths-") as tmp:
-        store = execution.PathStore(tmp)
+        store = PathStore(tmp)
         key = "bench"
         shape = tuple(x1.shape)
         bb = fresh(fuse_bn=True, channels_last=True)
@@ -284,11 +285,12 @@ def bench_race(fresh, x1) -> dict:
     import torch
 
     from vloc.features import execution
+    from vloc.features.execution_store import PathStore
 
     eager = fresh(fuse_bn=True, channels_last=True)
     traced = fresh(fuse_bn=True, channels_last=True)
     with tempfile.TemporaryDirectory(prefix="vloc-paths-") as tmp:
-        execution.attach_trace(traced, execution.PathStore(tmp), "race", tuple(x1.shape))
+        execution.attach_trace(traced, PathStore(tmp), "race", tuple(x1.shape))
 
     def bf16(x):
         with torch.autocast("cpu", dtype=torch.bfloat16):

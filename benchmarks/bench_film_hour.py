@@ -203,6 +203,7 @@ from vloc import media
 from vloc.backbones import get_spec, normalise_clips
 from vloc.features import FeatureOptions
 from vloc.features import execution
+from vloc.features.execution_store import PathStore
 from vloc.features.runner import prepare_backbone
 from vloc.weights import resolve_weights
 video, backbone, path, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -220,7 +221,7 @@ shape = (1, 3, 16, spec.size, spec.size)
 if path == "jit":
     key = execution.record_key(backbone=backbone, width=1.0, weights_id=src.identity, shape=shape,
                            device="cpu")
-    execution.attach_trace(bb, execution.PathStore(), key, shape)
+    execution.attach_trace(bb, PathStore(), key, shape)
 ts = []
 with torch.inference_mode():
     for c in clips:

@@ -17,7 +17,8 @@ from vloc.backbones import build_backbone, optimize_traced
 from vloc.cli.app import app
 from vloc.errors import InputError
 from vloc.features import FeatureOptions, execution, extract_features, load_features
-from vloc.features.execution import Decision, Measurement, PathStore, check_path, decide
+from vloc.features.execution import Decision, check_path, decide
+from vloc.features.execution_store import TRACED_DIR, Measurement, PathStore
 
 TINY = FeatureOptions(weights="random", seed=0, width=1 / 16, size=32, fps=8.0, clip_len=8)
 SHAPE = (1, 3, 8, 32, 32)  # (B, 3, T, H, W) of TINY's clips
@@ -193,7 +194,7 @@ def test_a_damaged_saved_trace_is_rebuilt(tmp_path, damage):
     bb3 = _tiny().optimize(fuse_bn=True, channels_last=True)
     d3 = execution.apply_path(bb3, Decision("jit", "test"), store=store, key=key, shape=SHAPE)
     assert d3.loaded
-    assert len(list((store.root / execution.TRACED_DIR).glob("*.pt"))) == 1
+    assert len(list((store.root / TRACED_DIR).glob("*.pt"))) == 1
 
 
 # --- end to end -------------------------------------------------------------------------------

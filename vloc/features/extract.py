@@ -199,12 +199,13 @@ def _compute(
     import torch
 
     from vloc.features import execution
+    from vloc.features.execution_store import PathStore
 
     _ensure_writable(ws.root / FEATURES_DIR)  # fail before minutes of compute, not after
     if options.threads is not None:  # before the path's record key, which names the threads
         torch.set_num_threads(max(1, options.threads))
     shape = (options.batch_size, 3, options.clip_len, run.size, run.size)  # (B, 3, T, H, W)
-    store = execution.PathStore()
+    store = PathStore()
     record = execution.record_key(
         backbone=options.backbone,
         width=options.width,
