@@ -181,7 +181,7 @@ def bench(name: str, films: list[dict]) -> dict:
     import numpy as np
 
     from vloc.encoders import QUERY_THREADS, load_encoder
-    from vloc.index.store import plain_text
+    from vloc.text import plain_text
 
     res: dict = {"encoder": name, "cold": cold_load(name)}
     enc = load_encoder(name)

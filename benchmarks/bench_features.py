@@ -255,17 +255,18 @@ def _feature_clip(backbone, fallback):
 
 def bench_saved_trace(fresh, x1, report, agree, results) -> None:
     """The trace as ``--backbone-path jit`` runs it: frozen from the folded channels-last model,
-    saved, loaded and optimised (what a second film pays), through vloc.features.paths."""
-    from vloc.features import paths
+    saved, loaded and optimised (what a second film pays), through vloc.features.execution."""
+    from vloc.features import execution
+    from vloc.features.execution_store import PathStore
 
     with tempfile.TemporaryDirectory(prefix="vloc-paths-") as tmp:
-        store = paths.PathStore(tmp)
+        store = PathStore(tmp)
         key = "bench"
         shape = tuple(x1.shape)
         bb = fresh(fuse_bn=True, channels_last=True)
-        traced, trace_s, _ = paths.attach_trace(bb, store, key, shape)
+        traced, trace_s, _ = execution.attach_trace(bb, store, key, shape)
         bb2 = fresh(fuse_bn=True, channels_last=True)
-        loaded, load_s, _ = paths.attach_trace(bb2, store, key, shape)
+        loaded, load_s, _ = execution.attach_trace(bb2, store, key, shape)
         assert traced and not loaded
     log(
         f"  saved trace: trace+freeze+save+load+optimise+warm-up {trace_s:.1f} s; a later "
@@ -283,12 +284,13 @@ def bench_race(fresh, x1) -> dict:
     compare paths fairly. Reports the best and the median s/clip of each."""
     import torch
 
-    from vloc.features import paths
+    from vloc.features import execution
+    from vloc.features.execution_store import PathStore
 
     eager = fresh(fuse_bn=True, channels_last=True)
     traced = fresh(fuse_bn=True, channels_last=True)
     with tempfile.TemporaryDirectory(prefix="vloc-paths-") as tmp:
-        paths.attach_trace(traced, paths.PathStore(tmp), "race", tuple(x1.shape))
+        execution.attach_trace(traced, PathStore(tmp), "race", tuple(x1.shape))
 
     def bf16(x):
         with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -442,7 +444,7 @@ from vloc import media
 from vloc.features import FeatureOptions
 from vloc.features.runner import prepare_backbone
 from vloc.features.pipeline import run_backbone
-from vloc.weights import resolve_weights
+from vloc.backbones.weights import resolve_weights
 video = Path(sys.argv[1])
 info = media.probe(video)
 clips = list(media.iter_stride_clips(video, fps=3.75, clip_len=16, size=224, info=info))

@@ -202,9 +202,10 @@ import numpy as np, torch
 from vloc import media
 from vloc.backbones import get_spec, normalise_clips
 from vloc.features import FeatureOptions
-from vloc.features import paths
+from vloc.features import execution
+from vloc.features.execution_store import PathStore
 from vloc.features.runner import prepare_backbone
-from vloc.weights import resolve_weights
+from vloc.backbones.weights import resolve_weights
 video, backbone, path, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 opts = FeatureOptions(backbone=backbone, weights="random", seed=0)
 src = resolve_weights(backbone, "random", seed=0)
@@ -218,9 +219,9 @@ for c in media.iter_stride_clips(video, fps=spec.fps, clip_len=16, size=spec.siz
 bb = prepare_backbone(src, opts)
 shape = (1, 3, 16, spec.size, spec.size)
 if path == "jit":
-    key = paths.record_key(backbone=backbone, width=1.0, weights_id=src.identity, shape=shape,
+    key = execution.record_key(backbone=backbone, width=1.0, weights_id=src.identity, shape=shape,
                            device="cpu")
-    paths.attach_trace(bb, paths.PathStore(), key, shape)
+    execution.attach_trace(bb, PathStore(), key, shape)
 ts = []
 with torch.inference_mode():
     for c in clips:

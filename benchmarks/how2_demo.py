@@ -61,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     from vloc.fileio import atomic_write_json, atomic_write_text
     from vloc.summarizer.data import import_how2
     from vloc.summarizer.evaluate import evaluate_summarizers
+    from vloc.summarizer.settings import ModelSize, StageOptions
     from vloc.summarizer.summarize import SummarizeOptions, summarize
-    from vloc.summarizer.train import ModelSize, StageOptions, train_summarizer
+    from vloc.summarizer.train import train_summarizer
     from vloc.training import TrainConfig
 
     torch.set_num_threads(args.threads)

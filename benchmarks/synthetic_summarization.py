@@ -89,8 +89,8 @@ def ship_model(run: Path, target: Path, args: argparse.Namespace, results: dict)
     import torch
     from safetensors.torch import save_file
 
+    from vloc.backbones.weights import instantiate, resolve_weights
     from vloc.fileio import atomic_path, atomic_write_json, atomic_write_text
-    from vloc.weights import instantiate, resolve_weights
 
     best = run / "best"
     if target.exists():
@@ -236,8 +236,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from vloc.fileio import atomic_write_json, atomic_write_text
     from vloc.summarizer.evaluate import evaluate_summarizers
+    from vloc.summarizer.settings import ModelSize, StageOptions
     from vloc.summarizer.summarize import SummarizeOptions
-    from vloc.summarizer.train import ModelSize, StageOptions, train_summarizer
+    from vloc.summarizer.train import train_summarizer
     from vloc.synthetic import SummarizationSetOptions, make_summarization_set
     from vloc.training import TrainConfig
 

@@ -32,7 +32,6 @@ torch is imported; each kind's package loads the folder :func:`resolve` returns
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from vloc.errors import InputError, WeightsError
+from vloc.fileio import read_json
 from vloc.workspace import vloc_home
 
 MODELS_DIR = "models"  # models/<name>/ under $VLOC_HOME and in the repository
@@ -68,11 +68,8 @@ class Kind:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    """A model folder's JSON object, None when absent or unreadable (a listing goes on)."""
+    return read_json(path, what="model JSON", require_object=True, default=None)
 
 
 def tokenizer_lang(folder: Path, tokenizer_dir: str) -> str | None:
@@ -212,13 +209,9 @@ def read_info(kind: str, folder: Path) -> dict[str, Any]:
     path = folder / k.info_file
     if not path.is_file():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise WeightsError(f"{k.info_file}: unreadable model information: {e}", path=folder) from e
-    if not isinstance(data, dict):
-        raise WeightsError(f"{k.info_file}: model information must be a JSON object", path=folder)
-    return data
+    return read_json(
+        path, what=f"model information ({k.info_file})", error=WeightsError, require_object=True
+    )
 
 
 def is_demo(kind: str, folder: Path) -> bool:

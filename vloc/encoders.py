@@ -33,7 +33,6 @@ Example::
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import socket
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from vloc.errors import VlocError, WeightsError
-from vloc.fileio import atomic_write_json, hash_into, stable_hash
+from vloc.fileio import atomic_write_json, hash_into, read_json, stable_hash
 from vloc.workspace import vloc_home
 
 if TYPE_CHECKING:
@@ -326,10 +325,9 @@ def encoder_hash(folder: str | Path, *, files: list[Path] | None = None) -> str:
         raise WeightsError(f"cannot read encoder files: {e.strerror or e}", path=folder) from e
     key = stable_hash({"folder": str(folder.resolve()), "files": stats})
     memo = vloc_home() / "hashes" / f"{key}.json"
-    try:
-        return json.loads(memo.read_text())["sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # not memoised yet (or a damaged memo): compute it
+    known = read_json(memo, what="encoder hash memo", require_object=True, default={})
+    if isinstance(known.get("sha256"), str):
+        return known["sha256"]  # else not memoised yet (or a damaged memo): compute it
     h = hashlib.sha256(b"vloc-encoder-1\0")
     for p, (rel, size, _) in zip(files, stats, strict=True):
         h.update(f"{rel}\0{size}\0".encode())

@@ -323,3 +323,49 @@ def read_text_limited(
             f"({e.reason} at byte {e.start})",
             path=path,
         ) from None
+
+
+JSON_LIMIT_BYTES = 64 << 20  # configs, metadata, truth files (a 10,000-film truth.json: ~10 MB)
+_RAISE: Any = object()  # read_json's "no default": failures raise
+_JSON_NAMES = {list: "an array", str: "a string", int: "a number", float: "a number",
+               bool: "a boolean", type(None): "null"}  # fmt: skip
+
+
+def read_json(
+    path: PathLike,
+    *,
+    what: str,
+    limit: int = JSON_LIMIT_BYTES,
+    error: type[VlocError] = InputError,
+    require_object: bool = False,
+    default: Any = _RAISE,
+) -> Any:
+    """The JSON value in the file at ``path``: a bounded read (:func:`read_text_limited`, a
+    UTF-8 BOM dropped), then parsed.
+
+    A missing, unreadable, oversized or non-regular file, bytes that are not UTF-8, text that
+    is not JSON (or nested too deep to parse) and — with ``require_object`` — a value that is
+    not a JSON object are each one ``error`` naming the file and ``what`` it was read as
+    (``"tokenizer metadata"``). With a ``default``, every one of those failures returns
+    ``default`` instead (a cache or memo that is then recomputed)."""
+    try:
+        text = read_text_limited(path, limit, what=what, error=error)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise error(
+                f"the {what} is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})",
+                path=path,
+            ) from None
+        except RecursionError:
+            raise error(f"the {what} is nested too deeply to read", path=path) from None
+        except ValueError as e:  # an integer of more digits than Python converts
+            raise error(f"the {what} is not readable JSON ({e})", path=path) from None
+        if require_object and not isinstance(value, dict):
+            found = _JSON_NAMES.get(type(value), type(value).__name__)
+            raise error(f"the {what} is not a JSON object (found {found})", path=path)
+    except VlocError:
+        if default is _RAISE:
+            raise
+        return default
+    return value

@@ -14,7 +14,7 @@ A *run* (one CLI command, or one library call such as ``translate_subtitles``; s
 Declaring either side checks it against the other, whichever comes first, so an output is
 refused before any work when it is — through a symlink, ``..`` or a hard link (same inode) —
 an input, or lies inside an input folder; and an input discovered later (a model folder
-chosen from the registry, a file a manifest names) that is a declared output stops the run
+chosen from the catalogue, a file a manifest names) that is a declared output stops the run
 at that moment, before anything is written. The files of the inputs a user names are also
 *protected* (:func:`protected`): :func:`vloc.fileio.atomic_write` refuses to replace one,
 whatever path reaches it. Folders vloc manages itself (a workspace) are declared with

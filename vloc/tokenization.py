@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from vloc.errors import InputError
-from vloc.fileio import atomic_write_json, atomic_write_text
+from vloc.fileio import atomic_write_json, atomic_write_text, read_json
 from vloc.text import CJK_PATTERN  # split into single characters before BPE
 
 PAD_ID = 0
@@ -159,10 +159,7 @@ class Tokenizer:
                     f"(expected {BACKEND_FILE} and {META_FILE}, written by Tokenizer.save)",
                     path=folder,
                 )
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"unreadable tokenizer metadata: {exc}", path=meta_path) from exc
+        meta = read_json(meta_path, what="tokenizer metadata")
         if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
             got = meta.get("format") if isinstance(meta, dict) else None
             raise InputError(

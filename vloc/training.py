@@ -13,36 +13,30 @@ validate. It provides what both papers' recipes need and what unattended runs ne
   schedule, scaler and RNG states are all restored, so a resumed run produces the same weights
   as an uninterrupted one.
 
-Layout of an output folder::
-
-    OUT/
-      latest                      # text: the newest complete checkpoint folder name
-      checkpoints/step-00000500/  # model.safetensors, trainer_state.pt + the task's files
-      best/                       # the exported model: config.json, tokenizer files,
-                                  # model.safetensors, card.md
+The output folder (``checkpoints/``, ``latest``, ``best/``) is :mod:`vloc.checkpoints`.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import random
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from vloc.checkpoints import (
+    BEST_DIR,
+    LATEST_FILE,
+    export_model,
+    jsonable,
+    load_checkpoint,
+    save_checkpoint,
+    write_card,
+)
 from vloc.errors import InputError, VlocError
-from vloc.fileio import atomic_write_text
 
-CHECKPOINTS_DIR = "checkpoints"
-LATEST_FILE = "latest"
-BEST_DIR = "best"
-MODEL_FILE = "model.safetensors"
-STATE_FILE = "trainer_state.pt"
 SHUFFLE_CHUNK_BATCHES = (
     64  # length-sorting window: examples are sorted within chunks of ~64 batches
 )
@@ -367,97 +361,38 @@ class Trainer:
     # ---------------------------------------------------------- checkpoints
     def export(self, folder: Path) -> None:
         """Write a loadable model folder (weights + the task's files), atomically."""
-        from safetensors.torch import save_model
-
-        def write(tmp: Path) -> None:
-            save_model(self.model, str(tmp / MODEL_FILE))
-            self.task.save_model_files(self.model, tmp)
-
-        _write_folder_atomically(folder, write)
+        export_model(self.model, self.task.save_model_files, folder)
 
     def write_card(self, folder: Path) -> None:
-        s = self.state
-        lines = [
-            f"# {folder.parent.name}",
-            "",
-            "## Data",
-            "",
-            self.task.describe().strip(),
-            "",
-            "## Training",
-            "",
-            f"- steps: {s.step} (epochs started: {s.epoch + 1}), stopped by: {s.stopped or 'running'}",
-            f"- best {self.config.val_metric}: {s.best} at step {s.best_step}",
-            f"- training time: {s.train_seconds:.0f} s on {self.config.device}",
-            f"- settings: `{json.dumps(_jsonable(asdict(self.config)), sort_keys=True)}`",
-            "",
-        ]
-        if s.history:
-            keys = [k for k in s.history[0] if k != "step"]
-            lines += ["## Validation history", "", "| step | " + " | ".join(keys) + " |"]
-            lines.append("|---" * (len(keys) + 1) + "|")
-            for h in s.history:
-                lines.append(
-                    f"| {h['step']} | "
-                    + " | ".join(f"{h.get(k, float('nan')):.4g}" for k in keys)
-                    + " |"
-                )
-        if folder.is_dir():
-            atomic_write_text(folder / "card.md", "\n".join(lines) + "\n")
+        state, config = asdict(self.state), asdict(self.config)
+        write_card(folder, self.task.describe(), state, config)
 
     def save_checkpoint(self) -> Path:
         """Write ``checkpoints/step-N/`` atomically, then point ``latest`` at it."""
         import torch
 
-        name = f"step-{self.state.step:08d}"
-        folder = self.out / CHECKPOINTS_DIR / name
         rng = {
             "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         }
         payload = {
-            "state": _jsonable(asdict(self.state)),
-            "config": _jsonable(asdict(self.config)),
+            "state": jsonable(asdict(self.state)),
+            "config": jsonable(asdict(self.config)),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
             "rng": rng,
         }
-
-        def write(tmp: Path) -> None:
-            from safetensors.torch import save_model
-
-            save_model(self.model, str(tmp / MODEL_FILE))
-            self.task.save_model_files(self.model, tmp)
-            torch.save(payload, tmp / STATE_FILE)
-
-        _write_folder_atomically(folder, write)
-        atomic_write_text(self.out / LATEST_FILE, f"{CHECKPOINTS_DIR}/{name}\n")
-        self._prune_checkpoints(keep=folder)
-        return folder
-
-    def _prune_checkpoints(self, keep: Path) -> None:
-        folders = sorted(p for p in (self.out / CHECKPOINTS_DIR).glob("step-*") if p.is_dir())
-        for old in folders[: max(len(folders) - self.config.keep_checkpoints, 0)]:
-            if old != keep:
-                shutil.rmtree(old, ignore_errors=True)
+        return save_checkpoint(
+            self.out, self.state.step, self.model, self.task.save_model_files, payload,
+            keep=self.config.keep_checkpoints,
+        )  # fmt: skip
 
     def load_latest(self) -> None:
         """Restore model, optimizer, schedule, scaler, RNG and progress from ``latest``."""
         import torch
-        from safetensors.torch import load_model
 
-        from vloc.weights import safe_torch_load
-
-        pointer = self.out / LATEST_FILE
-        if not pointer.exists():
-            raise InputError("holds no checkpoint to resume from (no 'latest' file)", path=self.out)
-        folder = self.out / pointer.read_text().strip()
-        try:
-            payload = safe_torch_load(folder / STATE_FILE)
-            load_model(self.model, str(folder / MODEL_FILE), device=self.config.device)
-        except (OSError, RuntimeError, KeyError) as e:
-            raise InputError(f"cannot resume from this checkpoint: {e}", path=folder) from e
+        payload = load_checkpoint(self.out, self.model, self.config.device)
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
         self.scaler.load_state_dict(payload["scaler"])
@@ -466,36 +401,3 @@ class Trainer:
             torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
         state = payload["state"]
         self.state = TrainState(**{**state, "history": list(state["history"])})
-
-
-def _write_folder_atomically(folder: Path, write: Callable[[Path], None]) -> None:
-    """Fill a temporary sibling folder with ``write``, then swap it in for ``folder``."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
-    old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        write(tmp)
-        for f in tmp.iterdir():
-            if f.is_file():
-                with open(f, "rb") as fh:
-                    os.fsync(fh.fileno())
-        if folder.exists():
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not folder.exists():
-            os.replace(old, folder)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _jsonable(obj: Any) -> Any:
-    """Plain Python containers only (safe for ``torch.load(weights_only=True)`` and JSON)."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    return obj

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vloc.errors import VlocError
-from vloc.fileio import check_folder
+from vloc.fileio import check_folder, read_json
 from vloc.guard import declare_area
 
 WORKSPACE_SUFFIX = ".vloc"
@@ -154,8 +154,8 @@ def _write_holder(path: Path) -> None:
 
 def _holder_note(path: Path) -> str:
     """`` (pid 123 on host, since ..., `vloc features film.mp4`)`` or "" when unknown."""
+    note = read_json(path, what="lock note", default=None)
     try:
-        note = json.loads(path.read_text(encoding="utf-8"))
         argv = " ".join(str(a) for a in note.get("argv", []))
         return f" (pid {note['pid']} on {note['host']}, since {note['since']}: {argv})"
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

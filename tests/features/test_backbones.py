@@ -20,14 +20,14 @@ from vloc.backbones import (  # noqa: E402
     normalise_clips,
     pool_features,
 )
-from vloc.errors import InputError, WeightsError  # noqa: E402
-from vloc.weights import (  # noqa: E402
+from vloc.backbones.weights import (  # noqa: E402
     cached_sha256,
     convert_hara_resnext,
     download,
     instantiate,
     resolve_weights,
 )
+from vloc.errors import InputError, WeightsError  # noqa: E402
 
 TINY = 1 / 16  # width multiplier for fast tests: the real depth, 1/16 of the channels
 

@@ -23,7 +23,7 @@ from vloc.align.model import (
 from vloc.align.train import AlignTrainOptions
 from vloc.catalogue import installed, model_folder
 from vloc.errors import InputError, WeightsError
-from vloc.index.store import overlap_cue
+from vloc.index.clips import overlap_cue
 from vloc.search import FUSE_WEIGHTS, RRF_K, fuse, rrf_fuse
 
 

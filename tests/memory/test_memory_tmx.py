@@ -123,3 +123,22 @@ def test_new_commands_have_examples_in_their_help():
         res = CliRunner().invoke(app, [*cmd, "--help"])
         assert res.exit_code == 0 and "Examples" in res.stdout, cmd
         assert f"vloc {' '.join(cmd)} " in res.stdout and "<bool>" not in res.stdout, cmd
+
+
+@pytest.mark.parametrize(
+    ("keep", "message"),
+    [
+        ("en", "no translation beside it: expected ep1.zh.srt (or .vtt)"),
+        ("zh", "no source beside this translation: expected ep1.en.srt (or .vtt)"),
+        ("fr", "its language 'fr' is neither the source 'en' nor the target 'zh'"),
+    ],
+)
+def test_a_subtitle_file_without_its_partner_names_the_one_expected(tmp_path, keep, message):
+    en, zh = write_pair(tmp_path, "ep1", EPISODE)
+    given = zh if keep == "zh" else en
+    (en if keep == "zh" else zh).unlink()
+    if keep == "fr":
+        given = en.rename(tmp_path / "ep1.fr.srt")
+    with pytest.raises(InputError) as e:
+        read_memory([given], source_lang="en", target_lang="zh")
+    assert str(e.value).startswith(f"{given}: {message}")

@@ -26,7 +26,7 @@ CUES = [
 
 @pytest.mark.parametrize("cue", CUES)
 def test_the_translator_reads_the_plain_text_the_index_embeds(cue: str):
-    from vloc.index.store import plain_text as index_plain_text
+    from vloc.index import plain_text as index_plain_text
 
     assert split_style(cue).plain == text.plain_text(cue) == index_plain_text(cue)
     assert "<" not in text.plain_text(cue) and "{" not in text.plain_text(cue)

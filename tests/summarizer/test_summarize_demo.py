@@ -55,7 +55,7 @@ def test_model_folder_is_complete_small_and_the_default_zh_en_summarizer():
 
 
 def test_backbone_file_holds_the_seeded_random_weights_of_the_training_features():
-    from vloc.weights import instantiate, read_state_dict, resolve_weights
+    from vloc.backbones.weights import instantiate, read_state_dict, resolve_weights
 
     info = json.loads((MODEL_DIR / "summarizer.json").read_text())["video"]
     saved = read_state_dict(MODEL_DIR / info["weights"])

@@ -18,7 +18,8 @@ from vloc.cli.summarize import summarize
 from vloc.cli.train import summarize as train_summarize
 from vloc.errors import InputError
 from vloc.summarizer.data import import_how2, load_video_features
-from vloc.summarizer.train import ModelSize, StageOptions, train_summarizer
+from vloc.summarizer.settings import ModelSize, StageOptions
+from vloc.summarizer.train import train_summarizer
 from vloc.training import TrainConfig
 
 DIM = 16  # video feature width of the tiny data (real How2 features: 2048)

@@ -9,11 +9,9 @@ import pytest
 import torch
 from torch import nn
 
+from vloc.checkpoints import BEST_DIR, LATEST_FILE, MODEL_FILE
 from vloc.errors import InputError
 from vloc.training import (
-    BEST_DIR,
-    LATEST_FILE,
-    MODEL_FILE,
     TrainConfig,
     Trainer,
     inverse_sqrt_factor,

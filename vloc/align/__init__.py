@@ -2,7 +2,7 @@
 
 * :mod:`vloc.align.model` — projection heads from clip features and from the multilingual text
   encoder's sentence embeddings into one L2-normalised space; symmetric InfoNCE; LECCR's
-  softened matching under English guidance; the model folder (registry kind ``align``);
+  softened matching under English guidance; the model folder (catalogue kind ``align``);
 * :mod:`vloc.align.data` — the training manifest of described moments (English plus
   translations) and their clip features;
 * :mod:`vloc.align.train` — the training loop (``vloc train align``);

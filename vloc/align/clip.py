@@ -19,7 +19,6 @@ compatibility step.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from vloc.errors import InputError, WeightsError
+from vloc.fileio import read_json
 
 CLIP_PREFIX = "clip:"  # --align clip:NAME selects a CLIP model instead of a trained align model
 CLIP_FRAMES = 4  # frames embedded per cue, evenly spaced over it, their embeddings averaged
@@ -215,12 +215,14 @@ class ClipRef:
         mean, std = DEFAULT_MEAN, DEFAULT_STD
         proc = folder / "preprocessor_config.json"
         if proc.is_file():
+            p = read_json(
+                proc, what="CLIP preprocessor config", error=WeightsError, require_object=True
+            )
             try:
-                p = json.loads(proc.read_text(encoding="utf-8"))
                 mean = tuple(float(x) for x in p.get("image_mean", mean))  # type: ignore[assignment]
                 std = tuple(float(x) for x in p.get("image_std", std))  # type: ignore[assignment]
-            except (OSError, ValueError, TypeError) as e:
-                raise WeightsError(f"preprocessor_config.json: unreadable: {e}", path=folder) from e
+            except (ValueError, TypeError) as e:
+                raise WeightsError(f"unusable image_mean / image_std: {e}", path=proc) from e
         return LoadedClip(
             folder=folder, spec=self.spec, sha256=self.sha256, model=model, tokenizer=tokenizer,
             size=size, mean=mean, std=std, dim=int(model.config.projection_dim),

@@ -143,7 +143,7 @@ def _moment(manifest: Path, no: int, rec: dict[str, Any]) -> Moment:
 
 
 def feature_settings_of(meta: dict[str, Any]) -> dict[str, Any]:
-    """The extractor settings an align model records (registry ``"features"`` block + kind)."""
+    """The extractor settings an align model records (catalogue ``"features"`` block + kind)."""
     opts = meta.get("options") or {}
     out = {k: meta.get(k, opts.get(k)) for k in FEATURE_FIELDS}
     out["weights"] = opts.get("weights", meta.get("weights"))

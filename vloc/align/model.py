@@ -17,7 +17,7 @@ Losses:
 * :func:`soft_matching` — LECCR's softened matching under English guidance (§3.5, eqs. 20–22):
   ``KL(softmax(S_en/τ) ‖ softmax(S_other/τ))`` row-wise, the English row a fixed target.
 
-Model folder (registry kind ``align``)::
+Model folder (catalogue kind ``align``)::
 
     config.json         AlignConfig (sizes, temperature)
     model.safetensors   heads, logit scale, input standardisation
@@ -29,7 +29,7 @@ Model folder (registry kind ``align``)::
 
 from __future__ import annotations
 
-import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,7 @@ from vloc.fileio import (
     atomic_write_json,
     atomic_write_text,
     check_format_version,
+    read_json,
     sha256_file,
 )
 
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
-INFO_FILE = "align.json"  # registry kind "align": the folder's identifying JSON
+INFO_FILE = "align.json"  # catalogue kind "align": the folder's identifying JSON
 CARD_FILE = "card.md"
 ALIGN_FORMAT = "vloc-align"  # align.json "format"
 ALIGN_FORMAT_VERSION = 1  # bump when the folder's meaning changes
@@ -193,7 +194,7 @@ class LoadedAlign:
 
     @property
     def features(self) -> dict[str, Any]:
-        """The clip-feature settings it was trained on (registry ``"features"`` block)."""
+        """The clip-feature settings it was trained on (catalogue ``"features"`` block)."""
         return dict(self.info["features"])
 
     def project_video(self, x: np.ndarray) -> np.ndarray:
@@ -246,15 +247,12 @@ def read_align_info(folder: Path) -> dict[str, Any]:
     """align.json, checked (format, version, encoder and features blocks); WeightsError naming
     the folder otherwise. JSON only: no torch."""
     path = folder / INFO_FILE
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
+    if not os.path.lexists(path):
         raise WeightsError(
             f"not an align model folder: no {INFO_FILE} (train one with 'vloc train align')",
             path=folder,
-        ) from e
-    except (OSError, ValueError) as e:
-        raise WeightsError(f"{INFO_FILE}: unreadable: {e}", path=folder) from e
+        )
+    info = read_json(path, what="align model metadata", error=WeightsError)
     if not isinstance(info, dict) or info.get("format") != ALIGN_FORMAT:
         raise WeightsError(f"{INFO_FILE}: not a {ALIGN_FORMAT} file", path=folder)
     check_format_version(
@@ -304,9 +302,10 @@ def load_align(name_or_path: str | Path) -> LoadedAlign:
 
     folder = resolve_align(name_or_path)
     info = read_align_info(folder)
+    data = read_json(folder / CONFIG_FILE, what="align config", error=WeightsError)
     try:
-        config = AlignConfig.from_dict(json.loads((folder / CONFIG_FILE).read_text("utf-8")))
-    except (OSError, ValueError, TypeError) as e:
+        config = AlignConfig.from_dict(data)
+    except (ValueError, TypeError, AttributeError) as e:
         raise WeightsError(f"{CONFIG_FILE}: not a valid align config: {e}", path=folder) from e
     if config.text_dim != int(info["encoder"]["dim"]):
         raise WeightsError(

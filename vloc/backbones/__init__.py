@@ -1,7 +1,7 @@
 """Video backbones: a registry of pytorchvideo architectures used as clip feature extractors.
 
 Every backbone is built with random weights (:func:`build_backbone`); weights are added
-separately (:mod:`vloc.weights`). Shapes used throughout:
+separately (:mod:`vloc.backbones.weights`). Shapes used throughout:
 
 * clips in: ``(B, T, H, W, 3)`` uint8 RGB in [0, 255] (as decoded by :mod:`vloc.media`),
   normalised by :func:`normalise_clips` to ``(B, 3, T, H, W)`` float32;

@@ -3,7 +3,7 @@ each with the clip length, frame rate, crop size and normalisation its published
 was trained with.
 
 Every backbone is built with random weights (:func:`build_backbone`); weights are added
-separately (:mod:`vloc.weights`).
+separately (:mod:`vloc.backbones.weights`).
 
 torch and pytorchvideo are imported inside the functions, so importing this module is free.
 """
@@ -49,7 +49,7 @@ class BackboneSpec:
     std: tuple[float, float, float]  # per-channel RGB std, [0, 1] units
     dim: int  # D, channels of the trunk's feature map at width 1
     weights_url: str | None  # published checkpoint, or None when it has no stable URL; no
-    # checksum is published for any of them: vloc.weights trusts the file on first use
+    # checksum is published for any of them: vloc.backbones.weights trusts the file on first use
 
 
 def _resnet_kwargs(width: float) -> dict[str, Any]:
@@ -154,20 +154,32 @@ def build_resnext101_3d(*, width: float = 1.0, **kwargs: Any) -> nn.Module:
     return create_resnet(**params)
 
 
+def _kinetics(
+    name: str,
+    description: str,
+    builder: Callable[..., nn.Module],
+    *,
+    clip_len: int,
+    fps: float,
+    dim: int,
+    checkpoint: str,
+) -> BackboneSpec:
+    """A pytorchvideo Kinetics-400 model: 224² crops, Kinetics normalisation, its checkpoint
+    in pytorchvideo's model zoo."""
+    return BackboneSpec(
+        name=name, description=description, builder=builder, clip_len=clip_len, fps=fps,
+        size=224, mean=KINETICS_MEAN, std=KINETICS_STD, dim=dim,
+        weights_url=f"{PYTORCHVIDEO_ZOO}/{checkpoint}",
+    )  # fmt: skip
+
+
 REGISTRY: dict[str, BackboneSpec] = {
     s.name: s
     for s in (
-        BackboneSpec(
-            name="i3d_r50",
-            description="I3D ResNet-50, Kinetics-400 (pytorchvideo 8×8)",
-            builder=build_i3d_r50,
-            clip_len=8,
-            fps=30 / 8,  # 8 frames taken every 8th frame of 30 fps video
-            size=224,
-            mean=KINETICS_MEAN,
-            std=KINETICS_STD,
-            dim=2048,
-            weights_url=f"{PYTORCHVIDEO_ZOO}/I3D_8x8_R50.pyth",
+        _kinetics(
+            "i3d_r50", "I3D ResNet-50, Kinetics-400 (pytorchvideo 8×8)", build_i3d_r50,
+            clip_len=8, fps=30 / 8,  # 8 frames taken every 8th frame of 30 fps video
+            dim=2048, checkpoint="I3D_8x8_R50.pyth",
         ),
         BackboneSpec(
             name="resnext101_3d",
@@ -181,44 +193,22 @@ REGISTRY: dict[str, BackboneSpec] = {
             dim=2048,
             weights_url=None,  # published on a file-sharing drive only: pass --weights PATH
         ),
-        BackboneSpec(
-            name="csn_r101",
-            description="ir-CSN ResNet-101, Kinetics-400 (pytorchvideo 32×2)",
-            builder=build_csn_r101,
-            clip_len=32,
-            fps=15.0,  # 32 frames every 2nd frame of 30 fps video
-            size=224,
-            mean=KINETICS_MEAN,
-            std=KINETICS_STD,
-            dim=2048,
-            weights_url=f"{PYTORCHVIDEO_ZOO}/CSN_32x2_R101.pyth",
+        _kinetics(
+            "csn_r101", "ir-CSN ResNet-101, Kinetics-400 (pytorchvideo 32×2)", build_csn_r101,
+            clip_len=32, fps=15.0,  # 32 frames every 2nd frame of 30 fps video
+            dim=2048, checkpoint="CSN_32x2_R101.pyth",
         ),
-        BackboneSpec(
-            name="slow_r50",
-            description="Slow ResNet-50, Kinetics-400 (pytorchvideo 8×8)",
-            builder=build_slow_r50,
-            clip_len=8,
-            fps=30 / 8,
-            size=224,
-            mean=KINETICS_MEAN,
-            std=KINETICS_STD,
-            dim=2048,
-            weights_url=f"{PYTORCHVIDEO_ZOO}/SLOW_8x8_R50.pyth",
+        _kinetics(
+            "slow_r50", "Slow ResNet-50, Kinetics-400 (pytorchvideo 8×8)", build_slow_r50,
+            clip_len=8, fps=30 / 8, dim=2048, checkpoint="SLOW_8x8_R50.pyth",
         ),
-        BackboneSpec(
-            name="x3d_m",
-            description="X3D-M, Kinetics-400 (pytorchvideo; fast)",
-            builder=build_x3d_m,
-            clip_len=16,
-            fps=6.0,  # 16 frames every 5th frame of 30 fps video
-            size=224,
-            mean=KINETICS_MEAN,
-            std=KINETICS_STD,
-            dim=432,
-            weights_url=f"{PYTORCHVIDEO_ZOO}/X3D_M.pyth",
+        _kinetics(
+            "x3d_m", "X3D-M, Kinetics-400 (pytorchvideo; fast)", build_x3d_m,
+            clip_len=16, fps=6.0,  # 16 frames every 5th frame of 30 fps video
+            dim=432, checkpoint="X3D_M.pyth",
         ),
     )
-}
+}  # fmt: skip
 
 
 def get_spec(name: str) -> BackboneSpec:

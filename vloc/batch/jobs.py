@@ -99,7 +99,7 @@ class BatchOptions:
     compile: bool = False  # torch.compile the backbone of the features task (the same as
     # backbone_path="compile" there; the translate task follows backbone_path only)
     backbone_path: str = "auto"  # features and translate tasks: how the video backbone runs,
-    # "auto" | "eager" | "jit" | "compile" (vloc.features.paths)
+    # "auto" | "eager" | "jit" | "compile" (vloc.features.execution)
     strict: bool = False  # translate/summarize fail when the model does not know the text
     allow_truncated: bool = False  # features of a truncated video: go on with what decodes
     engine: EngineOptions | None = None  # translate task: openai | gguf | seq2seq and context

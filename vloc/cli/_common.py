@@ -16,7 +16,7 @@ ALLOW_TRUNCATED_OPTION = typer.Option(
 )
 WORKDIR_OPTION = typer.Option(None, "--workdir", help="Parent folder of the workspace.")
 BACKBONE_PATH_OPTION = typer.Option(
-    "auto",  # vloc.features.paths.DEFAULT_PATH (not imported: `vloc --help` stays light)
+    "auto",  # vloc.features.execution.DEFAULT_PATH (not imported: `vloc --help` stays light)
     "--backbone-path",
     help="auto | eager | jit | compile: how the video backbone runs. auto: a saved TorchScript "
     "trace (jit) when the video is long enough to earn the trace back on this machine "

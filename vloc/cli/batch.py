@@ -104,7 +104,7 @@ def batch(
         raise InputError(f"--workers must be >= 1, got {workers}")
     if weights == "random" and seed is None:
         raise InputError("--weights random needs --seed N (random weights are never implicit)")
-    from vloc.features.paths import check_path
+    from vloc.features.execution import check_path
 
     check_path(backbone_path, fast=True, device=device, compile=compile)  # once, not per video
     task_list = parse_tasks(tasks)

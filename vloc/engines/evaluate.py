@@ -29,7 +29,7 @@ from typing import Any
 
 from vloc.engines.options import LLM_ENGINES, EngineOptions
 from vloc.errors import InputError
-from vloc.fileio import file_fingerprint, stable_hash
+from vloc.fileio import file_fingerprint, read_json, stable_hash
 from vloc.glossary.terms import common_run, film_terms
 from vloc.guard import declare_inputs
 from vloc.workspace import vloc_home
@@ -269,7 +269,7 @@ def _drafted(
     key = stable_hash({"v": DRAFT_VERSION, "engine": engine.identity, "texts": texts})
     path = root / f"{_safe(doc.id)}.{key[:16]}.draft.json"
     if path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        saved = read_json(path, what="draft", require_object=True)
     else:
         usage = Usage()
         synopsis, terms = draft_film(

@@ -7,7 +7,6 @@ model (:func:`check_model_folder`) and the files that determine its output hashe
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from vloc._compat import install_torchvision_compat
 from vloc.errors import InputError, WeightsError
-from vloc.fileio import sha256_file
+from vloc.fileio import read_json, sha256_file
 from vloc.workspace import hf_cache_dir
 
 if TYPE_CHECKING:
@@ -157,12 +156,7 @@ def check_model_folder(folder: Path) -> dict[str, Any]:
         )
     if not cfg_path.is_file():
         raise InputError("not a transformers model folder (no config.json)", path=folder)
-    try:
-        config = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise InputError(f"unreadable config.json: {first_line(e)}", path=folder) from None
-    if not isinstance(config, dict):
-        raise InputError("config.json is not a JSON object", path=folder)
+    config = read_json(cfg_path, what="model config", require_object=True)
     model_type = str(config.get("model_type") or "?")
     install_torchvision_compat()  # before transformers imports torchvision
     from transformers.models.auto.modeling_auto import MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES
@@ -199,7 +193,7 @@ def model_files(folder: Path) -> list[Path]:
 
 def model_hash(folder: Path) -> dict[str, str]:
     """sha256 per file of :func:`model_files`, by file name (weights hashes memoised)."""
-    from vloc.weights import cached_sha256
+    from vloc.backbones.weights import cached_sha256
 
     out = {}
     for p in model_files(folder):

@@ -30,6 +30,7 @@ from typing import Any
 
 from vloc.errors import InputError, VlocError
 from vloc.features.chunks import CHUNK_CLIPS
+from vloc.features.execution import Decision
 from vloc.features.options import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CLIP_LEN,
@@ -42,7 +43,6 @@ from vloc.features.options import (
     check_device,
     validate_options,
 )
-from vloc.features.paths import Decision
 from vloc.features.pipeline import iter_overlapped
 from vloc.features.planning import Plan, Run, check_truncation_record, plan_run
 from vloc.features.runner import apply_backbone_path, first_decision, prepare_backbone
@@ -198,14 +198,15 @@ def _compute(
     """Extract the ``todo`` entries (the caller holds their locks) and write them to the store."""
     import torch
 
-    from vloc.features import paths
+    from vloc.features import execution
+    from vloc.features.execution_store import PathStore
 
     _ensure_writable(ws.root / FEATURES_DIR)  # fail before minutes of compute, not after
     if options.threads is not None:  # before the path's record key, which names the threads
         torch.set_num_threads(max(1, options.threads))
     shape = (options.batch_size, 3, options.clip_len, run.size, run.size)  # (B, 3, T, H, W)
-    store = paths.PathStore()
-    record = paths.record_key(
+    store = PathStore()
+    record = execution.record_key(
         backbone=options.backbone,
         width=options.width,
         weights_id=run.source.identity,

@@ -14,7 +14,7 @@ from typing import Any
 
 from vloc.backbones import DEFAULT_BACKBONE, DEFAULT_GRID, get_spec
 from vloc.errors import InputError
-from vloc.features.paths import DEFAULT_PATH, check_path
+from vloc.features.execution import DEFAULT_PATH, check_path
 
 MODES = ("cues", "stride", "both")
 DEVICES = ("cpu", "cuda")
@@ -52,7 +52,7 @@ class FeatureOptions:
     overlap: bool = True  # decode in a producer thread while computing; False: strictly sequential
     compile: bool = False  # torch.compile the backbone (the same as backbone_path="compile")
     backbone_path: str = DEFAULT_PATH  # "auto" | "eager" | "jit" | "compile": how the backbone
-    # runs (vloc.features.paths); auto: eager or a saved TorchScript trace, whichever finishes
+    # runs (vloc.features.execution); auto: eager or a saved TorchScript trace, whichever finishes
     # first on this machine. jit is part of the cache key (other fp16 bytes); compile is not
     width: float = 1.0  # architecture width multiplier (1.0 = the real model; tests use less)
     encoding: str | None = None  # subtitle encoding override
@@ -75,7 +75,7 @@ class FeatureResult:
     resumed: dict[str, int] = field(default_factory=dict)  # kind -> clips taken from the
     # chunks of an earlier, interrupted run (not computed again)
     backbone_path: dict[str, Any] | None = None  # how the backbone ran and why
-    # (vloc.features.paths.Decision.to_json()); None when every entry was in the store
+    # (vloc.features.execution.Decision.to_json()); None when every entry was in the store
 
     def shapes(self) -> dict[str, dict[str, list[int]]]:
         return {kind: meta.get("shapes", {}) for kind, meta in self.metas.items()}

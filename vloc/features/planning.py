@@ -15,8 +15,8 @@ from typing import Any
 
 from vloc.backbones import get_spec
 from vloc.errors import InputError, MediaError
+from vloc.features.execution import check_path, keyed_path
 from vloc.features.options import FeatureOptions, WarnFn, validate_options
-from vloc.features.paths import check_path, keyed_path
 from vloc.features.store import feature_key
 from vloc.fileio import file_fingerprint, sha256_file
 
@@ -48,7 +48,7 @@ class Run:
 
     video: Path
     plans: list[Plan]  # one per requested kind, in the order of MODES' kinds
-    source: Any  # the resolved weights (vloc.weights.WeightsSource)
+    source: Any  # the resolved weights (vloc.backbones.weights.WeightsSource)
     fps: float  # decode rate, frames/s
     size: int  # square crop side, px
     fingerprint: str  # the video's file fingerprint (part of every key)
@@ -59,7 +59,7 @@ class Run:
 def plan_run(video: Path, subs: str | Path | None, options: FeatureOptions, warn: WarnFn) -> Run:
     """Check the options and the video, read the subtitles, resolve the weights and compute
     the cache key of each requested kind (no torch, no ffprobe)."""
-    from vloc.weights import resolve_weights
+    from vloc.backbones.weights import resolve_weights
 
     kinds = validate_options(options, has_subs=subs is not None)
     spec = get_spec(options.backbone)

@@ -1,6 +1,6 @@
 """The backbone of a feature run: built with its weights and the eager inference rewrites
 (:func:`prepare_backbone`), then put on its path — eager, a TorchScript trace or
-``torch.compile`` (:mod:`vloc.features.paths` decides and measures; :func:`first_decision` is
+``torch.compile`` (:mod:`vloc.features.execution` decides and measures; :func:`first_decision` is
 what can be settled before the model is built, :func:`apply_backbone_path` the rest). A trace
 or compiler failure costs a warning and the eager model, not the run.
 """
@@ -11,8 +11,8 @@ from dataclasses import replace
 from typing import Any
 
 from vloc.features.chunks import Chunks
+from vloc.features.execution import Decision
 from vloc.features.options import FeatureOptions, WarnFn
-from vloc.features.paths import Decision
 from vloc.features.planning import Plan, Run
 from vloc.workspace import Workspace
 
@@ -22,7 +22,7 @@ def prepare_backbone(source: Any, options: FeatureOptions, **_unused: Any) -> An
     it to the device; its path (trace, compile) is applied by :func:`apply_backbone_path`."""
     import torch
 
-    from vloc.weights import instantiate
+    from vloc.backbones.weights import instantiate
 
     if options.threads is not None:
         torch.set_num_threads(max(1, options.threads))
@@ -48,7 +48,7 @@ def first_decision(
     an explicit path; auto resuming the chunks some path left; auto by break-even when this
     machine was measured; ``"measure"`` when a long run has no measurement yet."""
     from vloc import media
-    from vloc.features import paths
+    from vloc.features import execution
 
     clips = 0
     for plan in todo:
@@ -56,7 +56,7 @@ def first_decision(
             clips += len(plan.spans or ())
         else:
             clips += media.count_stride_clips(info, fps=run.fps, clip_len=options.clip_len)
-    n = paths.batches(clips, options.batch_size)
+    n = execution.batches(clips, options.batch_size)
     if run.path == "auto":
         if not options.fast or options.device != "cpu":
             return Decision("eager", "the trace needs the CPU and BatchNorm folding", "auto", n)
@@ -64,7 +64,7 @@ def first_decision(
             if any(_has_chunks(ws, plan, path, options, chunk_clips) for plan in todo):
                 return Decision(path, f"resuming the chunks of a {path} run", "auto", n)
     saved = store.saved_trace(options.backbone, record) is not None
-    return paths.decide(run.path, n, store.measurement(record), saved=saved)
+    return execution.decide(run.path, n, store.measurement(record), saved=saved)
 
 
 def _has_chunks(ws: Workspace, plan: Plan, path: str, options: FeatureOptions, n: int) -> bool:
@@ -83,14 +83,14 @@ def apply_backbone_path(
 ) -> Decision:
     """Put the built backbone on its path (measuring first when needed); a trace or compiler
     failure costs a warning and the eager model, not the run."""
-    from vloc.features import paths
+    from vloc.features import execution
 
     if first_try.path == "compile":
         if _compile_backbone(backbone, options, shape[-1], warn):
             return first_try
         return replace(first_try, path="eager", reason="torch.compile failed")
     try:
-        return paths.apply_path(
+        return execution.apply_path(
             backbone, first_try, store=store, key=record, shape=shape, warn=warn
         )
     except Exception as exc:  # tracing support varies with the model and the torch build

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import CacheError, InputError
-from vloc.fileio import atomic_path, atomic_write_json, stable_hash
+from vloc.fileio import atomic_path, atomic_write_json, read_json, stable_hash
 from vloc.guard import note_read
 from vloc.workspace import Workspace, safe_name
 
@@ -78,7 +78,7 @@ def feature_key(
     """The cache key: sha256 of every input that changes the stored values.
 
     ``path`` names how the backbone ran when that changes float16 bytes
-    (:func:`vloc.features.paths.keyed_path`): None for the default eager model, whose keys
+    (:func:`vloc.features.execution.keyed_path`): None for the default eager model, whose keys
     are the same as before paths existed.
     """
     extra = {} if path is None else {"backbone_path": path}
@@ -112,10 +112,7 @@ def lookup(ws: Workspace, kind: str, backbone: str, key: str) -> dict[str, Any] 
     tensors, meta_path = entry_paths(ws, kind, backbone, key)
     if not (tensors.is_file() and meta_path.is_file()):
         return None
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # unreadable metadata: recompute and overwrite
+    meta = read_json(meta_path, what="feature metadata", default=None)  # unreadable: redo
     if not isinstance(meta, dict) or meta.get("key") != key or meta.get("format") != STORE_FORMAT:
         return None
     return meta
@@ -154,13 +151,7 @@ def write_entry(
 def read_meta(tensors_path: Path) -> dict[str, Any]:
     """The JSON metadata beside an entry's tensors; CacheError when it cannot be read."""
     meta_path = tensors_path.with_suffix(".json")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise CacheError(f"cannot read feature metadata: {e}", path=meta_path) from e
-    if not isinstance(meta, dict):
-        raise CacheError("feature metadata is not a JSON object", path=meta_path)
-    return meta
+    return read_json(meta_path, what="feature metadata", error=CacheError, require_object=True)
 
 
 def read_entry(tensors_path: Path, meta: dict[str, Any] | None = None) -> FeatureSet:
@@ -259,10 +250,7 @@ def list_entries(ws: Workspace, kind: str | None = None) -> list[tuple[Path, dic
         tensors = meta_path.with_suffix(".safetensors")
         if not tensors.is_file():
             continue
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
+        meta = read_json(meta_path, what="feature metadata", default=None)
         if isinstance(meta, dict) and (kind is None or meta.get("kind") == kind):
             found.append((tensors, meta))
     found.sort(key=lambda e: (str(e[1].get("created", "")), e[0].stat().st_mtime_ns), reverse=True)

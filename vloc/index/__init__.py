@@ -28,17 +28,10 @@ from vloc.index.context import (
     retrieve,
     temporal_context_ids,
 )
-from vloc.index.store import (
-    INDEX_FORMAT,
-    INDEX_FORMAT_VERSION,
-    IndexResult,
-    SubtitleIndex,
-    build_index,
-    find_indexes,
-    index_folder,
-    load_index,
-    plain_text,
-)
+from vloc.index.manifest import INDEX_FORMAT, INDEX_FORMAT_VERSION, find_indexes, index_folder
+from vloc.index.store import IndexResult, build_index
+from vloc.index.subtitle_index import SubtitleIndex, load_index
+from vloc.text import plain_text
 
 __all__ = [
     "CONTEXT_KINDS",

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError
+from vloc.text import plain_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,6 +49,7 @@ TIE_GRID = float(2**20)  # similarities closer than ~1e-6 rank as ties (broken b
 PAD_ID = -1  # id of a padding slot when the film has fewer than P cues
 CONTEXT_KINDS = ("global", "temporal", "own", "none")  # see the module docstring
 FUSED_KINDS = ("global", "temporal")  # kinds whose segments are window-fused (eq. 2)
+PROGRESS_CHUNK = 256  # cues embedded between progress reports (4 encoder batches)
 
 
 @dataclass(frozen=True)
@@ -90,15 +92,13 @@ def embed_texts(
 ) -> np.ndarray:
     """Cue embeddings ``(N, D)`` float32 unit rows, exactly as the subtitle index stores them.
 
-    Texts are reduced to their plain form (:func:`vloc.index.store.plain_text`) and embedded in
+    Texts are reduced to their plain form (:func:`vloc.text.plain_text`) and embedded in
     the index's order: sorted by length (similar lengths batch together), in chunks of
     ``PROGRESS_CHUNK``. A sentence encoder's numbers depend slightly on what shares its batch,
     so this order is what makes the rows equal, bit for bit, to ``SubtitleIndex.embeddings()``
     of the same cues.
     """
     import numpy as np
-
-    from vloc.index.store import PROGRESS_CHUNK, plain_text
 
     plain = [plain_text(t) for t in texts]
     order = np.argsort([len(t) for t in plain], kind="stable")  # similar lengths batch together

@@ -128,22 +128,16 @@ def _subtitle_pair(path: Path, source_lang: str, target_lang: str) -> tuple[Path
             path=path,
         )
     name, tag = tagged
-    if language_matches(source_lang, tag):
-        other = _partner(path, target_lang)
+    is_source = language_matches(source_lang, tag)
+    if is_source or language_matches(target_lang, tag):
+        want = target_lang if is_source else source_lang
+        other = _partner(path, want)
         if other is None:
-            raise InputError(
-                f"no translation beside it: expected {name}.{target_lang}.srt (or .vtt)",
-                path=path,
+            missing = (
+                "no translation beside it" if is_source else "no source beside this translation"
             )
-        return path, other
-    if language_matches(target_lang, tag):
-        other = _partner(path, source_lang)
-        if other is None:
-            raise InputError(
-                f"no source beside this translation: expected {name}.{source_lang}.srt (or .vtt)",
-                path=path,
-            )
-        return other, path
+            raise InputError(f"{missing}: expected {name}.{want}.srt (or .vtt)", path=path)
+        return (path, other) if is_source else (other, path)
     raise InputError(
         f"its language {tag!r} is neither the source {source_lang!r} nor the target "
         f"{target_lang!r} of the memory",

@@ -16,7 +16,6 @@ rebuilt.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -24,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vloc.fileio import atomic_path, atomic_write_json, sha256_file, stable_hash
+from vloc.errors import CacheError, VlocError
+from vloc.fileio import atomic_path, atomic_write_json, read_json, sha256_file, stable_hash
 from vloc.memory.lookup import MemoryLookup, MemoryMatch, MemoryOptions
 from vloc.memory.sources import MemorySources, read_memory
 from vloc.memory.text import match_key, numbers, similarity, similarity_bound, tokens
@@ -266,7 +266,7 @@ def _cached(folder: Path, key: str, n: int, warn: WarnFn | None) -> Any:
     if not manifest.is_file():
         return None
     try:
-        info = json.loads(manifest.read_text(encoding="utf-8"))
+        info = read_json(manifest, what="memory index manifest", error=CacheError)
         path = folder / info["files"]["faiss"]
         ok = (
             info.get("format") == MEMORY_FORMAT
@@ -275,7 +275,7 @@ def _cached(folder: Path, key: str, n: int, warn: WarnFn | None) -> Any:
             and sha256_file(path) == info["files"]["faiss_sha256"]
         )
         index = faiss.read_index(str(path)) if ok else None
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, VlocError) as e:
         ok, index = False, None
         reason = f" ({e})"
     else:

@@ -64,7 +64,7 @@ class TranslateOptions:
             raise InputError(f"--beam must be at least 1, got {own.beam_size}")
         if own.batch_size < 1:
             raise InputError(f"--batch-size must be at least 1, got {own.batch_size}")
-        from vloc.features.paths import check_path  # torch-free
+        from vloc.features.execution import check_path  # torch-free
 
         check_path(own.backbone_path, fast=True, device=self.device)  # fast: as extracted
 

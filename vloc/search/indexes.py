@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vloc.errors import InputError
-from vloc.index.store import SubtitleIndex, find_indexes, load_index, plain_text
+from vloc.index.manifest import find_indexes
+from vloc.index.subtitle_index import SubtitleIndex, load_index
+from vloc.text import plain_text
 
 if TYPE_CHECKING:
     import numpy as np

@@ -12,14 +12,13 @@ the same film costs nothing.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from vloc.errors import MediaError, VlocError
-from vloc.fileio import atomic_write_json, file_fingerprint
+from vloc.fileio import atomic_write_json, file_fingerprint, read_json
 from vloc.media.command import ffmpeg_command
 from vloc.media.decode import _StderrTail
 from vloc.media.info import INSTALL_HINT, _tool, probe
@@ -110,11 +109,8 @@ def shot_changes(
 
 def _read_cache(path: Path) -> list[int] | None:
     """The cached cut list, or None when absent or not readable as one (it is then redone)."""
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    cuts = obj.get("cuts_ms") if isinstance(obj, dict) else None
+    obj = read_json(path, what="scene cut cache", require_object=True, default={})
+    cuts = obj.get("cuts_ms")
     if obj.get("format") != SCENES_FORMAT or not isinstance(cuts, list):
         return None
     if not all(type(c) is int and c >= 0 for c in cuts):

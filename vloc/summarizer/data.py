@@ -9,14 +9,13 @@ are average-pooled, and both are reported through the ``warn`` callback with cou
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vloc.errors import InputError
-from vloc.fileio import atomic_write_json
+from vloc.fileio import atomic_write_json, read_json
 from vloc.summarizer.how2 import (
     ACTION_SUFFIX,
     FEATURES_DIR,
@@ -197,10 +196,7 @@ def read_model_info(folder: Path) -> dict[str, Any]:
             "(train one with `vloc train summarize`)",
             path=folder,
         )
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise InputError(f"unreadable model metadata: {e}", path=path) from e
+    info = read_json(path, what="summarizer metadata")
     if not isinstance(info, dict) or info.get("format") != INFO_FORMAT:
         raise InputError(f"unsupported model metadata (expected format {INFO_FORMAT})", path=path)
     return info
@@ -214,15 +210,20 @@ class _SummarizerTask:
     a batch (examples with ``features``, read as the summarizer ``config`` says) and the
     validation loss over ``data["valid"]`` in batches of ``valid_batch``."""
 
+    empty = "no training examples"  # the InputError when ``train`` is empty
+
     def __init__(
         self,
         train: Sequence[Any],
         valid: Sequence[Any],
+        *,
         config: SummarizerConfig,
         info: dict[str, Any],
         description: str,
-        valid_batch: int,
+        valid_batch: int = 8,
     ) -> None:
+        if not train:
+            raise InputError(self.empty)
         # without validation rows the training rows are scored (the card says which)
         self.data = {"train": list(train), "valid": list(valid) or list(train)}
         self.config = config
@@ -286,14 +287,9 @@ class SummarizationTask(_SummarizerTask):
         *,
         src_tok: Tokenizer,
         tgt_tok: Tokenizer,
-        config: SummarizerConfig,
-        info: dict[str, Any],
-        description: str,
-        valid_batch: int = 8,
+        **common: Any,  # config, info, description, valid_batch: see _SummarizerTask
     ) -> None:
-        if not train:
-            raise InputError("no training examples")
-        super().__init__(train, valid, config, info, description, valid_batch)
+        super().__init__(train, valid, **common)
         self.src_tok, self.tgt_tok = src_tok, tgt_tok
 
     def lengths(self, split: str) -> list[int]:
@@ -370,6 +366,8 @@ class DistillationTask(_SummarizerTask):
         "video_mask",
     )
 
+    empty = "no parallel transcripts to distill on"
+
     def __init__(
         self,
         train: Sequence[ParallelExample],
@@ -378,14 +376,9 @@ class DistillationTask(_SummarizerTask):
         teacher_tok: Tokenizer,
         student_tok: Tokenizer,
         tgt_tok: Tokenizer,
-        config: SummarizerConfig,
-        info: dict[str, Any],
-        description: str,
-        valid_batch: int = 8,
+        **common: Any,  # config (the teacher's), info, description, valid_batch: _SummarizerTask
     ) -> None:
-        if not train:
-            raise InputError("no parallel transcripts to distill on")
-        super().__init__(train, valid, config, info, description, valid_batch)  # teacher's config
+        super().__init__(train, valid, **common)
         self.teacher_tok, self.student_tok, self.tgt_tok = teacher_tok, student_tok, tgt_tok
 
     def lengths(self, split: str) -> list[int]:

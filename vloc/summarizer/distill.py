@@ -39,8 +39,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vloc.encoder_decoder import load_module_folder, save_module_folder
 from vloc.errors import InputError
-from vloc.seq2seq import load_module_folder, save_module_folder
 from vloc.summarizer.config import SummarizerConfig
 from vloc.summarizer.layers import EncoderLayer, TextEmbedding
 from vloc.summarizer.model import VDFSummarizer

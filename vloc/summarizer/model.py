@@ -31,8 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vloc.encoder_decoder import Seq2Seq
 from vloc.errors import InputError
-from vloc.seq2seq import Seq2Seq
 from vloc.summarizer.config import SummarizerConfig
 from vloc.summarizer.layers import Decoder, ForgetFusionLayer, TextEncoder, VideoEncoder
 

@@ -23,19 +23,15 @@ checkpoint, never re-derived.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vloc.checkpoints import BEST_DIR, latest_checkpoint
 from vloc.errors import InputError
-from vloc.summarizer.config import (
-    CLIP_FRAMES,
-    MAX_SOURCE_TOKENS,
-    MAX_VIDEO_STEPS,
-    SummarizerConfig,
-)
+from vloc.fileio import read_json
+from vloc.summarizer.config import SummarizerConfig
 from vloc.summarizer.data import (
     SRC_TOKENIZER_DIR,
     TEACHER_TOKENIZER_DIR,
@@ -48,56 +44,12 @@ from vloc.summarizer.data import (
     import_how2,
     read_model_info,
 )
-from vloc.training import BEST_DIR, LATEST_FILE, TrainConfig, Trainer, TrainState
-
-STAGES = ("plain", "1", "2", "3")
-DEFAULT_TRAIN_SPLITS = {  # splits trained on when --train-split is not given
-    "plain": ("train",),
-    "1": ("pretrain", "train"),  # all monolingual rows
-    "2": ("pretrain", "train"),  # every row with both transcripts
-    "3": ("train",),
-}
-LAYER_CHOICES = ("vocab", "middle", "final")  # or an encoder layer number 1..L
-VIDEO_FEATURE = "resnext101_3d"  # what the stored video features are (How2-MCLS action features)
-VIDEO_CLIP_FRAMES = CLIP_FRAMES  # one feature per 16 non-overlapping frames
+from vloc.summarizer.provenance import describe_distillation, describe_stage, model_info
+from vloc.summarizer.settings import DEFAULT_TRAIN_SPLITS, STAGES, StageOptions, parse_layer
+from vloc.training import TrainConfig, Trainer, TrainState
 
 LogFn = Callable[[dict[str, Any]], None]
 WarnFn = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class ModelSize:
-    """Sizes of a summarizer trained from scratch (plain, stage 1). Paper: 4 × 512, 8 heads."""
-
-    variant: str = "full"  # VDF or an ablation (vloc.summarizer.config.VARIANTS)
-    d_model: int = 512  # width of text, video and fusion states
-    ffn_dim: int | None = None  # feed-forward width; None: 4 · d_model
-    n_heads: int = 8  # attention heads
-    encoder_layers: int = 4  # text encoder layers
-    decoder_layers: int = 4  # decoder layers (the first is the cascaded fusion layer)
-    dropout: float = 0.1  # dropout on embeddings and sub-layer outputs
-    label_smoothing: float = 0.1  # cross-entropy label smoothing
-    vocab_size: int = 8000  # per-language BPE ids (specials and byte tokens included)
-    max_source_len: int = MAX_SOURCE_TOKENS  # transcript tokens kept (longer: truncated, warned)
-    max_video_len: int = MAX_VIDEO_STEPS  # video steps kept (longer: average-pooled)
-    max_target_len: int = 256  # summary tokens (longer: truncated, warned)
-
-
-@dataclass(frozen=True)
-class StageOptions:
-    """What one ``vloc train summarize`` run trains, and on which data."""
-
-    stage: str = "plain"  # one of STAGES (see the module docstring)
-    src_lang: str = "pt"  # language of the cross-lingual source transcripts (<split>_art_<lang>)
-    tgt_lang: str = "en"  # language of the summaries (<split>_sum.txt)
-    teacher_lang: str = "en"  # language of stage 1's transcripts and the teacher side of stage 2
-    train_splits: tuple[str, ...] | None = None  # None: DEFAULT_TRAIN_SPLITS of the stage
-    valid_split: str | None = "val"  # validation rows (None or absent: the training rows)
-    teacher: str | None = None  # stage 2: the stage-1 model (a folder or a training output)
-    student: str | None = None  # stage 3: the stage-2 output (a folder or a training output)
-    layer: str = "middle"  # stage 2: "vocab", "final", "middle" (paper's best) or 1..L
-    pool_mode: str = "to-student"  # stage 2: how lengths are matched (distill.POOL_MODES)
-    size: ModelSize = field(default_factory=ModelSize)  # plain and stage 1 only
 
 
 @dataclass
@@ -141,26 +93,6 @@ def resolve_run_folder(path: str | Path, *, what: str) -> Path:
     return p
 
 
-def parse_layer(layer: str, encoder_layers: int) -> int | None:
-    """``--layer`` → the distilled teacher state: 0 vocab-level, k ≥ 1 after k encoder layers,
-    None the fused encoder output (see :mod:`vloc.summarizer.distill`)."""
-    if layer == "vocab":
-        return 0
-    if layer == "final":
-        return None
-    if layer == "middle":
-        return max(1, encoder_layers // 2)
-    try:
-        k = int(layer)
-    except ValueError:
-        k = -1
-    if not 1 <= k <= encoder_layers:
-        raise InputError(
-            f"layer {layer!r}: use {', '.join(LAYER_CHOICES)} or a layer 1..{encoder_layers}"
-        )
-    return k
-
-
 def _rows(data: dict[str, list[How2Row]], splits: Sequence[str], root: Path) -> list[How2Row]:
     rows = []
     for s in splits:
@@ -183,13 +115,6 @@ def _feature_dim(rows: Sequence[How2Row]) -> int:
                 raise InputError(f"expected (T, D) features, got {arr.shape}", path=r.features)
             return int(arr.shape[1])
     raise InputError("no video features among the training rows")
-
-
-def _latest_checkpoint(out: Path) -> Path:
-    pointer = out / LATEST_FILE
-    if not pointer.is_file():
-        raise InputError("holds no checkpoint to resume from (no 'latest' file)", path=out)
-    return out / pointer.read_text().strip()
 
 
 def _load_tok(folder: Path) -> Any:
@@ -242,7 +167,7 @@ def train_summarizer(
     valid_rows = corpus.get(o.valid_split, []) if o.valid_split else []
     if o.valid_split and o.valid_split not in corpus:
         _warn(f"no {o.valid_split!r} split in {root}: validating on the training rows")
-    checkpoint = _latest_checkpoint(out) if resume else None
+    checkpoint = latest_checkpoint(out) if resume else None
     torch.manual_seed(config.seed)  # initialisation (fit() seeds the rest)
 
     if o.stage == "2":
@@ -256,7 +181,7 @@ def train_summarizer(
     if checkpoint is not None:
         src_tok = _load_tok(checkpoint / SRC_TOKENIZER_DIR)
         tgt_tok = _load_tok(checkpoint / TGT_TOKENIZER_DIR)
-        cfg = SummarizerConfig.from_dict(json.loads((checkpoint / "config.json").read_text()))
+        cfg = SummarizerConfig.from_dict(read_json(checkpoint / "config.json", what="config"))
         model = VDFSummarizer(cfg)
         parent = read_model_info(checkpoint).get("parent")
     elif o.stage == "3":
@@ -310,10 +235,10 @@ def train_summarizer(
         valid_rows, src_lang=src_lang, src_tok=src_tok, tgt_tok=tgt_tok, config=cfg,
         what="validation data", warn=_warn,
     )  # fmt: skip
-    info = _model_info(
+    info = model_info(
         cfg, root, splits, parent, stage=o.stage, src_lang=src_lang, tgt_lang=o.tgt_lang
     )
-    description = _describe(
+    description = describe_stage(
         o.stage, root, splits, len(train), o.valid_split if valid else None, len(valid),
         src_lang, o.tgt_lang, cfg, parent, warnings,
     )  # fmt: skip
@@ -328,7 +253,7 @@ def train_summarizer(
 
 def _swapped_from_student(student: str | Path | None) -> tuple[Any, Any, Any, Path]:
     """Stage 3's starting point: (teacher with the student's encoder, src tok, tgt tok, folder)."""
-    from vloc.seq2seq import load_weights
+    from vloc.encoder_decoder import load_weights
     from vloc.summarizer.distill import Distiller, load_student, swap_encoder
     from vloc.summarizer.model import VDFSummarizer
 
@@ -422,10 +347,7 @@ def _distill(
             path=root,
         )
     valid = encode_parallel(valid_rows, what="validation pairs", **kw)
-    layer_name = {0: "vocabulary embeddings", None: "fused encoder output"}.get(
-        layer, f"encoder layer {layer}"
-    )
-    info = _model_info(
+    info = model_info(
         cfg,
         root,
         splits,
@@ -437,14 +359,10 @@ def _distill(
         layer=layer,
         pool_mode=distiller.mode,
     )
-    description = (
-        f"Stage 2 (distillation) on {root}: {len(train)} parallel {o.teacher_lang}/{o.src_lang} "
-        f"transcripts from splits {', '.join(splits)}, {len(valid)} for validation. The "
-        f"{o.src_lang} student reproduces the teacher's {layer_name} (smooth-L1 after adaptive "
-        f"pooling, mode {distiller.mode}). Teacher: {teacher_dir}."
-    )
-    if warnings:
-        description += "\n\nWarnings:\n" + "\n".join(f"- {w}" for w in warnings)
+    description = describe_distillation(
+        root, splits, len(train), len(valid), o.teacher_lang, o.src_lang, layer,
+        distiller.mode, teacher_dir, warnings,
+    )  # fmt: skip
     task = DistillationTask(
         train, valid, teacher_tok=teacher_tok, student_tok=student_tok, tgt_tok=tgt_tok,
         config=cfg, info=info, description=description, valid_batch=config.batch_size or 8,
@@ -452,59 +370,3 @@ def _distill(
     trainer = Trainer(distiller, task, config, out, on_log=on_log)
     state = trainer.fit(resume=resume)
     return TrainResult(out, out / BEST_DIR, "2", state, len(train), len(valid), warnings)
-
-
-def _describe(
-    stage: str,
-    root: Path,
-    splits: Sequence[str],
-    n_train: int,
-    valid_split: str | None,
-    n_valid: int,
-    src_lang: str,
-    tgt_lang: str,
-    cfg: SummarizerConfig,
-    parent: Path | str | None,
-    warnings: Sequence[str],
-) -> str:
-    kind = {
-        "plain": "Plain training",
-        "1": "Stage 1 (monolingual teacher)",
-        "3": "Stage 3 (fine-tuning the distilled encoder)",
-    }[stage]
-    lines = [
-        f"{kind} of the VDF summarizer (variant {cfg.variant}, d {cfg.d_model}, "
-        f"{cfg.encoder_layers}+{cfg.decoder_layers} layers) on {root}: {n_train} "
-        f"{src_lang} → {tgt_lang} examples from splits {', '.join(splits)}; "
-        + (
-            f"{n_valid} validation examples ({valid_split})."
-            if n_valid
-            else "validated on the training examples."
-        ),
-        f"Video: {VIDEO_FEATURE} features, one {cfg.video_dim}-d vector per {VIDEO_CLIP_FRAMES} "
-        f"frames, at most {cfg.max_video_len} steps; transcripts cut at {cfg.max_source_len} tokens.",
-    ]
-    if parent:
-        lines.append(f"Started from: {parent}.")
-    if warnings:
-        lines += ["", "Warnings:", *[f"- {w}" for w in warnings]]
-    return "\n".join(lines)
-
-
-def _model_info(
-    cfg: SummarizerConfig,
-    root: Path,
-    splits: Sequence[str],
-    parent: Path | None,
-    **fields: Any,
-) -> dict[str, Any]:
-    """``summarizer.json`` of a training run: the stage's ``fields`` (stage, languages, ...),
-    the video features the model reads, the data and the model it started from."""
-    return {
-        **fields,
-        "features": {"clip_len": VIDEO_CLIP_FRAMES},  # vloc.catalogue.feature_settings
-        "video": {"feature": VIDEO_FEATURE, "dim": cfg.video_dim},
-        "data": str(root),
-        "train_splits": list(splits),
-        "parent": str(parent) if parent else None,
-    }

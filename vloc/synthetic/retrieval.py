@@ -23,7 +23,6 @@ ones are looked at); :func:`line_queries` gives queries about what is *said* ins
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from vloc.errors import InputError
-from vloc.fileio import atomic_write_json
+from vloc.fileio import atomic_write_json, read_json
 from vloc.subtitles import Cue, write_subtitles
 from vloc.synthetic.films import RenderOptions, TimingOptions, lay_out, render_film, render_shot
 from vloc.synthetic.lexicon import FILLERS, NAMED_NEUTRAL, TOPICS, fill, make_name
@@ -246,10 +245,7 @@ def make_retrieval_set(folder: str | Path, options: RetrievalSetOptions) -> list
 def load_scene_truth(folder: str | Path) -> list[SceneFilm]:
     """The films recorded in ``folder/truth.json``."""
     path = Path(folder) / TRUTH_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise InputError(f"cannot read the retrieval set's truth: {e}", path=path) from e
+    data = read_json(path, what="retrieval set's truth")
     return [
         SceneFilm(
             id=f["id"],

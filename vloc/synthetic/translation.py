@@ -22,7 +22,6 @@ Outputs in the set folder (see :func:`make_translation_set`): ``<id>.mp4``, ``<i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from vloc.errors import InputError
-from vloc.fileio import atomic_write_json
+from vloc.fileio import atomic_write_json, read_json
 from vloc.subtitles import Cue, write_subtitles
 from vloc.synthetic.films import NEUTRAL, RenderOptions, TimingOptions, lay_out, render_film
 from vloc.synthetic.lexicon import (
@@ -298,10 +297,7 @@ def load_truth(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     if path.is_dir():
         path = path / "truth.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise InputError(f"cannot read the synthetic set's truth: {e}", path=path) from e
+    data = read_json(path, what="synthetic set's truth")
     if not isinstance(data, dict) or data.get("format") != TRUTH_FORMAT or "films" not in data:
         raise InputError(f"not a truth.json of format {TRUTH_FORMAT}", path=path)
     return data["films"]

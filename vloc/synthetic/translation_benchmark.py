@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from vloc.fileio import read_json
 from vloc.synthetic.stages import cue_features, load_averages
 
 VARIANTS = ("full", "text-only", "segment-level", "no-gr", "no-tvss")
@@ -156,7 +157,7 @@ def run_benchmark(out: Path, s: BenchSettings, *, log: Any = print) -> dict[str,
     t0 = time.perf_counter()
     feats = cue_features(set_dir, (f.id for f in films), feature_options(s), out / "workspaces")
     timings["features"] = time.perf_counter() - t0
-    meta = json.loads(feats[films[0].id].with_suffix(".json").read_text(encoding="utf-8"))
+    meta = read_json(feats[films[0].id].with_suffix(".json"), what="feature metadata")
     regions, dim = meta["shapes"]["regions"][1:]
     log(f"[features] {len(feats)} films, regions {regions} × {dim} "
         f"({timings['features']:.1f} s)")  # fmt: skip
@@ -300,8 +301,8 @@ def export_backbone(s: BenchSettings, path: Path) -> Path:
     safetensors file that ``--weights PATH`` loads (BatchNorm unfolded, as built)."""
     from safetensors.torch import save_file
 
+    from vloc.backbones.weights import instantiate, resolve_weights
     from vloc.fileio import atomic_path
-    from vloc.weights import instantiate, resolve_weights
 
     source = resolve_weights(s.backbone, "random", seed=s.backbone_seed)
     net = instantiate(source, width=s.width).net
@@ -348,7 +349,7 @@ def ship_model(out: Path, s: BenchSettings, results: dict[str, Any], dest: Path)
         raise SystemExit(
             f"shipped backbone weights change the features (max {np.abs(a - b).max()})"
         )
-    info = json.loads((best / "translator.json").read_text(encoding="utf-8"))
+    info = read_json(best / "translator.json", what="translator metadata")
     features = {k: v for k, v in asdict(shipped).items() if k in FEATURE_FIELDS and v is not None}
     features["weights"] = BACKBONE_FILE
     ship_info = {

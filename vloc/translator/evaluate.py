@@ -18,13 +18,13 @@ with the model's own index encoder), so the scores are measured on the path user
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vloc.errors import InputError, WeightsError
+from vloc.fileio import read_json
 from vloc.guard import declare_inputs
 from vloc.translator.data import (
     INFO_FILE,
@@ -119,10 +119,7 @@ def _model_info(folder: Path) -> dict[str, Any]:
     path = folder / INFO_FILE
     if not path.is_file():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise WeightsError(f"unreadable model information: {e}", path=path) from e
+    data = read_json(path, what="model information", error=WeightsError)
     return data if isinstance(data, dict) else {}
 
 

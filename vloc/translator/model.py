@@ -54,8 +54,8 @@ from torch import nn
 
 from vloc import attention
 from vloc.attention import MultiHeadAttention, safe_key_mask
+from vloc.encoder_decoder import Seq2Seq
 from vloc.errors import InputError
-from vloc.seq2seq import Seq2Seq
 from vloc.translator.config import TranslatorConfig
 
 if TYPE_CHECKING:

@@ -19,6 +19,6 @@ class OwnModel:
     strict: bool = False  # a failed coverage check is an error instead of a warning
     allow_truncated: bool = False  # features of a truncated video: go on with what decodes
     backbone_path: str = "auto"  # how the video backbone runs: "auto" | "eager" | "jit" |
-    # "compile" (vloc.features.paths; FeatureOptions.backbone_path)
+    # "compile" (vloc.features.execution; FeatureOptions.backbone_path)
 
     kind = "vloc"  # the decoder's name in reports and on the command line (--engine vloc)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from vloc.errors import InputError
-from vloc.fileio import atomic_write_text, check_folder
+from vloc.fileio import atomic_write_text, check_folder, read_json
 from vloc.training import LATEST_FILE, TrainConfig, Trainer, TrainState
 from vloc.translator.config import VARIANTS, TranslatorConfig
 from vloc.translator.data import (
@@ -116,10 +116,7 @@ def _feature_settings(splits: Any) -> dict[str, Any] | None:
         path = splits.docs[e.doc].features
         if path is None:
             continue
-        try:
-            meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        meta = read_json(path.with_suffix(".json"), what="feature metadata", default=None)
         return {k: meta[k] for k in FEATURE_FIELDS if isinstance(meta, dict) and k in meta}
     return None
 
@@ -167,7 +164,7 @@ def train_translator(
     if resume:
         if not (out / LATEST_FILE).is_file() or not run_path.is_file():
             raise InputError("holds no training run to resume (no 'latest' or run.json)", path=out)
-        run = json.loads(run_path.read_text(encoding="utf-8"))
+        run = read_json(run_path, what="training run", require_object=True)
         saved_run = {**run["model"], **run["train"], **run["data"]}
         changed = sorted(
             k
@@ -186,7 +183,7 @@ def train_translator(
         latest = out / (out / LATEST_FILE).read_text(encoding="utf-8").strip()
         src_tok = Tokenizer.load(latest / SRC_TOKENIZER_DIR)
         tgt_tok = Tokenizer.load(latest / TGT_TOKENIZER_DIR)
-        cfg_data = json.loads((latest / "config.json").read_text(encoding="utf-8"))
+        cfg_data = read_json(latest / "config.json", what="config", require_object=True)
         model_cfg = TranslatorConfig.from_dict(cfg_data)
         data = run["manifest"]
     else:

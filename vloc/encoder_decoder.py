@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vloc.errors import InputError, WeightsError
+from vloc.fileio import read_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -172,9 +173,10 @@ def load_module_folder(
                 f"{kind} file {path.name} not found; expected {config_file} and {model_file}{hint}",
                 path=folder,
             )
+    config = read_json(cfg_path, what=f"{kind} {noun}", error=WeightsError)
     try:
-        module = build(json.loads(cfg_path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError, InputError) as exc:
+        module = build(config)
+    except (ValueError, KeyError, TypeError, AttributeError, InputError) as exc:
         raise WeightsError(f"unreadable {kind} {noun}: {exc}", path=cfg_path) from exc
     load_weights(
         module, weights, unreadable=f"{kind} weights", mismatch=f"weights do not match the {noun}",

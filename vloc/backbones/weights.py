@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import urllib.error
@@ -34,13 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vloc.backbones import REGISTRY, get_spec
+from vloc.backbones.registry import REGISTRY, get_spec
+from vloc.checkpoints import safe_torch_load
 from vloc.errors import InputError, VlocError, WeightsError
 from vloc.fileio import (
     HASH_CHUNK,
     atomic_path,
     atomic_write_json,
     atomic_write_text,
+    read_json,
     sha256_file,
 )
 from vloc.guard import note_read
@@ -100,11 +101,9 @@ def cached_sha256(path: str | Path) -> str:
         raise InputError(f"cannot read weights: {e.strerror or e}", path=path) from e
     key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
     cache_file = vloc_home() / HASH_CACHE_NAME
-    table: dict[str, str] = {}
-    with contextlib.suppress(OSError, ValueError):
-        table = json.loads(cache_file.read_text(encoding="utf-8"))
-        if not isinstance(table, dict):
-            table = {}
+    table: dict[str, str] = read_json(
+        cache_file, what="weights hash memo", require_object=True, default={}
+    )
     if isinstance(table.get(key), str):
         return table[key]
     digest = sha256_file(path, what="weights")
@@ -225,39 +224,6 @@ def resolve_weights(
     if not path.is_file():
         raise InputError("weights must be a checkpoint file, not a folder", path=path)
     return WeightsSource(backbone, "file", f"sha256:{cached_sha256(path)}", path, label=str(path))
-
-
-SAFE_FORMATS = (
-    ".safetensors, or a .pt/.pth/.pyth checkpoint holding only tensors and plain containers"
-)
-
-
-def safe_torch_load(path: str | Path) -> Any:
-    """``torch.load(path, weights_only=True)``; a file that needs arbitrary unpickling is a
-    one-line :class:`WeightsError` naming it and the accepted formats."""
-    import pickle
-    import warnings
-
-    import torch
-
-    try:
-        with warnings.catch_warnings():  # torch's notes on pickle protocols are not for users
-            warnings.simplefilter("ignore")
-            return torch.load(str(path), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        # torch's refusal is many lines long and suggests disabling the check: say it in one
-        global_name = re.search(r"(?:unsupported|Unsupported global:) GLOBAL ([\w.]+)", str(e))
-        if global_name is None:
-            raise WeightsError(
-                f"cannot read checkpoint: not a weights file torch can read safely; accepted: "
-                f"{SAFE_FORMATS}",
-                path=path,
-            ) from e
-        raise WeightsError(
-            f"not a safe weights file: it holds pickled Python objects ({global_name.group(1)}), "
-            f"which vloc never loads; accepted: {SAFE_FORMATS}",
-            path=path,
-        ) from e
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

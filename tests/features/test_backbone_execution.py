@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 from vloc.backbones import build_backbone, optimize_traced
 from vloc.cli.app import app
 from vloc.errors import InputError
-from vloc.features import FeatureOptions, extract_features, load_features, paths
-from vloc.features.paths import Decision, Measurement, PathStore, check_path, decide
+from vloc.features import FeatureOptions, execution, extract_features, load_features
+from vloc.features.execution import Decision, check_path, decide
+from vloc.features.execution_store import TRACED_DIR, Measurement, PathStore
 
 TINY = FeatureOptions(weights="random", seed=0, width=1 / 16, size=32, fps=8.0, clip_len=8)
 SHAPE = (1, 3, 8, 32, 32)  # (B, 3, T, H, W) of TINY's clips
@@ -62,7 +63,7 @@ def _tiny(name: str = "i3d_r50") -> object:
 
 
 def _record_key(opts: FeatureOptions = TINY) -> str:
-    return paths.record_key(
+    return execution.record_key(
         backbone=opts.backbone,
         width=opts.width,
         weights_id=f"random:{opts.seed}",
@@ -87,8 +88,8 @@ def test_break_even_rule():
     assert slower.break_even(saved=True) is None
     assert decide("auto", 10**6, slower, saved=True).path == "eager"
     # no measurement yet: a short run stays eager, a long one measures
-    assert decide("auto", paths.MEASURE_MIN_BATCHES - 1, None, saved=False).path == "eager"
-    assert decide("auto", paths.MEASURE_MIN_BATCHES, None, saved=False).path == "measure"
+    assert decide("auto", execution.MEASURE_MIN_BATCHES - 1, None, saved=False).path == "eager"
+    assert decide("auto", execution.MEASURE_MIN_BATCHES, None, saved=False).path == "measure"
     assert decide("jit", 1, None, saved=False).path == "jit"  # explicit: as asked
     assert decide("eager", 10**6, m, saved=True).path == "eager"
 
@@ -143,7 +144,7 @@ def test_measurement_is_remembered_and_the_trace_loaded(tmp_path):
     first = decide("auto", 10**4, store.measurement(key), saved=False)
     assert first.path == "measure"
     bb = _tiny().optimize(fuse_bn=True, channels_last=True)
-    done = paths.apply_path(bb, first, store=store, key=key, shape=SHAPE)
+    done = execution.apply_path(bb, first, store=store, key=key, shape=SHAPE)
     assert done.measured and done.traced and not done.loaded
     assert done.path in ("eager", "jit") and done.reason.startswith("measured: ")
     m = store.measurement(key)
@@ -154,7 +155,7 @@ def test_measurement_is_remembered_and_the_trace_loaded(tmp_path):
     # a second run: the measurement is there (no re-measuring), the trace is loaded
     assert decide("auto", 10**4, store.measurement(key), saved=True).path != "measure"
     bb2 = _tiny().optimize(fuse_bn=True, channels_last=True)
-    again = paths.apply_path(bb2, Decision("jit", "test"), store=store, key=key, shape=SHAPE)
+    again = execution.apply_path(bb2, Decision("jit", "test"), store=store, key=key, shape=SHAPE)
     assert again.loaded and not again.traced and not again.measured
     assert json.loads(store.choices_file.read_text()).keys() == {key}
     x = torch.randn(SHAPE)
@@ -169,7 +170,7 @@ def test_a_damaged_saved_trace_is_rebuilt(tmp_path, damage):
     store = PathStore(tmp_path / "paths")
     key = _record_key()
     bb = _tiny().optimize(fuse_bn=True, channels_last=True)
-    paths.apply_path(bb, Decision("jit", "test"), store=store, key=key, shape=SHAPE)
+    execution.apply_path(bb, Decision("jit", "test"), store=store, key=key, shape=SHAPE)
     saved, _ = store.saved_trace("i3d_r50", key)
     data = bytearray(saved.read_bytes())
     if damage == "flip":  # same size, other bytes: only the hash sees it
@@ -182,7 +183,7 @@ def test_a_damaged_saved_trace_is_rebuilt(tmp_path, damage):
         store.trace_index("i3d_r50", key).write_text("{not json", encoding="utf-8")
     warnings: list[str] = []
     bb2 = _tiny().optimize(fuse_bn=True, channels_last=True)
-    d = paths.apply_path(
+    d = execution.apply_path(
         bb2, Decision("jit", "test"), store=store, key=key, shape=SHAPE, warn=warnings.append
     )
     assert d.traced and not d.loaded
@@ -191,9 +192,9 @@ def test_a_damaged_saved_trace_is_rebuilt(tmp_path, damage):
         assert "sha256 does not match" in warnings[0]
     # and the rebuilt one loads cleanly
     bb3 = _tiny().optimize(fuse_bn=True, channels_last=True)
-    d3 = paths.apply_path(bb3, Decision("jit", "test"), store=store, key=key, shape=SHAPE)
+    d3 = execution.apply_path(bb3, Decision("jit", "test"), store=store, key=key, shape=SHAPE)
     assert d3.loaded
-    assert len(list((store.root / paths.TRACED_DIR).glob("*.pt"))) == 1
+    assert len(list((store.root / TRACED_DIR).glob("*.pt"))) == 1
 
 
 # --- end to end -------------------------------------------------------------------------------
