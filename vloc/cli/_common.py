@@ -36,3 +36,36 @@ def strict_option(what: str) -> Any:
         help=f"Fail (exit 1) instead of warning when the model does not know {what} words "
         "(coverage check; for CI).",
     )
+
+
+def model_option(help: str) -> Any:
+    """``--model`` (a name or folder; None: the command's default)."""
+    return typer.Option(None, "--model", help=help)
+
+
+def output_option(help: str, *, required: bool = False, aliases: tuple[str, ...] = ()) -> Any:
+    """``-o/--output`` (required, or None: the command's default name)."""
+    return typer.Option(... if required else None, "-o", "--output", *aliases, help=help)
+
+
+def style_option(what: str) -> Any:
+    """``--style`` of a command that translates: ``what`` says where the budgets go."""
+    return typer.Option(
+        None,
+        "--style",
+        help=f"{what}: a style profile (default | streaming | "
+        ".toml file); each cue's character budget in LLM prompts, one condense "
+        "re-ask, and the cues over budget counted.",
+    )
+
+
+def memory_option(what: str) -> Any:
+    """``--memory`` (repeatable) of a command that translates."""
+    return typer.Option(
+        [],
+        "--memory",
+        help=f"{what}: translation memory (repeatable): earlier episodes as subtitle pairs "
+        "NAME.<src>.srt + NAME.<to>.srt (either file, or their folder), TMX files, manifests; "
+        "exact and near-exact matches (token similarity >= 0.9, same numbers) reused verbatim, "
+        "LLM engines also see the most similar pairs.",
+    )

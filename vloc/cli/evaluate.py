@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from vloc.cli import _common as C
 from vloc.cli import _engine as E
 from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command
 from vloc.cli.summarize import BEAM_OPTION, MAX_LEN_OPTION, NO_REPEAT_OPTION, PENALTY_OPTION
@@ -50,18 +51,10 @@ def translate(
         help="LLM engines: first draft each film's synopsis and glossary (as translate --draft "
         "does) and translate with them unedited; --glossary terms win over drafted ones.",
     ),
-    style: str | None = typer.Option(
-        None,
-        "--style",
-        help="Engines: a style profile (default | streaming | .toml): budgets in the prompts, "
-        "one condense re-ask, and the shares of hypotheses and references over its limits.",
+    style: str | None = C.style_option(
+        "Engines (also: the shares of hypotheses and references over its limits)"
     ),
-    memory: list[Path] = typer.Option(
-        [],
-        "--memory",
-        help="Engines: translation memory (repeatable; subtitle pairs, TMX, manifests), as "
-        "translate --memory: exact and near-exact matches reused, similar pairs as examples.",
-    ),
+    memory: list[Path] = C.memory_option("Engines"),
     json_output: bool = JSON_OPTION,
     *,
     ui: UI,

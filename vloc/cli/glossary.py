@@ -36,7 +36,7 @@ def mine(
         help="Earlier work: subtitle pairs NAME.<src>.srt + NAME.<tgt>.srt (either file, or "
         "their folder), TMX files, vloc manifests.",
     ),
-    output: Path = typer.Option(..., "-o", "--output", help="The glossary file to write (.tsv)."),
+    output: Path = C.output_option("The glossary file to write (.tsv).", required=True),
     source_lang: str | None = FROM_OPTION,
     target_lang: str | None = TO_OPTION,
     min_lines: int = typer.Option(

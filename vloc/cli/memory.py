@@ -25,7 +25,7 @@ def export(
         "NAME.<tgt>.srt (either or both; .vtt too), or a folder of such pairs, TMX files, "
         "vloc manifests.",
     ),
-    output: Path = typer.Option(..., "-o", "--output", help="The TMX file to write."),
+    output: Path = C.output_option("The TMX file to write.", required=True),
     source_lang: str | None = typer.Option(
         None, "--from", help="Source language (default: from the files' names, TMX or manifest)."
     ),

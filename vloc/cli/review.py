@@ -25,8 +25,8 @@ def review(
     video: Path = typer.Argument(..., help="The film (played by the page when the browser can)."),
     source_subs: Path = typer.Argument(..., help="The source subtitles (SRT/WebVTT)."),
     target_subs: Path = typer.Argument(..., help="Their translation (SRT/WebVTT)."),
-    output: Path | None = typer.Option(
-        None, "-o", "--output", help="The page (default: film.<to>.review.html beside TARGET)."
+    output: Path | None = C.output_option(
+        "The page (default: film.<to>.review.html beside TARGET)."
     ),
     glossary: Path | None = typer.Option(
         None, "--glossary", help="TSV of terms (source<TAB>target): honoured/missed per cue."

@@ -39,18 +39,12 @@ def summarize(
         ..., help="Its subtitles (SRT/VTT) in the model's source language."
     ),
     to: str = typer.Option(..., "--to", help="Summary language (the model's target language)."),
-    model: str | None = typer.Option(
-        None,
-        "--model",
-        help="Model folder, training output, or name under models/ (default: the one "
+    model: str | None = C.model_option(
+        "Model folder, training output, or name under models/ (default: the one "
         "installed model into --to).",
     ),
-    output: Path | None = typer.Option(
-        None,
-        "-o",
-        "--output",
-        "--out",
-        help="Markdown file (default: <video stem>.<lang>.summary.md).",
+    output: Path | None = C.output_option(
+        "Markdown file (default: <video stem>.<lang>.summary.md).", aliases=("--out",)
     ),
     features: Path | None = typer.Option(
         None, "--features", help="The video's (T, D) clip features as .npy instead of extracting."

@@ -31,16 +31,12 @@ def translate(
         help="Target language code; must be the model's. zh-TW, zh-HK, zh-Hant: translated "
         "into Simplified Chinese, then converted by OpenCC (Taiwan phrasing for zh-TW).",
     ),
-    model: str | None = typer.Option(
-        None,
-        "--model",
-        help="vloc: model name (in models/ or $VLOC_HOME/models) or folder (default: the "
+    model: str | None = C.model_option(
+        "vloc: model name (in models/ or $VLOC_HOME/models) or folder (default: the "
         "installed model into --to, a demo only on subtitles it covers); openai: the server's "
         "model id; gguf: a .gguf file; seq2seq: a model folder or hub name.",
     ),
-    output: Path | None = typer.Option(
-        None, "-o", "--output", help="Output file (default: film.<to>.srt beside SUBS)."
-    ),
+    output: Path | None = C.output_option("Output file (default: film.<to>.srt beside SUBS)."),
     beam: int = typer.Option(DEFAULT_BEAM, "--beam", help="Beam width (1 = greedy)."),
     fmt: str | None = typer.Option(
         None, "--format", help="srt | vtt | ass | ssa | ttml (default: from -o, else the input's)."
@@ -58,22 +54,10 @@ def translate(
     backbone_path: str = C.BACKBONE_PATH_OPTION,
     batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="Cues per decoding batch."),
     strict: bool = C.strict_option("the subtitles'"),
-    style: str | None = typer.Option(
-        None,
-        "--style",
-        help="Style profile (default | streaming | a .toml file): LLM engines get each cue's "
-        "character budget in the prompt and are asked once to condense a reply over it; the "
-        "summary counts cues over budget before and after; the profile's punctuation "
-        "convention replaces --punctuation's default.",
+    style: str | None = C.style_option(
+        "Engines (its punctuation replaces --punctuation's default)"
     ),
-    memory: list[Path] = typer.Option(
-        [],
-        "--memory",
-        help="Translation memory (repeatable): earlier episodes as subtitle pairs "
-        "NAME.<src>.srt + NAME.<to>.srt (either file, or their folder), TMX files, manifests. "
-        "Lines matching a memory line exactly or nearly (token similarity >= 0.9, same "
-        "numbers) take its translation verbatim; LLM engines also see the most similar pairs.",
-    ),
+    memory: list[Path] = C.memory_option("Every decoder"),
     memory_examples: int = typer.Option(
         600,  # vloc.memory.lookup.EXAMPLE_TOKENS (not imported: `vloc --help` stays light)
         "--memory-examples",
