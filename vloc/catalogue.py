@@ -65,6 +65,13 @@ class Kind:
     train_command: str  # how to make one
     engines_hint: str  # how to do without one (pretrained engines)
     exact_lang: bool  # --to must equal the model's language (else: same base language)
+    files: str  # what a folder of this kind holds, for refusals
+    flag: str = "--model"  # the flag that names one
+    label: str = ""  # "a translator", "an align model" (default: "a <name>")
+
+    @property
+    def a_name(self) -> str:
+        return self.label or f"a {self.name}"
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -118,6 +125,7 @@ KINDS: dict[str, Kind] = {
         "vloc train translate",
         "translate with a pretrained engine: --engine {engines} --model ...",
         False,
+        "config.json, model.safetensors, src_tokenizer/ and tgt_tokenizer/",
     ),
     "summarizer": Kind(
         "summarizer",
@@ -128,6 +136,7 @@ KINDS: dict[str, Kind] = {
         "vloc train summarize",
         "summarize with an LLM: --engine {llm_engines} --model ...",
         True,
+        "summarizer.json, config.json, model.safetensors, src_tokenizer/ and tgt_tokenizer/",
     ),
     "align": Kind(
         "align",
@@ -138,6 +147,9 @@ KINDS: dict[str, Kind] = {
         "vloc train align",
         "index without --align and search with --by said",
         True,
+        "align.json, config.json and model.safetensors",
+        flag="--align",
+        label="an align model",
     ),
 }
 
@@ -263,11 +275,10 @@ def missing(kind: str, what: str) -> WeightsError:
     hint = k.engines_hint.format(
         engines="|".join(engine_kinds()), llm_engines="|".join(engine_kinds(llm_only=True))
     )
-    files = f"{k.info_file}, " if k.info_required else ""
     return WeightsError(
-        f"{what}; models in {where}: {listed}. Pass --model NAME for one of them or "
-        f"--model PATH for a folder with {files}config.json, model.safetensors, src_tokenizer/ and "
-        f"tgt_tokenizer/ (the output of `{k.train_command}` or its best/ folder), or {hint}"
+        f"{what}; models in {where}: {listed}. Pass {k.flag} NAME for one of them or "
+        f"{k.flag} PATH for a folder with {k.files} (the output of `{k.train_command}` or its "
+        f"{BEST_DIR}/ folder), or {hint}"
     )
 
 
@@ -290,15 +301,16 @@ def resolve(kind: str, name_or_path: str | Path | None, *, to: str = "") -> Path
     if path.is_dir():
         model = model_folder(kind, path)
         if model is None:
-            need = f"{k.info_file}, " if k.info_required else ""
             raise WeightsError(
-                f"not a {k.name} folder: expected {need}config.json and model.safetensors "
-                f"(or a training output with {BEST_DIR}/)",
+                f"not {k.a_name} folder: expected {k.files} (the output of "
+                f"`{k.train_command}`, or a training output with {BEST_DIR}/)",
                 path=path,
             )
         return model
     if path.exists():
-        raise WeightsError("--model must be a model folder or a model name, not a file", path=path)
+        raise WeightsError(
+            f"{k.flag} must be a model folder or a model name, not a file", path=path
+        )
     name = str(name_or_path)
     model = named_model(kind, name)
     if model is not None:

@@ -320,7 +320,7 @@ def test_errors_about_a_translator_folder_start_with_the_folder(tmp_path):
     info_path.write_text("{not json")
     with pytest.raises(WeightsError) as e:
         choose_model(str(bad), "zh")
-    assert str(e.value).startswith(f"{bad}: translator.json: unreadable")
+    assert str(e.value).startswith(f"{info_path}: the model information (translator.json) is not")
     info_path.write_text(json.dumps({**info, "demo": "yes"}))
     shutil.copy(TRANSLATOR / "backbone.safetensors", bad / "backbone.safetensors")
     with pytest.raises(WeightsError, match="'demo' must be true or false"):

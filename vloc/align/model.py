@@ -268,31 +268,12 @@ def read_align_info(folder: Path) -> dict[str, Any]:
 
 
 def resolve_align(name_or_path: str | Path) -> Path:
-    """The align model folder for a name (``models/<name>/``) or a path; WeightsError when
-    there is none (listing the installed ones)."""
-    from vloc.catalogue import describe_installed, model_dirs, model_folder, named_model
+    """The align model folder for a name (``models/<name>/``) or a path
+    (:func:`vloc.catalogue.resolve`); WeightsError when there is none (listing the installed
+    ones)."""
+    from vloc.catalogue import resolve
 
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        found = model_folder("align", path)
-        if found is None:
-            raise WeightsError(
-                f"not an align model folder: expected {INFO_FILE}, {CONFIG_FILE} and "
-                f"{WEIGHTS_FILE} (the output of 'vloc train align')",
-                path=path,
-            )
-        return found
-    if path.exists():
-        raise WeightsError("an align model is a folder, not a file", path=path)
-    name = str(name_or_path)
-    found = named_model("align", name)
-    if found is not None:
-        return found
-    where = " and ".join(str(d) for d in model_dirs())
-    raise WeightsError(
-        f"align model {name!r} not found: no such folder, and no model of that name in {where} "
-        f"(installed: {describe_installed('align')}); train one with 'vloc train align'"
-    )
+    return resolve("align", name_or_path)
 
 
 def load_align(name_or_path: str | Path) -> LoadedAlign:
