@@ -83,7 +83,7 @@ ProgressFn = Callable[[str, int, int], None]
 @dataclass(frozen=True)
 class SummarizeOptions:
     """What ``vloc summarize`` was asked to do (names as in
-    :class:`~vloc.translator.translate.TranslateOptions`); evaluation reads only the decoding
+    :class:`~vloc.pipeline.options.TranslateOptions`); evaluation reads only the decoding
     fields."""
 
     to: str | None = None  # summary language; must be the model's (required by summarize())
