@@ -69,3 +69,23 @@ def memory_option(what: str) -> Any:
         "exact and near-exact matches (token similarity >= 0.9, same numbers) reused verbatim, "
         "LLM engines also see the most similar pairs.",
     )
+
+
+def backbone_option(default: str) -> Any:
+    """``--backbone`` of a command that extracts clip features; ``default`` says which."""
+    return typer.Option(
+        None,
+        "--backbone",
+        help=f"Feature extractor: i3d_r50, resnext101_3d, csn_r101, slow_r50, x3d_m ({default}).",
+    )
+
+
+def weights_option(random: bool) -> Any:
+    """``--weights`` of a command that extracts clip features."""
+    extra = ", or 'random' (needs --seed)" if random else ""
+    return typer.Option(
+        None,
+        "--weights",
+        help=f"Backbone checkpoint file or registry name{extra}. Default: the backbone's "
+        "published weights.",
+    )

@@ -16,14 +16,8 @@ def features(
     video: Path = typer.Argument(..., help="The video (with --from-npy: the video or a name)."),
     subs: Path | None = typer.Option(None, "--subs", help="Subtitles (SRT/VTT): one clip per cue."),
     encoding: str | None = C.ENCODING_OPTION,
-    backbone: str | None = typer.Option(
-        None, "--backbone", help="i3d_r50 (default), resnext101_3d, csn_r101, slow_r50, x3d_m."
-    ),
-    weights: str | None = typer.Option(
-        None,
-        "--weights",
-        help="Checkpoint file, registry name, or 'random' (needs --seed). Default: the backbone's published weights.",
-    ),
+    backbone: str | None = C.backbone_option("default i3d_r50"),
+    weights: str | None = C.weights_option(random=True),
     weights_dir: Path | None = C.WEIGHTS_DIR_OPTION,
     seed: int | None = C.WEIGHTS_SEED_OPTION,
     mode: str | None = typer.Option(

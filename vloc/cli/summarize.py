@@ -53,17 +53,12 @@ def summarize(
     length_penalty: float = PENALTY_OPTION,
     max_len: int = MAX_LEN_OPTION,
     no_repeat_ngram: int = NO_REPEAT_OPTION,
-    backbone: str | None = typer.Option(
-        None,
-        "--backbone",
-        help="Feature extractor when --features is not given (default: the model's, else "
-        "resnext101_3d).",
+    backbone: str | None = C.backbone_option(
+        "without --features; default: the model's, else resnext101_3d"
     ),
-    weights: str | None = typer.Option(
-        None, "--weights", help="Backbone checkpoint file or registry name (default: published)."
-    ),
+    weights: str | None = C.weights_option(random=False),
     weights_dir: Path | None = C.WEIGHTS_DIR_OPTION,
-    encoding: str | None = typer.Option(None, "--encoding", help="Subtitle encoding."),
+    encoding: str | None = C.ENCODING_OPTION,
     allow_truncated: bool = C.ALLOW_TRUNCATED_OPTION,
     workdir: Path | None = C.WORKDIR_OPTION,
     device: str = DEVICE_OPTION,
