@@ -18,86 +18,78 @@ from typing import Any
 
 import typer
 
-ENGINE = typer.Option(
-    None,
-    "--engine",
-    help="vloc (vloc's own model, default) | openai (any OpenAI-compatible endpoint) | gguf "
-    "(a local .gguf with llama-cpp-python) | seq2seq (a pretrained MT model).",
-)
-BASE_URL = typer.Option(
-    None, "--base-url", help="openai: the endpoint, e.g. http://127.0.0.1:11434/v1."
-)
-API_KEY_ENV = typer.Option(
-    None,
-    "--api-key-env",
-    help="openai: NAME of the environment variable holding the API key (default VLOC_API_KEY); "
-    "the key itself is never passed on the command line.",
-)
-IMAGES = typer.Option(
-    None, "--images/--no-images", help="openai: the model takes images (attach keyframes)."
-)
-BATCH_CUES = typer.Option(None, "--batch-cues", help="Engines: consecutive cues per request (20).")
-CONTEXT = typer.Option(
-    None,
-    "--context",
-    help="Engines: global (related lines from the whole film + previous lines, default) | "
-    "window (previous lines) | none.",
-)
-RELATED = typer.Option(None, "--related", help="Engines: retrieved lines per cue, P (10).")
-PREVIOUS = typer.Option(None, "--previous", help="Engines: lines before the batch shown (5).")
-LAG = typer.Option(
-    None,
-    "--lag",
-    help="Engines: a batch sees translations of batches ending at least this many batches "
-    "before it (1); --concurrency overlaps at most this many.",
-)
-CONCURRENCY = typer.Option(None, "--concurrency", help="openai: batches in flight (1).")
-FRAMES = typer.Option(None, "--frames", help="Engines taking images: keyframes per batch, K (0).")
-FRAME_SELECT = typer.Option(
-    None, "--frame-select", help="text (relevance to the batch's lines, default) | uniform."
-)
-GLOSSARY = typer.Option(
-    None, "--glossary", help="TSV of terms: source<TAB>target[<TAB>note]; reported per term."
-)
-SYNOPSIS = typer.Option(None, "--synopsis", help="What the film is about (text, or @file).")
-PUNCTUATION = typer.Option(
-    None,
-    "--punctuation",
-    help="Engines: subtitle (the target's subtitle punctuation; Chinese: no 。/，, a space "
-    "between clauses; default) | keep (as the engine wrote it).",
-)
-SOURCE_LANG = typer.Option(
-    None, "--from", help="Engines: the subtitles' language (default: from film.<lang>.srt)."
-)
-TIMEOUT = typer.Option(None, "--timeout", help="openai: seconds per request (120).")
-RETRIES = typer.Option(None, "--retries", help="openai: retries on 429/5xx/timeouts (5).")
-N_CTX = typer.Option(None, "--n-ctx", help="gguf: context window in tokens (4096).")
-THREADS = typer.Option(None, "--threads", help="gguf/seq2seq: CPU threads (default: all).")
+# what :func:`flags` may declare: parameter name → (its type, its flag, its help); each is a
+# typer option with default None (not given: the config file's value, else the default)
+DECLARED: dict[str, tuple[Any, str, str]] = {
+    "engine": (
+        str | None,
+        "--engine",
+        "vloc (vloc's own model, default) | openai (any OpenAI-compatible endpoint) | gguf "
+        "(a local .gguf with llama-cpp-python) | seq2seq (a pretrained MT model).",
+    ),
+    "base_url": (str | None, "--base-url", "openai: the endpoint, e.g. http://127.0.0.1:11434/v1."),
+    "api_key_env": (
+        str | None,
+        "--api-key-env",
+        "openai: NAME of the environment variable holding the API key (default VLOC_API_KEY); "
+        "the key itself is never passed on the command line.",
+    ),
+    "images": (
+        bool | None,
+        "--images/--no-images",
+        "openai: the model takes images (attach keyframes).",
+    ),
+    "batch_cues": (int | None, "--batch-cues", "Engines: consecutive cues per request (20)."),
+    "context": (
+        str | None,
+        "--context",
+        "Engines: global (related lines from the whole film + previous lines, default) | "
+        "window (previous lines) | none.",
+    ),
+    "related": (int | None, "--related", "Engines: retrieved lines per cue, P (10)."),
+    "previous": (int | None, "--previous", "Engines: lines before the batch shown (5)."),
+    "lag": (
+        int | None,
+        "--lag",
+        "Engines: a batch sees translations of batches ending at least this many batches "
+        "before it (1); --concurrency overlaps at most this many.",
+    ),
+    "concurrency": (int | None, "--concurrency", "openai: batches in flight (1)."),
+    "frames": (int | None, "--frames", "Engines taking images: keyframes per batch, K (0)."),
+    "frame_select": (
+        str | None,
+        "--frame-select",
+        "text (relevance to the batch's lines, default) | uniform.",
+    ),
+    "glossary": (
+        Path | None,
+        "--glossary",
+        "TSV of terms: source<TAB>target[<TAB>note]; reported per term.",
+    ),
+    "synopsis": (str | None, "--synopsis", "What the film is about (text, or @file)."),
+    "punctuation": (
+        str | None,
+        "--punctuation",
+        "Engines: subtitle (the target's subtitle punctuation; Chinese: no 。/，, a space "
+        "between clauses; default) | keep (as the engine wrote it).",
+    ),
+    "source_lang": (
+        str | None,
+        "--from",
+        "Engines: the subtitles' language (default: from film.<lang>.srt).",
+    ),
+    "timeout": (float | None, "--timeout", "openai: seconds per request (120)."),
+    "retries": (int | None, "--retries", "openai: retries on 429/5xx/timeouts (5)."),
+    "n_ctx": (int | None, "--n-ctx", "gguf: context window in tokens (4096)."),
+    "threads": (int | None, "--threads", "gguf/seq2seq: CPU threads (default: all)."),
+}
 
 # a command's ``engine_flags`` parameter: :func:`flags` declares the engine flags in its place
 HERE: Any = None
-# what :func:`flags` may declare: parameter name → (its type, its option)
+# parameter name → (its type, its typer option)
 OPTIONS: dict[str, tuple[Any, Any]] = {
-    "engine": (str | None, ENGINE),
-    "base_url": (str | None, BASE_URL),
-    "api_key_env": (str | None, API_KEY_ENV),
-    "images": (bool | None, IMAGES),
-    "batch_cues": (int | None, BATCH_CUES),
-    "context": (str | None, CONTEXT),
-    "related": (int | None, RELATED),
-    "previous": (int | None, PREVIOUS),
-    "lag": (int | None, LAG),
-    "concurrency": (int | None, CONCURRENCY),
-    "frames": (int | None, FRAMES),
-    "frame_select": (str | None, FRAME_SELECT),
-    "glossary": (Path | None, GLOSSARY),
-    "synopsis": (str | None, SYNOPSIS),
-    "punctuation": (str | None, PUNCTUATION),
-    "source_lang": (str | None, SOURCE_LANG),
-    "timeout": (float | None, TIMEOUT),
-    "retries": (int | None, RETRIES),
-    "n_ctx": (int | None, N_CTX),
-    "threads": (int | None, THREADS),
+    name: (kind, typer.Option(None, flag, help=help))
+    for name, (kind, flag, help) in DECLARED.items()
 }
 # the flags every engine command takes: the endpoint first, the request limits last
 ENDPOINT = ("base_url", "api_key_env")
