@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import make_video
 from scripted_server import ScriptedServer, batch_of
+from tiny_films import make_video
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -272,7 +272,7 @@ def test_a_drafted_glossary_reads_back_whatever_the_model_wrote(film, tmp_path):
 
 def test_seq2seq_engine_through_the_cli_keeps_every_cue(film, tmp_path):
     pytest.importorskip("sentencepiece")
-    from test_engine_seq2seq import build_tiny_marian
+    from tiny_seq2seq import build_tiny_marian
 
     model = build_tiny_marian(tmp_path / "opus-mt-en-zh-tiny")
     video, subs = film

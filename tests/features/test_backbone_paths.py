@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_video
+from tiny_films import make_video
 from typer.testing import CliRunner
 
 from vloc.backbones import build_backbone, optimize_traced

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_video
 from safetensors import safe_open
+from tiny_films import make_video
 from typer.testing import CliRunner
 
 from vloc.cli.app import app

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_video
 from scripted_server import ScriptedServer, batch_of
-from test_glossary_mine import write_pair
+from tiny_films import make_video
+from tiny_subtitles import write_pair
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -137,8 +137,8 @@ def test_bad_memory_fails_before_translating(film, tmp_path, case):
 def test_own_model_reuses_memory_matches_and_decodes_the_rest(tmp_path):
     """vloc's own translator (a tiny random-weight text-only model): the memory's line comes
     out byte for byte inside the cue's own tags; the model decodes only the other cues."""
-    from test_translate import EN, build_tiny_translator
-    from tiny_models import build_tiny_sentence_model
+    from tiny_models import build_tiny_sentence_model, build_tiny_translator
+    from tiny_subtitles import EN
 
     encoder = build_tiny_sentence_model(tmp_path / "enc")
     model = build_tiny_translator(tmp_path / "model", variant="text-only", encoder=encoder)

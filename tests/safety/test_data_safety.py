@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_video
+from tiny_films import make_video
 from tiny_models import build_tiny_sentence_model
 from typer.testing import CliRunner
 
@@ -181,7 +181,7 @@ def test_errors_and_warnings_with_control_characters_stay_one_visible_line(tmp_p
 
 
 def test_translate_prints_each_subtitle_warning_once(film, tmp_path):
-    from test_translate import build_tiny_translator
+    from tiny_models import build_tiny_translator
 
     model = build_tiny_translator(tmp_path / "tr", variant="segment-level")  # reads features
     overlapping = SRT.replace("00:00:01,000 --> 00:00:02,000", "00:00:00,500 --> 00:00:02,000")

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_video
 from scripted_server import ScriptedServer
+from tiny_films import make_video
 from typer.testing import CliRunner
 
 from vloc.cli.app import app

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_video
 from scripted_server import ScriptedServer
+from tiny_films import make_video
 from typer.testing import CliRunner
 
 from vloc.cli.app import app

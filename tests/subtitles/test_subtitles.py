@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pysrt
 import pytest
+from tiny_subtitles import SRT, TW_SRT, VTT, ZH_SRT
 
 from vloc.errors import SubtitleError, VlocError
 from vloc.subtitles import (
@@ -23,41 +24,6 @@ from vloc.subtitles import (
     read_subtitles,
     write_subtitles,
 )
-
-SRT = """1
-00:00:01,000 --> 00:00:02,500
-Hello there.
-
-2
-00:00:03,000 --> 00:00:04,000
-<i>Two</i> lines,
-<font color="#ff0000">red</font>
-
-3
-00:00:05,000 --> 00:00:06,250
-{\\an8}On top.
-
-"""
-
-ZH_SRT = """1
-00:00:01,000 --> 00:00:02,000
-罗马是古代世界 最大最美的城市。
-
-2
-00:00:02,500 --> 00:00:04,000
-我们强烈建议您和孩子离开观众席！
-
-"""
-
-TW_SRT = """1
-00:00:01,000 --> 00:00:02,000
-羅馬是古代世界，最大最美的城市。
-
-2
-00:00:02,500 --> 00:00:04,000
-這是哪裡？我們來看看你帶了什麼。
-
-"""
 
 
 def timings(subs: Subtitles) -> list[tuple[int, int]]:
@@ -400,34 +366,6 @@ def test_utf8_bom_on_unknown_bytes_asks_for_the_encoding(tmp_path: Path) -> None
 
 
 # ---------------------------------------------------------------- WebVTT
-
-VTT = """WEBVTT - a film
-Kind: captions
-Language: en
-
-NOTE This is a comment
-that spans lines
-
-STYLE
-::cue { color: yellow }
-
-REGION
-id:fred width:40%
-
-intro
-00:01.000 --> 00:02.500 align:start position:10%
-<v Roger>Hello</v>
-
-00:00:03.000 --> 00:00:04.000
-Two
-lines
-
-NOTE between cues
-
-7
-00:00:05.000 --> 00:00:06.000 line:0
-Last
-"""
 
 
 def test_parse_vtt() -> None:

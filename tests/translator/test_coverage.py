@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_video
+from tiny_films import make_video
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
