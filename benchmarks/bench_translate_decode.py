@@ -14,13 +14,12 @@ Prints the parameter count, cues/s batched and one at a time, and the speed-up.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
 import torch
+from _common import fixed_length_search, print_report
 
-from vloc.generation import beam_search
 from vloc.translator import Translator, TranslatorConfig
 
 I3D_DIM = 2048  # D_v of I3D-R50 features
@@ -51,18 +50,7 @@ def inputs(n: int, src_len: int, cfg: TranslatorConfig):
 @torch.inference_mode()
 def translate(model: Translator, batch, beam: int, max_len: int) -> list[list[int]]:
     memory = model.encode(*batch)
-    c = model.config
-    result = beam_search(
-        model,
-        memory,
-        bos=c.bos_id,
-        eos=c.eos_id,
-        beam_size=beam,
-        max_len=max_len,
-        min_len=max_len,
-        banned=(c.pad_id, c.bos_id),
-    )
-    return result.tokens
+    return fixed_length_search(model, memory, model.config, beam, max_len).tokens
 
 
 def main() -> None:
@@ -114,11 +102,7 @@ def main() -> None:
         "speedup": round((args.cues / batched_s) / (args.single / single_s), 2),
         "load_average": list(os.getloadavg()),
     }
-    if args.json:
-        print(json.dumps(report))
-    else:
-        for key, value in report.items():
-            print(f"{key:>30}: {value}")
+    print_report(report, args.json, width=30)
 
 
 if __name__ == "__main__":

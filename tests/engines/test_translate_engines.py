@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from scripted_server import ScriptedServer, batch_of
 from tiny_films import make_video
+from tiny_subtitles import write_test_manifest
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -132,21 +133,8 @@ def test_engine_settings_come_from_the_config_file(film, tmp_path, monkeypatch):
     assert r.exit_code == 1 and "api_key_env" in r.stderr and "sk-1" not in r.stderr
 
 
-def _manifest(tmp_path: Path) -> Path:
-    """Two test films of the non-empty CUES, references 参考0, 参考1, ..."""
-    cues = [
-        {"index": i + 1, "start": i, "end": i + 0.9, "source": s, "target": f"参考{i}"}
-        for i, s in enumerate(c for c in CUES if c)
-    ]
-    docs = [{"id": f"film{k}", "source_lang": "en", "target_lang": "zh", "split": "test",
-             "cues": cues} for k in range(2)]  # fmt: skip
-    manifest = tmp_path / "m.jsonl"
-    manifest.write_text("".join(json.dumps(d) + "\n" for d in docs))
-    return manifest
-
-
 def test_eval_translate_scores_an_engine_and_resumes_from_its_journal(tmp_path):
-    manifest = _manifest(tmp_path)
+    manifest = write_test_manifest(tmp_path / "m.jsonl", CUES)
     with ScriptedServer() as srv:
         argv = ["eval", "translate", "--engine", "openai", "--base-url", srv.url, "--model",
                 "tiny", "--data", str(manifest), "--batch-cues", "4", "--json",
@@ -294,7 +282,7 @@ def test_eval_draft_pass_seeds_each_film_and_subtitle_punctuation(tmp_path):
     """``eval translate --draft``: one draft per film (kept, so a second run asks nothing), its
     terms in the translation prompts after --glossary's; replies get Chinese subtitle
     punctuation unless --punctuation keep."""
-    manifest = _manifest(tmp_path)
+    manifest = write_test_manifest(tmp_path / "m.jsonl", CUES)
     glossary = tmp_path / "terms.tsv"
     glossary.write_text("Rommel\t隆美尔\n")
     drafted = json.dumps(

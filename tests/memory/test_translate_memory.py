@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from scripted_server import ScriptedServer, batch_of
 from tiny_films import make_video
-from tiny_subtitles import write_pair
+from tiny_subtitles import write_pair, write_test_manifest
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -171,14 +171,7 @@ def test_eval_translate_with_memory_scores_the_memory_translation(tmp_path):
     from vloc.engines.evaluate import evaluate_engine
     from vloc.engines.options import EngineOptions
 
-    cues = [
-        {"index": i + 1, "start": i, "end": i + 0.9, "source": s, "target": f"参考{i}"}
-        for i, s in enumerate(c for c in CUES if c)
-    ]
-    docs = [{"id": f"film{k}", "source_lang": "en", "target_lang": "zh", "split": "test",
-             "cues": cues} for k in range(2)]  # fmt: skip
-    manifest = tmp_path / "m.jsonl"
-    manifest.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    manifest = write_test_manifest(tmp_path / "m.jsonl", CUES)  # two films of CUES, 参考0 ...
     mem, _ = write_pair(tmp_path / "series", "ep1", EPISODE_1)
     with ScriptedServer() as srv:
         opts = EngineOptions(kind="openai", base_url=srv.url, model="tiny", batch_cues=3)

@@ -153,54 +153,46 @@ def test_malformed_timing_lines(tmp_path: Path, timing_line: str, reason: str) -
     assert "x.srt" in str(err.value) and "line 6" in str(err.value)
 
 
+# where the timing line is expected: the document, the file it is written to (SRT with CRLF
+# line ends), and the form the error names
+TIMING_FORMS = {
+    "srt": (SRT, "bad times.srt", "\r\n", "expected 'hh:mm:ss,mmm --> hh:mm:ss,mmm'"),
+    "vtt": (VTT, "bad.vtt", "\n", "expected '[hh:]mm:ss.mmm --> [hh:]mm:ss.mmm [settings]'"),
+}
+
+
 @pytest.mark.parametrize(
-    ("old", "new", "line", "reason"),
+    ("fmt", "old", "new", "line", "reason"),
     [
         # mid-file: before, this cue (timing line included) became text of cue 1
-        ("00:00:03,000 -->", "-00:00:03,000 -->", 6, "cannot be negative"),
+        ("srt", "00:00:03,000 -->", "-00:00:03,000 -->", 6, "cannot be negative"),
         # first cue: before, it was dropped with only a warning
-        ("00:00:01,000 -->", "-00:00:01,000 -->", 2, "cannot be negative"),
-        ("00:00:01,000 -->", "aa:00:01,000 -->", 2, "'aa:00:01,000'"),
-        ("00:00:03,000 -->", "00:00:aa,000 -->", 6, "'00:00:aa,000'"),
-        ("00:00:03,000 -->", "T00:00:03,000 -->", 6, "'T00:00:03,000'"),
-        ("00:00:05,000 -->", "00:61:05,000 -->", 11, "must be < 60"),
-        ("--> 00:00:06,250", "--> 00:00:06,2x0", 11, "'00:00:06,2x0'"),
-        ("00:00:03,000 --> 00:00:04,000", "00:00:03,000", 6, "without '-->' and an end"),
-        ("00:00:03,000 --> 00:00:04,000", "-00:00:03,000 00:00:04,000", 6, "without '-->'"),
+        ("srt", "00:00:01,000 -->", "-00:00:01,000 -->", 2, "cannot be negative"),
+        ("srt", "00:00:01,000 -->", "aa:00:01,000 -->", 2, "'aa:00:01,000'"),
+        ("srt", "00:00:03,000 -->", "00:00:aa,000 -->", 6, "'00:00:aa,000'"),
+        ("srt", "00:00:03,000 -->", "T00:00:03,000 -->", 6, "'T00:00:03,000'"),
+        ("srt", "00:00:05,000 -->", "00:61:05,000 -->", 11, "must be < 60"),
+        ("srt", "--> 00:00:06,250", "--> 00:00:06,2x0", 11, "'00:00:06,2x0'"),
+        ("srt", "00:00:03,000 --> 00:00:04,000", "00:00:03,000", 6, "without '-->' and an end"),
+        ("srt", "00:00:03,000 --> 00:00:04,000", "-00:00:03,000 00:00:04,000", 6, "without '-->'"),
+        ("vtt", "00:00:03.000 -->", "-00:00:03.000 -->", 18, "cannot be negative"),
+        ("vtt", "00:01.000 -->", "00:xx.000 -->", 15, "'00:xx.000'"),
+        ("vtt", "00:00:05.000 --> 00:00:06.000 line:0", "00:00:05.000 --> line:0", 25, "'line:0'"),
+        ("vtt", "00:00:05.000 -->", "00:00:75.000 -->", 25, "must be < 60"),
+        ("vtt", "00:00:05.000 -->", "A -->", 25, "'A'"),  # WebVTT text may not hold '-->'
     ],
 )
 def test_unparsable_timing_lines_are_errors_never_text(
-    tmp_path: Path, old: str, new: str, line: int, reason: str
+    tmp_path: Path, fmt: str, old: str, new: str, line: int, reason: str
 ) -> None:
-    assert old in SRT
-    path = write(tmp_path, "bad times.srt", SRT.replace(old, new).replace("\n", "\r\n"))
+    doc, name, eol, expected = TIMING_FORMS[fmt]
+    assert old in doc
+    path = write(tmp_path, name, doc.replace(old, new).replace("\n", eol))
     with pytest.raises(SubtitleError, match=reason) as err:
         read_subtitles(path)
     message = str(err.value)
     assert message.startswith(f"{path}: line {line}: ")
-    assert "expected 'hh:mm:ss,mmm --> hh:mm:ss,mmm'" in message
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "line", "reason"),
-    [
-        ("00:00:03.000 -->", "-00:00:03.000 -->", 18, "cannot be negative"),
-        ("00:01.000 -->", "00:xx.000 -->", 15, "'00:xx.000'"),
-        ("00:00:05.000 --> 00:00:06.000 line:0", "00:00:05.000 --> line:0", 25, "'line:0'"),
-        ("00:00:05.000 -->", "00:00:75.000 -->", 25, "must be < 60"),
-        ("00:00:05.000 -->", "A -->", 25, "'A'"),  # WebVTT text may not hold '-->'
-    ],
-)
-def test_vtt_unparsable_timing_lines_are_errors(
-    tmp_path: Path, old: str, new: str, line: int, reason: str
-) -> None:
-    assert old in VTT
-    path = write(tmp_path, "bad.vtt", VTT.replace(old, new))
-    with pytest.raises(SubtitleError, match=reason) as err:
-        read_subtitles(path)
-    message = str(err.value)
-    assert message.startswith(f"{path}: line {line}: ")
-    assert "expected '[hh:]mm:ss.mmm --> [hh:]mm:ss.mmm [settings]'" in message
+    assert expected in message
 
 
 def test_arrows_and_clock_times_in_dialogue_stay_text() -> None:

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from cli_checks import one_error_line
 from tiny_subtitles import TINY_VIDEO_TRAINING, colour_corpus, with_random_features
 from typer.testing import CliRunner
 
@@ -120,39 +121,31 @@ def test_library_train_with_video_context(tmp_path):
     assert t.state.step == 2
 
 
-def _one_line_error(r, *parts: str) -> None:
-    assert r.exit_code == 1, (r.stdout, r.stderr)
-    errors = [x for x in r.stderr.strip().splitlines() if x.startswith("error:")]
-    assert len(errors) == 1, r.stderr
-    for p in parts:
-        assert p in errors[0], r.stderr
-
-
 def test_cli_bad_inputs(tmp_path):
     data = colour_corpus(tmp_path, films=2, cues=6)
     out = str(tmp_path / "o")
     train = ["train", "translate", "--data"]
-    _one_line_error(_run([*train, str(tmp_path / "nope.jsonl"), "--out", out]), "nope.jsonl")
+    one_error_line(_run([*train, str(tmp_path / "nope.jsonl"), "--out", out]), "nope.jsonl")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x"\n', encoding="utf-8")
-    _one_line_error(_run([*train, str(bad), "--out", out]), f"{bad}:1", "not valid JSON")
-    _one_line_error(
+    one_error_line(_run([*train, str(bad), "--out", out]), f"{bad}:1", "not valid JSON")
+    one_error_line(
         _run([*train, str(data), "--out", out, "--variant", "huge"]), "unknown variant 'huge'"
     )
-    _one_line_error(
+    one_error_line(
         _run([*train, str(data), "--out", out, "--config", "depth=3"]), "unknown setting 'depth'"
     )
-    _one_line_error(_run([*train, str(data), "--out", out, "--config", "nonsense"]), "KEY=VALUE")
-    _one_line_error(_run([*train, str(data), "--out", out, "--device", "tpu"]), "--device")
-    _one_line_error(_run([*train, str(data), "--out", out, "--resume"]), "no training run")
-    _one_line_error(
+    one_error_line(_run([*train, str(data), "--out", out, "--config", "nonsense"]), "KEY=VALUE")
+    one_error_line(_run([*train, str(data), "--out", out, "--device", "tpu"]), "--device")
+    one_error_line(_run([*train, str(data), "--out", out, "--resume"]), "no training run")
+    one_error_line(
         _run([*train, str(data), "--out", out, "--variant", "full", "--config", "test_films=1"]),
         "no 'features' file",
     )
     ev = ["eval", "translate", "--data", str(data), "--model"]
-    _one_line_error(_run([*ev, "no-such-model"]), "model 'no-such-model' not found", "models in")
-    _one_line_error(_run([*ev, str(tmp_path)]), "neither a model folder")
-    _one_line_error(_run([*ev, str(tmp_path), "--split", "dev"]), "--split must be one of")
+    one_error_line(_run([*ev, "no-such-model"]), "model 'no-such-model' not found", "models in")
+    one_error_line(_run([*ev, str(tmp_path)]), "neither a model folder")
+    one_error_line(_run([*ev, str(tmp_path), "--split", "dev"]), "--split must be one of")
 
 
 def test_load_model_lists_installed(tmp_path):
