@@ -58,6 +58,21 @@ def settings_from_flags(defaults: object, args: argparse.Namespace) -> Any:
     return type(defaults)(**{k: getattr(args, k) for k in defaults.__dict__})
 
 
+def parse_decode_args(ap: argparse.ArgumentParser) -> argparse.Namespace:
+    """Add the flags every decoding benchmark has (``--vocab``, ``--variant``, ``--threads``,
+    ``--json``), parse, and give torch the threads asked for."""
+    import torch
+
+    ap.add_argument("--vocab", type=int, default=8000, help="source and target vocabulary")
+    ap.add_argument("--variant", default="full")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return args
+
+
 def fixed_length_search(model: Any, memory: dict, config: Any, beam: int, steps: int) -> Any:
     """Beam search that runs exactly ``steps`` tokens per hypothesis (``min_len = max_len``;
     random weights never stop early on their own), padding and BOS never chosen."""

@@ -28,7 +28,7 @@ import time
 from typing import Any
 
 import torch
-from _common import fixed_length_search, print_report
+from _common import fixed_length_search, parse_decode_args, print_report
 
 from vloc.summarizer import SummarizerConfig, VDFSummarizer
 from vloc.summarizer.config import MAX_SOURCE_TOKENS, MAX_VIDEO_STEPS, PAPER_BATCH, PAPER_BEAM
@@ -143,13 +143,7 @@ def main() -> None:
     ap.add_argument("--src-len", type=int, default=MAX_SOURCE_TOKENS, help="transcript tokens")
     ap.add_argument("--video-len", type=int, default=MAX_VIDEO_STEPS, help="video steps")
     ap.add_argument("--steps", type=int, default=20, help="summary tokens per hypothesis")
-    ap.add_argument("--vocab", type=int, default=8000, help="source and target vocabulary")
-    ap.add_argument("--variant", default="full")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_decode_args(ap)
     print_report(run(args), args.json, width=22)
 
 

@@ -18,7 +18,7 @@ import os
 import time
 
 import torch
-from _common import fixed_length_search, print_report
+from _common import fixed_length_search, parse_decode_args, print_report
 
 from vloc.translator import Translator, TranslatorConfig
 
@@ -60,13 +60,7 @@ def main() -> None:
     ap.add_argument("--beam", type=int, default=5)
     ap.add_argument("--max-len", type=int, default=30, help="target tokens per cue")
     ap.add_argument("--src-len", type=int, default=20, help="source tokens per cue")
-    ap.add_argument("--vocab", type=int, default=8000, help="source and target vocabulary")
-    ap.add_argument("--variant", default="full")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_decode_args(ap)
 
     model = build(args.variant, args.vocab)
     n_params = sum(p.numel() for p in model.parameters())

@@ -60,6 +60,16 @@ def copy_film(video: Path, folder: Path, srt: str) -> tuple[Path, Path]:
     return copy, subs
 
 
+def film_folder(folder: Path, video: Path, subs: Path, names: tuple[str, ...]) -> Path:
+    """``folder`` holding ``NAME.mp4`` and ``NAME.en.srt``, copies of one film, for each of
+    ``names``: what ``vloc batch FOLDER`` finds."""
+    folder.mkdir()
+    for name in names:
+        (folder / f"{name}.mp4").write_bytes(video.read_bytes())
+        (folder / f"{name}.en.srt").write_text(subs.read_text())
+    return folder
+
+
 def topicvd_script() -> ModuleType:
     """``scripts/topicvd_to_srt.py`` loaded as a module (it turns TopicVD films into SRT)."""
     spec = importlib.util.spec_from_file_location(

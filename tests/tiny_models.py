@@ -137,34 +137,28 @@ def build_tiny_clip(folder: Path, *, seed: int = 0) -> Path:
 
 # ---------------------------------------------------------------- the own models, in memory
 
-TINY_TRANSLATOR = dict(  # a translator of 2 + 2 layers, d = 32: milliseconds per step on a CPU
+# both own models: 2 + 2 layers, d = 32 (milliseconds per decoder step on a CPU)
+_TINY_LAYERS = dict(
+    d_model=32, ffn_dim=64, n_heads=4, encoder_layers=2, decoder_layers=2, dropout=0.0
+)
+TINY_TRANSLATOR = dict(
+    _TINY_LAYERS,
     src_vocab_size=40,
     tgt_vocab_size=30,
-    d_model=32,
-    ffn_dim=64,
-    n_heads=4,
-    encoder_layers=2,
-    decoder_layers=2,
     video_dim=12,  # D_v
     video_regions=4,  # R
     visual_dim=16,
     segments=6,  # P
     select_k=3,
-    dropout=0.0,
 )
-TINY_SUMMARIZER = dict(  # VDF of 2 + 2 layers, d = 32
+TINY_SUMMARIZER = dict(
+    _TINY_LAYERS,
     src_vocab_size=24,
     tgt_vocab_size=20,
-    d_model=32,
-    ffn_dim=64,
-    n_heads=4,
-    encoder_layers=2,
-    decoder_layers=2,
     video_dim=16,  # D_v
     max_source_len=32,
     max_video_len=16,
     max_target_len=16,
-    dropout=0.0,
 )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from scripted_server import ScriptedServer, batch_of
-from tiny_films import make_video
+from tiny_films import film_folder, make_video
 from tiny_subtitles import write_test_manifest
 from typer.testing import CliRunner
 
@@ -166,11 +166,7 @@ def test_term_consistency_counts_recurring_names():
 
 def test_batch_translates_every_video_with_an_engine(film, tmp_path):
     video, subs = film
-    src = tmp_path / "films"
-    src.mkdir()
-    for name in ("one", "two"):
-        (src / f"{name}.mp4").write_bytes(video.read_bytes())
-        (src / f"{name}.en.srt").write_text(subs.read_text())
+    src = film_folder(tmp_path / "films", video, subs, ("one", "two"))
     out = tmp_path / "out"
     with ScriptedServer() as srv:
         j = _run(["batch", str(src), "--tasks", "translate:zh", "--out", str(out), "--engine",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from scripted_server import ScriptedServer, batch_of
-from tiny_films import make_video
+from tiny_films import film_folder, make_video
 from tiny_subtitles import write_pair, write_test_manifest
 from typer.testing import CliRunner
 
@@ -186,12 +186,7 @@ def test_eval_translate_with_memory_scores_the_memory_translation(tmp_path):
 
 
 def test_batch_translate_tasks_use_the_memory(film, tmp_path):
-    video, subs = film
-    src = tmp_path / "films"
-    src.mkdir()
-    for name in ("ep2", "ep3"):
-        (src / f"{name}.mp4").write_bytes(video.read_bytes())
-        (src / f"{name}.en.srt").write_text(subs.read_text())
+    src = film_folder(tmp_path / "films", *film, ("ep2", "ep3"))
     mem, _ = write_pair(tmp_path / "series", "ep1", EPISODE_1)
     out = tmp_path / "out"
     with ScriptedServer() as srv:

@@ -18,6 +18,7 @@ import pytest
 from cli_checks import one_error_line
 from tiny_films import make_video
 from tiny_models import build_tiny_sentence_model
+from tiny_subtitles import TWO_CUES_SRT as SRT
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -26,20 +27,8 @@ from vloc.fileio import atomic_write_text
 from vloc.guard import check_output, protect_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
-SRT = (
-    "1\n00:00:00,000 --> 00:00:01,000\nThe lions rest.\n\n"
-    "2\n00:00:01,000 --> 00:00:02,000\nThe river floods.\n"
-)
 # cue text that would clear the screen, retitle the window, write the clipboard and hide a link
 HOSTILE = "\x1b[2J\x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"
-
-
-@pytest.fixture
-def film(tmp_path: Path) -> dict[str, Path]:
-    video = make_video(tmp_path / "film.mp4", seconds=2.0, fps=8, size="64x48")
-    subs = tmp_path / "film.en.srt"
-    subs.write_text(SRT)
-    return {"video": video, "subs": subs, "dir": tmp_path}
 
 
 def _snapshot(*paths: Path) -> dict[Path, bytes]:

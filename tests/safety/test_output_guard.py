@@ -18,6 +18,7 @@ import pytest
 from cli_checks import one_error_line
 from scripted_server import ScriptedServer
 from tiny_films import make_video
+from tiny_subtitles import TWO_CUES_SRT as SRT
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -25,10 +26,6 @@ from vloc.errors import InputError
 from vloc.guard import declare_area, declare_inputs, declare_output, note_read, run_guard
 
 ROOT = Path(__file__).resolve().parents[2]
-SRT = (
-    "1\n00:00:00,000 --> 00:00:01,000\nThe lions rest.\n\n"
-    "2\n00:00:01,000 --> 00:00:02,000\nThe river floods.\n"
-)
 
 
 def _translate(video: Path, subs: Path, *flags: str):
@@ -38,14 +35,6 @@ def _translate(video: Path, subs: Path, *flags: str):
 
 def _snapshot(*paths: Path) -> dict[Path, bytes]:
     return {p: p.read_bytes() for p in paths}
-
-
-@pytest.fixture
-def film(tmp_path: Path) -> dict[str, Path]:
-    video = make_video(tmp_path / "film.mp4", seconds=2.0, fps=8, size="64x48")
-    subs = tmp_path / "film.en.srt"
-    subs.write_text(SRT)
-    return {"video": video, "subs": subs, "dir": tmp_path}
 
 
 # ---------------------------------------------------------------- the mechanism

@@ -159,28 +159,34 @@ TIMING_FORMS = {
     "srt": (SRT, "bad times.srt", "\r\n", "expected 'hh:mm:ss,mmm --> hh:mm:ss,mmm'"),
     "vtt": (VTT, "bad.vtt", "\n", "expected '[hh:]mm:ss.mmm --> [hh:]mm:ss.mmm [settings]'"),
 }
+# per format: (old, new, line, reason): the timing text changed, the line and reason reported
+BAD_TIMINGS = {
+    "srt": [
+        # mid-file: before, this cue (timing line included) became text of cue 1
+        ("00:00:03,000 -->", "-00:00:03,000 -->", 6, "cannot be negative"),
+        # first cue: before, it was dropped with only a warning
+        ("00:00:01,000 -->", "-00:00:01,000 -->", 2, "cannot be negative"),
+        ("00:00:01,000 -->", "aa:00:01,000 -->", 2, "'aa:00:01,000'"),
+        ("00:00:03,000 -->", "00:00:aa,000 -->", 6, "'00:00:aa,000'"),
+        ("00:00:03,000 -->", "T00:00:03,000 -->", 6, "'T00:00:03,000'"),
+        ("00:00:05,000 -->", "00:61:05,000 -->", 11, "must be < 60"),
+        ("--> 00:00:06,250", "--> 00:00:06,2x0", 11, "'00:00:06,2x0'"),
+        ("00:00:03,000 --> 00:00:04,000", "00:00:03,000", 6, "without '-->' and an end"),
+        ("00:00:03,000 --> 00:00:04,000", "-00:00:03,000 00:00:04,000", 6, "without '-->'"),
+    ],
+    "vtt": [
+        ("00:00:03.000 -->", "-00:00:03.000 -->", 18, "cannot be negative"),
+        ("00:01.000 -->", "00:xx.000 -->", 15, "'00:xx.000'"),
+        ("00:00:05.000 --> 00:00:06.000 line:0", "00:00:05.000 --> line:0", 25, "'line:0'"),
+        ("00:00:05.000 -->", "00:00:75.000 -->", 25, "must be < 60"),
+        ("00:00:05.000 -->", "A -->", 25, "'A'"),  # WebVTT text may not hold '-->'
+    ],
+}
 
 
 @pytest.mark.parametrize(
     ("fmt", "old", "new", "line", "reason"),
-    [
-        # mid-file: before, this cue (timing line included) became text of cue 1
-        ("srt", "00:00:03,000 -->", "-00:00:03,000 -->", 6, "cannot be negative"),
-        # first cue: before, it was dropped with only a warning
-        ("srt", "00:00:01,000 -->", "-00:00:01,000 -->", 2, "cannot be negative"),
-        ("srt", "00:00:01,000 -->", "aa:00:01,000 -->", 2, "'aa:00:01,000'"),
-        ("srt", "00:00:03,000 -->", "00:00:aa,000 -->", 6, "'00:00:aa,000'"),
-        ("srt", "00:00:03,000 -->", "T00:00:03,000 -->", 6, "'T00:00:03,000'"),
-        ("srt", "00:00:05,000 -->", "00:61:05,000 -->", 11, "must be < 60"),
-        ("srt", "--> 00:00:06,250", "--> 00:00:06,2x0", 11, "'00:00:06,2x0'"),
-        ("srt", "00:00:03,000 --> 00:00:04,000", "00:00:03,000", 6, "without '-->' and an end"),
-        ("srt", "00:00:03,000 --> 00:00:04,000", "-00:00:03,000 00:00:04,000", 6, "without '-->'"),
-        ("vtt", "00:00:03.000 -->", "-00:00:03.000 -->", 18, "cannot be negative"),
-        ("vtt", "00:01.000 -->", "00:xx.000 -->", 15, "'00:xx.000'"),
-        ("vtt", "00:00:05.000 --> 00:00:06.000 line:0", "00:00:05.000 --> line:0", 25, "'line:0'"),
-        ("vtt", "00:00:05.000 -->", "00:00:75.000 -->", 25, "must be < 60"),
-        ("vtt", "00:00:05.000 -->", "A -->", 25, "'A'"),  # WebVTT text may not hold '-->'
-    ],
+    [(fmt, *case) for fmt, cases in BAD_TIMINGS.items() for case in cases],
 )
 def test_unparsable_timing_lines_are_errors_never_text(
     tmp_path: Path, fmt: str, old: str, new: str, line: int, reason: str
