@@ -10,6 +10,7 @@ import numpy as np
 
 # ---------------------------------------------------------------- documents
 
+# three cues with tags (italics, font colour, an ASS position override)
 SRT = """1
 00:00:01,000 --> 00:00:02,500
 Hello there.
@@ -25,11 +26,13 @@ Hello there.
 
 """
 
+# two plain cues, 1 s each
 TWO_CUES_SRT = (
     "1\n00:00:00,000 --> 00:00:01,000\nThe lions rest.\n\n"
     "2\n00:00:01,000 --> 00:00:02,000\nThe river floods.\n"
 )
 
+# Simplified and Traditional Chinese, two cues each
 ZH_SRT = """1
 00:00:01,000 --> 00:00:02,000
 罗马是古代世界 最大最美的城市。
@@ -50,6 +53,7 @@ TW_SRT = """1
 
 """
 
+# a WebVTT file with every block kind: header, NOTE, STYLE, REGION, identifiers, settings
 VTT = """WEBVTT - a film
 Kind: captions
 Language: en
@@ -113,6 +117,7 @@ In summer the source runs dry.
 
 # ---------------------------------------------------------------- the tiny translator's language
 
+# what the tokenizers of tiny_models.build_tiny_translator are trained on
 EN = [
     "The river begins high in the mountains.",
     "Every spring the snow melts.",
@@ -133,6 +138,7 @@ ZH = [
 
 
 def write_srt(path: Path, texts: list[str], step_ms: int = 2500) -> Path:
+    """An SRT file of ``texts``, cue k from k·step to (k + 1)·step − 100 ms."""
     blocks = []
     for i, t in enumerate(texts):
         a, b = i * step_ms, i * step_ms + step_ms - 100
@@ -145,6 +151,7 @@ def write_srt(path: Path, texts: list[str], step_ms: int = 2500) -> Path:
     return path
 
 
+# three films' subtitles on three topics, to be indexed into one archive and searched
 FILMS = {
     "savanna.mp4": [
         "The lions rest in the shade of the acacia.",
@@ -163,6 +170,7 @@ FILMS = {
     ],
 }
 
+# one aligned English–Chinese episode of a war documentary series: names that recur
 EPISODE = [
     ("General Rommel landed in Tripoli.", "隆美尔将军在的黎波里登陆。"),
     ("The desert was hot.", "沙漠很热。"),
