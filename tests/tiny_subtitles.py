@@ -229,9 +229,11 @@ def write_test_manifest(path: Path, sources: list[str], *, films: int = 2) -> Pa
 COLOURS = [("red", "红"), ("green", "绿"), ("blue", "蓝"), ("black", "黑"), ("white", "白")]
 THINGS = [("fish", "鱼"), ("bird", "鸟"), ("tree", "树"), ("river", "河")]
 # the sizes that train a video variant of the translator in seconds (`train_translator` overrides)
-TINY_VIDEO_TRAINING = {"d_model": 16, "ffn_dim": 32, "n_heads": 2, "encoder_layers": 1,
-                       "decoder_layers": 1, "video_dim": 16, "video_regions": 4, "visual_dim": 16,
-                       "segments": 3, "select_k": 2, "src_vocab": 300, "tgt_vocab": 300}  # fmt: skip
+TINY_VIDEO_TRAINING = {
+    "d_model": 16, "ffn_dim": 32, "n_heads": 2, "encoder_layers": 1, "decoder_layers": 1,
+    "video_dim": 16, "video_regions": 4, "visual_dim": 16, "segments": 3, "select_k": 2,
+    "src_vocab": 300, "tgt_vocab": 300,
+}  # fmt: skip
 
 
 def colour_corpus(tmp_path: Path, films: int = 3, cues: int = 24) -> Path:
