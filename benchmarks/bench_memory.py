@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _common import run_child  # noqa: E402
 from bench_film_hour import build_translator, film_subtitles, log  # noqa: E402
 
 VIDEO_SIZE = "640x360"
@@ -114,13 +115,7 @@ def run_one(video: Path, subs: Path, model: Path, ws: Path, args: argparse.Names
     ws.mkdir(parents=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "VLOC_HOME": str(args.out / "home")}
     argv = [str(video), str(subs), str(model), str(ws), str(args.width), args.path]
-    r = subprocess.run(
-        [sys.executable, "-c", _CHILD, *argv], capture_output=True, text=True, env=env, cwd=ROOT
-    )
-    for line in r.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT ") :])
-    raise RuntimeError(f"child failed (exit {r.returncode}): {r.stderr[-3000:]}")
+    return run_child(_CHILD, argv, env)
 
 
 def main() -> int:

@@ -19,6 +19,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from _common import add_settings_flags, settings_from_flags
+
 from vloc.synthetic.retrieval_benchmark import SeenBenchSettings, run_benchmark
 
 
@@ -26,16 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("out", type=Path)
     d = SeenBenchSettings()
-    for name, value in d.__dict__.items():
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, tuple):
-            p.add_argument(flag, default=",".join(map(str, value)), help="comma-separated")
-        else:
-            p.add_argument(flag, type=type(value), default=value)
+    add_settings_flags(p, d)
     args = p.parse_args(argv)
-    args.variants = tuple(v for v in args.variants.split(",") if v)
-    args.cues = tuple(int(x) for x in args.cues.split(","))
-    s = SeenBenchSettings(**{k: getattr(args, k) for k in d.__dict__})
+    s = settings_from_flags(d, args)
     r = run_benchmark(args.out, s, log=lambda m: print(m, file=sys.stderr, flush=True))
     print((args.out / "results.md").read_text(encoding="utf-8"))
     return 0 if r["passed"] else 1

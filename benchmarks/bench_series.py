@@ -36,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _common import topicvd_missing
 from bench_engines import DEFAULT_DATA, TEST_FILMS, gemma_model, paired_bootstrap, qwen_model
 from glossary_precision import titles
 
@@ -97,8 +98,7 @@ def main() -> int:
     ap.add_argument("--batch-cues", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    if not (args.data / "valid.en").is_file():
-        print(f"skipped: TopicVD data not found at {args.data}")
+    if topicvd_missing(args.data):
         return 0
     from vloc.engines.evaluate import evaluate_engine, term_consistency
     from vloc.engines.options import EngineOptions

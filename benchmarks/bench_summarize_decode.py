@@ -21,7 +21,6 @@ may be shared: compare runs made in one session).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import statistics
@@ -29,8 +28,8 @@ import time
 from typing import Any
 
 import torch
+from _common import fixed_length_search, parse_decode_args, print_report
 
-from vloc.generation import beam_search
 from vloc.summarizer import SummarizerConfig, VDFSummarizer
 from vloc.summarizer.config import MAX_SOURCE_TOKENS, MAX_VIDEO_STEPS, PAPER_BATCH, PAPER_BEAM
 
@@ -107,16 +106,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     clock = StepClock(model)
     t0 = time.perf_counter()
-    result = beam_search(
-        clock,
-        memory,
-        bos=c.bos_id,
-        eos=c.eos_id,
-        beam_size=args.beam,
-        max_len=args.steps,
-        min_len=args.steps,
-        banned=(c.pad_id, c.bos_id),
-    )
+    result = fixed_length_search(clock, memory, c, args.beam, args.steps)
     end = time.perf_counter()
     search_s = end - t0
     assert all(len(t) == args.steps for t in result.tokens), "every item should run all steps"
@@ -153,19 +143,8 @@ def main() -> None:
     ap.add_argument("--src-len", type=int, default=MAX_SOURCE_TOKENS, help="transcript tokens")
     ap.add_argument("--video-len", type=int, default=MAX_VIDEO_STEPS, help="video steps")
     ap.add_argument("--steps", type=int, default=20, help="summary tokens per hypothesis")
-    ap.add_argument("--vocab", type=int, default=8000, help="source and target vocabulary")
-    ap.add_argument("--variant", default="full")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    report = run(args)
-    if args.json:
-        print(json.dumps(report))
-    else:
-        for key, value in report.items():
-            print(f"{key:>22}: {value}")
+    args = parse_decode_args(ap)
+    print_report(run(args), args.json, width=22)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,12 @@ Prints the parameter count, cues/s batched and one at a time, and the speed-up.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
 import torch
+from _common import fixed_length_search, parse_decode_args, print_report
 
-from vloc.generation import beam_search
 from vloc.translator import Translator, TranslatorConfig
 
 I3D_DIM = 2048  # D_v of I3D-R50 features
@@ -51,18 +50,7 @@ def inputs(n: int, src_len: int, cfg: TranslatorConfig):
 @torch.inference_mode()
 def translate(model: Translator, batch, beam: int, max_len: int) -> list[list[int]]:
     memory = model.encode(*batch)
-    c = model.config
-    result = beam_search(
-        model,
-        memory,
-        bos=c.bos_id,
-        eos=c.eos_id,
-        beam_size=beam,
-        max_len=max_len,
-        min_len=max_len,
-        banned=(c.pad_id, c.bos_id),
-    )
-    return result.tokens
+    return fixed_length_search(model, memory, model.config, beam, max_len).tokens
 
 
 def main() -> None:
@@ -72,13 +60,7 @@ def main() -> None:
     ap.add_argument("--beam", type=int, default=5)
     ap.add_argument("--max-len", type=int, default=30, help="target tokens per cue")
     ap.add_argument("--src-len", type=int, default=20, help="source tokens per cue")
-    ap.add_argument("--vocab", type=int, default=8000, help="source and target vocabulary")
-    ap.add_argument("--variant", default="full")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_decode_args(ap)
 
     model = build(args.variant, args.vocab)
     n_params = sum(p.numel() for p in model.parameters())
@@ -114,11 +96,7 @@ def main() -> None:
         "speedup": round((args.cues / batched_s) / (args.single / single_s), 2),
         "load_average": list(os.getloadavg()),
     }
-    if args.json:
-        print(json.dumps(report))
-    else:
-        for key, value in report.items():
-            print(f"{key:>30}: {value}")
+    print_report(report, args.json, width=30)
 
 
 if __name__ == "__main__":

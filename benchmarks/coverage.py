@@ -115,24 +115,15 @@ def main() -> int:
             }
         )
 
-    group(
-        "examples/film.en.srt",
-        "synth-en-zh",
-        translator,
-        [subtitle_texts(ROOT / "examples" / "film.en.srt")],
-        True,
-    )
-    group("synthetic translation films", "synth-en-zh", translator,
-          synthetic_translation(args.films), True)  # fmt: skip
-    group(
-        "examples/talk.zh.srt",
-        "synth-zh-en-summary",
-        summarizer,
-        [subtitle_texts(ROOT / "examples" / "talk.zh.srt")],
-        True,
-    )
-    group("synthetic summarization films", "synth-zh-en-summary", summarizer,
-          synthetic_summarization(args.films), True)  # fmt: skip
+    # each shipped model on its example film and on held-out synthetic films: all must pass
+    for model, tok, example, synthetic in (
+        ("synth-en-zh", translator, "film.en.srt", ("translation", synthetic_translation)),
+        ("synth-zh-en-summary", summarizer, "talk.zh.srt",
+         ("summarization", synthetic_summarization)),
+    ):  # fmt: skip
+        group(f"examples/{example}", model, tok, [subtitle_texts(ROOT / "examples" / example)],
+              True)  # fmt: skip
+        group(f"synthetic {synthetic[0]} films", model, tok, synthetic[1](args.films), True)
 
     topicvd, how2 = args.data / "topicvd-valid", args.data / "how2-mcls-demo"
     notes: list[str] = []

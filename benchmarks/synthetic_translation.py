@@ -15,6 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from _common import add_settings_flags, settings_from_flags
+
 from vloc.synthetic.translation_benchmark import BenchSettings, run_benchmark, ship_model
 
 
@@ -23,17 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out", type=Path)
     p.add_argument("--ship", type=Path, help="copy the full model here (e.g. models/synth-en-zh)")
     d = BenchSettings()
-    for name, value in d.__dict__.items():
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, tuple):
-            p.add_argument(flag, default=",".join(map(str, value)), help="comma-separated")
-        else:
-            kind = type(value) if value is not None else str
-            p.add_argument(flag, type=kind, default=value)
+    add_settings_flags(p, d)
     args = p.parse_args(argv)
-    args.variants = tuple(v for v in args.variants.split(",") if v)
-    args.cues = tuple(int(x) for x in args.cues.split(","))
-    s = BenchSettings(**{k: getattr(args, k) for k in d.__dict__})
+    s = settings_from_flags(d, args)
     r = run_benchmark(args.out, s, log=lambda m: print(m, file=sys.stderr, flush=True))
     if args.ship is not None and "full" in s.variants:
         print(f"shipped {ship_model(args.out, s, r, args.ship)}", file=sys.stderr)

@@ -35,20 +35,27 @@ def plan() -> tuple[object, list]:
     return plan_film(FILM_INDEX, options)
 
 
+def render_once(out: Path, shots: list) -> None:
+    """Render ``shots`` into the video ``out`` unless it is already there (the demo films of
+    this folder use it too)."""
+    from vloc.synthetic import RenderOptions
+    from vloc.synthetic.films import render_film
+
+    if not out.exists():
+        render_film(out, shots, RenderOptions())
+        print(f"wrote {out}", file=sys.stderr)
+
+
 def make_film(out: Path, *, subs: bool = False) -> Path:
     """Render the film into ``out``; with ``subs``, also write ``film.en.srt`` and
     ``film.zh-ref.srt`` beside it."""
     from vloc.errors import VlocError
     from vloc.subtitles import write_subtitles
-    from vloc.synthetic import RenderOptions
-    from vloc.synthetic.films import render_film
     from vloc.synthetic.translation import film_subtitles
 
     film, shots = plan()
     try:
-        if not out.exists():
-            render_film(out, shots, RenderOptions())
-            print(f"wrote {out}", file=sys.stderr)
+        render_once(out, shots)
         if subs:
             stem = out.with_suffix("")
             write_subtitles(stem.with_name(f"{stem.name}.en.srt"), film_subtitles(film, "en"))

@@ -36,17 +36,15 @@ def plan() -> tuple[object, list]:
 def make_summary_film(out: Path, *, subs: bool = False) -> Path:
     """Render the film into ``out``; with ``subs``, also write ``<stem>.zh.srt`` and
     ``<stem>.en-ref.summary.txt`` beside it."""
+    from make_film import render_once  # examples/ is on the path when this runs as a script
+
     from vloc.errors import VlocError
     from vloc.fileio import atomic_write_text
     from vloc.subtitles import Cue, write_subtitles
-    from vloc.synthetic import RenderOptions
-    from vloc.synthetic.films import render_film
 
     film, shots = plan()
     try:
-        if not out.exists():
-            render_film(out, shots, RenderOptions())
-            print(f"wrote {out}", file=sys.stderr)
+        render_once(out, shots)
         if subs:
             stem = out.with_suffix("")
             cues = [Cue(c["index"], c["start_ms"], c["end_ms"], c["zh"]) for c in film.cues]

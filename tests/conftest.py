@@ -1,55 +1,18 @@
-"""Shared fixtures: synthetic media made with ``ffmpeg -f lavfi``, an isolated vloc home."""
+"""Shared fixtures: an isolated vloc home, the real data folder, a canary API key in the engine
+suites. Builders (tiny models, films, subtitle files) are in the ``tiny_*`` modules beside it."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from tiny_films import SHARED_DATA
 
 from vloc._compat import install_torchvision_compat
 
 # the tests build tiny transformers / sentence-transformers models themselves, outside the vloc
 # functions that install the torchvision compatibility step
 install_torchvision_compat()
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def make_video(
-    path: Path,
-    *,
-    seconds: float = 2.0,
-    fps: int = 25,
-    size: str = "320x240",
-    source: str = "testsrc2",
-    audio: bool = False,
-    codec: str = "libx264",
-    extra_args: tuple[str, ...] = (),
-) -> Path:
-    """Write a synthetic video with exactly ``round(seconds * fps)`` frames.
-
-    ``source`` is any lavfi video source (``testsrc2``, ``mandelbrot``, ``color=c=blue`` ...).
-    """
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg is not installed")
-    src = (
-        f"{source}=size={size}:rate={fps}"
-        if "=" not in source
-        else f"{source}:size={size}:rate={fps}"
-    )
-    argv = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", src]
-    if audio:
-        argv += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000"]
-    argv += ["-t", f"{seconds}", "-c:v", codec, "-pix_fmt", "yuv420p"]
-    if codec == "libx264":
-        argv += ["-preset", "ultrafast"]
-    if audio:
-        argv += ["-c:a", "aac", "-shortest"]
-    argv += [*extra_args, str(path)]
-    subprocess.run(argv, check=True, capture_output=True)
-    return path
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_video
+from tiny_films import make_video
 from tiny_models import build_tiny_sentence_model
 from typer.testing import CliRunner
 
@@ -337,7 +337,7 @@ def test_index_and_translate_tasks_keep_each_others_files(tmp_path, encoder):
     """`--tasks index,translate:zh` with a translator that retrieves with another encoder: the
     translator's index is built beside the searchable one, never over it; the report lists
     files that exist; a re-run finds both tasks complete."""
-    from test_translate import build_tiny_translator
+    from tiny_models import build_tiny_translator
 
     from vloc.encoders import resolve_encoder
     from vloc.index import find_indexes, load_index

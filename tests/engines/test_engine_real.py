@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA, make_video
+from tiny_films import SHARED_DATA, make_video
 from typer.testing import CliRunner
 
 from vloc.cli.app import app

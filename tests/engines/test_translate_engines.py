@@ -11,8 +11,9 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import make_video
 from scripted_server import ScriptedServer, batch_of
+from tiny_films import film_folder, make_video
+from tiny_subtitles import write_test_manifest
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -132,21 +133,8 @@ def test_engine_settings_come_from_the_config_file(film, tmp_path, monkeypatch):
     assert r.exit_code == 1 and "api_key_env" in r.stderr and "sk-1" not in r.stderr
 
 
-def _manifest(tmp_path: Path) -> Path:
-    """Two test films of the non-empty CUES, references 参考0, 参考1, ..."""
-    cues = [
-        {"index": i + 1, "start": i, "end": i + 0.9, "source": s, "target": f"参考{i}"}
-        for i, s in enumerate(c for c in CUES if c)
-    ]
-    docs = [{"id": f"film{k}", "source_lang": "en", "target_lang": "zh", "split": "test",
-             "cues": cues} for k in range(2)]  # fmt: skip
-    manifest = tmp_path / "m.jsonl"
-    manifest.write_text("".join(json.dumps(d) + "\n" for d in docs))
-    return manifest
-
-
 def test_eval_translate_scores_an_engine_and_resumes_from_its_journal(tmp_path):
-    manifest = _manifest(tmp_path)
+    manifest = write_test_manifest(tmp_path / "m.jsonl", CUES)
     with ScriptedServer() as srv:
         argv = ["eval", "translate", "--engine", "openai", "--base-url", srv.url, "--model",
                 "tiny", "--data", str(manifest), "--batch-cues", "4", "--json",
@@ -178,11 +166,7 @@ def test_term_consistency_counts_recurring_names():
 
 def test_batch_translates_every_video_with_an_engine(film, tmp_path):
     video, subs = film
-    src = tmp_path / "films"
-    src.mkdir()
-    for name in ("one", "two"):
-        (src / f"{name}.mp4").write_bytes(video.read_bytes())
-        (src / f"{name}.en.srt").write_text(subs.read_text())
+    src = film_folder(tmp_path / "films", video, subs, ("one", "two"))
     out = tmp_path / "out"
     with ScriptedServer() as srv:
         j = _run(["batch", str(src), "--tasks", "translate:zh", "--out", str(out), "--engine",
@@ -272,7 +256,7 @@ def test_a_drafted_glossary_reads_back_whatever_the_model_wrote(film, tmp_path):
 
 def test_seq2seq_engine_through_the_cli_keeps_every_cue(film, tmp_path):
     pytest.importorskip("sentencepiece")
-    from test_engine_seq2seq import build_tiny_marian
+    from tiny_seq2seq import build_tiny_marian
 
     model = build_tiny_marian(tmp_path / "opus-mt-en-zh-tiny")
     video, subs = film
@@ -294,7 +278,7 @@ def test_eval_draft_pass_seeds_each_film_and_subtitle_punctuation(tmp_path):
     """``eval translate --draft``: one draft per film (kept, so a second run asks nothing), its
     terms in the translation prompts after --glossary's; replies get Chinese subtitle
     punctuation unless --punctuation keep."""
-    manifest = _manifest(tmp_path)
+    manifest = write_test_manifest(tmp_path / "m.jsonl", CUES)
     glossary = tmp_path / "terms.tsv"
     glossary.write_text("Rommel\t隆美尔\n")
     drafted = json.dumps(

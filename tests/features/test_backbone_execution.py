@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_video
+from tiny_films import copy_film
 from typer.testing import CliRunner
 
 from vloc.backbones import build_backbone, optimize_traced
@@ -36,20 +36,10 @@ Third cue
 """
 
 
-@pytest.fixture(scope="module")
-def media_dir(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("media")
-    make_video(d / "film.mp4", seconds=2.0, fps=25, size="96x64")
-    return d
-
-
 @pytest.fixture
-def film(media_dir, tmp_path) -> tuple[Path, Path]:
-    video = tmp_path / "film.mp4"
-    video.write_bytes((media_dir / "film.mp4").read_bytes())
-    subs = tmp_path / "film.srt"
-    subs.write_text(SRT, encoding="utf-8")
-    return video, subs
+def film(media_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A fresh copy per test, so every test has its own workspace."""
+    return copy_film(media_dir / "film.mp4", tmp_path, SRT)
 
 
 def _tiny(name: str = "i3d_r50") -> object:

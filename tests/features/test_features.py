@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_video
 from safetensors import safe_open
+from tiny_films import copy_film
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -43,22 +43,10 @@ Third cue runs past the end
 """
 
 
-@pytest.fixture(scope="module")
-def media_dir(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("media")
-    make_video(d / "film.mp4", seconds=2.0, fps=25, size="96x64")
-    (d / "film.srt").write_text(SRT, encoding="utf-8")
-    return d
-
-
 @pytest.fixture
-def film(media_dir, tmp_path) -> tuple[Path, Path]:
+def film(media_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
     """A fresh copy per test, so every test has its own workspace."""
-    video = tmp_path / "film.mp4"
-    video.write_bytes((media_dir / "film.mp4").read_bytes())
-    subs = tmp_path / "film.srt"
-    subs.write_text(SRT, encoding="utf-8")
-    return video, subs
+    return copy_film(media_dir / "film.mp4", tmp_path, SRT)
 
 
 def test_cue_features(film):

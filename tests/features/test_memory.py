@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_video
+from tiny_films import make_video
 
 from vloc.errors import CacheError
 from vloc.features.store import map_tensor, read_entry

@@ -10,48 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_models import TINY_IMAGE, TINY_PROJECTION, build_tiny_clip
 
 from vloc.align.clip import CLIP_FPS, CLIP_FRAMES, is_clip_spec, load_clip
 from vloc.errors import InputError, WeightsError
-
-TINY_IMAGE = 32  # px: the tiny vision tower's input
-TINY_PROJECTION = 8  # D: the shared space
-
-
-def build_tiny_clip(folder: Path, *, seed: int = 0) -> Path:
-    """Save a random-init CLIPModel (1 layer per tower, width 16) with a character-level BPE
-    tokenizer (every printable ASCII character, alone and word-final; no merges)."""
-    import torch
-
-    from vloc._compat import install_torchvision_compat
-
-    install_torchvision_compat()
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTokenizer
-
-    folder.mkdir(parents=True, exist_ok=True)
-    chars = [chr(c) for c in range(33, 127)]
-    vocab = {t: i for i, t in enumerate([*chars, *(c + "</w>" for c in chars)])}
-    for special in ("<|startoftext|>", "<|endoftext|>"):
-        vocab[special] = len(vocab)
-    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
-    (folder / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
-    CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt")).save_pretrained(folder)
-    tower = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-             "num_attention_heads": 2}  # fmt: skip
-    config = CLIPConfig(
-        text_config={**tower, "vocab_size": len(vocab), "max_position_embeddings": 77,
-                     "bos_token_id": vocab["<|startoftext|>"],
-                     "eos_token_id": vocab["<|endoftext|>"],
-                     "pad_token_id": vocab["<|endoftext|>"]},
-        vision_config={**tower, "image_size": TINY_IMAGE, "patch_size": 16},
-        projection_dim=TINY_PROJECTION,
-    )  # fmt: skip
-    torch.manual_seed(seed)
-    CLIPModel(config).eval().save_pretrained(folder)
-    CLIPImageProcessor(
-        size={"shortest_edge": TINY_IMAGE}, crop_size={"height": TINY_IMAGE, "width": TINY_IMAGE}
-    ).save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_video
-from test_translate import TRICKY_SRT, build_tiny_translator
-from tiny_models import build_tiny_sentence_model
+from tiny_films import make_video
+from tiny_models import build_tiny_sentence_model, build_tiny_translator
+from tiny_subtitles import TRICKY_SRT
 
 import vloc.index.context as context_module
 from vloc.errors import InputError

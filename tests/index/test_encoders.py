@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_video
-from test_index import write_srt
+from tiny_films import make_video, topicvd_script
 from tiny_models import build_tiny_sentence_model
+from tiny_subtitles import TINY_VIDEO_TRAINING, colour_corpus, with_random_features, write_srt
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -168,29 +168,13 @@ def test_a_translator_that_records_no_encoder_keeps_all_minilm():
 
 
 def test_training_with_global_retrieval_records_its_encoder(tmp_path):
-    from safetensors.numpy import save_file
-    from test_translator_train import _corpus
-
     from vloc.encoders import DEFAULT_ENCODER
-    from vloc.translator.data import Documentary, read_manifest, write_manifest
     from vloc.translator.loading import open_model
     from vloc.translator.train import train_translator
 
-    data = _corpus(tmp_path, films=2, cues=8)
-    docs, rng = [], np.random.default_rng(0)
-    for d in read_manifest(data):
-        feats = tmp_path / "data" / f"{d.id}.safetensors"
-        regions = rng.normal(size=(len(d.cues), 4, 16)).astype(np.float16)  # (N, R, D)
-        save_file({"pooled": regions.mean(axis=1), "regions": regions}, str(feats))
-        shapes = {"pooled": [len(d.cues), 16], "regions": [len(d.cues), 4, 16]}
-        meta = {"kind": "cues", "backbone": "i3d_r50", "grid": 2, "shapes": shapes}
-        feats.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
-        docs.append(Documentary(d.id, "en", "zh", d.cues, features=feats))
-    data = write_manifest(data, docs)
-    overrides = {"d_model": 16, "ffn_dim": 32, "n_heads": 2, "encoder_layers": 1,
-                 "decoder_layers": 1, "video_dim": 16, "video_regions": 4, "visual_dim": 16,
-                 "segments": 3, "select_k": 2, "src_vocab": 300, "tgt_vocab": 300,
-                 "val_every": 0}  # fmt: skip
+    corpus = colour_corpus(tmp_path, films=2, cues=8)
+    data, _ = with_random_features(corpus, np.random.default_rng(0))
+    overrides = {**TINY_VIDEO_TRAINING, "val_every": 0}
     res = train_translator(data, tmp_path / "run", variant="full", overrides=overrides, max_steps=1)
     info = json.loads((res.best / "translator.json").read_text(encoding="utf-8"))
     assert info["index"] == {"encoder": DEFAULT_ENCODER}
@@ -208,12 +192,10 @@ def test_training_with_global_retrieval_records_its_encoder(tmp_path):
 def test_english_lines_find_their_chinese_lines_in_a_real_documentary(shared_data, tmp_path, use):
     """TopicVD, WWII S01E02 (215 aligned lines): each English line searched against the
     film's Chinese index finds its own translation first (measured 90.7 %; MiniLM 5.1 %)."""
-    from test_index import _topicvd_script
-
     from vloc.subtitles import read_subtitles
 
     src = shared_data / "topicvd-valid"
-    convert = _topicvd_script().convert
+    convert = topicvd_script().convert
     en = {r["video"]: r for r in convert(src, tmp_path / "srt", "en")}
     zh = {r["video"]: r for r in convert(src, tmp_path / "srt", "zh")}
     [video] = [v for v in zh if "S01E02" in v]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_video
-from tiny_models import build_tiny_sentence_model
+from tiny_films import make_video, topicvd_script
+from tiny_subtitles import write_srt
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -33,29 +33,6 @@ TEXTS = [
     "Scientists measure the ice\nof the glacier.",
     "Birds migrate south when the winter comes.",
 ]
-
-
-def write_srt(path: Path, texts: list[str], step_ms: int = 2500) -> Path:
-    blocks = []
-    for i, t in enumerate(texts):
-        a, b = i * step_ms, i * step_ms + step_ms - 100
-        ts = [
-            f"{x // 3_600_000:02d}:{x // 60_000 % 60:02d}:{x // 1000 % 60:02d},{x % 1000:03d}"
-            for x in (a, b)
-        ]
-        blocks.append(f"{i + 1}\n{ts[0]} --> {ts[1]}\n{t}\n")
-    path.write_text("\n".join(blocks), encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_sentence_model(tmp_path_factory.mktemp("tiny-a"))
-
-
-@pytest.fixture(scope="session")
-def tiny_model_b(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_sentence_model(tmp_path_factory.mktemp("tiny-b"), seed=1)
 
 
 @pytest.fixture
@@ -413,25 +390,15 @@ def test_embedded_encoders_index_and_retrieve_by_meaning(film, name, package, di
 # ---------------------------------------------------------------- real documentaries
 
 
-def _topicvd_script():
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[2] / "scripts" / "topicvd_to_srt.py"
-    spec = importlib.util.spec_from_file_location("topicvd_to_srt", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.realdata
 def test_topicvd_films_become_srt_files_and_index(shared_data, tmp_path, tiny_model):
     from vloc.subtitles import read_subtitles
 
     src = shared_data / "topicvd-valid"
-    records = _topicvd_script().convert(src, tmp_path / "srt", "en")
+    records = topicvd_script().convert(src, tmp_path / "srt", "en")
     rows = src.joinpath("valid.info").read_text(encoding="utf-8").splitlines()
     assert len(records) == 18 and sum(r["cues"] for r in records) == len(rows)
-    zh = _topicvd_script().convert(src, tmp_path / "srt", "zh")
+    zh = topicvd_script().convert(src, tmp_path / "srt", "zh")
     small = min(zh, key=lambda r: r["cues"])
     subs = read_subtitles(small["srt"])
     assert len(subs.cues) == small["cues"] and subs.encoding.startswith("utf-8")

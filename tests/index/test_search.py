@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_index import write_srt
-from tiny_models import build_tiny_sentence_model
+from tiny_subtitles import FILMS, write_srt
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -16,34 +15,6 @@ from vloc.cli.search import timestamp
 from vloc.errors import InputError
 from vloc.index import build_index, find_indexes
 from vloc.search import IndexSet, search
-
-FILMS = {
-    "savanna.mp4": [
-        "The lions rest in the shade of the acacia.",
-        "A dry waterhole cracks under the sun.",
-        "Elephants walk for days to find water.",
-    ],
-    "ice.mkv": [
-        "Scientists measure the ice of the glacier.",
-        "The glacier loses a metre every year.",
-        "Birds migrate south when the winter comes.",
-        "The sea ice melts earlier each spring.",
-    ],
-    "money.mp4": [
-        "Bankers sold houses to families who could not pay.",
-        "The market crashed and the factories closed.",
-    ],
-}
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_sentence_model(tmp_path_factory.mktemp("tiny-search-a"))
-
-
-@pytest.fixture(scope="session")
-def tiny_model_b(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_sentence_model(tmp_path_factory.mktemp("tiny-search-b"), seed=3)
 
 
 @pytest.fixture

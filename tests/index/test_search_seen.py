@@ -8,8 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_align_clip import build_tiny_clip
-from tiny_models import build_tiny_sentence_model
+from tiny_models import build_tiny_clip, build_tiny_sentence_model
 from typer.testing import CliRunner
 
 from vloc.align.data import write_manifest

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_video
+from tiny_films import make_video
 
 from vloc.errors import MediaError, VlocError
 from vloc.media import (

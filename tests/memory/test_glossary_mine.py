@@ -4,9 +4,9 @@ translations (subtitle pairs aligned by timing, manifests), checked in a finishe
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from tiny_subtitles import EPISODE, write_pair
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -15,47 +15,9 @@ from vloc.glossary.file import read_glossary
 from vloc.glossary.mine import mine_glossary, mine_terms
 from vloc.memory import MemoryPair
 
+
 # an episode: (English, Chinese) cue pairs; the names Rommel and Tobruk recur with one
 # rendering, "Over" opens sentences only, the common lines hold neither
-EPISODE = [
-    ("General Rommel landed in Tripoli.", "隆美尔将军在的黎波里登陆。"),
-    ("The desert was hot.", "沙漠很热。"),
-    ("Over the hills the tanks rolled.", "坦克越过山丘。"),
-    ("Rommel wanted Tobruk.", "隆美尔想要托布鲁克。"),
-    ("The men were tired.", "士兵们很累。"),
-    ("Water was scarce.", "水很稀缺。"),
-    ("Then Rommel attacked Tobruk again.", "随后隆美尔再次进攻托布鲁克。"),
-    ("It was over quickly.", "很快就结束了。"),
-    ("Over and over they tried.", "他们一次又一次尝试。"),
-    ("The siege of Tobruk went on.", "托布鲁克之围仍在继续。"),
-    ("Nobody slept that night.", "那晚没人睡觉。"),
-    ("Supplies came by sea.", "补给从海上运来。"),
-    ("The British held the port.", "英国人守住了港口。"),
-    ("Dust covered everything.", "尘土覆盖了一切。"),
-    ("They called Rommel the Desert Fox.", "他们称隆美尔为沙漠之狐。"),
-    ("The war went on.", "战争仍在继续。"),
-]
-
-
-def _ts(ms: int) -> str:
-    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
-
-
-def write_pair(folder: Path, name: str, rows, *, shift_ms: int = 0) -> tuple[Path, Path]:
-    """``NAME.en.srt`` + ``NAME.zh.srt`` with one cue per row, 2 s each (the target shifted)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for lang, side, shift in (("en", 0, 0), ("zh", 1, shift_ms)):
-        blocks = [
-            f"{i}\n{_ts(i * 2000 + shift)} --> {_ts(i * 2000 + 1900 + shift)}\n{row[side]}\n"
-            for i, row in enumerate(rows, start=1)
-        ]
-        path = folder / f"{name}.{lang}.srt"
-        path.write_text("\n".join(blocks), encoding="utf-8")
-        paths.append(path)
-    return paths[0], paths[1]
-
-
 def test_mined_terms_are_recurring_names_with_one_rendering():
     pairs = [MemoryPair(s, t, "ep1", "ep1.en.srt", str(i)) for i, (s, t) in enumerate(EPISODE)]
     terms = {t.source: t for t in mine_terms(pairs)}

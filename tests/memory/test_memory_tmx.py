@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_glossary_mine import EPISODE, write_pair
+from tiny_subtitles import EPISODE, write_pair
 from typer.testing import CliRunner
 
 from vloc.cli.app import app

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_video
 from scripted_server import ScriptedServer, batch_of
-from test_glossary_mine import write_pair
+from tiny_films import film_folder, make_video
+from tiny_subtitles import write_pair, write_test_manifest
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -137,8 +137,8 @@ def test_bad_memory_fails_before_translating(film, tmp_path, case):
 def test_own_model_reuses_memory_matches_and_decodes_the_rest(tmp_path):
     """vloc's own translator (a tiny random-weight text-only model): the memory's line comes
     out byte for byte inside the cue's own tags; the model decodes only the other cues."""
-    from test_translate import EN, build_tiny_translator
-    from tiny_models import build_tiny_sentence_model
+    from tiny_models import build_tiny_sentence_model, build_tiny_translator
+    from tiny_subtitles import EN
 
     encoder = build_tiny_sentence_model(tmp_path / "enc")
     model = build_tiny_translator(tmp_path / "model", variant="text-only", encoder=encoder)
@@ -171,14 +171,7 @@ def test_eval_translate_with_memory_scores_the_memory_translation(tmp_path):
     from vloc.engines.evaluate import evaluate_engine
     from vloc.engines.options import EngineOptions
 
-    cues = [
-        {"index": i + 1, "start": i, "end": i + 0.9, "source": s, "target": f"参考{i}"}
-        for i, s in enumerate(c for c in CUES if c)
-    ]
-    docs = [{"id": f"film{k}", "source_lang": "en", "target_lang": "zh", "split": "test",
-             "cues": cues} for k in range(2)]  # fmt: skip
-    manifest = tmp_path / "m.jsonl"
-    manifest.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    manifest = write_test_manifest(tmp_path / "m.jsonl", CUES)  # two films of CUES, 参考0 ...
     mem, _ = write_pair(tmp_path / "series", "ep1", EPISODE_1)
     with ScriptedServer() as srv:
         opts = EngineOptions(kind="openai", base_url=srv.url, model="tiny", batch_cues=3)
@@ -193,12 +186,7 @@ def test_eval_translate_with_memory_scores_the_memory_translation(tmp_path):
 
 
 def test_batch_translate_tasks_use_the_memory(film, tmp_path):
-    video, subs = film
-    src = tmp_path / "films"
-    src.mkdir()
-    for name in ("ep2", "ep3"):
-        (src / f"{name}.mp4").write_bytes(video.read_bytes())
-        (src / f"{name}.en.srt").write_text(subs.read_text())
+    src = film_folder(tmp_path / "films", *film, ("ep2", "ep3"))
     mem, _ = write_pair(tmp_path / "series", "ep1", EPISODE_1)
     out = tmp_path / "out"
     with ScriptedServer() as srv:

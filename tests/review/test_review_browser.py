@@ -108,6 +108,23 @@ class Opened:
     def close(self) -> None:
         self.context.close()
 
+    def __enter__(self) -> Opened:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _reviewed(browser, demo: Path, target: Path, name: str, *flags: str, video="film.mp4"):
+    """``vloc review`` of ``demo``'s video (``video``), English subtitles and ``target`` into
+    ``NAME.html`` (no related lines), opened in ``browser``."""
+    page_path = demo / f"{name}.html"
+    _review(
+        str(demo / video), str(demo / "film.en.srt"), str(target), "-o", str(page_path),
+        "--related", "0", *flags,
+    )  # fmt: skip
+    return Opened(browser, page_path)
+
 
 @pytest.fixture
 def opened(browser, demo_page: Path):
@@ -202,13 +219,7 @@ def test_hostile_cue_text_is_shown_as_text(browser, demo: Path, tmp_path: Path) 
     _hostile_target(demo / "film.zh.srt", target)
     written = [c.text for c in read_subtitles(target).cues[: len(HOSTILE)]]
     assert written == HOSTILE  # the subtitle files carry the hostile text unchanged
-    page_path = demo / "hostile.html"
-    _review(
-        str(demo / "film.mp4"), str(demo / "film.en.srt"), str(target), "-o", str(page_path),
-        "--related", "0", "--thumbnails", "none",
-    )  # fmt: skip
-    o = Opened(browser, page_path)
-    try:
+    with _reviewed(browser, demo, target, "hostile", "--thumbnails", "none") as o:
         page = o.page
         for n, text in enumerate(written, 1):
             cell = page.locator(f"tr[data-cue='{n}'] td.tgt")
@@ -236,8 +247,6 @@ def test_hostile_cue_text_is_shown_as_text(browser, demo: Path, tmp_path: Path) 
         assert page.evaluate("window.__pwned === undefined")
         assert o.dialogs == [], o.dialogs
         assert o.errors == [], o.errors
-    finally:
-        o.close()
 
 
 def test_mismatched_cues_are_marked_and_a_missing_video_leaves_no_player(
@@ -251,13 +260,7 @@ def test_mismatched_cues_are_marked_and_a_missing_video_leaves_no_player(
     cues = list(read_subtitles(demo / "film.zh.srt").cues)
     short = demo / "short.zh.srt"
     write_subtitles(short, cues[:3] + cues[5:])
-    page_path = demo / "short.html"
-    _review(
-        str(demo / "missing.mp4"), str(demo / "film.en.srt"), str(short), "-o", str(page_path),
-        "--related", "0",
-    )  # fmt: skip
-    o = Opened(browser, page_path)
-    try:
+    with _reviewed(browser, demo, short, "short", video="missing.mp4") as o:
         page = o.page
         assert page.locator("video").count() == 0
         notes = page.locator("#notes li").all_text_contents()
@@ -273,8 +276,6 @@ def test_mismatched_cues_are_marked_and_a_missing_video_leaves_no_player(
             (c.start_ms, c.end_ms, c.text) for c in cues[:3] + cues[5:]
         ]
         assert o.errors == [] and o.dialogs == []
-    finally:
-        o.close()
 
 
 def test_webvtt_export_keeps_identifiers_and_settings(browser, demo: Path) -> None:
@@ -289,13 +290,7 @@ def test_webvtt_export_keeps_identifiers_and_settings(browser, demo: Path) -> No
         target, subs.cues, vtt_settings={0: "line:10% align:start", 4: "position:20%"},
         identifiers={0: "intro", 7: "cue-8"},
     )  # fmt: skip
-    page_path = demo / "vtt.html"
-    _review(
-        str(demo / "film.mp4"), str(demo / "film.en.srt"), str(target), "-o", str(page_path),
-        "--related", "0", "--thumbnails", "none",
-    )  # fmt: skip
-    o = Opened(browser, page_path)
-    try:
+    with _reviewed(browser, demo, target, "vtt", "--thumbnails", "none") as o:
         got = o.page.evaluate("window.vlocReview.serialize()")
         back = read_subtitles(target)
         assert got == dumps_vtt(back.cues, back.vtt_settings, back.identifiers)
@@ -304,8 +299,6 @@ def test_webvtt_export_keeps_identifiers_and_settings(browser, demo: Path) -> No
             o.page.locator("#export").click()
         assert dl.value.suggested_filename == "film.zh.reviewed.vtt"
         assert o.errors == []
-    finally:
-        o.close()
 
 
 def test_what_informed_a_line_shows_the_engine_context(browser, demo: Path) -> None:
@@ -324,13 +317,7 @@ def test_what_informed_a_line_shows_the_engine_context(browser, demo: Path) -> N
         [context_record([3, 4], texts[2:4], related=[(17, 0.67), (26, 0.5)], previous=[1, 2],
                         glossary=["current"], frames_ms=[8000, 42000])],
     )  # fmt: skip
-    page_path = demo / "ctx.html"
-    _review(
-        str(demo / "film.mp4"), str(demo / "film.en.srt"), str(demo / "film.zh.srt"),
-        "-o", str(page_path), "--related", "0", "--context", str(log),
-    )  # fmt: skip
-    o = Opened(browser, page_path)
-    try:
+    with _reviewed(browser, demo, demo / "film.zh.srt", "ctx", "--context", str(log)) as o:
         page = o.page
         assert page.locator("tr[data-cue='1'] button.more").count() == 0  # nothing to show
         page.locator("tr[data-cue='3'] button.more").click()
@@ -346,5 +333,3 @@ def test_what_informed_a_line_shows_the_engine_context(browser, demo: Path) -> N
             f"Math.abs(document.querySelector('video').currentTime * 1000 - {src[16].start_ms}) < 5"
         )
         assert o.errors == [] and o.dialogs == []
-    finally:
-        o.close()

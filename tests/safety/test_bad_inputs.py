@@ -10,9 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import make_video
-from test_translate import build_tiny_translator
-from tiny_models import build_tiny_sentence_model
+from tiny_films import make_video
+from tiny_models import build_tiny_sentence_model, build_tiny_translator
 from typer.testing import CliRunner
 
 from vloc.cli.app import app

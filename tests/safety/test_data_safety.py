@@ -15,8 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_video
+from cli_checks import one_error_line
+from tiny_films import make_video
 from tiny_models import build_tiny_sentence_model
+from tiny_subtitles import TWO_CUES_SRT as SRT
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -25,33 +27,12 @@ from vloc.fileio import atomic_write_text
 from vloc.guard import check_output, protect_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
-SRT = (
-    "1\n00:00:00,000 --> 00:00:01,000\nThe lions rest.\n\n"
-    "2\n00:00:01,000 --> 00:00:02,000\nThe river floods.\n"
-)
 # cue text that would clear the screen, retitle the window, write the clipboard and hide a link
 HOSTILE = "\x1b[2J\x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"
 
 
-@pytest.fixture
-def film(tmp_path: Path) -> dict[str, Path]:
-    video = make_video(tmp_path / "film.mp4", seconds=2.0, fps=8, size="64x48")
-    subs = tmp_path / "film.en.srt"
-    subs.write_text(SRT)
-    return {"video": video, "subs": subs, "dir": tmp_path}
-
-
 def _snapshot(*paths: Path) -> dict[Path, bytes]:
     return {p: p.read_bytes() for p in paths}
-
-
-def _refused(res, *names: str) -> None:
-    assert res.exit_code == 1, res.output
-    assert "Traceback" not in res.output
-    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
-    assert len(errors) == 1, res.stderr
-    for name in names:
-        assert name in errors[0], errors[0]
 
 
 # ---------------------------------------------------------------- the guard itself
@@ -94,11 +75,11 @@ def test_translate_refuses_to_write_over_the_video(film):
     before = _snapshot(film["video"], film["subs"])
     args = ["translate", str(film["video"]), str(film["subs"]), "--to", "zh", "--format", "srt"]
     for out in (film["video"], film["dir"] / "." / "film.mp4"):
-        _refused(CliRunner().invoke(app, [*args, "-o", str(out)]), "film.mp4", "overwrite")
+        one_error_line(CliRunner().invoke(app, [*args, "-o", str(out)]), "film.mp4", "overwrite")
     link = film["dir"] / "out.srt"
     link.symlink_to(film["video"])
-    _refused(CliRunner().invoke(app, [*args, "-o", str(link)]), "overwrite")
-    _refused(CliRunner().invoke(app, [*args, "-o", str(film["dir"])]), "folder")
+    one_error_line(CliRunner().invoke(app, [*args, "-o", str(link)]), "overwrite")
+    one_error_line(CliRunner().invoke(app, [*args, "-o", str(film["dir"])]), "folder")
     assert _snapshot(film["video"], film["subs"]) == before
 
 
@@ -109,7 +90,7 @@ def test_summarize_refuses_to_write_over_its_inputs(film, target):
     if target == "hardlink":
         os.link(film["subs"], out)
     args = ["summarize", str(film["video"]), str(film["subs"]), "--to", "en", "-o", str(out)]
-    _refused(CliRunner().invoke(app, args), "overwrite")
+    one_error_line(CliRunner().invoke(app, args), "overwrite")
     res = CliRunner().invoke(app, [*args, "--json"])
     assert res.exit_code == 1 and json.loads(res.stdout)["ok"] is False
     assert _snapshot(film["video"], film["subs"]) == before
@@ -122,7 +103,7 @@ def test_eval_table_may_not_be_the_manifest(tmp_path):
         app,
         ["eval", "translate", "--model", "m", "--data", str(manifest), "--table", str(manifest)],
     )
-    _refused(res, "--table", "overwrite")
+    one_error_line(res, "--table", "overwrite")
     assert manifest.read_text() == '{"id": "a"}\n'
 
 
@@ -139,7 +120,7 @@ def test_batch_report_may_not_be_an_input_or_a_folder(film, target):
         ["batch", str(manifest), "--tasks", "index", "--out", str(film["dir"] / "out"),
          "--report", str(report)],
     )  # fmt: skip
-    _refused(res, "report")
+    one_error_line(res, "report")
     assert _snapshot(manifest, film["video"], film["subs"]) == before
 
 
@@ -181,7 +162,7 @@ def test_errors_and_warnings_with_control_characters_stay_one_visible_line(tmp_p
 
 
 def test_translate_prints_each_subtitle_warning_once(film, tmp_path):
-    from test_translate import build_tiny_translator
+    from tiny_models import build_tiny_translator
 
     model = build_tiny_translator(tmp_path / "tr", variant="segment-level")  # reads features
     overlapping = SRT.replace("00:00:01,000 --> 00:00:02,000", "00:00:00,500 --> 00:00:02,000")
@@ -235,7 +216,7 @@ def test_a_refused_pickle_is_one_line_that_never_suggests_unsafe_loading(tmp_pat
     res = CliRunner().invoke(
         app, ["features", str(video), "--weights", str(evil), "--workdir", str(tmp_path / "w")]
     )
-    _refused(res, "evil.pth", "not a safe weights file")
+    one_error_line(res, "evil.pth", "not a safe weights file")
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert "weights_only" not in res.stderr and "owned" not in res.output
 

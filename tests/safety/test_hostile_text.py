@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 from scripted_server import ScriptedServer, batch_of
-from test_index import write_srt
-from test_search import FILMS
 from tiny_models import build_tiny_sentence_model
+from tiny_subtitles import FILMS, write_srt
 from typer.testing import CliRunner
 
 from vloc.cli._ui import UI, SafeConsole
@@ -362,7 +361,7 @@ def test_hostile_replies_and_cues_through_vloc_translate(tmp_path: Path, suffix:
     """The issue's cases end to end: a source cue 'low --> high' (bilingual WebVTT), a reply
     holding a timing line and terminal escapes, a 400,000-character reply: exit 0, and the
     file written reads back with every cue, no control character in it."""
-    from conftest import make_video
+    from tiny_films import make_video
 
     video = make_video(tmp_path / "film.mp4", seconds=4.0, fps=8, size="64x48")
     subs = write_srt(

@@ -15,8 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_video
+from cli_checks import one_error_line
 from scripted_server import ScriptedServer
+from tiny_films import make_video
+from tiny_subtitles import TWO_CUES_SRT as SRT
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -24,32 +26,15 @@ from vloc.errors import InputError
 from vloc.guard import declare_area, declare_inputs, declare_output, note_read, run_guard
 
 ROOT = Path(__file__).resolve().parents[2]
-SRT = (
-    "1\n00:00:00,000 --> 00:00:01,000\nThe lions rest.\n\n"
-    "2\n00:00:01,000 --> 00:00:02,000\nThe river floods.\n"
-)
 
 
-def _refused(res, *needles: str) -> str:
-    assert res.exit_code == 1, res.output
-    assert "Traceback" not in res.output
-    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
-    assert len(errors) == 1, res.stderr
-    for needle in needles:
-        assert needle in errors[0], errors[0]
-    return errors[0]
+def _translate(video: Path, subs: Path, *flags: str):
+    """``vloc translate VIDEO SUBS --to zh FLAGS...`` through the CLI."""
+    return CliRunner().invoke(app, ["translate", str(video), str(subs), "--to", "zh", *flags])
 
 
 def _snapshot(*paths: Path) -> dict[Path, bytes]:
     return {p: p.read_bytes() for p in paths}
-
-
-@pytest.fixture
-def film(tmp_path: Path) -> dict[str, Path]:
-    video = make_video(tmp_path / "film.mp4", seconds=2.0, fps=8, size="64x48")
-    subs = tmp_path / "film.en.srt"
-    subs.write_text(SRT)
-    return {"video": video, "subs": subs, "dir": tmp_path}
 
 
 # ---------------------------------------------------------------- the mechanism
@@ -117,7 +102,7 @@ def test_eval_table_may_not_be_a_file_the_manifest_or_the_model_names(film, targ
             assert srv.requests == []  # refused before any request
     else:
         res = CliRunner().invoke(app, [*argv, "--table", str(table)])
-    line = _refused(res, "--table file", table.name)
+    line = one_error_line(res, "--table file", table.name)
     assert ("lies inside" if target == "model config" else "would overwrite the input") in line
     assert time.perf_counter() - t0 < 30
     assert _snapshot(feats, meta, film["video"], model / "config.json", manifest) == before
@@ -144,7 +129,7 @@ def test_a_batch_row_may_not_write_over_another_rows_subtitles(tmp_path, order):
     res = CliRunner().invoke(
         app, ["batch", str(manifest), "--tasks", "translate:zh", "--out", str(tmp_path)]
     )
-    _refused(res, "a.zh.srt", "output of a (translate:zh)", "would overwrite the input")
+    one_error_line(res, "a.zh.srt", "output of a (translate:zh)", "would overwrite the input")
     assert victim.read_text() == SRT
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # no work
 
@@ -153,12 +138,8 @@ def test_a_batch_row_may_not_write_over_another_rows_subtitles(tmp_path, order):
 def test_translate_may_not_write_over_its_synopsis_file(film):
     syn = film["dir"] / "syn.txt"
     syn.write_text("Lions by a river.")
-    res = CliRunner().invoke(
-        app,
-        ["translate", str(film["video"]), str(film["subs"]), "--to", "zh",
-         "--synopsis", f"@{syn}", "-o", str(syn)],
-    )  # fmt: skip
-    _refused(res, "syn.txt", "would overwrite the input")
+    res = _translate(film["video"], film["subs"], "--synopsis", f"@{syn}", "-o", str(syn))
+    one_error_line(res, "syn.txt", "would overwrite the input")
     assert syn.read_text() == "Lions by a river."
 
 
@@ -166,12 +147,8 @@ def test_translate_may_not_write_over_the_engine_settings(film):
     config = Path(os.environ["VLOC_HOME"]) / "engines.toml"  # the isolated home of conftest
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text('[openai]\nbase_url = "http://127.0.0.1:9/v1"\n')
-    res = CliRunner().invoke(
-        app,
-        ["translate", str(film["video"]), str(film["subs"]), "--to", "zh", "--format", "srt",
-         "-o", str(config)],
-    )  # fmt: skip
-    _refused(res, "engines.toml", "engine settings")
+    res = _translate(film["video"], film["subs"], "--format", "srt", "-o", str(config))
+    one_error_line(res, "engines.toml", "engine settings")
     assert config.read_text() == '[openai]\nbase_url = "http://127.0.0.1:9/v1"\n'
 
 
@@ -179,12 +156,8 @@ def test_translate_may_not_write_into_the_films_workspace(film):
     entry = film["dir"] / "film.mp4.vloc" / "features" / "cue-0123.safetensors"
     entry.parent.mkdir(parents=True)
     entry.write_bytes(b"cached features")
-    res = CliRunner().invoke(
-        app,
-        ["translate", str(film["video"]), str(film["subs"]), "--to", "zh", "--format", "srt",
-         "-o", str(entry)],
-    )  # fmt: skip
-    _refused(res, "lies inside", "the workspace of film.mp4")
+    res = _translate(film["video"], film["subs"], "--format", "srt", "-o", str(entry))
+    one_error_line(res, "lies inside", "the workspace of film.mp4")
     assert entry.read_bytes() == b"cached features"
 
 
@@ -197,12 +170,8 @@ def test_a_default_models_files_are_refused_before_any_work(film):
     demo_subs = film["dir"] / "film.en.srt"
     shutil.copy(ROOT / "examples" / "film.en.srt", demo_subs)  # text the demo covers
     t0 = time.perf_counter()
-    res = CliRunner().invoke(
-        app,
-        ["translate", str(film["video"]), str(demo_subs), "--to", "zh", "--format", "srt",
-         "-o", str(target)],
-    )  # fmt: skip
-    _refused(res, "backbone.safetensors", "model synth-en-zh")
+    res = _translate(film["video"], demo_subs, "--format", "srt", "-o", str(target))
+    one_error_line(res, "backbone.safetensors", "model synth-en-zh")
     assert time.perf_counter() - t0 < 10  # before extraction, which takes seconds
     assert not (film["dir"] / "film.mp4.vloc").exists()
     assert target.read_bytes() == before

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import make_video
+from tiny_films import make_video
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -143,7 +143,7 @@ def test_truncated_video_fails_unless_allowed(tmp_path):
 
 
 def test_translate_and_batch_take_the_flag(tmp_path):
-    from test_translate import build_tiny_translator
+    from tiny_models import build_tiny_translator
 
     _, cut = _cut_indexed_mp4(tmp_path)
     subs = tmp_path / "cut.en.srt"  # the last cue needs the frames that are gone
@@ -407,7 +407,8 @@ def test_two_index_builds_waiting_on_one_lock_build_once(tmp_path):
 
 
 def test_two_translations_waiting_on_one_journal_decode_once(tmp_path):
-    from test_translate import TRICKY_SRT, build_tiny_translator
+    from tiny_models import build_tiny_translator
+    from tiny_subtitles import TRICKY_SRT
 
     from vloc.pipeline import OwnModel, TranslateOptions, translate_subtitles
 

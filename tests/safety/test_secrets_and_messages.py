@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_video
+from cli_checks import one_error_line
 from scripted_server import ScriptedServer
+from tiny_films import make_video
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -41,12 +42,12 @@ def film(tmp_path: Path) -> tuple[Path, Path]:
     return video, subs
 
 
-def _one_error_line(res) -> str:
-    assert res.exit_code == 1, res.output
-    assert "Traceback" not in res.output
-    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
-    assert len(errors) == 1, res.stderr
-    return errors[0]
+def _refusing_server(monkeypatch, message: str, *, times: int = 4) -> ScriptedServer:
+    """With ``VLOC_API_KEY`` set to the key: a server that answers ``times`` requests with
+    HTTP 400 and ``message`` as the OpenAI-style error."""
+    monkeypatch.setenv("VLOC_API_KEY", KEY)
+    body = json.dumps({"error": {"message": message}})
+    return ScriptedServer([("status", 400, body)] * times)
 
 
 def _files_text(root: Path) -> str:
@@ -78,17 +79,15 @@ def test_a_400_that_echoes_the_key_never_shows_it(film, tmp_path, monkeypatch):
     """HTTP 400 with ``Incorrect API key provided: Bearer <key>``: stderr, --json and the
     workspace hold no trace of the key."""
     video, subs = film
-    monkeypatch.setenv("VLOC_API_KEY", KEY)
-    body = json.dumps({"error": {"message": f"Incorrect API key provided: Bearer {KEY}"}})
     out = tmp_path / "x.zh.srt"
-    with ScriptedServer([("status", 400, body)] * 4) as srv:
+    with _refusing_server(monkeypatch, f"Incorrect API key provided: Bearer {KEY}") as srv:
         res = CliRunner().invoke(
             app,
             ["translate", str(video), str(subs), "--to", "zh", "--engine", "openai",
              "--base-url", srv.url, "--model", "tiny", "--context", "none", "--retries", "0",
              "-o", str(out), "--json"],
         )  # fmt: skip
-    line = _one_error_line(res)
+    line = one_error_line(res)
     assert srv.headers[0]["Authorization"] == f"Bearer {KEY}"  # it was sent
     assert "HTTP 400" in line and "Bearer ***" in line
     assert KEY not in res.output and KEY[7:20] not in res.output
@@ -98,10 +97,8 @@ def test_a_400_that_echoes_the_key_never_shows_it(film, tmp_path, monkeypatch):
 
 def test_a_key_under_another_name_is_hidden_by_its_shape(monkeypatch):
     """A proxy that echoes a key vloc never read (another variable's) is still hidden."""
-    monkeypatch.setenv("VLOC_API_KEY", KEY)
     other = "sk-other0secret0never0read0by0vloc"
-    body = json.dumps({"error": {"message": f"forbidden upstream key {other}"}})
-    with ScriptedServer([("status", 400, body)]) as srv:
+    with _refusing_server(monkeypatch, f"forbidden upstream key {other}", times=1) as srv:
         eng = open_engine(
             EngineOptions(kind="openai", base_url=srv.url, model="tiny", max_retries=0)
         )
@@ -118,10 +115,8 @@ def test_batch_report_holds_no_key(film, tmp_path, monkeypatch):
     src = tmp_path / "src"
     src.mkdir()
     video, subs = video.rename(src / video.name), subs.rename(src / subs.name)
-    monkeypatch.setenv("VLOC_API_KEY", KEY)
-    body = json.dumps({"error": {"message": f"Incorrect API key provided: {KEY}"}})
     out = tmp_path / "out"
-    with ScriptedServer([("status", 400, body)] * 4) as srv:
+    with _refusing_server(monkeypatch, f"Incorrect API key provided: {KEY}") as srv:
         res = CliRunner().invoke(
             app,
             ["batch", str(video.parent), "--tasks", "translate:zh", "--engine", "openai",
@@ -166,7 +161,7 @@ def test_base_url_with_a_password_is_refused_before_any_work(film, tmp_path):
         ["translate", str(video), str(subs), "--to", "zh", "--engine", "openai", "--base-url",
          "http://alice:secret@127.0.0.1:9/v1", "--model", "m", "-o", str(out), "--json"],
     )  # fmt: skip
-    line = _one_error_line(res)
+    line = one_error_line(res)
     assert "***@127.0.0.1:9" in line and "--api-key-env" in line
     assert "secret" not in res.output and "alice" not in res.output
     assert not out.exists() and not (tmp_path / "desert.mp4.vloc").exists()
@@ -180,7 +175,7 @@ def test_file_url_is_refused_and_prints_nothing_of_the_file(film, tmp_path):
         ["translate", str(video), str(subs), "--to", "zh", "--engine", "openai", "--base-url",
          f"file://{tmp_path / 'passwd'}#", "--model", "m"],
     )  # fmt: skip
-    assert "not an http(s) URL" in _one_error_line(res) and "root:x" not in res.output
+    assert "not an http(s) URL" in one_error_line(res) and "root:x" not in res.output
 
 
 # ---------------------------------------------------------------- engine settings
@@ -197,7 +192,7 @@ def test_bad_engine_numbers_and_urls_name_the_flag(film, flags, needle):
     video, subs = film
     args = ["translate", str(video), str(subs), "--to", "zh", "--engine", "openai",
             "--base-url", "http://127.0.0.1:9/v1", "--model", "m", *flags]  # fmt: skip
-    line = _one_error_line(CliRunner().invoke(app, args))
+    line = one_error_line(CliRunner().invoke(app, args))
     assert needle in line and "unexpected" not in line
 
 
@@ -216,7 +211,7 @@ def test_engines_toml_refuses_unknown_or_mistyped_settings(film, toml, needle):
     path = Path(os.environ["VLOC_HOME"]) / "engines.toml"
     path.write_text(toml, encoding="utf-8")
     res = CliRunner().invoke(app, ["translate", str(video), str(subs), "--to", "zh"])
-    line = _one_error_line(res)
+    line = one_error_line(res)
     assert needle in line and str(path) in line
 
 
@@ -226,7 +221,7 @@ def test_dangling_workdir_link_is_named(film, tmp_path):
     link = tmp_path / "work"
     link.symlink_to(tmp_path / "gone")
     res = CliRunner().invoke(app, ["index", str(video), str(subs), "--workdir", str(link)])
-    line = _one_error_line(res)
+    line = one_error_line(res)
     assert "symbolic link" in line and "gone" in line and "does not exist" in line
 
 
@@ -238,7 +233,7 @@ def test_train_out_that_is_a_file_is_named(tmp_path):
     res = CliRunner().invoke(
         app, ["train", "translate", "--data", str(manifest), "--out", str(out)]
     )
-    line = _one_error_line(res)
+    line = one_error_line(res)
     assert "is a file, not a folder" in line and str(out) in line
     assert out.read_text() == "not a folder"
 
@@ -308,7 +303,7 @@ def test_a_tampered_engine_journal_is_named(film, tmp_path):
         first = json.loads(lines[0])
         first["t"] = json.dumps(["only one line"])
         journal.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n", encoding="utf-8")
-        line = _one_error_line(CliRunner().invoke(app, [*args[:-1], str(tmp_path / "y.srt")]))
+        line = one_error_line(CliRunner().invoke(app, [*args[:-1], str(tmp_path / "y.srt")]))
     assert str(journal) in line and "delete the file" in line
 
 

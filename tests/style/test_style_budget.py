@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import make_video
 from scripted_server import ScriptedServer, batch_of
+from tiny_films import make_video
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -161,7 +161,7 @@ def test_the_profile_carries_the_punctuation_convention(tmp_path: Path) -> None:
 
 def test_the_own_model_gets_the_same_count(tmp_path: Path) -> None:
     """vloc's own translator is not asked again: before and after are what it wrote."""
-    from test_translate import build_tiny_translator
+    from tiny_models import build_tiny_translator
 
     from vloc.style.budget import budgets, over_budget
     from vloc.subtitles import read_subtitles

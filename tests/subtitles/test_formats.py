@@ -161,8 +161,8 @@ def test_vloc_check_reads_ass(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ through vloc translate
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from conftest import make_video
-    from test_translate import build_tiny_translator
+    from tiny_films import make_video
+    from tiny_models import build_tiny_translator
 
     root = tmp_path_factory.mktemp("formats")
     return {
@@ -295,8 +295,8 @@ def test_broken_ass_through_translate_writes_nothing(tiny, tmp_path: Path) -> No
 def test_zh_tw_with_a_traditional_glossary_through_an_engine(tmp_path: Path) -> None:
     """The engine writes Simplified; a Traditional glossary is shown and checked in Simplified,
     the output is Traditional."""
-    from conftest import make_video
     from scripted_server import ScriptedServer, batch_of
+    from tiny_films import make_video
 
     video = make_video(tmp_path / "desert.mp4", seconds=2.0, fps=8, size="64x48")
     subs = tmp_path / "desert.en.srt"

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from test_subtitles import SRT, TW_SRT, ZH_SRT
+from tiny_subtitles import SRT, TW_SRT, VTT, ZH_SRT
 
 from vloc.errors import SubtitleError
 from vloc.subtitles import (
@@ -38,27 +38,6 @@ def written_text(text: str, fmt: str = "srt") -> str:
     return rules(text, fmt)
 
 
-VTT = """WEBVTT - a title
-Kind: captions
-
-NOTE a comment
-that spans two lines
-
-STYLE
-::cue { color: yellow }
-
-REGION
-id:fred width:40%
-
-intro
-00:01.000 --> 00:02.500 align:start position:10%
-<v Roger>Hello</v> there.
-
-00:00:03.000 --> 00:00:04.000
-Two
-lines
-
-"""
 # each first line of a NOTE/STYLE/REGION block holds '-->': the parser once looped forever
 HANG_VTT = "WEBVTT\n\nNOTE a --> b\n\n00:00:01.000 --> 00:00:02.000\nHi\n"
 HOSTILE_VTT = [
@@ -209,7 +188,7 @@ def _real_seeds(shared: Path | None) -> list[str]:
 
 @pytest.fixture
 def seeds(request: pytest.FixtureRequest) -> list[str]:
-    from conftest import SHARED_DATA
+    from tiny_films import SHARED_DATA
 
     real = _real_seeds(SHARED_DATA if SHARED_DATA.is_dir() else None)
     return [SRT, ZH_SRT, TW_SRT, VTT, *HOSTILE_VTT, *real]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pysrt
 import pytest
+from tiny_subtitles import SRT, TW_SRT, VTT, ZH_SRT
 
 from vloc.errors import SubtitleError, VlocError
 from vloc.subtitles import (
@@ -23,41 +24,6 @@ from vloc.subtitles import (
     read_subtitles,
     write_subtitles,
 )
-
-SRT = """1
-00:00:01,000 --> 00:00:02,500
-Hello there.
-
-2
-00:00:03,000 --> 00:00:04,000
-<i>Two</i> lines,
-<font color="#ff0000">red</font>
-
-3
-00:00:05,000 --> 00:00:06,250
-{\\an8}On top.
-
-"""
-
-ZH_SRT = """1
-00:00:01,000 --> 00:00:02,000
-罗马是古代世界 最大最美的城市。
-
-2
-00:00:02,500 --> 00:00:04,000
-我们强烈建议您和孩子离开观众席！
-
-"""
-
-TW_SRT = """1
-00:00:01,000 --> 00:00:02,000
-羅馬是古代世界，最大最美的城市。
-
-2
-00:00:02,500 --> 00:00:04,000
-這是哪裡？我們來看看你帶了什麼。
-
-"""
 
 
 def timings(subs: Subtitles) -> list[tuple[int, int]]:
@@ -187,9 +153,15 @@ def test_malformed_timing_lines(tmp_path: Path, timing_line: str, reason: str) -
     assert "x.srt" in str(err.value) and "line 6" in str(err.value)
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "line", "reason"),
-    [
+# where the timing line is expected: the document, the file it is written to (SRT with CRLF
+# line ends), and the form the error names
+TIMING_FORMS = {
+    "srt": (SRT, "bad times.srt", "\r\n", "expected 'hh:mm:ss,mmm --> hh:mm:ss,mmm'"),
+    "vtt": (VTT, "bad.vtt", "\n", "expected '[hh:]mm:ss.mmm --> [hh:]mm:ss.mmm [settings]'"),
+}
+# per format: (old, new, line, reason): the timing text changed, the line and reason reported
+BAD_TIMINGS = {
+    "srt": [
         # mid-file: before, this cue (timing line included) became text of cue 1
         ("00:00:03,000 -->", "-00:00:03,000 -->", 6, "cannot be negative"),
         # first cue: before, it was dropped with only a warning
@@ -202,39 +174,31 @@ def test_malformed_timing_lines(tmp_path: Path, timing_line: str, reason: str) -
         ("00:00:03,000 --> 00:00:04,000", "00:00:03,000", 6, "without '-->' and an end"),
         ("00:00:03,000 --> 00:00:04,000", "-00:00:03,000 00:00:04,000", 6, "without '-->'"),
     ],
-)
-def test_unparsable_timing_lines_are_errors_never_text(
-    tmp_path: Path, old: str, new: str, line: int, reason: str
-) -> None:
-    assert old in SRT
-    path = write(tmp_path, "bad times.srt", SRT.replace(old, new).replace("\n", "\r\n"))
-    with pytest.raises(SubtitleError, match=reason) as err:
-        read_subtitles(path)
-    message = str(err.value)
-    assert message.startswith(f"{path}: line {line}: ")
-    assert "expected 'hh:mm:ss,mmm --> hh:mm:ss,mmm'" in message
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "line", "reason"),
-    [
+    "vtt": [
         ("00:00:03.000 -->", "-00:00:03.000 -->", 18, "cannot be negative"),
         ("00:01.000 -->", "00:xx.000 -->", 15, "'00:xx.000'"),
         ("00:00:05.000 --> 00:00:06.000 line:0", "00:00:05.000 --> line:0", 25, "'line:0'"),
         ("00:00:05.000 -->", "00:00:75.000 -->", 25, "must be < 60"),
         ("00:00:05.000 -->", "A -->", 25, "'A'"),  # WebVTT text may not hold '-->'
     ],
+}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "old", "new", "line", "reason"),
+    [(fmt, *case) for fmt, cases in BAD_TIMINGS.items() for case in cases],
 )
-def test_vtt_unparsable_timing_lines_are_errors(
-    tmp_path: Path, old: str, new: str, line: int, reason: str
+def test_unparsable_timing_lines_are_errors_never_text(
+    tmp_path: Path, fmt: str, old: str, new: str, line: int, reason: str
 ) -> None:
-    assert old in VTT
-    path = write(tmp_path, "bad.vtt", VTT.replace(old, new))
+    doc, name, eol, expected = TIMING_FORMS[fmt]
+    assert old in doc
+    path = write(tmp_path, name, doc.replace(old, new).replace("\n", eol))
     with pytest.raises(SubtitleError, match=reason) as err:
         read_subtitles(path)
     message = str(err.value)
     assert message.startswith(f"{path}: line {line}: ")
-    assert "expected '[hh:]mm:ss.mmm --> [hh:]mm:ss.mmm [settings]'" in message
+    assert expected in message
 
 
 def test_arrows_and_clock_times_in_dialogue_stay_text() -> None:
@@ -400,34 +364,6 @@ def test_utf8_bom_on_unknown_bytes_asks_for_the_encoding(tmp_path: Path) -> None
 
 
 # ---------------------------------------------------------------- WebVTT
-
-VTT = """WEBVTT - a film
-Kind: captions
-Language: en
-
-NOTE This is a comment
-that spans lines
-
-STYLE
-::cue { color: yellow }
-
-REGION
-id:fred width:40%
-
-intro
-00:01.000 --> 00:02.500 align:start position:10%
-<v Roger>Hello</v>
-
-00:00:03.000 --> 00:00:04.000
-Two
-lines
-
-NOTE between cues
-
-7
-00:00:05.000 --> 00:00:06.000 line:0
-Last
-"""
 
 
 def test_parse_vtt() -> None:

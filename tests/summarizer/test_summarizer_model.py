@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_models import tiny_summarizer_config
 
 from vloc.errors import InputError, WeightsError
 from vloc.summarizer import (
@@ -37,23 +38,7 @@ def _one_thread():
 
 
 def tiny(variant: str = "full", **kw) -> SummarizerConfig:
-    base = dict(
-        src_vocab_size=24,
-        tgt_vocab_size=20,
-        variant=variant,
-        d_model=32,
-        ffn_dim=64,
-        n_heads=4,
-        encoder_layers=2,
-        decoder_layers=2,
-        video_dim=D_V,
-        max_source_len=32,
-        max_video_len=16,
-        max_target_len=16,
-        dropout=0.0,
-    )
-    base.update(kw)
-    return SummarizerConfig(**base)
+    return tiny_summarizer_config(variant, **{"video_dim": D_V, **kw})
 
 
 def model_for(variant: str = "full", seed: int = 0, **kw) -> VDFSummarizer:

@@ -416,7 +416,7 @@ def test_long_videos_are_pooled_visibly(stages, tmp_path):
 
 
 def test_cli_summarize_without_features_needs_backbone_weights(stages, tmp_path):
-    from conftest import make_video
+    from tiny_films import make_video
 
     video = make_video(tmp_path / "film.mp4", seconds=1.0, size="64x48")
     subs = tmp_path / "film.pt.srt"

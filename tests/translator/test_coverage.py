@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_video
+from cli_checks import one_error_line
+from tiny_films import make_video
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -50,15 +51,6 @@ def cue_texts(path: Path) -> list[str]:
     from vloc.subtitles import read_subtitles
 
     return [c.text for c in read_subtitles(path).cues]
-
-
-def one_error(result) -> str:
-    """The single `error:` line of a failed CLI run (warnings aside)."""
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    errors = [x for x in result.stderr.splitlines() if x.startswith("error:")]
-    assert len(errors) == 1, result.stderr
-    return errors[0]
 
 
 # ---------------------------------------------------------------- the measurement
@@ -134,7 +126,7 @@ def test_the_demo_translator_refuses_a_real_film_without_model(tmp_path):
     video = tmp_path / "real.mp4"
     video.write_bytes(b"")  # must exist; never decoded: the refusal comes first
     r = CliRunner().invoke(app, ["translate", str(video), str(subs), "--to", "zh"])
-    line = one_error(r)
+    line = one_error_line(r)
     assert line.startswith(f"error: {subs}: not run through 'synth-en-zh'")
     for needle in ("demo", "synthetic", "63.6 %", "synth-en-zh (en→zh, demo)"):
         assert needle in line, line
@@ -152,14 +144,14 @@ def test_the_demo_is_refused_for_another_source_language_and_missing_pairs_list_
     (tmp_path / "film.mp4").write_bytes(b"")  # must exist; never decoded
     video = str(tmp_path / "film.mp4")
     r = CliRunner().invoke(app, ["translate", video, str(subs), "--to", "zh"])
-    assert "its name says it is 'de'" in one_error(r)
+    assert "its name says it is 'de'" in one_error_line(r)
     r = CliRunner().invoke(app, ["translate", video, str(subs), "--to", "fr"])
-    line = one_error(r)
+    line = one_error_line(r)
     assert "no installed model translates into 'fr'" in line
     assert "synth-en-zh (en→zh, demo)" in line and "--model" in line
     talk = write_srt(tmp_path / "real.zh.srt", REAL_ZH)
     r = CliRunner().invoke(app, ["summarize", video, str(talk), "--to", "fr"])
-    assert "synth-zh-en-summary (zh→en, demo)" in one_error(r)
+    assert "synth-zh-en-summary (zh→en, demo)" in one_error_line(r)
 
 
 def test_the_demo_summarizer_refuses_a_real_transcript_and_strict_fails_with_model(tmp_path):
@@ -167,12 +159,12 @@ def test_the_demo_summarizer_refuses_a_real_transcript_and_strict_fails_with_mod
     video = tmp_path / "real.mp4"
     video.write_bytes(b"")  # summarize checks that the video exists; it is never decoded here
     r = CliRunner().invoke(app, ["summarize", str(video), str(talk), "--to", "en"])
-    line = one_error(r)
+    line = one_error_line(r)
     assert line.startswith(f"error: {talk}: not run through 'synth-zh-en-summary'")
     assert "vloc train summarize" in line
     argv = ["summarize", str(video), str(talk), "--to", "en", "--model", "synth-zh-en-summary"]
     r = CliRunner().invoke(app, [*argv, "--strict"])
-    assert "--strict" in one_error(r) and "does not know this text" in r.stderr
+    assert "--strict" in one_error_line(r) and "does not know this text" in r.stderr
     assert not (tmp_path / "real.en.summary.md").exists()
 
 
@@ -225,7 +217,7 @@ def test_json_reports_coverage_and_strict_turns_the_warning_into_exit_1(tmp_path
     assert "coverage: 63.6 % of 11 words unknown to synth-en-zh" in r.stdout
     (tmp_path / "real.zh.srt").unlink()
     r = CliRunner().invoke(app, [*argv, "--strict"])
-    assert one_error(r).startswith(f"error: {real}: --strict: demo translator 'synth-en-zh'")
+    assert one_error_line(r).startswith(f"error: {real}: --strict: demo translator 'synth-en-zh'")
     assert not (tmp_path / "real.zh.srt").exists()
 
 
@@ -336,9 +328,9 @@ def test_errors_about_a_summarizer_folder_start_with_the_folder(tmp_path):
     video = tmp_path / "talk.mp4"
     video.write_bytes(b"")
     argv = ["summarize", str(video), str(talk), "--to", "en", "--model", str(bad)]
-    line = one_error(CliRunner().invoke(app, argv))
+    line = one_error_line(CliRunner().invoke(app, argv))
     assert line.startswith(f"error: {bad}: summarizer.json: unknown backbone 'nope_net'")
     info_path.write_text(json.dumps(info))
     (bad / "backbone.safetensors").unlink()
-    line = one_error(CliRunner().invoke(app, argv))
+    line = one_error_line(CliRunner().invoke(app, argv))
     assert line.startswith(f"error: {bad}: summarizer.json: backbone weights")

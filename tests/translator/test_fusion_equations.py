@@ -20,6 +20,7 @@ import math
 
 import pytest
 import torch
+from tiny_models import tiny_summarizer_config, tiny_translator_config
 
 from vloc.summarizer import SummarizerConfig
 from vloc.summarizer.layers import DecoderLayer, ForgetGateFusion
@@ -68,23 +69,23 @@ def attention(attn, x, kv, key_mask=None, causal=False) -> torch.Tensor:
 
 
 def translator_config() -> TranslatorConfig:
-    return TranslatorConfig(
-        src_vocab_size=20,
-        tgt_vocab_size=20,
-        d_model=16,
-        ffn_dim=32,
-        n_heads=4,
-        video_dim=12,
-        video_regions=R,
-        visual_dim=8,
-        dropout=0.0,
+    return tiny_translator_config(
+        src_vocab_size=20, tgt_vocab_size=20, d_model=16, ffn_dim=32, video_regions=R, visual_dim=8
     )
 
 
 def summarizer_config() -> SummarizerConfig:
-    return SummarizerConfig(
-        src_vocab_size=20, tgt_vocab_size=20, d_model=16, ffn_dim=32, n_heads=4, dropout=0.0
-    )
+    return tiny_summarizer_config(src_vocab_size=20, tgt_vocab_size=20, d_model=16, ffn_dim=32)
+
+
+def seeded(seed: int, module: type[torch.nn.Module], cfg) -> torch.nn.Module:
+    """``module(cfg)`` built after ``torch.manual_seed(seed)``, in float64 and eval mode."""
+    torch.manual_seed(seed)
+    return module(cfg).double().eval()
+
+
+def randn(*shape: int) -> torch.Tensor:
+    return torch.randn(*shape, dtype=torch.float64)
 
 
 def text_mask() -> torch.Tensor:
@@ -107,11 +108,10 @@ def reference_region_attention(m: RegionAttention, text, video, video_mask) -> t
 
 
 def test_region_aware_attention_follows_eq_9_to_11():
-    torch.manual_seed(11)
     cfg = translator_config()
-    m = RegionAttention(cfg).double().eval()
-    text = torch.randn(B, L, cfg.d_model, dtype=torch.float64)
-    video = torch.randn(B, K, R, cfg.visual_dim, dtype=torch.float64)
+    m = seeded(11, RegionAttention, cfg)
+    text = randn(B, L, cfg.d_model)
+    video = randn(B, K, R, cfg.visual_dim)
     video_mask = torch.ones(B, K, dtype=torch.bool)
     video_mask[1, 2:] = False  # two padded segments: never attended to
     got = m(text, video, video_mask)
@@ -137,11 +137,10 @@ def reference_gated_fusion(m: GatedBiFusion, text, o, mask) -> tuple[torch.Tenso
 
 
 def test_gated_bidirectional_fusion_follows_eq_12_to_14():
-    torch.manual_seed(12)
     cfg = translator_config()
-    m = GatedBiFusion(cfg).double().eval()
-    text = torch.randn(B, L, cfg.d_model, dtype=torch.float64)
-    o = torch.randn(B, L, cfg.d_model, dtype=torch.float64)
+    m = seeded(12, GatedBiFusion, cfg)
+    text = randn(B, L, cfg.d_model)
+    o = randn(B, L, cfg.d_model)
     mask = text_mask()
     got = m(text, o, mask)
     want, h_t2v, h_v2t = reference_gated_fusion(m, text, o, mask)
@@ -181,11 +180,10 @@ def reference_forget_gate_fusion(m: ForgetGateFusion, text, video, video_mask) -
 
 
 def test_forget_gate_fusion_follows_eq_4():
-    torch.manual_seed(4)
     cfg = summarizer_config()
-    m = ForgetGateFusion(cfg).double().eval()
-    text = torch.randn(B, L, cfg.d_model, dtype=torch.float64)
-    video = torch.randn(B, K, cfg.d_model, dtype=torch.float64)
+    m = seeded(4, ForgetGateFusion, cfg)
+    text = randn(B, L, cfg.d_model)
+    video = randn(B, K, cfg.d_model)
     video_mask = torch.ones(B, K, dtype=torch.bool)
     video_mask[0, 3:] = False
     video_mask[1] = False  # an item without video
@@ -218,9 +216,9 @@ def test_cascaded_fusion_decoder_layer_follows_eq_5_to_7(cascade: bool):
     cfg = summarizer_config()
     layer = DecoderLayer(cfg, index=0, cascade=cascade).double().eval()
     T = 4  # target positions
-    x = torch.randn(B, T, cfg.d_model, dtype=torch.float64)
-    t_en = torch.randn(B, L, cfg.d_model, dtype=torch.float64)
-    v = torch.randn(B, K, cfg.d_model, dtype=torch.float64)
+    x = randn(B, T, cfg.d_model)
+    t_en = randn(B, L, cfg.d_model)
+    v = randn(B, K, cfg.d_model)
     t_mask, v_mask = text_mask(), torch.ones(B, K, dtype=torch.bool)
     v_mask[0, 1:] = False
     base = {"memory": t_en, "memory_mask": t_mask, "video": v, "video_mask": v_mask}

@@ -6,10 +6,10 @@ import math
 
 import pytest
 import torch
+from tiny_models import tiny_translator
 
 from vloc.errors import InputError
 from vloc.generation import beam_search, greedy_search
-from vloc.translator import Translator, TranslatorConfig
 
 PAD, BOS, EOS, A, B = 0, 1, 2, 3, 4
 VOCAB = 5
@@ -149,27 +149,6 @@ def test_bad_arguments_are_reported():
         beam_search(model, memory_for([0, 0]), bos=BOS, eos=EOS, max_len=torch.tensor([1, 2, 3]))
 
 
-def _tiny_translator(variant: str = "full") -> Translator:
-    torch.manual_seed(0)
-    cfg = TranslatorConfig(
-        src_vocab_size=40,
-        tgt_vocab_size=30,
-        variant=variant,
-        d_model=32,
-        ffn_dim=64,
-        n_heads=4,
-        encoder_layers=2,
-        decoder_layers=2,
-        video_dim=12,
-        video_regions=4,
-        visual_dim=16,
-        segments=6,
-        select_k=3,
-        dropout=0.0,
-    )
-    return Translator(cfg).eval()
-
-
 def _batch(n: int = 4, L: int = 9, P: int = 6):
     g = torch.Generator().manual_seed(1)
     src = torch.randint(4, 40, (n, L), generator=g)
@@ -185,7 +164,7 @@ def _batch(n: int = 4, L: int = 9, P: int = 6):
 
 @torch.inference_mode()
 def test_translator_batched_beam_equals_per_item():
-    model = _tiny_translator()
+    model = tiny_translator()
     src, src_mask, video, video_mask = _batch()
     kw = dict(bos=1, eos=2, beam_size=4, max_len=12)
     batched = beam_search(model, model.encode(src, src_mask, video, video_mask), **kw)
@@ -201,7 +180,7 @@ def test_translator_batched_beam_equals_per_item():
 
 @torch.inference_mode()
 def test_translator_beam_one_equals_greedy():
-    model = _tiny_translator()
+    model = tiny_translator()
     src, src_mask, video, video_mask = _batch()
     memory = model.encode(src, src_mask, video, video_mask)
     kw = dict(bos=1, eos=2, max_len=torch.tensor([5, 12, 3, 7]))

@@ -8,8 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_video
-from tiny_models import build_tiny_sentence_model
+from tiny_films import make_video
+from tiny_models import build_tiny_sentence_model, build_tiny_translator
+from tiny_subtitles import TRICKY_SRT
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
@@ -19,103 +20,6 @@ from vloc.index import context_ids, gather_context
 from vloc.pipeline import OwnModel, TranslateOptions, translate_subtitles
 from vloc.style.cues import default_output, split_style
 from vloc.subtitles import read_subtitles
-
-EN = [
-    "The river begins high in the mountains.",
-    "Every spring the snow melts.",
-    "Far below, the delta spreads across the plain.",
-    "Birds gather where the water slows.",
-    "In summer the source runs dry.",
-]
-ZH = [
-    "河流发源于高山。",
-    "每年春天积雪融化。",
-    "在下游，三角洲铺满平原。",
-    "候鸟在水流变缓的地方聚集。",
-    "夏天，源头干涸了。",
-]
-TINY_FEATURES = {  # a 1/16-width I3D with random weights: D = 128, grid 2 × 2 = 4 regions
-    "backbone": "i3d_r50",
-    "weights": "random",
-    "seed": 0,
-    "width": 1 / 16,
-    "fps": 8.0,
-    "clip_len": 8,
-    "size": 32,
-    "grid": 2,
-}
-TINY_DIM, TINY_REGIONS = 128, 4
-
-# overlapping (2/3), zero-length (4), unsorted (5 before 4 in time), empty (6), tags (2, 3, 7)
-TRICKY_SRT = """1
-00:00:00,000 --> 00:00:01,000
-The river begins high in the mountains.
-
-2
-00:00:00,800 --> 00:00:01,600
-<i>Every spring
-the snow melts.</i>
-
-3
-00:00:01,500 --> 00:00:02,000
-{\\an8}Far below, the <b>delta</b> spreads.
-
-4
-00:00:02,500 --> 00:00:02,500
-Birds gather.
-
-5
-00:00:02,000 --> 00:00:02,400
-In summer the source runs dry.
-
-6
-00:00:02,600 --> 00:00:02,900
-
-
-7
-00:00:02,900 --> 00:00:03,000
-<i>The water slows.</i>
-
-"""
-
-
-def build_tiny_translator(
-    folder: Path, *, variant: str = "full", encoder: Path | None = None, lang: str = "zh"
-) -> Path:
-    """A random-weight translator folder with trained tokenizers and inference settings."""
-    import torch
-
-    from vloc.tokenization import train_tokenizer
-    from vloc.translator import Translator, TranslatorConfig
-
-    src = train_tokenizer(EN, vocab_size=320, lang="en")
-    tgt = train_tokenizer(ZH, vocab_size=320, lang=lang)
-    torch.manual_seed(0)
-    cfg = TranslatorConfig(
-        src_vocab_size=src.vocab_size,
-        tgt_vocab_size=tgt.vocab_size,
-        variant=variant,
-        d_model=16,
-        ffn_dim=32,
-        n_heads=2,
-        encoder_layers=1,
-        decoder_layers=1,
-        dropout=0.0,
-        video_dim=TINY_DIM,
-        video_regions=TINY_REGIONS,
-        visual_dim=16,
-        segments=4,
-        select_k=2,
-        max_target_len=12,
-    )
-    Translator(cfg).save(folder)
-    src.save(folder / "src_tokenizer")
-    tgt.save(folder / "tgt_tokenizer")
-    inference = {"features": TINY_FEATURES}
-    if encoder is not None:
-        inference["index"] = {"encoder": str(encoder)}
-    (folder / "translator.json").write_text(json.dumps(inference))
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import time
 
 import pytest
 import torch
+from tiny_models import tiny_translator_config
 
 from vloc.errors import InputError, WeightsError
 from vloc.generation import beam_search, greedy_search
@@ -23,24 +24,9 @@ SRC_V, TGT_V = 40, 30
 
 
 def tiny_config(variant: str = "full", **kw) -> TranslatorConfig:
-    base = dict(
-        src_vocab_size=SRC_V,
-        tgt_vocab_size=TGT_V,
-        variant=variant,
-        d_model=32,
-        ffn_dim=64,
-        n_heads=4,
-        encoder_layers=2,
-        decoder_layers=2,
-        video_dim=DV,
-        video_regions=R,
-        visual_dim=16,
-        segments=P,
-        select_k=3,
-        dropout=0.0,
-    )
-    base.update(kw)
-    return TranslatorConfig(**base)
+    sizes = {"src_vocab_size": SRC_V, "tgt_vocab_size": TGT_V, "video_dim": DV,
+             "video_regions": R, "segments": P}  # fmt: skip
+    return tiny_translator_config(variant, **{**sizes, **kw})
 
 
 def tiny_model(variant: str = "full", seed: int = 0, **kw) -> Translator:

@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_checks import one_error_line
+from tiny_subtitles import TINY_VIDEO_TRAINING, colour_corpus, with_random_features
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
 from vloc.errors import InputError, WeightsError
-from vloc.translator.data import Cue, Documentary, write_manifest
 
 TINY = ["d_model=32", "ffn_dim=64", "n_heads=4", "encoder_layers=1", "decoder_layers=1",
         "dropout=0.0", "src_vocab=300", "tgt_vocab=300", "max_tokens=256", "warmup_steps=10",
         "val_every=10", "lr=0.003", "test_films=1"]  # fmt: skip
-EN = ["red", "green", "blue", "black", "white"]
-ZH = ["红", "绿", "蓝", "黑", "白"]
-THINGS = [("fish", "鱼"), ("bird", "鸟"), ("tree", "树"), ("river", "河")]
-
-
-def _corpus(tmp_path: Path, films: int = 3, cues: int = 24) -> Path:
-    """A colour-and-thing language: "the red fish." → "红色的鱼。", one cue per pair."""
-    docs = []
-    for f in range(films):
-        items = []
-        for k in range(cues):
-            c, (t_en, t_zh) = (k + f) % len(EN), THINGS[(k // len(EN) + f) % len(THINGS)]
-            items.append(Cue(k + 1, 2.0 * k, 2.0 * k + 1.5, f"The {EN[c]} {t_en}.",
-                             f"{ZH[c]}色的{t_zh}。"))  # fmt: skip
-        docs.append(Documentary(f"film{f}", "en", "zh", tuple(items)))
-    return write_manifest(tmp_path / "data" / "manifest.jsonl", docs)
 
 
 def _config_args(extra: list[str] | None = None) -> list[str]:
@@ -48,7 +32,7 @@ def _run(argv: list[str]):
 
 
 def test_train_resume_and_eval_table(tmp_path):
-    data = _corpus(tmp_path)
+    data = colour_corpus(tmp_path)
     out = tmp_path / "run"
     base = ["train", "translate", "--data", str(data), "--out", str(out), "--variant",
             "text-only", "--seed", "3", *_config_args(), "--json"]  # fmt: skip
@@ -113,24 +97,10 @@ def test_library_train_with_video_context(tmp_path):
     from vloc.translator.evaluate import evaluate_translators
     from vloc.translator.train import train_translator
 
-    data = _corpus(tmp_path, films=2, cues=12)
-    from vloc.translator.data import read_manifest
-
-    docs = []
+    data = colour_corpus(tmp_path, films=2, cues=12)
     rng = np.random.default_rng(0)
-    for d in read_manifest(data):
-        feats = tmp_path / "data" / f"{d.id}.safetensors"
-        regions = rng.normal(size=(len(d.cues), 4, 16)).astype(np.float16)  # (N, R, D)
-        save_file({"pooled": regions.mean(axis=1), "regions": regions}, str(feats))
-        shapes = {"pooled": [len(d.cues), 16], "regions": [len(d.cues), 4, 16]}
-        meta = {"kind": "cues", "backbone": "i3d_r50", "grid": 2, "shapes": shapes}
-        feats.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
-        docs.append(Documentary(d.id, "en", "zh", d.cues, features=feats))
-    data = write_manifest(data, docs)
-    overrides = {"d_model": 16, "ffn_dim": 32, "n_heads": 2, "encoder_layers": 1,
-                 "decoder_layers": 1, "video_dim": 16, "video_regions": 4, "visual_dim": 16,
-                 "segments": 3, "select_k": 2, "src_vocab": 300, "tgt_vocab": 300,
-                 "val_every": 5, "test_films": 1}  # fmt: skip
+    data, docs = with_random_features(data, rng)
+    overrides = {**TINY_VIDEO_TRAINING, "val_every": 5, "test_films": 1}
     res = train_translator(data, tmp_path / "v", variant="no-gr", overrides=overrides, max_steps=5)
     assert res.state.step == 5 and res.variant == "no-gr"
     assert json.loads((res.best / "config.json").read_text())["variant"] == "no-gr"
@@ -151,39 +121,31 @@ def test_library_train_with_video_context(tmp_path):
     assert t.state.step == 2
 
 
-def _one_line_error(r, *parts: str) -> None:
-    assert r.exit_code == 1, (r.stdout, r.stderr)
-    errors = [x for x in r.stderr.strip().splitlines() if x.startswith("error:")]
-    assert len(errors) == 1, r.stderr
-    for p in parts:
-        assert p in errors[0], r.stderr
-
-
 def test_cli_bad_inputs(tmp_path):
-    data = _corpus(tmp_path, films=2, cues=6)
+    data = colour_corpus(tmp_path, films=2, cues=6)
     out = str(tmp_path / "o")
     train = ["train", "translate", "--data"]
-    _one_line_error(_run([*train, str(tmp_path / "nope.jsonl"), "--out", out]), "nope.jsonl")
+    one_error_line(_run([*train, str(tmp_path / "nope.jsonl"), "--out", out]), "nope.jsonl")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x"\n', encoding="utf-8")
-    _one_line_error(_run([*train, str(bad), "--out", out]), f"{bad}:1", "not valid JSON")
-    _one_line_error(
+    one_error_line(_run([*train, str(bad), "--out", out]), f"{bad}:1", "not valid JSON")
+    one_error_line(
         _run([*train, str(data), "--out", out, "--variant", "huge"]), "unknown variant 'huge'"
     )
-    _one_line_error(
+    one_error_line(
         _run([*train, str(data), "--out", out, "--config", "depth=3"]), "unknown setting 'depth'"
     )
-    _one_line_error(_run([*train, str(data), "--out", out, "--config", "nonsense"]), "KEY=VALUE")
-    _one_line_error(_run([*train, str(data), "--out", out, "--device", "tpu"]), "--device")
-    _one_line_error(_run([*train, str(data), "--out", out, "--resume"]), "no training run")
-    _one_line_error(
+    one_error_line(_run([*train, str(data), "--out", out, "--config", "nonsense"]), "KEY=VALUE")
+    one_error_line(_run([*train, str(data), "--out", out, "--device", "tpu"]), "--device")
+    one_error_line(_run([*train, str(data), "--out", out, "--resume"]), "no training run")
+    one_error_line(
         _run([*train, str(data), "--out", out, "--variant", "full", "--config", "test_films=1"]),
         "no 'features' file",
     )
     ev = ["eval", "translate", "--data", str(data), "--model"]
-    _one_line_error(_run([*ev, "no-such-model"]), "model 'no-such-model' not found", "models in")
-    _one_line_error(_run([*ev, str(tmp_path)]), "neither a model folder")
-    _one_line_error(_run([*ev, str(tmp_path), "--split", "dev"]), "--split must be one of")
+    one_error_line(_run([*ev, "no-such-model"]), "model 'no-such-model' not found", "models in")
+    one_error_line(_run([*ev, str(tmp_path)]), "neither a model folder")
+    one_error_line(_run([*ev, str(tmp_path), "--split", "dev"]), "--split must be one of")
 
 
 def test_load_model_lists_installed(tmp_path):
