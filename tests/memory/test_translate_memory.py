@@ -168,8 +168,8 @@ def test_own_model_reuses_memory_matches_and_decodes_the_rest(tmp_path):
 def test_eval_translate_with_memory_scores_the_memory_translation(tmp_path):
     """``vloc eval translate --memory``: each film's matched lines are scored as the memory
     translated them and never sent; the memory's counts are in the row."""
+    from vloc.engines import EngineOptions, OpenAISettings
     from vloc.engines.evaluate import evaluate_engine
-    from vloc.engines.options import EngineOptions
 
     cues = [
         {"index": i + 1, "start": i, "end": i + 0.9, "source": s, "target": f"参考{i}"}
@@ -181,7 +181,7 @@ def test_eval_translate_with_memory_scores_the_memory_translation(tmp_path):
     manifest.write_text("".join(json.dumps(d) + "\n" for d in docs))
     mem, _ = write_pair(tmp_path / "series", "ep1", EPISODE_1)
     with ScriptedServer() as srv:
-        opts = EngineOptions(kind="openai", base_url=srv.url, model="tiny", batch_cues=3)
+        opts = EngineOptions(OpenAISettings(base_url=srv.url, model="tiny"), batch_cues=3)
         name, _, details = evaluate_engine(
             opts, manifest, journal_dir=tmp_path / "j", memory=[str(mem)]
         )

@@ -21,7 +21,7 @@ from scripted_server import ScriptedServer
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
-from vloc.engines import EngineError, EngineOptions, open_engine
+from vloc.engines import EngineError, EngineOptions, OpenAISettings, open_engine
 from vloc.engines.openai_api import check_base_url
 from vloc.errors import InputError, VlocError
 from vloc.redact import redact, redact_known, register_secret
@@ -103,7 +103,7 @@ def test_a_key_under_another_name_is_hidden_by_its_shape(monkeypatch):
     body = json.dumps({"error": {"message": f"forbidden upstream key {other}"}})
     with ScriptedServer([("status", 400, body)]) as srv:
         eng = open_engine(
-            EngineOptions(kind="openai", base_url=srv.url, model="tiny", max_retries=0)
+            EngineOptions(OpenAISettings(base_url=srv.url, model="tiny", max_retries=0))
         )
         from vloc.engines.base import BatchRequest, Line
 
