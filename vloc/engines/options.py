@@ -232,8 +232,10 @@ def chosen_engine(flag: str | None, config: dict[str, Any] | None = None) -> str
 
 
 def resolve(flags: dict[str, Any], config: dict[str, Any] | None = None) -> EngineOptions:
-    """An engine's options: flags (None = not given; ``kind`` is ``--engine``) over its table
-    of the config file over the defaults."""
+    """An engine's options: flags (None = not given; ``kind`` is ``--engine``; the other keys
+    are fields of :class:`EngineOptions` or of the engine's settings class) over its table of
+    the config file over the defaults. A setting of another engine (``n_ctx`` with openai) is
+    accepted and left out, as it has no effect there."""
     config = read_config() if config is None else config
     kind = chosen_engine(flags.get("kind"), config)
     if kind == OWN_MODEL:
