@@ -23,6 +23,7 @@ CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 from vloc.batch import BatchOptions, discover, parse_tasks, run_batch
+from vloc.features.options import FeatureOptions
 
 src, out = Path(sys.argv[1]), Path(sys.argv[2])
 
@@ -34,8 +35,8 @@ def rss_mib():
 
 samples = []
 t0 = time.perf_counter()
-opts = BatchOptions(backbone="x3d_m", weights="random", seed=0, width=1 / 16, size=32,
-                    fps=8.0, clip_len=8)
+opts = BatchOptions(features=FeatureOptions(backbone="x3d_m", weights="random", seed=0,
+                                            width=1 / 16, size=32, fps=8.0, clip_len=8))
 rep = run_batch(discover(src), parse_tasks("features"), out, options=opts,
                 on_result=lambda r, d, n: samples.append(round(rss_mib(), 1)))
 print(json.dumps({

@@ -206,8 +206,8 @@ def main() -> int:
     args = ap.parse_args()
     if topicvd_missing(args.data):
         return 0
+    from vloc.engines import EngineOptions, GGUFSettings, OpenAISettings
     from vloc.engines.evaluate import evaluate_engine
-    from vloc.engines.options import EngineOptions
     from vloc.translator.data import read_manifest
     from vloc.translator.topicvd import import_topicvd
 
@@ -243,12 +243,12 @@ def main() -> int:
             if v is not None
         }
         engine = (
-            {"kind": "openai", "base_url": server[1], "model": SERVER_MODEL_ID}
+            OpenAISettings(base_url=server[1], model=SERVER_MODEL_ID)
             if server
-            else {"kind": "gguf", "model": str(model_path), "threads": args.threads}
+            else GGUFSettings(model=str(model_path), threads=args.threads)
         )
         opts = EngineOptions(
-            **engine, context=context, batch_cues=args.batch_cues,
+            engine, context=context, batch_cues=args.batch_cues,
             glossary=str(glossary) if "g" in extras else None, **tuning,
         )  # fmt: skip
         variant = args.label + ("server:" if server else "") + name

@@ -100,8 +100,8 @@ def main() -> int:
     args = ap.parse_args()
     if topicvd_missing(args.data):
         return 0
+    from vloc.engines import EngineOptions, GGUFSettings, OpenAISettings
     from vloc.engines.evaluate import evaluate_engine, term_consistency
-    from vloc.engines.options import EngineOptions
     from vloc.metrics import translation_scores
     from vloc.translator.data import read_manifest
     from vloc.translator.evaluate import select_examples
@@ -110,13 +110,15 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     episodes = prepare(out, args.data, args.memory_from)
     if args.base_url:
-        engine = {"kind": "openai", "base_url": args.base_url, "model": args.model}
+        engine: OpenAISettings | GGUFSettings = OpenAISettings(
+            base_url=args.base_url, model=args.model
+        )
     else:
         cache = out / "cache"
         cache.mkdir(exist_ok=True)
         pick = {"gemma": gemma_model, "qwen": qwen_model}.get(args.model)
-        engine = {"kind": "gguf", "model": str(pick(cache) if pick else Path(args.model)),
-                  "threads": args.threads}  # fmt: skip
+        engine = GGUFSettings(str(pick(cache) if pick else Path(args.model)),
+                              threads=args.threads)  # fmt: skip
     rows: dict[str, dict] = {}
     for variant in args.variants.split(","):
         extras = set(variant.split("+")[1:])
@@ -125,7 +127,7 @@ def main() -> int:
         t0 = time.perf_counter()
         for ep in episodes:
             opts = EngineOptions(
-                **engine, context=args.context, batch_cues=args.batch_cues,
+                engine, context=args.context, batch_cues=args.batch_cues,
                 glossary=str(ep["glossary"]) if "g" in extras else None,
             )  # fmt: skip
             _, _, details = evaluate_engine(

@@ -277,14 +277,16 @@ def test_ray_missing_gives_install_hint(tmp_path, source, monkeypatch):
 def test_ray_executor_runs_two_videos(tmp_path, source, encoder):
     ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'vloc[ray]'")
     from vloc.batch import BatchOptions, discover, parse_tasks, run_batch
+    from vloc.features.options import FeatureOptions
 
     src = tmp_path / "src"
     src.mkdir()
     for n in ("alpha", "beta"):
         (src / f"{n}.mp4").write_bytes((source / f"{n}.mp4").read_bytes())
         (src / f"{n}.en.srt").write_bytes((source / f"{n}.en.srt").read_bytes())
-    opts = BatchOptions(backbone="x3d_m", weights="random", seed=0, width=1 / 16, size=32,
-                        fps=8.0, clip_len=8, encoder=str(encoder))  # fmt: skip
+    features = FeatureOptions(backbone="x3d_m", weights="random", seed=0, width=1 / 16, size=32,
+                              fps=8.0, clip_len=8)  # fmt: skip
+    opts = BatchOptions(features=features, encoder=str(encoder))
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": env()["PYTHONPATH"]}})  # fmt: skip
     try:

@@ -165,3 +165,30 @@ def test_results_are_kept_by_job_position(tmp_path, monkeypatch):
     monkeypatch.setattr(ray_executor, "run_on_ray", one_short)
     with pytest.raises(VlocError, match="internal error: 1 results and 3 report entries"):
         run_batch(jobs, [TaskSpec("features")], tmp_path / "o3", executor="ray")
+
+
+def test_options_hold_each_tasks_options_and_pickle_for_ray():
+    """BatchOptions is each task's own options (the video's fields filled in per task); the Ray
+    executor pickles it, and asks for a GPU when any task runs on cuda."""
+    import pickle
+    from dataclasses import replace
+
+    from vloc.engines import EngineOptions, OpenAISettings
+    from vloc.features.options import FeatureOptions
+    from vloc.pipeline import TranslateOptions
+    from vloc.summarizer.summarize import SummarizeOptions
+
+    engine = EngineOptions(OpenAISettings(base_url="http://127.0.0.1:9/v1", model="m"), lag=2)
+    opts = BatchOptions(
+        features=FeatureOptions(backbone="x3d_m", weights="random", seed=0),
+        translate=TranslateOptions(to="", decoder=engine, memory=("ep1.en.srt",)),
+        summarize=SummarizeOptions(model="synth", strict=True),
+        encoder="enc",
+    )
+    again = pickle.loads(pickle.dumps(opts))
+    assert again == opts and again.translate.decoder.backend.model == "m"
+    assert BatchOptions().features == FeatureOptions() and BatchOptions().summarize.backbone is None
+    assert (opts.device, replace(opts, summarize=SummarizeOptions(device="cuda")).device) == (
+        "cpu",
+        "cuda",
+    )

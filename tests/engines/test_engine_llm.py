@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scripted_server import ScriptedServer, batch_of
 
-from vloc.engines import EngineError, EngineOptions, open_engine
+from vloc.engines import EngineError, EngineOptions, OpenAISettings, open_engine
 from vloc.engines.base import BatchRequest, Line
 from vloc.engines.prompts import build_messages, reply_schema
 from vloc.engines.replies import ReplyError, parse_reply
@@ -30,7 +30,7 @@ LINES = tuple(Line(n, f"Line number {n} about Rommel.") for n in range(10, 16))
 
 def engine(url: str, **kw):
     opts = EngineOptions(
-        **{"kind": "openai", "base_url": url, "model": "tiny", "max_retries": 3, **kw}
+        OpenAISettings(**{"base_url": url, "model": "tiny", "max_retries": 3, **kw})
     )
     eng = open_engine(opts)
     eng.backend._sleep = lambda s: None  # no real waiting between retries in tests
@@ -191,7 +191,7 @@ def test_key_is_sent_but_never_shown(monkeypatch):
 
 def test_unknown_model_lists_what_the_server_has():
     with ScriptedServer(models=("tiny", "other")) as srv:
-        opts = EngineOptions(kind="openai", base_url=srv.url, model="missing", max_retries=0)
+        opts = EngineOptions(OpenAISettings(base_url=srv.url, model="missing", max_retries=0))
         with pytest.raises(EngineError, match="no model 'missing'.*tiny, other"):
             open_engine(opts).translate_batch(request())
 
@@ -205,7 +205,7 @@ def test_unreachable_url_is_one_line():
 def test_options_refuse_a_key_in_place_of_its_name():
     with pytest.raises(InputError, match="name of an environment variable"):
         EngineOptions(
-            kind="openai", base_url="http://x/v1", model="m", api_key_env="sk-1 2"
+            OpenAISettings(base_url="http://x/v1", model="m", api_key_env="sk-1 2")
         ).check()
 
 
@@ -245,7 +245,7 @@ def test_runner_is_line_exact_and_concurrency_gives_the_same_output(context):
     outs = []
     with ScriptedServer() as srv:
         for lag, workers in ((1, 1), (3, 1), (3, 3)):
-            opts = EngineOptions(kind="openai", base_url=srv.url, model="tiny", batch_cues=5,
+            opts = EngineOptions(OpenAISettings(base_url=srv.url, model="tiny"), batch_cues=5,
                                  context=context, lag=lag, concurrency=workers)  # fmt: skip
             res = EngineRunner(engine(srv.url), f, opts, MemoryJournal()).run()
             outs.append(res.translations)
@@ -262,7 +262,7 @@ def test_runner_resumes_from_the_journal_and_glossary_changes_reach_only_its_bat
     f = film()
     journal = MemoryJournal()
     with ScriptedServer() as srv:
-        opts = EngineOptions(kind="openai", base_url=srv.url, model="tiny", batch_cues=5)
+        opts = EngineOptions(OpenAISettings(base_url=srv.url, model="tiny"), batch_cues=5)
         first = EngineRunner(engine(srv.url), f, opts, journal).run()
         sent = len(srv.requests)
         again = EngineRunner(engine(srv.url), f, opts, journal).run()

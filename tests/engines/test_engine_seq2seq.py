@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,7 @@ def _request(texts: list[str], *, first: int = 1, **kw) -> BatchRequest:
 
 def test_loads_by_folder_one_translation_per_cue_in_order(marian: Path) -> None:
     # a fixed budget: random weights always run to it, and a line alone must get the same one
-    engine = Seq2SeqEngine(marian, Seq2SeqSettings(beam_size=2, max_new_tokens=SHORT))
+    engine = Seq2SeqEngine(Seq2SeqSettings(marian, beam_size=2, max_new_tokens=SHORT))
     assert (engine.kind, engine.uses_context, engine.accepts_images) == ("seq2seq", False, False)
     assert engine.family == "marian" and engine.name == str(marian)
     texts = [EN[0], EN[1], "   ", EN[2], ""]
@@ -77,14 +78,14 @@ def test_loads_by_folder_one_translation_per_cue_in_order(marian: Path) -> None:
 
 
 def test_only_empty_cues_make_no_call(marian: Path) -> None:
-    engine = Seq2SeqEngine(marian)
+    engine = Seq2SeqEngine(Seq2SeqSettings(marian))
     result = engine.translate_batch(_request(["", "  "]))
     assert result.translations == {1: "", 2: ""} and result.usage.requests == 0
 
 
 def test_large_request_takes_several_calls(marian: Path) -> None:
     engine = Seq2SeqEngine(
-        marian, Seq2SeqSettings(beam_size=1, max_batch_lines=2, max_new_tokens=SHORT)
+        Seq2SeqSettings(marian, beam_size=1, max_batch_lines=2, max_new_tokens=SHORT)
     )
     result = engine.translate_batch(_request(list(EN[:5])))
     assert list(result.translations) == [1, 2, 3, 4, 5] and result.usage.requests == 3
@@ -92,8 +93,8 @@ def test_large_request_takes_several_calls(marian: Path) -> None:
 
 def test_long_line_is_cut_with_a_warning(marian: Path) -> None:
     said: list[str] = []
-    settings = Seq2SeqSettings(max_new_tokens=SHORT, max_source_tokens=5)
-    engine = Seq2SeqEngine(marian, settings, warn=said.append)
+    settings = Seq2SeqSettings(marian, max_new_tokens=SHORT, max_source_tokens=5)
+    engine = Seq2SeqEngine(settings, warn=said.append)
     short = "sun"
     assert (
         len(engine.tokenizer(short)["input_ids"]) <= 5 < len(engine.tokenizer(EN[0])["input_ids"])
@@ -104,18 +105,24 @@ def test_long_line_is_cut_with_a_warning(marian: Path) -> None:
     assert len(said) == 1 and "line 7 has" in said[0] and "only its first 5 are" in said[0]
 
 
-def test_from_options(marian: Path) -> None:
-    from vloc.engines.options import EngineOptions
+def test_engine_options_pass_their_settings_through(marian: Path) -> None:
+    from vloc.engines import EngineOptions, open_engine
 
-    options = EngineOptions(kind="seq2seq", model=str(marian), beam_size=3)
-    engine = Seq2SeqEngine.from_options(options)
-    assert engine.settings.beam_size == 3 and engine.settings.device == "cpu"
-    assert engine.name == str(marian)
+    options = EngineOptions(Seq2SeqSettings(model=str(marian), beam_size=3), batch_cues=7)
+    engine = open_engine(options)
+    assert engine.settings == replace(options.backend, device="cpu")
+    assert engine.settings.beam_size == 3 and engine.name == str(marian)
+    # the journal identity: the decoding settings and the files, never the model's name or
+    # where it lies, the device, the threads or whether it may be downloaded
+    same = Seq2SeqSettings(model=shutil.copytree(marian, marian.parent / "elsewhere"),
+                           beam_size=3, threads=1, download=True)  # fmt: skip
+    assert Seq2SeqEngine(same).identity == engine.identity
+    assert Seq2SeqEngine(replace(same, beam_size=2)).identity != engine.identity
 
 
 def test_beam_1_and_beam_4_both_run_with_different_identities(marian: Path) -> None:
-    greedy = Seq2SeqEngine(marian, Seq2SeqSettings(beam_size=1, max_new_tokens=SHORT))
-    beam = Seq2SeqEngine(marian, Seq2SeqSettings(beam_size=4, max_new_tokens=SHORT))
+    greedy = Seq2SeqEngine(Seq2SeqSettings(marian, beam_size=1, max_new_tokens=SHORT))
+    beam = Seq2SeqEngine(Seq2SeqSettings(marian, beam_size=4, max_new_tokens=SHORT))
     req = _request(list(EN[:3]))
     a, b = greedy.translate_batch(req), beam.translate_batch(req)
     assert list(a.translations) == list(b.translations) == [1, 2, 3]
@@ -124,17 +131,19 @@ def test_beam_1_and_beam_4_both_run_with_different_identities(marian: Path) -> N
 
 
 def test_identity_follows_content_not_location(marian: Path, tmp_path: Path) -> None:
-    base = Seq2SeqEngine(marian).identity
+    base = Seq2SeqEngine(Seq2SeqSettings(marian)).identity
     assert len(base) == 64
     copy = shutil.copytree(marian, tmp_path / "copy")
-    assert Seq2SeqEngine(copy).identity == base  # same files elsewhere: same identity
+    assert (
+        Seq2SeqEngine(Seq2SeqSettings(copy)).identity == base
+    )  # same files elsewhere: same identity
     other = shutil.copytree(marian, tmp_path / "reweighted")
     save_tiny_marian_weights(other, seed=1)  # same config and tokenizer, other weights
-    assert Seq2SeqEngine(other).identity != base
+    assert Seq2SeqEngine(Seq2SeqSettings(other)).identity != base
     cfg = json.loads((copy / "generation_config.json").read_text())
     cfg["length_penalty"] = 0.5  # a decoding default in the model folder
     (copy / "generation_config.json").write_text(json.dumps(cfg))
-    assert Seq2SeqEngine(copy).identity != base
+    assert Seq2SeqEngine(Seq2SeqSettings(copy)).identity != base
 
 
 def test_uncached_hub_name_is_one_line_naming_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,7 +152,7 @@ def test_uncached_hub_name_is_one_line_naming_the_cache(monkeypatch: pytest.Monk
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     t0 = time.perf_counter()
     with pytest.raises(WeightsError) as e:
-        Seq2SeqEngine("Helsinki-NLP/opus-mt-en-zh")
+        Seq2SeqEngine(Seq2SeqSettings("Helsinki-NLP/opus-mt-en-zh"))
     assert time.perf_counter() - t0 < 10
     msg = str(e.value)
     assert "\n" not in msg
@@ -154,7 +163,7 @@ def test_uncached_hub_name_is_one_line_naming_the_cache(monkeypatch: pytest.Monk
 def test_allowed_download_still_respects_offline_variable() -> None:
     # conftest sets HF_HUB_OFFLINE=1: allow_download must not override it
     with pytest.raises(WeightsError, match="HF_HUB_OFFLINE is set"):
-        Seq2SeqEngine("Helsinki-NLP/opus-mt-en-zh", allow_download=True)
+        Seq2SeqEngine(Seq2SeqSettings("Helsinki-NLP/opus-mt-en-zh", download=True))
 
 
 def test_hub_name_loads_from_the_cache(marian: Path) -> None:
@@ -165,13 +174,18 @@ def test_hub_name_loads_from_the_cache(marian: Path) -> None:
     shutil.copytree(marian, repo / "snapshots" / commit)
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text(commit)
-    engine = Seq2SeqEngine("Helsinki-NLP/opus-mt-en-zh", QUICK)
+    engine = Seq2SeqEngine(replace(QUICK, model="Helsinki-NLP/opus-mt-en-zh"))
     assert engine.folder == repo / "snapshots" / commit
-    assert engine.identity == Seq2SeqEngine(marian, QUICK).identity  # by name or by folder
+    assert (
+        engine.identity == Seq2SeqEngine(replace(QUICK, model=marian)).identity
+    )  # by name or by folder
     assert engine.translate_batch(_request([EN[0]])).translations[1]
     # a plain folder under the cache works too
     shutil.copytree(marian, cache / "local-org" / "tiny-mt")
-    assert Seq2SeqEngine("local-org/tiny-mt").folder == cache / "local-org" / "tiny-mt"
+    assert (
+        Seq2SeqEngine(Seq2SeqSettings("local-org/tiny-mt")).folder
+        == cache / "local-org" / "tiny-mt"
+    )
 
 
 def test_not_a_translation_model_is_refused(tmp_path: Path) -> None:
@@ -181,42 +195,42 @@ def test_not_a_translation_model_is_refused(tmp_path: Path) -> None:
     with pytest.raises(
         InputError, match="sentence-transformers encoder, not a translation model"
     ) as e:
-        Seq2SeqEngine(st)
+        Seq2SeqEngine(Seq2SeqSettings(st))
     assert str(st) in str(e.value) and "\n" not in str(e.value)
     with pytest.raises(InputError, match="not a sequence-to-sequence model .model_type 'bert'"):
-        Seq2SeqEngine(tmp_path / "st" / "hf")  # the bare BERT inside it
+        Seq2SeqEngine(Seq2SeqSettings(tmp_path / "st" / "hf"))  # the bare BERT inside it
     with pytest.raises(InputError, match="no config.json"):
-        Seq2SeqEngine(tmp_path)
+        Seq2SeqEngine(Seq2SeqSettings(tmp_path))
     with pytest.raises(InputError, match="model folder not found"):
-        Seq2SeqEngine(tmp_path / "missing")
+        Seq2SeqEngine(Seq2SeqSettings(tmp_path / "missing"))
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF")
     with pytest.raises(InputError, match="--engine gguf"):
-        Seq2SeqEngine(gguf)
+        Seq2SeqEngine(Seq2SeqSettings(gguf))
 
 
 def test_folder_without_weights_is_refused(marian: Path, tmp_path: Path) -> None:
     folder = shutil.copytree(marian, tmp_path / "noweights")
     (folder / "model.safetensors").unlink()
     with pytest.raises(InputError, match="no weights in the model folder"):
-        Seq2SeqEngine(folder)
+        Seq2SeqEngine(Seq2SeqSettings(folder))
 
 
 def test_devices(marian: Path) -> None:
     import torch
 
     with pytest.raises(InputError, match="--device 'gpu'; valid: cpu, cuda, cuda:N"):
-        Seq2SeqEngine(marian, Seq2SeqSettings(device="gpu"))
+        Seq2SeqEngine(Seq2SeqSettings(marian, device="gpu"))
     if torch.cuda.is_available():
-        engine = Seq2SeqEngine(marian, Seq2SeqSettings(device="cuda"))
+        engine = Seq2SeqEngine(Seq2SeqSettings(marian, device="cuda"))
         assert engine.translate_batch(_request([EN[0]])).translations[1]
     else:
         with pytest.raises(EngineError, match="sees no CUDA device; use --device cpu"):
-            Seq2SeqEngine(marian, Seq2SeqSettings(device="cuda"))
+            Seq2SeqEngine(Seq2SeqSettings(marian, device="cuda"))
 
 
 def test_marian_pair_is_checked(marian: Path) -> None:
-    engine = Seq2SeqEngine(marian)
+    engine = Seq2SeqEngine(Seq2SeqSettings(marian))
     with pytest.raises(
         EngineError, match=r"translates eng to zho, but the target language is 'fr'"
     ):
@@ -234,7 +248,7 @@ def test_glossary_masking_round_trip() -> None:
 
 
 def test_glossary_reaches_the_model_masked(marian: Path) -> None:
-    engine = Seq2SeqEngine(marian, QUICK)
+    engine = Seq2SeqEngine(replace(QUICK, model=marian))
     texts = [EN[4], EN[5], EN[0]]
     plain = engine.translate_batch(_request(texts))
     masked = engine.translate_batch(_request(texts, glossary=GLOSSARY))
@@ -250,7 +264,7 @@ def test_nllb_language_codes_and_licence_warning(tmp_path: Path) -> None:
     folder = build_tiny_nllb(tmp_path / "nllb")
     said: list[str] = []
     engine = Seq2SeqEngine(
-        folder, Seq2SeqSettings(beam_size=2, max_new_tokens=SHORT), warn=said.append
+        Seq2SeqSettings(folder, beam_size=2, max_new_tokens=SHORT), warn=said.append
     )
     assert engine.family == "nllb"
     assert len(said) == 1 and "CC-BY-NC-4.0" in said[0] and "commercial" in said[0]
@@ -279,20 +293,20 @@ def test_non_commercial_licence_in_the_model_card_is_said(marian: Path, tmp_path
         "---\nlanguage: [en, zh]\nlicense: cc-by-nc-sa-4.0\n---\n# x\n"
     )
     said: list[str] = []
-    Seq2SeqEngine(folder, QUICK, warn=said.append)
+    Seq2SeqEngine(replace(QUICK, model=folder), warn=said.append)
     assert said == [
         f"{folder}: these weights are licensed cc-by-nc-sa-4.0, which forbids commercial use"
     ]
     (folder / "README.md").write_text("---\nlicense: cc-by-4.0\n---\n")
     said.clear()
-    Seq2SeqEngine(folder, QUICK, warn=said.append)
+    Seq2SeqEngine(replace(QUICK, model=folder), warn=said.append)
     assert said == []
 
 
 def test_m2m100_language_codes(tmp_path: Path) -> None:
     folder = build_tiny_m2m100(tmp_path / "m2m")
     said: list[str] = []
-    engine = Seq2SeqEngine(folder, QUICK, warn=said.append)
+    engine = Seq2SeqEngine(replace(QUICK, model=folder), warn=said.append)
     assert engine.family == "m2m100" and said == []
     assert engine.languages("en", "zh-Hans") == ("en", "zh")
     with pytest.raises(EngineError, match="M2M100 has no language 'xx'"):

@@ -180,7 +180,7 @@ def test_batch_translates_every_video_with_an_engine(film, tmp_path):
 
 
 def test_summarize_with_an_engine_map_reduce_and_reask(film, tmp_path):
-    from vloc.engines import EngineOptions
+    from vloc.engines import EngineOptions, OpenAISettings
     from vloc.engines.summarize import chunk_transcript, summarize_with_engine
 
     assert chunk_transcript(["aaaa", "bbbb", "", "cccc"], 9) == ["aaaa bbbb", "cccc"]
@@ -190,7 +190,7 @@ def test_summarize_with_an_engine_map_reduce_and_reask(film, tmp_path):
     )
     script = ['{"summary": "An English summary."}', *([lambda body: summary] * 10)]
     with ScriptedServer(script) as srv:
-        opts = EngineOptions(kind="openai", base_url=srv.url, model="tiny")
+        opts = EngineOptions(OpenAISettings(base_url=srv.url, model="tiny"))
         out = summarize_with_engine(video, subs, to="zh", options=opts, chunk_chars=120)
         maps = [
             r
@@ -303,10 +303,10 @@ def test_eval_draft_pass_seeds_each_film_and_subtitle_punctuation(tmp_path):
         sent = len(srv.requests)
         again = _run([*argv, "--base-url", srv.url])["models"]
         assert len(srv.requests) == sent  # drafts and batches both reused
+        from vloc.engines import EngineOptions, OpenAISettings
         from vloc.engines.evaluate import evaluate_engine
-        from vloc.engines.options import EngineOptions
 
-        opts = EngineOptions(kind="openai", base_url=srv.url, model="tiny", batch_cues=4,
+        opts = EngineOptions(OpenAISettings(base_url=srv.url, model="tiny"), batch_cues=4,
                              context="none")  # fmt: skip
         _, _, styled = evaluate_engine(opts, manifest, journal_dir=tmp_path / "k")
         _, _, kept = evaluate_engine(

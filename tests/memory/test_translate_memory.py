@@ -168,13 +168,13 @@ def test_own_model_reuses_memory_matches_and_decodes_the_rest(tmp_path):
 def test_eval_translate_with_memory_scores_the_memory_translation(tmp_path):
     """``vloc eval translate --memory``: each film's matched lines are scored as the memory
     translated them and never sent; the memory's counts are in the row."""
+    from vloc.engines import EngineOptions, OpenAISettings
     from vloc.engines.evaluate import evaluate_engine
-    from vloc.engines.options import EngineOptions
 
     manifest = write_test_manifest(tmp_path / "m.jsonl", CUES)  # two films of CUES, 参考0 ...
     mem, _ = write_pair(tmp_path / "series", "ep1", EPISODE_1)
     with ScriptedServer() as srv:
-        opts = EngineOptions(kind="openai", base_url=srv.url, model="tiny", batch_cues=3)
+        opts = EngineOptions(OpenAISettings(base_url=srv.url, model="tiny"), batch_cues=3)
         name, _, details = evaluate_engine(
             opts, manifest, journal_dir=tmp_path / "j", memory=[str(mem)]
         )

@@ -391,7 +391,7 @@ def test_engine_runs_log_what_each_prompt_showed(tmp_path: Path) -> None:
     import numpy as np
     from scripted_server import ScriptedServer
 
-    from vloc.engines import EngineOptions, open_engine
+    from vloc.engines import EngineOptions, OpenAISettings, open_engine
     from vloc.engines.runner import EngineRunner, FilmText
     from vloc.glossary.file import GlossaryTerm
 
@@ -411,7 +411,7 @@ def test_engine_runs_log_what_each_prompt_showed(tmp_path: Path) -> None:
     log = tmp_path / "film.en.srt.zh.0123.context.jsonl"
     journal = Journal()
     with ScriptedServer() as srv:
-        opts = EngineOptions(kind="openai", base_url=srv.url, model="tiny", batch_cues=5)
+        opts = EngineOptions(OpenAISettings(base_url=srv.url, model="tiny"), batch_cues=5)
         eng = open_engine(opts)
         EngineRunner(eng, film, opts, journal, context_log=log).run()
         records = read_context(log)

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from vloc.cli._ui import UI, SafeConsole
 from vloc.cli.app import app
-from vloc.engines import EngineOptions, open_engine
+from vloc.engines import EngineOptions, OpenAISettings, open_engine
 from vloc.engines.base import BatchRequest, Line
 from vloc.errors import SubtitleError
 from vloc.index import build_index
@@ -130,7 +130,7 @@ def test_line_breaking_a_runaway_reply_is_quick() -> None:
 
 
 def _engine(url: str, warnings: list[str]):
-    opts = EngineOptions(kind="openai", base_url=url, model="tiny", max_retries=1)
+    opts = EngineOptions(OpenAISettings(base_url=url, model="tiny", max_retries=1))
     eng = open_engine(opts)
     eng.backend._sleep = lambda s: None
     eng._warn = warnings.append

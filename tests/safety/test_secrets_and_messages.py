@@ -22,7 +22,7 @@ from tiny_films import make_video
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
-from vloc.engines import EngineError, EngineOptions, open_engine
+from vloc.engines import EngineError, EngineOptions, OpenAISettings, open_engine
 from vloc.engines.openai_api import check_base_url
 from vloc.errors import InputError, VlocError
 from vloc.redact import redact, redact_known, register_secret
@@ -100,7 +100,7 @@ def test_a_key_under_another_name_is_hidden_by_its_shape(monkeypatch):
     other = "sk-other0secret0never0read0by0vloc"
     with _refusing_server(monkeypatch, f"forbidden upstream key {other}", times=1) as srv:
         eng = open_engine(
-            EngineOptions(kind="openai", base_url=srv.url, model="tiny", max_retries=0)
+            EngineOptions(OpenAISettings(base_url=srv.url, model="tiny", max_retries=0))
         )
         from vloc.engines.base import BatchRequest, Line
 

@@ -12,7 +12,7 @@ from tiny_films import make_video
 from typer.testing import CliRunner
 
 from vloc.cli.app import app
-from vloc.engines import EngineOptions, open_engine
+from vloc.engines import EngineOptions, OpenAISettings, open_engine
 from vloc.engines.base import BatchRequest, Line
 from vloc.engines.prompts import user_prompt
 from vloc.style.budget import cue_budget
@@ -41,7 +41,7 @@ def always_long(body) -> str:
 
 
 def engine(url: str, warnings: list[str]):
-    eng = open_engine(EngineOptions(kind="openai", base_url=url, model="tiny", max_retries=1))
+    eng = open_engine(EngineOptions(OpenAISettings(base_url=url, model="tiny", max_retries=1)))
     eng._warn = warnings.append
     return eng
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vloc.errors import InputError
-
-if TYPE_CHECKING:
-    from vloc.engines.options import EngineOptions
-
+from vloc.features.options import FeatureOptions
+from vloc.pipeline.options import TranslateOptions
+from vloc.summarizer.summarize import SummarizeOptions
 
 KNOWN_TASKS = ("features", "index", "translate", "summarize")
 TASKS_WITH_LANGUAGE = ("translate", "summarize")
@@ -79,32 +77,29 @@ def parse_tasks(spec: str) -> list[TaskSpec]:
     return tasks
 
 
+def _translate_template() -> TranslateOptions:
+    return TranslateOptions(to="")  # `to` comes from the task (translate:<to>)
+
+
 @dataclass(frozen=True)
 class BatchOptions:
-    """Settings passed to every task of every video (the per-command options of ``vloc``)."""
+    """The options every task of every video gets: each task's own options (those of the
+    ``vloc`` command behind it), with what is per video — the target language, the output file,
+    the workspace — filled in by the task (``dataclasses.replace``)."""
 
-    backbone: str | None = None  # feature backbone; None: i3d_r50 for the features task, the
-    # model's recorded extractor for translate/summarize
-    weights: str | None = None  # backbone weights: registry name, local file, or "random"
-    seed: int | None = None  # seed for --weights random
-    encoder: str | None = None  # sentence encoder for the index (None: the embedded default)
-    device: str = "cpu"  # "cpu" or "cuda"
-    model: str | None = None  # translation / summarization model name or path
-    weights_dir: str | None = None  # cache of published backbone checkpoints (None: default)
-    fps: float | None = None  # feature decode rate, frames/s (None: the backbone's)
-    size: int | None = None  # feature crop side in px (None: the backbone's)
-    clip_len: int = 16  # frames per feature clip
-    encoding: str | None = None  # subtitle encoding override (None: detect)
-    width: float = 1.0  # backbone width multiplier (1.0 = the real model; tests use less)
-    compile: bool = False  # torch.compile the backbone of the features task (the same as
-    # backbone_path="compile" there; the translate task follows backbone_path only)
-    backbone_path: str = "auto"  # features and translate tasks: how the video backbone runs,
-    # "auto" | "eager" | "jit" | "compile" (vloc.features.execution)
-    strict: bool = False  # translate/summarize fail when the model does not know the text
-    allow_truncated: bool = False  # features of a truncated video: go on with what decodes
-    engine: EngineOptions | None = None  # translate task: openai | gguf | seq2seq and context
-    style: str | None = None  # translate task: a style profile (vloc translate --style)
-    memory: tuple[str, ...] = ()  # translate task: translation memory files (--memory)
+    features: FeatureOptions = field(default_factory=FeatureOptions)  # the features task
+    translate: TranslateOptions = field(default_factory=_translate_template)  # translate:<to>
+    # tasks: the decoder (OwnModel or EngineOptions), encoding, device, style, memory
+    summarize: SummarizeOptions = field(default_factory=SummarizeOptions)  # summarize:<to>
+    # tasks: the model, its feature extractor (None: the model's recorded one), device, ...
+    encoder: str | None = None  # index task: the sentence encoder (None: the embedded default);
+    # it reads the subtitles with the features' encoding
+
+    @property
+    def device(self) -> str:
+        """ "cuda" when any task runs there (the Ray executor then gives each video a GPU)."""
+        devices = (self.features.device, self.translate.device, self.summarize.device)
+        return "cuda" if "cuda" in devices else "cpu"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ each a call of the library function behind its ``vloc`` command.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from vloc.batch.jobs import BatchOptions, TaskDone, TaskFn, TaskSpec, VideoJob
@@ -34,25 +35,9 @@ def _need_subs(job: VideoJob, task: TaskSpec) -> Path:
 
 
 def _task_features(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
-    from vloc.backbones import DEFAULT_BACKBONE
-    from vloc.features import FeatureOptions, extract_features
+    from vloc.features import extract_features
 
-    fo = FeatureOptions(
-        backbone=opts.backbone or DEFAULT_BACKBONE,
-        weights=opts.weights,
-        seed=opts.seed,
-        weights_dir=opts.weights_dir,
-        fps=opts.fps,
-        clip_len=opts.clip_len,
-        size=opts.size,
-        device=opts.device,
-        encoding=opts.encoding,
-        width=opts.width,
-        compile=opts.compile,
-        backbone_path=opts.backbone_path,
-        allow_truncated=opts.allow_truncated,
-    )
-    res = extract_features(job.video, subs=job.subs, options=fo, workdir=job_dir)
+    res = extract_features(job.video, subs=job.subs, options=opts.features, workdir=job_dir)
     files: list[Path] = []
     for path in res.outputs.values():
         files.append(Path(path))
@@ -67,64 +52,34 @@ def _task_index(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions
 
     subs = _need_subs(job, task)
     res = build_index(
-        job.video, subs, encoder=opts.encoder, encoding=opts.encoding, workdir=job_dir
+        job.video, subs, encoder=opts.encoder, encoding=opts.features.encoding, workdir=job_dir
     )
     return TaskDone(sorted(p for p in Path(res.folder).iterdir() if p.is_file()), res.cached)
 
 
 def _task_translate(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
-    from vloc.pipeline import OwnModel, TranslateOptions, translate_subtitles
+    from vloc.pipeline import translate_subtitles
 
     subs = _need_subs(job, task)
     assert task.arg, "parse_tasks guarantees translate:<lang>"
     out = planned_output(job, task, job_dir)
     assert out is not None
     existed = out.is_file()
-    res = translate_subtitles(
-        job.video,
-        subs,
-        TranslateOptions(
-            to=task.arg,
-            decoder=opts.engine
-            or OwnModel(
-                model=opts.model,
-                strict=opts.strict,
-                allow_truncated=opts.allow_truncated,
-                backbone_path=opts.backbone_path,
-            ),
-            output=out,
-            encoding=opts.encoding,
-            workdir=job_dir,
-            device=opts.device,
-            style=opts.style,
-            memory=opts.memory,
-        ),
-    )
+    options = replace(opts.translate, to=task.arg, output=out, workdir=job_dir)
+    res = translate_subtitles(job.video, subs, options)
     # complete before this run: every cue came from the journal and the file was there
     return TaskDone([Path(res.output)], existed and res.translated == 0, tuple(res.warnings))
 
 
 def _task_summarize(job: VideoJob, task: TaskSpec, job_dir: Path, opts: BatchOptions) -> TaskDone:
-    from vloc.summarizer.summarize import SummarizeOptions, summarize
+    from vloc.summarizer.summarize import summarize
 
     subs = _need_subs(job, task)
     assert task.arg, "parse_tasks guarantees summarize:<lang>"
     out = planned_output(job, task, job_dir)
     assert out is not None
-    so = SummarizeOptions(
-        to=task.arg,
-        model=opts.model,
-        output=out,
-        workdir=job_dir,
-        device=opts.device,
-        backbone=opts.backbone,
-        weights=opts.weights,
-        weights_dir=opts.weights_dir,
-        encoding=opts.encoding,
-        strict=opts.strict,
-        allow_truncated=opts.allow_truncated,
-    )
-    res = summarize(job.video, subs, so)
+    options = replace(opts.summarize, to=task.arg, output=out, workdir=job_dir)
+    res = summarize(job.video, subs, options)
     return TaskDone([Path(res.output)], warnings=tuple(res.warnings))
 
 

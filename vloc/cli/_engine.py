@@ -5,7 +5,7 @@ Each command names the engine flags it takes with :func:`flags` (``--engine`` an
 below, declared where the command's ``engine_flags: dict[str, Any] = E.HERE`` parameter stands;
 the command receives their values as that one dict), then calls :func:`from_params` with them;
 flags left out fall back to ``$VLOC_HOME/engines.toml``, then to the defaults of
-:class:`vloc.engines.options.EngineOptions`.
+:class:`vloc.engines.options.EngineOptions` and its backend's settings class.
 """
 
 from __future__ import annotations
@@ -131,8 +131,9 @@ def flags(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return decorate
 
 
-# what :func:`engine_options` sets: flag name → field of EngineOptions (``source_lang`` is the
-# subtitles' language, not the engine's; ``beam`` is the command's own)
+# what :func:`engine_options` sets: flag name → field of EngineOptions or of its backend's
+# settings, e.g. OpenAISettings (``source_lang`` is the subtitles' language, not the engine's;
+# ``beam`` is the command's own)
 FIELDS = {
     "model": "model",
     **{name: name for name in OPTIONS if name not in ("engine", "source_lang")},

@@ -49,9 +49,7 @@ def batch(
     encoder: str | None = typer.Option(
         None, "--encoder", help="Sentence encoder name or folder for the index."
     ),
-    model: str | None = typer.Option(
-        None, "--model", help="Translation / summarization model name or folder."
-    ),
+    model: str | None = C.model_option("Translation / summarization model name or folder."),
     encoding: str | None = C.ENCODING_OPTION,
     device: str = DEVICE_OPTION,
     compile: bool = typer.Option(
@@ -62,23 +60,9 @@ def batch(
     ),
     backbone_path: str = C.BACKBONE_PATH_OPTION,
     allow_truncated: bool = C.ALLOW_TRUNCATED_OPTION,
-    strict: bool = typer.Option(
-        False,
-        "--strict",
-        help="A translate/summarize task fails when its model does not know the subtitles' "
-        "words (coverage check) instead of warning.",
-    ),
-    style: str | None = typer.Option(
-        None,
-        "--style",
-        help="translate tasks: a style profile (default | streaming | .toml), as translate "
-        "--style (budgets in LLM prompts, counts of cues over budget).",
-    ),
-    memory: list[Path] = typer.Option(
-        [],
-        "--memory",
-        help="translate tasks: translation memory (repeatable), as vloc translate --memory.",
-    ),
+    strict: bool = C.strict_option("the subtitles'"),
+    style: str | None = C.style_option("translate tasks"),
+    memory: list[Path] = C.memory_option("translate tasks"),
     engine_flags: dict[str, Any] = E.HERE,
     json_output: bool = JSON_OPTION,
     *,
@@ -88,6 +72,7 @@ def batch(
 
     translate:LANG tasks use --engine (default vloc's own model; engine settings may come from
     $VLOC_HOME/engines.toml); --model then names the engine's model."""
+    from vloc.backbones import DEFAULT_BACKBONE
     from vloc.batch import (
         BatchOptions,
         JobResult,
@@ -97,6 +82,9 @@ def batch(
         run_batch,
     )
     from vloc.errors import InputError
+    from vloc.features.options import FeatureOptions
+    from vloc.pipeline import TranslateOptions
+    from vloc.summarizer.summarize import SummarizeOptions
 
     if executor not in ("local", "ray"):
         raise InputError(f"unknown --executor {executor!r}: use local or ray")
@@ -116,30 +104,51 @@ def batch(
         from vloc.ray_executor import require_ray
 
         require_ray()
-    kind = E.chosen(engine_flags)
-    engine_opts = E.from_params(engine_flags, engine=kind, model=model) if kind != "vloc" else None
-    jobs = discover(source, reserved_names(out, report))  # no video named like the report
-    _prepare_out(out)
-    options = BatchOptions(
-        backbone=backbone,
-        weights=weights,
-        seed=seed,
-        encoder=encoder,
-        device=device,
+    decoder = E.decoder(
+        engine_flags,
         model=model,
-        weights_dir=str(weights_dir) if weights_dir is not None else None,
-        fps=fps,
-        size=size,
-        clip_len=clip_len,
-        encoding=encoding,
-        width=width,
-        compile=compile,
-        backbone_path=backbone_path,
         strict=strict,
         allow_truncated=allow_truncated,
-        engine=engine_opts,
-        style=style,
-        memory=tuple(str(p) for p in memory),
+        backbone_path=backbone_path,
+    )
+    jobs = discover(source, reserved_names(out, report))  # no video named like the report
+    _prepare_out(out)
+    weights_folder = str(weights_dir) if weights_dir is not None else None
+    options = BatchOptions(
+        features=FeatureOptions(
+            backbone=backbone or DEFAULT_BACKBONE,
+            weights=weights,
+            seed=seed,
+            weights_dir=weights_folder,
+            fps=fps,
+            clip_len=clip_len,
+            size=size,
+            device=device,
+            encoding=encoding,
+            width=width,
+            compile=compile,
+            backbone_path=backbone_path,
+            allow_truncated=allow_truncated,
+        ),
+        translate=TranslateOptions(
+            to="",  # each task's
+            decoder=decoder,
+            encoding=encoding,
+            device=device,
+            style=style,
+            memory=tuple(str(p) for p in memory),
+        ),
+        summarize=SummarizeOptions(
+            model=model,
+            device=device,
+            backbone=backbone,  # None: the summarizer's recorded extractor
+            weights=weights,
+            weights_dir=weights_folder,
+            encoding=encoding,
+            strict=strict,
+            allow_truncated=allow_truncated,
+        ),
+        encoder=encoder,
     )
     ui.info(f"{len(jobs)} videos, tasks {','.join(map(str, task_list))} → {out}")
 

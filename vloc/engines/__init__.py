@@ -15,6 +15,7 @@ engine runs under the same batch loop with the film-wide context, journal and re
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from vloc.engines.base import (
@@ -25,7 +26,10 @@ from vloc.engines.base import (
     Line,
     Usage,
 )
+from vloc.engines.gguf import GGUFSettings
+from vloc.engines.openai_api import OpenAISettings
 from vloc.engines.options import CONTEXTS, ENGINES, EngineOptions, resolve
+from vloc.engines.seq2seq import Seq2SeqSettings
 from vloc.fileio import file_fingerprint, stable_hash
 
 WarnFn = Callable[[str], None]
@@ -34,27 +38,20 @@ WarnFn = Callable[[str], None]
 def open_engine(
     options: EngineOptions, *, device: str = "cpu", warn: WarnFn | None = None
 ) -> Engine:
-    """The engine ``options`` name, ready to translate."""
+    """The engine ``options`` name, ready to translate: its backend's settings are passed to
+    it as they are (``device`` is the run's, for the seq2seq engine)."""
     from vloc.engines.prompts import template_hash
 
     options.check()
-    if options.kind == "openai":
+    settings = options.backend
+    if isinstance(settings, OpenAISettings):
         from vloc.engines.llm import LLMEngine
-        from vloc.engines.openai_api import EndpointSettings, OpenAIBackend
+        from vloc.engines.openai_api import OpenAIBackend
 
-        settings = EndpointSettings(
-            base_url=str(options.base_url),
-            model=str(options.model),
-            api_key_env=options.api_key_env,
-            timeout_s=options.timeout_s,
-            max_retries=options.max_retries,
-            seed=options.seed,
-            images=options.images,
-        )
         identity = stable_hash(
             {
                 "kind": "openai",
-                "url": settings.base_url.rstrip("/"),
+                "url": str(settings.base_url).rstrip("/"),
                 "model": settings.model,
                 "prompt": template_hash(),
                 "decoding": [settings.temperature, settings.seed, settings.repeat_penalty],
@@ -63,22 +60,17 @@ def open_engine(
         )
         return LLMEngine(
             "openai",
-            settings.model,
+            str(settings.model),
             identity,
             OpenAIBackend(settings),
             image_urls=_image_urls,
             warn=warn,
         )
-    if options.kind == "gguf":
-        from pathlib import Path
-
-        from vloc.engines.gguf import GGUFSettings, LlamaCppBackend, check_model_file
+    if isinstance(settings, GGUFSettings):
+        from vloc.engines.gguf import LlamaCppBackend, check_model_file
         from vloc.engines.llm import LLMEngine
 
-        path = check_model_file(str(options.model))
-        settings = GGUFSettings(
-            path=path, n_ctx=options.n_ctx, threads=options.threads, seed=options.seed
-        )
+        path = check_model_file(settings.path)
         identity = stable_hash(
             {
                 "kind": "gguf",
@@ -88,13 +80,11 @@ def open_engine(
                 "n_ctx": settings.n_ctx,
             }
         )
-        return LLMEngine("gguf", Path(path).name, identity, LlamaCppBackend(settings), warn=warn)
-    if options.kind == "seq2seq":
+        return LLMEngine("gguf", path.name, identity, LlamaCppBackend(settings), warn=warn)
+    if isinstance(settings, Seq2SeqSettings):
         from vloc.engines.seq2seq import Seq2SeqEngine
 
-        return Seq2SeqEngine.from_options(
-            options, device=device, allow_download=options.download, warn=warn
-        )
+        return Seq2SeqEngine(dataclasses.replace(settings, device=device), warn=warn)
     raise EngineError(f"engine {options.kind!r} is not opened through vloc.engines")
 
 
@@ -112,7 +102,10 @@ __all__ = [
     "Engine",
     "EngineError",
     "EngineOptions",
+    "GGUFSettings",
     "Line",
+    "OpenAISettings",
+    "Seq2SeqSettings",
     "Usage",
     "open_engine",
     "resolve",

@@ -302,8 +302,6 @@ def evaluate_engines(
     (server model ids, .gguf files or seq2seq models), all with ``options``' context;
     ``settings`` are :func:`evaluate_engine`'s (test_films, journal_dir, device, limit, draft,
     style, memory, progress)."""
-    import dataclasses
-
     from vloc.translator.data import read_manifest
     from vloc.translator.evaluate import EvalResult
 
@@ -312,7 +310,7 @@ def evaluate_engines(
     result = EvalResult(split=split, lang=lang, rows={})
     for m in models or [options.model or ""]:
         name, scores, details = evaluate_engine(
-            dataclasses.replace(options, model=m or options.model),
+            options.with_model(m or None),
             data,
             split=split,
             **settings,

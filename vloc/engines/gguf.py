@@ -18,7 +18,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from vloc.engines.base import EngineError, Usage
 from vloc.errors import InputError
@@ -32,14 +32,28 @@ INSTALL_HINT = (
 
 @dataclass(frozen=True)
 class GGUFSettings:
-    """How to run the local model."""
+    """How to run the local model (``--engine gguf``; the ``[gguf]`` table of engines.toml)."""
 
-    path: Path  # the .gguf file
+    kind: ClassVar[str] = "gguf"
+    temperature: ClassVar[float] = 0.0  # greedy
+    repeat_penalty: ClassVar[float] = 1.1
+
+    model: str | None = None  # the .gguf file; required to open the model
     n_ctx: int = DEFAULT_CONTEXT  # context window in tokens
     threads: int | None = None  # CPU threads (None: all cores)
     seed: int = 0
-    temperature: float = 0.0
-    repeat_penalty: float = 1.1
+
+    @property
+    def path(self) -> Path:
+        """The .gguf file (``~`` expanded)."""
+        return Path(self.model or "").expanduser()
+
+    def check(self) -> None:
+        """Refuse a value that cannot work (one line naming its flag)."""
+        if self.n_ctx < 1:
+            raise InputError("--n-ctx must be at least 1")
+        if self.threads is not None and self.threads < 1:
+            raise InputError("--threads must be at least 1")
 
 
 def check_model_file(path: str | Path) -> Path:

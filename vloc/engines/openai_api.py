@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from vloc.engines.base import EngineError, Usage
 from vloc.errors import InputError
@@ -30,6 +31,7 @@ from vloc.redact import redact, register_env
 RETRY_STATUS = (408, 409, 425, 429, 500, 502, 503, 504)
 BACKOFF_BASE_S = 1.0  # first retry waits up to this long (full jitter), doubling each time
 BACKOFF_CAP_S = 30.0
+DEFAULT_API_KEY_ENV = "VLOC_API_KEY"  # --api-key-env: the variable that holds the key
 # response_format variants, tried in this order and remembered per backend: the OpenAI
 # standard (vLLM, Ollama, hosted APIs), llama-cpp-python's server (a schema inside json_object),
 # plain JSON mode, nothing
@@ -37,18 +39,39 @@ FORMATS = ("json_schema", "json_object+schema", "json_object", "none")
 
 
 @dataclass(frozen=True)
-class EndpointSettings:
-    """Where and how to reach the endpoint."""
+class OpenAISettings:
+    """Where and how to reach the endpoint (``--engine openai``; the ``[openai]`` table of
+    engines.toml)."""
 
-    base_url: str  # e.g. http://127.0.0.1:8080/v1 (the part before /chat/completions)
-    model: str  # the server's model id
-    api_key_env: str = "VLOC_API_KEY"  # name of the environment variable holding the key
+    kind: ClassVar[str] = "openai"
+    temperature: ClassVar[float] = 0.0  # greedy: the same reply for the same request
+    repeat_penalty: ClassVar[float] = 1.1  # sent as frequency_penalty = penalty - 1 and as
+    # repeat_penalty
+
+    base_url: str | None = None  # e.g. http://127.0.0.1:8080/v1 (the part before
+    # /chat/completions); required to open the endpoint
+    model: str | None = None  # the server's model id; required to open the endpoint
+    api_key_env: str = DEFAULT_API_KEY_ENV  # name of the environment variable holding the key
+    images: bool = False  # the model accepts image inputs (a VLM: keyframes are attached)
     timeout_s: float = 120.0  # per request
     max_retries: int = 5  # transport retries per request
-    temperature: float = 0.0
     seed: int = 0
-    repeat_penalty: float = 1.1  # sent as frequency_penalty = penalty - 1 and as repeat_penalty
-    images: bool = False  # the model accepts image inputs (a VLM)
+
+    def check(self) -> None:
+        """Refuse a value that cannot work (one line naming its flag)."""
+        if self.max_retries < 0:
+            raise InputError("--retries must not be negative")
+        if not self.timeout_s > 0 or self.timeout_s == float("inf"):
+            raise InputError(
+                f"--timeout must be a positive number of seconds, not {self.timeout_s}"
+            )
+        if self.base_url is not None:
+            check_base_url(self.base_url)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.api_key_env or ""):
+            raise InputError(
+                "--api-key-env takes the name of an environment variable (letters, digits, _), "
+                "never the key itself"
+            )
 
 
 def check_base_url(url: str) -> str:
@@ -89,12 +112,12 @@ def _mask_credentials(url: str) -> str:
 class OpenAIBackend:
     """Chat completions over HTTP (see the module docstring). Thread-safe."""
 
-    def __init__(self, settings: EndpointSettings, *, sleep=time.sleep) -> None:
-        check_base_url(settings.base_url)
+    def __init__(self, settings: OpenAISettings, *, sleep=time.sleep) -> None:
+        check_base_url(str(settings.base_url))
         register_env(settings.api_key_env)
         self.settings = settings
         self.accepts_images = settings.images
-        self.url = settings.base_url.rstrip("/") + "/chat/completions"
+        self.url = str(settings.base_url).rstrip("/") + "/chat/completions"
         self._format = 0  # index into FORMATS
         self._lock = threading.Lock()
         self._sleep = sleep
@@ -130,7 +153,7 @@ class OpenAIBackend:
         return status, parsed if isinstance(parsed, dict) else None, raw, headers
 
     def _server_models(self) -> list[str]:
-        url = self.settings.base_url.rstrip("/") + "/models"
+        url = str(self.settings.base_url).rstrip("/") + "/models"
         try:
             req = urllib.request.Request(url, headers=self._headers())
             with urllib.request.urlopen(req, timeout=min(10.0, self.settings.timeout_s)) as resp:

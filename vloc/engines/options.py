@@ -13,20 +13,24 @@ A CI job needs no flags: put the endpoint in the config file, e.g.::
     [seq2seq]
     model = "Helsinki-NLP/opus-mt-en-zh"
 
-Flags override the file; the file overrides the built-in defaults. The key itself is never
+Flags override the file; the file overrides the built-in defaults. :func:`resolve` gives the
+table of the chosen engine to its settings class (:data:`BACKENDS`: its model and e.g.
+``base_url``, ``n_ctx``, ``beam_size``) and the settings every engine shares (``batch_cues``,
+``context``, ...) to :class:`EngineOptions`, which holds both. The key itself is never
 read from the file, the command line or a report: only from the named environment variable.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vloc.catalogue import ENGINE_KINDS, engine_kinds
-from vloc.engines.openai_api import check_base_url
+from vloc.engines.gguf import GGUFSettings
+from vloc.engines.openai_api import DEFAULT_API_KEY_ENV, OpenAISettings
+from vloc.engines.seq2seq import Seq2SeqSettings
 from vloc.errors import InputError
 from vloc.fileio import read_text_limited
 from vloc.guard import note_read
@@ -42,21 +46,32 @@ LLM_ENGINES = engine_kinds(llm_only=True)
 CONTEXTS = ("global", "window", "none")
 FRAME_SELECT = ("text", "uniform")
 CONFIG_FILE = "engines.toml"
-DEFAULT_API_KEY_ENV = "VLOC_API_KEY"
 CONFIG_LIMIT_BYTES = 1 << 20  # engines.toml: a few hundred bytes in practice
 SYNOPSIS_LIMIT_BYTES = 256 << 10  # --synopsis @file: a page or two; it goes into every prompt
+
+Backend = OpenAISettings | GGUFSettings | Seq2SeqSettings
+BACKENDS: dict[str, type[Backend]] = {
+    cls.kind: cls for cls in (OpenAISettings, GGUFSettings, Seq2SeqSettings)
+}  # --engine → its settings class (the keys are ENGINES)
+# what the flags and engines.toml may set of a backend's settings (None: every field); the rest
+# of Seq2SeqSettings is decoding tuning that only Python callers change
+SETTABLE: dict[str, tuple[str, ...] | None] = {
+    "openai": None,
+    "gguf": None,
+    "seq2seq": ("model", "download", "beam_size", "threads"),
+}
+# the defaults of the command line and engines.toml where they differ from the class's
+RESOLVED_DEFAULTS: dict[str, dict[str, Any]] = {"seq2seq": {"download": True}}
 
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """Which engine translates and how much of the film it sees."""
+    """Which engine translates (``backend``: its kind, model and own settings) and how much of
+    the film it sees (the rest, shared by every engine)."""
 
-    kind: str  # openai | gguf | seq2seq
-    model: str | None = None  # openai: the server's model id; gguf: a .gguf path; seq2seq: a
-    # hub name or folder
-    base_url: str | None = None  # openai: e.g. http://127.0.0.1:8080/v1
-    api_key_env: str = DEFAULT_API_KEY_ENV  # openai: name of the variable holding the key
-    images: bool = False  # openai: the model takes images (keyframes are attached)
+    backend: Backend  # OpenAISettings | GGUFSettings | Seq2SeqSettings (vloc.engines.openai_api,
+    # .gguf, .seq2seq): the kind is its class's, the model and e.g. base_url / n_ctx / beam_size
+    # its fields
     batch_cues: int = 20  # consecutive cues per request (LLM engines) or per beam-search batch
     context: str = "global"  # global: related lines from the whole film + previous lines;
     # window: previous lines only; none: the batch alone
@@ -74,17 +89,26 @@ class EngineOptions:
     synopsis: str = ""  # what the film is about ("@file" reads it from a file)
     punctuation: str = "subtitle"  # subtitle: the target's subtitle punctuation (Chinese: no
     #   。/，, a space between clauses; vloc.text.subtitle_punctuation) | keep: as the engine wrote
-    timeout_s: float = 120.0  # openai: per request
-    max_retries: int = 5  # openai: transport retries per request
-    n_ctx: int = 4096  # gguf: context window in tokens
-    threads: int | None = None  # gguf / seq2seq: CPU threads
-    beam_size: int = 4  # seq2seq: beam width
-    download: bool = True  # seq2seq: fetch a hub model into $VLOC_HOME/hf on first use (never
-    # when HF_HUB_OFFLINE or VLOC_OFFLINE is set)
-    seed: int = 0
+
+    @property
+    def kind(self) -> str:
+        """openai | gguf | seq2seq: the backend's."""
+        return str(getattr(self.backend, "kind", type(self.backend).__name__))
+
+    @property
+    def model(self) -> str | None:
+        """The server's model id, the .gguf path or the seq2seq model (None: not given)."""
+        model = self.backend.model
+        return None if model is None else str(model)
+
+    def with_model(self, model: str | None) -> EngineOptions:
+        """The same options with another model (None: this one)."""
+        if model is None:
+            return self
+        return dataclasses.replace(self, backend=dataclasses.replace(self.backend, model=model))
 
     def check(self) -> None:
-        if self.kind not in ENGINES:
+        if self.kind not in ENGINES or not isinstance(self.backend, BACKENDS[self.kind]):
             raise InputError(f"--engine {self.kind!r}; valid: {', '.join(ENGINES)}")
         if self.context not in CONTEXTS:
             raise InputError(f"--context {self.context!r}; valid: {', '.join(CONTEXTS)}")
@@ -96,22 +120,14 @@ class EngineOptions:
             raise InputError(
                 f"--frame-select {self.frame_select!r}; valid: {', '.join(FRAME_SELECT)}"
             )
-        for name in ("batch_cues", "related", "concurrency", "lag", "n_ctx", "beam_size"):
+        for name in ("batch_cues", "related", "concurrency", "lag"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name.replace('_', '-')} must be at least 1")
-        for name in ("previous", "frames", "max_related", "max_retries"):
+        for name in ("previous", "frames", "max_related"):
             if getattr(self, name) < 0:
-                flag = "--retries" if name == "max_retries" else f"--{name.replace('_', '-')}"
-                raise InputError(f"{flag} must not be negative")
-        if not self.timeout_s > 0 or self.timeout_s == float("inf"):
-            raise InputError(
-                f"--timeout must be a positive number of seconds, not {self.timeout_s}"
-            )
-        if self.threads is not None and self.threads < 1:
-            raise InputError("--threads must be at least 1")
-        if self.base_url is not None:
-            check_base_url(self.base_url)
-        if self.kind == "openai" and not self.base_url:
+                raise InputError(f"--{name.replace('_', '-')} must not be negative")
+        self.backend.check()
+        if isinstance(self.backend, OpenAISettings) and not self.backend.base_url:
             raise InputError(
                 "--engine openai needs --base-url (e.g. http://127.0.0.1:11434/v1) or base_url "
                 f"in {vloc_home() / CONFIG_FILE}"
@@ -122,11 +138,19 @@ class EngineOptions:
                 f"--engine {self.kind} needs --model ({', '.join(some)} or {last}) or model in "
                 f"{vloc_home() / CONFIG_FILE}"
             )
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.api_key_env or ""):
-            raise InputError(
-                "--api-key-env takes the name of an environment variable (letters, digits, _), "
-                "never the key itself"
-            )
+
+
+def _shared() -> dict[str, Any]:
+    """EngineOptions' own settings (every engine's) → their defaults."""
+    return {f.name: f.default for f in dataclasses.fields(EngineOptions) if f.name != "backend"}
+
+
+def _settable(kind: str) -> dict[str, Any]:
+    """What the flags and engines.toml may set of ``kind``'s backend → the defaults there."""
+    names = SETTABLE[kind]
+    fields = {f.name: f.default for f in dataclasses.fields(BACKENDS[kind])}
+    defaults = {n: d for n, d in fields.items() if names is None or n in names}
+    return {**defaults, **RESOLVED_DEFAULTS.get(kind, {})}
 
 
 def read_config(path: Path | None = None) -> dict[str, Any]:
@@ -152,7 +176,9 @@ def _check_config(config: dict[str, Any]) -> None:
     """Refuse what the config file cannot mean: an unknown table or setting (a typo such as
     ``temprature`` would otherwise be ignored silently) or a value of the wrong type."""
     path = vloc_home() / CONFIG_FILE
-    defaults = {f.name: f.default for f in dataclasses.fields(EngineOptions)}
+    defaults = _shared()
+    for kind in ENGINES:  # a table may name any engine's setting (used by its own engine)
+        defaults.update(_settable(kind))
     for key, value in config.items():
         if key == "engine":
             if not isinstance(value, str):
@@ -171,8 +197,8 @@ def _check_config(config: dict[str, Any]) -> None:
         for name, v in value.items():
             if name == "api_key":
                 continue  # refused with its own message
-            if name not in defaults or name == "kind":
-                known = ", ".join(sorted(n for n in defaults if n != "kind"))
+            if name not in defaults:
+                known = ", ".join(sorted(defaults))
                 raise InputError(f"unknown setting {name!r} in [{key}]; known: {known}", path=path)
             _check_type(name, v, defaults[name], f"[{key}] {name}", path)
 
@@ -206,8 +232,10 @@ def chosen_engine(flag: str | None, config: dict[str, Any] | None = None) -> str
 
 
 def resolve(flags: dict[str, Any], config: dict[str, Any] | None = None) -> EngineOptions:
-    """An engine's options: flags (None = not given; ``kind`` is ``--engine``) over its table
-    of the config file over the defaults."""
+    """An engine's options: flags (None = not given; ``kind`` is ``--engine``; the other keys
+    are fields of :class:`EngineOptions` or of the engine's settings class) over its table of
+    the config file over the defaults. A setting of another engine (``n_ctx`` with openai) is
+    accepted and left out, as it has no effect there."""
     config = read_config() if config is None else config
     kind = chosen_engine(flags.get("kind"), config)
     if kind == OWN_MODEL:
@@ -216,7 +244,6 @@ def resolve(flags: dict[str, Any], config: dict[str, Any] | None = None) -> Engi
             f"({', '.join(ENGINES)})"
         )
     section = config.get(kind, {}) if isinstance(config.get(kind), dict) else {}
-    fields = {f.name for f in dataclasses.fields(EngineOptions)}
     if "api_key" in section or "api_key" in config:
         raise InputError(
             "engines.toml must not hold the key itself: set api_key_env to the name of an "
@@ -224,15 +251,18 @@ def resolve(flags: dict[str, Any], config: dict[str, Any] | None = None) -> Engi
             path=vloc_home() / CONFIG_FILE,
         )
     _check_config(config)
-    values: dict[str, Any] = {k: v for k, v in section.items() if k in fields}
-    values.update({k: v for k, v in flags.items() if v is not None and k in fields})
-    values["kind"] = kind
+    own, shared = _settable(kind), _shared()
+    values: dict[str, Any] = dict(RESOLVED_DEFAULTS.get(kind, {}))
+    values.update({k: v for k, v in section.items() if k in own or k in shared})
+    values.update({k: v for k, v in flags.items() if v is not None and (k in own or k in shared)})
     synopsis = values.get("synopsis") or ""
     if isinstance(synopsis, str) and synopsis.startswith("@"):
         p = Path(synopsis[1:]).expanduser()
         note_read(p, "the synopsis")
         values["synopsis"] = read_text_limited(p, SYNOPSIS_LIMIT_BYTES, what="synopsis").strip()
-    options = EngineOptions(**values)
+    backend = BACKENDS[kind](**{k: v for k, v in values.items() if k in own})
+    options = EngineOptions(backend, **{k: v for k, v in values.items() if k in shared})
     options.check()
-    register_env(options.api_key_env)  # the key is hidden from every message from now on
+    # the key is hidden from every message from now on
+    register_env(getattr(backend, "api_key_env", DEFAULT_API_KEY_ENV))
     return options

@@ -16,7 +16,7 @@ Where the model comes from: a path that exists is a model folder. Anything else 
 like a hub name (``org/name``) and is looked up, with no network, in the cache
 ``vloc_home()/hf`` (:mod:`vloc.engines.seq2seq_folder`): either a plain folder
 ``hf/org/name`` or the hub's cache layout (``hf download org/name --cache-dir
-~/.cache/vloc/hf``). Only when the caller allows a download (``allow_download=True``) and
+~/.cache/vloc/hf``). Only when the settings allow a download (``download=True``, the command line's default) and
 neither ``VLOC_OFFLINE`` nor ``HF_HUB_OFFLINE`` is set does a missing model get fetched into
 that cache. The model is
 always loaded from its folder with ``local_files_only=True``: nothing else goes online.
@@ -51,7 +51,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 from vloc._compat import install_torchvision_compat
 from vloc.engines.base import BatchRequest, BatchResult, EngineError, Usage
@@ -68,9 +68,6 @@ from vloc.errors import InputError
 from vloc.fileio import stable_hash
 from vloc.glossary.file import mask_terms, unmask_terms
 from vloc.workspace import HF_CACHE, hf_cache_dir
-
-if TYPE_CHECKING:
-    from vloc.engines.options import EngineOptions
 
 __all__ = [  # the engine, and what its folder and language modules give callers of this one
     "HF_CACHE",
@@ -102,8 +99,16 @@ NLLB_LICENCE = "CC-BY-NC-4.0"
 
 @dataclass(frozen=True)
 class Seq2SeqSettings:
-    """How the model runs. Every field but ``device`` and ``threads`` is part of the identity."""
+    """Which model and how it runs (``--engine seq2seq``; the ``[seq2seq]`` table of engines.toml
+    sets ``model``, ``beam_size``, ``threads`` and ``download``). The decoding fields are part of
+    the identity; the model is, through its files (:func:`model_hash`)."""
 
+    kind: ClassVar[str] = "seq2seq"
+
+    model: str | Path | None = None  # a hub name (cached under $VLOC_HOME/hf) or a model folder
+    download: bool = False  # fetch a hub model into $VLOC_HOME/hf on first use (never when
+    # HF_HUB_OFFLINE or VLOC_OFFLINE is set); the command line's default is True
+    # (vloc.engines.options.resolve), a caller of this class goes online only when it says so
     beam_size: int = DEFAULT_BEAM  # beams in beam search (1: greedy)
     max_new_tokens: int = MAX_NEW_TOKENS  # hard cap on generated tokens per line
     new_tokens_per_source_token: float = NEW_TOKENS_PER_SOURCE_TOKEN  # budget per source token
@@ -117,7 +122,8 @@ class Seq2SeqSettings:
     def check(self) -> None:
         for name in ("beam_size", "max_new_tokens", "max_source_tokens", "max_batch_lines"):
             if getattr(self, name) < 1:
-                raise InputError(f"seq2seq {name.replace('_', ' ')} must be at least 1")
+                flag = "--beam-size" if name == "beam_size" else f"seq2seq {name.replace('_', ' ')}"
+                raise InputError(f"{flag} must be at least 1")
         if self.no_repeat_ngram_size < 0 or self.new_tokens_slack < 0:
             raise InputError("seq2seq repetition guard and token slack must not be negative")
         if self.new_tokens_per_source_token <= 0:
@@ -130,8 +136,8 @@ class Seq2SeqSettings:
     def decoding(self) -> dict[str, Any]:
         """The settings that can change the output (part of the identity)."""
         d = asdict(self)
-        d.pop("device")
-        d.pop("threads")
+        for how in ("model", "download", "device", "threads"):
+            d.pop(how)
         return d
 
 
@@ -173,19 +179,18 @@ class Seq2SeqEngine:
 
     def __init__(
         self,
-        model: str | Path,
-        settings: Seq2SeqSettings | None = None,
+        settings: Seq2SeqSettings,
         *,
-        allow_download: bool = False,
         cache_dir: Path | None = None,
         warn: WarnFn | None = None,
     ) -> None:
-        self.settings = settings or Seq2SeqSettings()
+        self.settings = settings
         self.settings.check()
+        model = settings.model or ""
         self.name = str(model)
         self._warn = warn or _stderr_warn
         self._check_device(self.settings.device)
-        self.folder = resolve_model(model, cache_dir=cache_dir, allow_download=allow_download)
+        self.folder = resolve_model(model, cache_dir=cache_dir, allow_download=settings.download)
         self.config = check_model_folder(self.folder)
         self.identity = stable_hash(
             {
@@ -198,21 +203,6 @@ class Seq2SeqEngine:
         self._codes = LanguageCodes(self.tokenizer, self.family, self.name, self.folder)
         self._lock = threading.Lock()  # the tokenizer's src_lang is state: one batch at a time
         self._closed = False
-
-    @classmethod
-    def from_options(
-        cls,
-        options: EngineOptions,
-        *,
-        device: str = "cpu",
-        allow_download: bool = False,
-        warn: WarnFn | None = None,
-    ) -> Seq2SeqEngine:
-        """The engine that ``--engine seq2seq`` options describe."""
-        settings = Seq2SeqSettings(
-            beam_size=options.beam_size, device=device, threads=options.threads
-        )
-        return cls(options.model or "", settings, allow_download=allow_download, warn=warn)
 
     # ------------------------------------------------------------ loading
 

@@ -3,11 +3,11 @@
 Subtitles in → (features, index, context inside the decoder) → vloc's own translator or a
 pretrained engine → line breaking, reports → subtitles out::
 
-    from vloc.engines.options import EngineOptions
+    from vloc.engines import EngineOptions, GGUFSettings
     from vloc.pipeline import TranslateOptions, translate_subtitles
 
     result = translate_subtitles("film.mp4", "film.en.srt", TranslateOptions(to="zh"))
-    engine = EngineOptions(kind="gguf", model="qwen.gguf")  # vloc.engines.options
+    engine = EngineOptions(GGUFSettings(model="qwen.gguf"), batch_cues=20)
     translate_subtitles("film.mp4", "film.en.srt", TranslateOptions(to="zh", decoder=engine))
 
 * :mod:`vloc.pipeline.options` — :class:`TranslateOptions` (``decoder``: an
