@@ -225,3 +225,27 @@ def test_batch_passes_the_style_to_its_translate_tasks(tmp_path: Path) -> None:
         first = _user(srv.requests[0])
     assert r.exit_code == 0, r.output
     assert 'Limits: {"1": 9, "2": 18, "3": 9}' in first and len(srv.requests) == 2
+
+
+def test_batch_translate_tasks_take_the_profiles_punctuation_too(tmp_path: Path) -> None:
+    """`vloc batch --tasks translate:zh --style streaming` writes what `vloc translate --style
+    streaming` writes: the profile's convention (keep), not the engines' default (subtitle)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    _film(src)
+
+    def prose(body) -> str:
+        return json.dumps({k: "河流，干涸了。" for k in batch_of(body)}, ensure_ascii=False)
+
+    def first_cue(*extra: str) -> str:
+        out = tmp_path / f"out{len(extra)}"
+        argv = ["batch", str(src), "--tasks", "translate:zh", "--out", str(out), "--engine",
+                "openai", "--model", "tiny", "--context", "none", *extra]  # fmt: skip
+        with ScriptedServer([prose] * 4) as srv:
+            r = CliRunner().invoke(app, [*argv, "--base-url", srv.url])
+        assert r.exit_code == 0, r.output
+        (written,) = out.rglob("river.zh.srt")
+        return written.read_text(encoding="utf-8").split("\n")[2]
+
+    assert first_cue("--style", "streaming") == "河流，干涸了。"
+    assert first_cue() == "河流 干涸了"

@@ -90,12 +90,6 @@ def translate(
     """
     from vloc.pipeline import TranslateOptions, translate_subtitles
 
-    if style is not None and engine_flags.get("punctuation") is None:
-        # the profile's punctuation convention for the target (--punctuation still wins)
-        from vloc.style.profile_file import load_profile
-
-        punctuation = load_profile(style).for_language(to).punctuation
-        engine_flags = {**engine_flags, "punctuation": punctuation}
     decoder = E.decoder(
         engine_flags, model=model, beam_size=beam, batch_size=batch_size, strict=strict,
         allow_truncated=allow_truncated, backbone_path=backbone_path,

@@ -87,8 +87,9 @@ class EngineOptions:
     frame_select: str = "text"  # text: ranked by relevance to the batch's text; uniform
     glossary: str | None = None  # TSV file of terms (source, target, optional note)
     synopsis: str = ""  # what the film is about ("@file" reads it from a file)
-    punctuation: str = "subtitle"  # subtitle: the target's subtitle punctuation (Chinese: no
-    #   。/，, a space between clauses; vloc.text.subtitle_punctuation) | keep: as the engine wrote
+    punctuation: str | None = None  # subtitle: the target's subtitle punctuation (Chinese: no
+    #   。/，, a space between clauses; vloc.text.subtitle_punctuation) | keep: as the engine
+    #   wrote; None: the --style profile's convention for the target, else subtitle
 
     @property
     def kind(self) -> str:
@@ -112,7 +113,7 @@ class EngineOptions:
             raise InputError(f"--engine {self.kind!r}; valid: {', '.join(ENGINES)}")
         if self.context not in CONTEXTS:
             raise InputError(f"--context {self.context!r}; valid: {', '.join(CONTEXTS)}")
-        if self.punctuation not in SUBTITLE_PUNCTUATION:
+        if self.punctuation is not None and self.punctuation not in SUBTITLE_PUNCTUATION:
             raise InputError(
                 f"--punctuation {self.punctuation!r}; valid: {', '.join(SUBTITLE_PUNCTUATION)}"
             )

@@ -127,8 +127,13 @@ def translate_subtitles(
     glossary: tuple = ()
     if engine is not None and engine.glossary:
         glossary = _read_glossary(engine.glossary, traditional)
+    decoder_options = options.decoder
+    if engine is not None and engine.punctuation is None and profile is not None:
+        # the profile's punctuation convention for the target (--punctuation still wins)
+        punctuation = profile.for_language(options.to).punctuation
+        decoder_options = replace(engine, punctuation=punctuation)
     with clock("model"):
-        decoder = open_decoder(options.decoder, decode_to)
+        decoder = open_decoder(decoder_options, decode_to)
 
     with clock("read"):
         from vloc.subtitles import read_subtitles
