@@ -247,20 +247,16 @@ def fuse_rows(
 
     n = features.shape[0]
     rows = np.asarray(rows, dtype=np.int64).reshape(-1)
-    reach = min(w, n - 1)
-    # every row the sums read, widened once, and a zero row for an absent neighbour (adding
-    # +0.0 to the sum changes no bit: the sum starts at +0.0, so it is never -0.0)
-    near = rows[:, None] + np.arange(-reach, reach + 1)  # (U, 2·reach + 1)
-    inside = (near >= 0) & (near < n)
-    read = np.unique(near[inside])  # sorted
-    block = np.zeros((read.size + 1, *features.shape[1:]), np.float32)
-    block[:-1] = features[read]
-    at = np.where(inside, np.searchsorted(read, np.clip(near, 0, n - 1)), read.size)
+    # one (U, ...) float32 sum and one neighbour at a time: the batch's memory is set by U, never
+    # by how far apart its rows lie in the film (a block of every row read would be up to
+    # (2w + 1) U rows). An absent neighbour adds nothing, as +0.0 would (the sum starts at +0.0)
     neighbours = np.zeros((rows.size, *features.shape[1:]), np.float32)
-    for k in range(1, reach + 1):  # preceding j-k, then following j+k: enhance's order
-        neighbours += block[at[:, reach - k]]
-        neighbours += block[at[:, reach + k]]
-    return block[at[:, reach]] + np.float32(gamma) * neighbours
+    for k in range(1, min(w, n - 1) + 1):  # preceding j-k, then following j+k: enhance's order
+        for near in (rows - k, rows + k):
+            inside = (near >= 0) & (near < n)
+            neighbours[inside] += features[near[inside]]  # float16 rows widened to float32
+    centre = np.asarray(features[rows], dtype=np.float32)
+    return centre + np.float32(gamma) * neighbours
 
 
 @dataclass(frozen=True, eq=False)
