@@ -56,9 +56,9 @@ class TranslateOptions:
             raise InputError(f"--format {self.format!r}; valid: {', '.join(OUTPUT_FORMATS)}")
         if self.device not in DEVICES:
             raise InputError(f"--device {self.device!r}; valid: {', '.join(DEVICES)}")
-        own = self.own_model
-        if own is None:
-            self.decoder.check()  # type: ignore[union-attr]
+        own = self.decoder
+        if not isinstance(own, OwnModel):
+            own.check()  # an engine's options: one line naming the flag
             return
         if own.beam_size < 1:
             raise InputError(f"--beam must be at least 1, got {own.beam_size}")

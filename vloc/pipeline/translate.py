@@ -37,6 +37,7 @@ from vloc.pipeline.output import write_translation
 from vloc.style.cues import default_output, split_style
 from vloc.subtitles import OUTPUT_FORMATS, check_subtitle_file
 from vloc.timing import Stopwatch
+from vloc.translator.options import OwnModel
 
 
 def _output_path(
@@ -59,7 +60,7 @@ def _output_path(
         fmt = options.format or subs_format or "srt"
         out = default_output(subtitles, options.to, fmt)
     d = options.decoder
-    named = [d.model, *([] if options.own_model else [d.glossary])]  # type: ignore[union-attr]
+    named = [d.model] if isinstance(d, OwnModel) else [d.model, d.glossary]
     check_output(out, [video, subtitles, *(m for m in named if m and Path(m).exists())])
     return out, fmt
 
