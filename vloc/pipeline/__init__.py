@@ -22,14 +22,11 @@ from __future__ import annotations
 
 from vloc.pipeline.options import TranslateOptions, TranslateResult
 from vloc.pipeline.translate import translate_subtitles
-from vloc.style.cues import default_output, split_style
 from vloc.translator.options import OwnModel
 
 __all__ = [
     "OwnModel",
     "TranslateOptions",
     "TranslateResult",
-    "default_output",
-    "split_style",
     "translate_subtitles",
 ]

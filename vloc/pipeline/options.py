@@ -43,11 +43,6 @@ class TranslateOptions:
     memory_examples: int = 600  # token budget of those examples (0: none); the default is
     # vloc.memory.lookup.EXAMPLE_TOKENS (not imported: `vloc --help` stays light)
 
-    @property
-    def own_model(self) -> OwnModel | None:
-        """The own model's settings, None when an engine translates."""
-        return self.decoder if isinstance(self.decoder, OwnModel) else None
-
     def check(self) -> None:
         """Refuse what cannot run, before any file is read (one line naming the flag)."""
         if not self.to or not LANG_CODE.match(self.to):

@@ -110,7 +110,7 @@ def translate_subtitles(
 
     traditional = traditional_config(options.to) is not None
     decode_to = "zh" if traditional else options.to  # zh-TW etc.: Simplified, then OpenCC
-    engine = None if options.own_model else options.decoder
+    engine = None if isinstance(options.decoder, OwnModel) else options.decoder
     video, subtitles = Path(video), Path(subtitles)
     check_subtitle_file(subtitles)
     if not video.is_file():
