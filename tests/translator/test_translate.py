@@ -20,6 +20,7 @@ from vloc.index import context_ids, gather_context
 from vloc.pipeline import OwnModel, TranslateOptions, translate_subtitles
 from vloc.style.cues import default_output, split_style
 from vloc.subtitles import read_subtitles
+from vloc.translator.decode import length_batches
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,22 @@ def test_split_style_separates_whole_cue_tags():
     s = split_style("<i>half</i> plain")
     assert not s.italic and s.plain == "half plain"
     assert split_style("").plain == "" and split_style("<i></i>").plain == ""
+
+
+def test_length_batches_bound_rows_and_padded_tokens():
+    lengths = [5, 40, 3, 40, 7, 3, 120, 9, 41, 2]
+    batches = length_batches(lengths, batch_size=4, batch_tokens=100)
+    assert sorted(k for rows in batches for k in rows) == list(range(len(lengths)))
+    assert [lengths[k] for rows in batches for k in rows] == sorted(lengths)  # short first
+    for rows in batches:
+        assert len(rows) <= 4
+        assert len(rows) == 1 or len(rows) * max(lengths[k] for k in rows) <= 100
+    assert batches[-1] == [6]  # longer than the budget: a batch of its own
+    assert [lengths[k] for k in batches[-2]] == [41]  # 2 × 41 > 100
+    assert [lengths[k] for k in batches[-3]] == [40, 40]
+    # ties keep their order; the row bound alone is the old fixed partition
+    assert length_batches([3, 3, 3], 2, 10**6) == [[0, 1], [2]]
+    assert length_batches([], 4, 100) == []
 
 
 def test_journal_ignores_a_line_cut_short_by_a_kill(tmp_path: Path):
@@ -178,6 +195,29 @@ def test_resume_after_a_kill_decodes_only_the_rest_with_identical_output(film, m
     assert (resumed.translated, resumed.reused, resumed.batches) == (2, 4, 1)
     assert resumed.cache == {"features": True, "index": True}
     assert resumed.output.read_bytes() == reference
+
+
+def test_token_budget_splits_batches_not_translations(film, models, tmp_path):
+    video, subs = film
+    out = {}
+    for tokens in (10**6, 1):  # one batch; one cue per batch
+        res = translate_subtitles(
+            video,
+            subs,
+            TranslateOptions(
+                to="zh",
+                decoder=OwnModel(model=str(models["full"]), beam_size=2, batch_tokens=tokens),
+                workdir=tmp_path / str(tokens),
+                output=tmp_path / f"{tokens}.zh.srt",
+            ),
+        )
+        out[tokens] = (res.batches, res.output.read_text(encoding="utf-8"))
+    assert out[10**6][0] == 1 and out[1][0] == 6
+    assert out[1][1] == out[10**6][1]
+    with pytest.raises(InputError, match="--batch-tokens must be at least 1"):
+        translate_subtitles(
+            video, subs, TranslateOptions(to="zh", decoder=OwnModel(batch_tokens=0))
+        )
 
 
 @pytest.mark.parametrize("variant", ["text-only", "segment-level", "no-gr"])

@@ -88,12 +88,13 @@ def decode_with_model(
     skipped = set(job.skip)
     todo = [i for i in range(n) if texts[i] and i not in skipped]
     src_ids = encode_sources(loaded, [texts[i] for i in todo], warn=_warn)
-    # a fixed partition of the cues (by length, so that batches pad little): a resumed run
-    # decodes exactly the batches an uninterrupted run would have
-    order = sorted(range(len(todo)), key=lambda k: (len(src_ids[k]), k))
+    # a fixed partition of the cues: a resumed run decodes exactly the batches an
+    # uninterrupted run would have
     batches = [
-        [todo[k] for k in order[s : s + options.batch_size]]
-        for s in range(0, len(order), options.batch_size)
+        [todo[k] for k in rows]
+        for rows in length_batches(
+            [len(ids) for ids in src_ids], options.batch_size, options.batch_tokens
+        )
     ]
     ids_of = {i: src_ids[k] for k, i in enumerate(todo)}
     translations: dict[int, str] = {}
@@ -252,6 +253,25 @@ def encode_sources(
     if truncated and warn is not None:
         warn(f"{truncated} cue(s) longer than {config.max_source_len} tokens were truncated")
     return out
+
+
+def length_batches(lengths: list[int], batch_size: int, batch_tokens: int) -> list[list[int]]:
+    """A fixed partition of ``range(len(lengths))`` into decoding batches: sorted by length
+    (ties by position, so batches pad little and the partition depends on the lengths only),
+    each at most ``batch_size`` rows and at most ``batch_tokens`` padded tokens (rows × the
+    longest) — one row always fits. The token bound keeps a batch's beam-search memory the
+    same whether the film's longest line has 40 tokens or 120."""
+    order = sorted(range(len(lengths)), key=lambda k: (lengths[k], k))
+    batches: list[list[int]] = []
+    rows: list[int] = []
+    for k in order:  # ascending, so the newest row is the batch's longest
+        if rows and (len(rows) >= batch_size or (len(rows) + 1) * lengths[k] > batch_tokens):
+            batches.append(rows)
+            rows = []
+        rows.append(k)
+    if rows:
+        batches.append(rows)
+    return batches
 
 
 def decode_batch(

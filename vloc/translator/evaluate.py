@@ -38,10 +38,10 @@ from vloc.translator.data import (
     read_manifest,
     split_documentaries,
 )
+from vloc.translator.options import DEFAULT_BATCH, DEFAULT_BATCH_TOKENS, DEFAULT_BEAM
 
 EVAL_SPLITS = (*SPLITS, "all")
-DEFAULT_BEAM = 5  # beam width (fairseq's default, as in `vloc translate`)
-EVAL_BATCH = 32  # cues per decoding batch
+EVAL_BATCH = DEFAULT_BATCH  # cues per decoding batch (as in `vloc translate`)
 
 ProgressFn = Callable[[str, int, int], None]  # (model name, cues done, cues total)
 
@@ -171,6 +171,7 @@ def evaluate_translators(
     device: str = "cpu",
     test_films: int = 0,
     batch_size: int = EVAL_BATCH,
+    batch_tokens: int = DEFAULT_BATCH_TOKENS,
     progress: ProgressFn | None = None,
     video_loader: VideoLoader | None = None,
 ) -> EvalResult:
@@ -179,7 +180,7 @@ def evaluate_translators(
 
     from vloc.catalogue import model_name, named_model
     from vloc.metrics import translation_scores
-    from vloc.translator.decode import decode_batch, encode_sources
+    from vloc.translator.decode import decode_batch, encode_sources, length_batches
 
     if beam < 1:
         raise InputError(f"--beam must be >= 1, got {beam}")
@@ -216,10 +217,10 @@ def evaluate_translators(
             films = {d: loader(docs[d], config) for d in sorted({e.doc for e in examples})}
         refs = [docs[e.doc].cues[e.cue].target for e in examples]
         src_ids = encode_sources(loaded, [docs[e.doc].cues[e.cue].plain for e in examples])
-        order = sorted(range(len(examples)), key=lambda i: len(src_ids[i]))  # less padding
+        batches = length_batches([len(ids) for ids in src_ids], batch_size, batch_tokens)
         out: list[str] = [""] * len(examples)
-        for b in range(0, len(order), batch_size):
-            rows = order[b : b + batch_size]
+        done = 0
+        for rows in batches:
             video = mask = None
             if config.uses_video:
                 video, mask = gather_examples([examples[i] for i in rows], films.__getitem__)
@@ -228,8 +229,9 @@ def evaluate_translators(
             )
             for i, t in zip(rows, texts, strict=True):
                 out[i] = t
+            done += len(rows)
             if progress is not None:
-                progress(name, min(b + batch_size, len(order)), len(order))
+                progress(name, done, len(examples))
         hyps = out
         result.rows[name] = translation_scores(hyps, refs, lang)
         result.details[name] = {
