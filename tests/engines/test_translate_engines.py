@@ -277,7 +277,7 @@ def test_seq2seq_engine_through_the_cli_keeps_every_cue(film, tmp_path):
 def test_eval_draft_pass_seeds_each_film_and_subtitle_punctuation(tmp_path):
     """``eval translate --draft``: one draft per film (kept, so a second run asks nothing), its
     terms in the translation prompts after --glossary's; replies get Chinese subtitle
-    punctuation unless --punctuation keep."""
+    punctuation unless --punctuation keep or the --style profile keeps it."""
     manifest = write_test_manifest(tmp_path / "m.jsonl", CUES)
     glossary = tmp_path / "terms.tsv"
     glossary.write_text("Rommel\t隆美尔\n")
@@ -296,7 +296,7 @@ def test_eval_draft_pass_seeds_each_film_and_subtitle_punctuation(tmp_path):
     argv = ["eval", "translate", "--engine", "openai", "--model", "tiny", "--data",
             str(manifest), "--batch-cues", "4", "--glossary", str(glossary), "--draft",
             "--journal-dir", str(tmp_path / "j"), "--json"]  # fmt: skip
-    with ScriptedServer([reply] * 20) as srv:
+    with ScriptedServer([reply] * 30) as srv:
         first = _run([*argv, "--base-url", srv.url])
         drafts = [r for r in srv.requests if "Names and terms" in r["messages"][1]["content"]]
         systems = [r["messages"][0]["content"] for r in srv.requests if r not in drafts]
@@ -311,6 +311,9 @@ def test_eval_draft_pass_seeds_each_film_and_subtitle_punctuation(tmp_path):
         _, _, styled = evaluate_engine(opts, manifest, journal_dir=tmp_path / "k")
         _, _, kept = evaluate_engine(
             dataclasses.replace(opts, punctuation="keep"), manifest, journal_dir=tmp_path / "k"
+        )  # the streaming profile's convention is to keep what the translation has
+        _, _, profiled = evaluate_engine(
+            opts, manifest, journal_dir=tmp_path / "k", style="streaming"
         )
     assert len(drafts) == 2  # one per film
     assert all("Synopsis of the film: The desert war." in s for s in systems)
@@ -322,5 +325,6 @@ def test_eval_draft_pass_seeds_each_film_and_subtitle_punctuation(tmp_path):
     assert name.endswith(":glossary:draft")
     assert row["usage"]["draft_requests"] == 2 and row["lost_or_merged"] == 0
     assert styled["hyps"][0] == "译1 好" and kept["hyps"][0] == "译1，好。"
+    assert profiled["hyps"][0] == "译1，好。"
     for key in ("chrf", "terms", "cues", "lost_or_merged"):
         assert again[name][key] == row[key], key

@@ -325,3 +325,46 @@ def test_zh_tw_with_a_traditional_glossary_through_an_engine(tmp_path: Path) -> 
     assert j["glossary"][0]["honoured"] == 2
     cues = read_subtitles(tmp_path / "desert.zh-TW.srt").cues
     assert [c.text for c in cues] == ["隆美爾在等待坦克"] * 2
+
+
+def test_zh_tw_direct_asks_the_engine_for_traditional_and_converts_nothing(tmp_path: Path):
+    """``--traditional direct``: the prompt names the regional target, shows its example and
+    the glossary in Traditional characters, and the engine's text is written as it is."""
+    from scripted_server import ScriptedServer, batch_of
+    from tiny_films import make_video
+
+    video = make_video(tmp_path / "desert.mp4", seconds=2.0, fps=8, size="64x48")
+    subs = tmp_path / "desert.en.srt"
+    subs.write_text(
+        "1\n00:00:00,000 --> 00:00:01,000\nRommel landed.\n\n"
+        "2\n00:00:01,000 --> 00:00:02,000\nRommel took a taxi.\n"
+    )
+    glossary = tmp_path / "terms.tsv"
+    glossary.write_text("Rommel\t隆美尔\n", encoding="utf-8")  # Simplified
+
+    def traditional(body) -> str:  # 出租车 is what s2twp would turn into 計程車
+        return json.dumps({k: "隆美爾坐出租车" for k in batch_of(body)}, ensure_ascii=False)
+
+    argv = ["translate", str(video), str(subs), "--to", "zh-TW", "--engine", "openai",
+            "--model", "tiny", "--context", "none", "--glossary", str(glossary), "--json"]  # fmt: skip
+    with ScriptedServer([traditional] * 4) as srv:
+        r = CliRunner().invoke(app, [*argv, "--base-url", srv.url, "--traditional", "direct"])
+        system = srv.requests[0]["messages"][0]["content"]
+    assert r.exit_code == 0, r.output
+    j = json.loads(r.stdout)
+    assert "into Chinese (Traditional, Taiwan)" in system
+    assert "Rommel => 隆美爾" in system and "隆美爾將軍在的黎波里登陸" in system
+    assert "隆美尔" not in system
+    assert j["glossary"][0]["honoured"] == 2 and j["target_lang"] == "zh-TW"
+    cues = read_subtitles(tmp_path / "desert.zh-TW.srt").cues
+    assert [c.text for c in cues] == ["隆美爾坐出租车"] * 2
+    # refused before any work: a Simplified target, a decoder that cannot write Traditional
+    for extra, message in (
+        (["--to", "zh"], "is for a Traditional Chinese target"),
+        (["--engine", "seq2seq"], "needs an LLM engine"),
+        (["--traditional", "both"], "--traditional 'both'; valid: convert, direct"),
+    ):
+        bad = CliRunner().invoke(
+            app, [*argv, "--base-url", "http://127.0.0.1:9/v1", "--traditional", "direct", *extra]
+        )
+        assert bad.exit_code == 1 and message in bad.output, bad.output

@@ -10,7 +10,7 @@ import typer
 from vloc.cli import _common as C
 from vloc.cli import _engine as E
 from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command, coverage_line
-from vloc.translator.options import DEFAULT_BATCH, DEFAULT_BEAM
+from vloc.translator.options import DEFAULT_BATCH, DEFAULT_BATCH_TOKENS, DEFAULT_BEAM
 
 STAGE_UNITS = {"features": "clips", "index": "cues", "decode": "batches"}
 
@@ -47,12 +47,24 @@ def translate(
         help="Each cue holds the translation over the source line(s) (ASS: the source in its "
         "own style).",
     ),
+    traditional: str = typer.Option(
+        "convert",
+        "--traditional",
+        help="--to zh-TW/zh-HK/zh-Hant: convert (translate into Simplified, then OpenCC with "
+        "regional phrasing) | direct (an LLM engine writes Traditional Chinese itself).",
+    ),
     encoding: str | None = C.ENCODING_OPTION,
     allow_truncated: bool = C.ALLOW_TRUNCATED_OPTION,
     workdir: Path | None = C.WORKDIR_OPTION,
     device: str = DEVICE_OPTION,
     backbone_path: str = C.BACKBONE_PATH_OPTION,
     batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="Cues per decoding batch."),
+    batch_tokens: int = typer.Option(
+        DEFAULT_BATCH_TOKENS,
+        "--batch-tokens",
+        help="Padded source tokens per decoding batch at most (cues x the longest): bounds "
+        "memory on films with long lines.",
+    ),
     strict: bool = C.strict_option("the subtitles'"),
     style: str | None = C.style_option(
         "Engines (its punctuation replaces --punctuation's default)"
@@ -91,7 +103,8 @@ def translate(
     from vloc.pipeline import TranslateOptions, translate_subtitles
 
     decoder = E.decoder(
-        engine_flags, model=model, beam_size=beam, batch_size=batch_size, strict=strict,
+        engine_flags, model=model, beam_size=beam, batch_size=batch_size,
+        batch_tokens=batch_tokens, strict=strict,
         allow_truncated=allow_truncated, backbone_path=backbone_path,
     )  # fmt: skip
     source_lang = engine_flags["source_lang"]
@@ -121,6 +134,7 @@ def translate(
         output=output,
         format=fmt,
         bilingual=bilingual,
+        traditional=traditional,
         encoding=encoding,
         workdir=workdir,
         device=device,

@@ -94,8 +94,8 @@ def evaluate_engine(
     glossary's terms come after ``options.glossary``'s (whose renderings win), the drafted
     synopsis is used where ``options.synopsis`` is empty. Drafts are kept beside the journals.
     ``style`` (a profile name or .toml, :mod:`vloc.style`): LLM prompts carry each cue's budget
-    and over-budget replies are asked once to condense, as ``vloc translate --style`` does;
-    the details then report the shares of hypotheses and references over the profile's
+    and over-budget replies are asked once to condense, and its punctuation convention applies
+    where ``options.punctuation`` is None, as ``vloc translate --style`` does; the details then report the shares of hypotheses and references over the profile's
     limits (:func:`vloc.style.budget.limit_shares`) and the first replies over budget.
     ``memory`` (translation memory files, :mod:`vloc.memory.film`) gives each film its exact
     and fuzzy matches verbatim and, for LLM engines, its most similar pairs as examples.
@@ -131,6 +131,7 @@ def evaluate_engine(
         from vloc.style.profile_file import load_profile
 
         profile = load_profile(style)
+    options = options.with_profile(profile, lang)  # its punctuation, as `vloc translate --style`
     engine = open_engine(options, device=device)
     name = f"{options.kind}:{engine.name}:{options.context}" + (":glossary" if glossary else "")
     name += f":{profile.name}" if profile is not None else ""

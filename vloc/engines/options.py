@@ -108,6 +108,15 @@ class EngineOptions:
             return self
         return dataclasses.replace(self, backend=dataclasses.replace(self.backend, model=model))
 
+    def with_profile(self, profile: Any, target_lang: str) -> EngineOptions:
+        """The same options with the punctuation convention of ``profile`` (a
+        :class:`vloc.style.profiles.StyleProfile`, None: none) for ``target_lang`` where no
+        ``--punctuation`` was given: the convention belongs to the client's profile."""
+        if profile is None or self.punctuation is not None:
+            return self
+        punctuation = profile.for_language(target_lang).punctuation
+        return dataclasses.replace(self, punctuation=punctuation)
+
     def check(self) -> None:
         if self.kind not in ENGINES or not isinstance(self.backend, BACKENDS[self.kind]):
             raise InputError(f"--engine {self.kind!r}; valid: {', '.join(ENGINES)}")

@@ -35,7 +35,8 @@ LANGUAGES = {
     "pl": "Polish", "pt": "Portuguese", "ru": "Russian", "sv": "Swedish", "tr": "Turkish",
     "uk": "Ukrainian", "vi": "Vietnamese", "zh": "Chinese (Simplified)",
     "zh-hans": "Chinese (Simplified)", "zh-hant": "Chinese (Traditional)",
-    "zh-tw": "Chinese (Traditional)",
+    "zh-tw": "Chinese (Traditional, Taiwan)", "zh-hk": "Chinese (Traditional, Hong Kong)",
+    "zh-mo": "Chinese (Traditional, Macau)",
 }  # fmt: skip
 # one worked example per common target language (source lines are always the same English)
 EXAMPLE_SOURCE = {"1": "General Rommel landed in Tripoli.", "2": "It was February 1941."}
@@ -65,6 +66,17 @@ def language_name(code: str) -> str:
     return LANGUAGES.get(key, LANGUAGES.get(language_base(code), code))
 
 
+def in_target_script(texts: list[str], target_lang: str) -> list[str]:
+    """Built-in example translations (written in Simplified Chinese for ``zh``) in the
+    target's script: OpenCC's conversion for a Traditional target (zh-TW, zh-HK, zh-Hant),
+    so that an engine asked for Traditional Chinese is not shown Simplified examples."""
+    from vloc.style.chinese import to_traditional, traditional_config
+
+    if traditional_config(target_lang) is None:
+        return texts
+    return to_traditional(texts, target_lang)
+
+
 def _line(line: Line) -> str:
     text = f"#{line.number} {line.source}"
     return f"{text}\n    -> {line.translation}" if line.translation else text
@@ -76,6 +88,9 @@ def system_prompt(request: BatchRequest) -> str:
     src, tgt = language_name(request.source_lang), language_name(request.target_lang)
     parts = [SYSTEM.format(src=src, tgt=tgt)]
     example = EXAMPLES.get(language_base(request.target_lang))
+    if example is not None:
+        shown = in_target_script(list(example.values()), request.target_lang)
+        example = dict(zip(example, shown, strict=True))
     if example is not None and request.source_lang.lower().startswith("en"):
         parts.append(
             "Example.\nLines: " + json.dumps(EXAMPLE_SOURCE, ensure_ascii=False)
@@ -211,7 +226,9 @@ def few_shot_prefix(request: BatchRequest) -> str:
         header += f" The film: {request.synopsis.strip()}"
     pairs: list[tuple[str, str]] = []
     lang = language_base(request.target_lang)
-    pairs += [(s, t) for s, lng, t in FEW_SHOT_EXAMPLES if lng == lang]
+    shots = [(s, t) for s, lng, t in FEW_SHOT_EXAMPLES if lng == lang]
+    shown = in_target_script([t for _, t in shots], request.target_lang)
+    pairs += [(s, t) for (s, _), t in zip(shots, shown, strict=True)]
     pairs += list(request.examples)  # a translation memory's approved pairs
     pairs += [(t.source, t.target) for t in request.glossary]
     pairs += [(x.source, x.translation) for x in request.related if x.translation]

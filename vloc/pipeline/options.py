@@ -16,13 +16,14 @@ if TYPE_CHECKING:
     from vloc.style.readability import ReadabilityReport
 
 DEVICES = ("cpu", "cuda")
+TRADITIONAL = ("convert", "direct")  # how a Traditional Chinese target is written
 
 
 @dataclass(frozen=True)
 class TranslateOptions:
     """What ``vloc translate`` was asked to do."""
 
-    to: str  # target language code (zh-TW, zh-HK, zh-Hant: Simplified, then OpenCC)
+    to: str  # target language code (zh-TW, zh-HK, zh-Hant: see ``traditional``)
     decoder: OwnModel | EngineOptions = field(default_factory=OwnModel)  # vloc's own
     # translator (the default) or a pretrained engine (openai | gguf | seq2seq) and its context
     output: str | Path | None = None  # output file; None: beside the subtitles, film.<to>.<fmt>
@@ -40,6 +41,9 @@ class TranslateOptions:
     # result counts the cues over budget; None: no budgets
     memory: tuple[str, ...] = ()  # translation memory files (vloc.memory.film): exact and
     # fuzzy matches used verbatim; LLM engines also see similar pairs as examples
+    traditional: str = "convert"  # a Traditional Chinese ``to``: "convert" — the decoder
+    # writes Simplified, OpenCC converts it (regional phrasing for zh-TW); "direct" — an LLM
+    # engine is asked for the Traditional target itself (vloc.style.chinese)
     memory_examples: int = 600  # token budget of those examples (0: none); the default is
     # vloc.memory.lookup.EXAMPLE_TOKENS (not imported: `vloc --help` stays light)
 
@@ -51,6 +55,7 @@ class TranslateOptions:
             raise InputError(f"--format {self.format!r}; valid: {', '.join(OUTPUT_FORMATS)}")
         if self.device not in DEVICES:
             raise InputError(f"--device {self.device!r}; valid: {', '.join(DEVICES)}")
+        self._check_traditional()
         own = self.decoder
         if not isinstance(own, OwnModel):
             own.check()  # an engine's options: one line naming the flag
@@ -59,9 +64,31 @@ class TranslateOptions:
             raise InputError(f"--beam must be at least 1, got {own.beam_size}")
         if own.batch_size < 1:
             raise InputError(f"--batch-size must be at least 1, got {own.batch_size}")
+        if own.batch_tokens < 1:
+            raise InputError(f"--batch-tokens must be at least 1, got {own.batch_tokens}")
         from vloc.features.execution import check_path  # torch-free
 
         check_path(own.backbone_path, fast=True, device=self.device)  # fast: as extracted
+
+    def _check_traditional(self) -> None:
+        if self.traditional not in TRADITIONAL:
+            raise InputError(f"--traditional {self.traditional!r}; valid: {', '.join(TRADITIONAL)}")
+        if self.traditional == "convert":
+            return
+        from vloc.style.chinese import traditional_config
+
+        if traditional_config(self.to) is None:
+            raise InputError(
+                f"--traditional direct is for a Traditional Chinese target (zh-TW, zh-HK, "
+                f"zh-MO, zh-Hant), not --to {self.to}"
+            )
+        kind = getattr(self.decoder, "kind", "vloc")
+        if kind not in ("openai", "gguf"):
+            raise InputError(
+                f"--traditional direct needs an LLM engine (--engine openai or gguf); "
+                f"--engine {kind} writes Simplified Chinese, which --traditional convert turns "
+                "into Traditional"
+            )
 
 
 @dataclass

@@ -52,7 +52,7 @@ def write_translation(
 
     n = len(subs.cues)
     translations = dict(decoded.translations)
-    if traditional_config(options.to) is not None:
+    if traditional_config(options.to) is not None and options.traditional == "convert":
         keys = sorted(translations)
         converted = to_traditional([translations[k] for k in keys], options.to)
         translations = dict(zip(keys, converted, strict=True))
@@ -82,7 +82,7 @@ def write_translation(
         texts = [s.plain for s in styled]
         glossary_json = [
             r.to_json()
-            for r in glossary_report(  # Simplified: before any OpenCC conversion
+            for r in glossary_report(  # the script the decoder wrote (before OpenCC)
                 texts, [decoded.translations.get(i, "") for i in range(n)], glossary
             )
         ]
