@@ -21,7 +21,7 @@ import pytest
 from tiny_films import make_video
 
 from vloc.errors import CacheError
-from vloc.features.store import map_tensor, read_entry
+from vloc.features.store import map_tensor, read_entry, release_pages
 from vloc.index import film_context
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,7 +107,10 @@ def test_map_tensor_reads_the_stored_float16_without_a_copy_and_refuses_damage(t
     save_file({"pooled": regions.mean(1), "regions": regions}, str(path))
     meta = {"kind": "cues", "shapes": {"regions": [5, 4, 6], "pooled": [5, 6]}}
     mapped = map_tensor(path, "regions", meta)
-    assert isinstance(mapped, np.memmap) and mapped.dtype == np.float16
+    assert mapped.dtype == np.float16 and not mapped.flags.writeable
+    assert not mapped.flags.owndata  # a view of the file, not a copy
+    assert np.array_equal(mapped, regions)
+    release_pages(mapped)  # the pages go, the values stay readable
     assert np.array_equal(mapped, regions)
     assert np.array_equal(read_entry(path, meta).regions, regions.astype(np.float32))
     with pytest.raises(CacheError, match="does not match its metadata shape"):
@@ -120,6 +123,30 @@ def test_map_tensor_reads_the_stored_float16_without_a_copy_and_refuses_damage(t
     path.write_bytes(b"\xff" * 7)
     with pytest.raises(CacheError, match=str(path.name)):
         map_tensor(path, "regions")
+
+
+def _rss_file_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssFile:"):
+            return int(line.split()[1])
+    raise AssertionError("no RssFile line")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+def test_released_pages_stop_counting_in_resident_memory(tmp_path):
+    from safetensors.numpy import save_file
+
+    rows = np.ones((64, 9, 16384), np.float16)  # 18 MiB
+    path = tmp_path / "cues.safetensors"
+    save_file({"regions": rows}, str(path))
+    mapped = map_tensor(path, "regions")
+    before = _rss_file_kib()
+    assert float(mapped[:, :, ::2048].astype(np.float32).sum()) == 64 * 9 * 8  # every page
+    read = _rss_file_kib()
+    release_pages(mapped)
+    after = _rss_file_kib()
+    assert read - before > 12 * 1024, (before, read)  # the mapping's pages counted ...
+    assert read - after > 12 * 1024, (read, after)  # ... and no longer
 
 
 def test_the_keyframe_cache_keeps_a_bounded_number_of_jpegs(tmp_path, monkeypatch):

@@ -48,6 +48,7 @@ from vloc.features.planning import Plan, Run, check_truncation_record, plan_run
 from vloc.features.runner import apply_backbone_path, first_decision, prepare_backbone
 from vloc.features.stages import QUEUE_BATCHES, ClipSource, clip_source, entry_meta, extract_kind
 from vloc.features.store import FEATURES_DIR, KEY_CHARS, entry_paths, lookup, write_entry
+from vloc.heap import release_freed_memory
 from vloc.timing import Stopwatch
 from vloc.workspace import Workspace
 
@@ -168,6 +169,7 @@ def extract_features(
                 clock=clock,
                 found=found,
             )
+            release_freed_memory()  # the backbone and the clips' activations are gone
     ordered = [p.kind for p in run.plans]
     return FeatureResult(
         outputs={k: found.outputs[k] for k in ordered},

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -237,7 +238,24 @@ def map_tensor(tensors_path: Path, name: str, meta: dict[str, Any] | None = None
         )
     if count == 0:
         return np.zeros(shape, dtype)
-    return np.memmap(tensors_path, dtype=dtype, mode="r", offset=8 + head + begin, shape=shape)
+    try:
+        with open(tensors_path, "rb") as f:
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as e:
+        raise damaged(f"cannot map: {e}") from e
+    flat = np.frombuffer(mapped, dtype=dtype, count=count, offset=8 + head + begin)
+    return flat.reshape(shape)  # its base is the mapping (release_pages finds it there)
+
+
+def release_pages(array: np.ndarray) -> None:
+    """Let the pages of a :func:`map_tensor` array that were read go: they stay in the page
+    cache (reading them again is cheap) but stop counting in this process's resident memory,
+    so a long film's rows read batch by batch keep it flat. A no-op for any other array."""
+    base: Any = array
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
+    if base is not None and hasattr(mmap, "MADV_DONTNEED"):
+        base.madvise(mmap.MADV_DONTNEED)
 
 
 def list_entries(ws: Workspace, kind: str | None = None) -> list[tuple[Path, dict[str, Any]]]:

@@ -67,6 +67,7 @@ def decode_with_model(
     # every cue's context ids, and the segments they index: window-fused (eq. 2) for the
     # retrieved/temporal variants, the raw segment V_i for segment-level
     c0 = time.perf_counter()
+    from vloc.features.store import release_pages
     from vloc.index import film_context
 
     # lazy: the film's float16 regions stay memory-mapped; each batch fuses only what it uses
@@ -107,6 +108,8 @@ def decode_with_model(
             c0 = time.perf_counter()
             ids = None if context.ids is None else context.ids[rows]  # (B, P)
             vid, vmask = context.gather(rows)  # (B, P, R, D) float32, (B, P); None: text-only
+            if regions is not None:
+                release_pages(regions)  # the rows just read: RSS stays flat over a long film
             keys = [
                 stable_hash(
                     {
