@@ -196,16 +196,16 @@ class LLMEngine:
                 again, still = self._ask(retry, usage)
             except ReplyError:
                 again, still = {}, problems
-            sizes = {c.number: c for c in request.cues}
+            by_number = {c.number: c for c in request.cues}
             for n, text in again.items():
                 if n not in still:
                     out[n] = text
                 elif OVER_BUDGET in problems[n] and OVER_BUDGET in still[n]:
-                    style = sizes[n].budget.style  # type: ignore[union-attr]
+                    style = by_number[n].budget.style  # type: ignore[union-attr]
                     if cue_chars(text, style) < cue_chars(out[n], style):
                         out[n] = text  # still over its budget, but less so
             for n in still:
-                cue = sizes[n]
+                cue = by_number[n]
                 if runs_away(out[n], len(cue.source), cue.source):
                     out[n] = self._untranslated(cue, out[n], usage)
                 else:
