@@ -26,7 +26,6 @@ from typing import Any, Protocol
 from vloc.engines.base import BatchRequest, BatchResult, EngineError, Line, Usage
 from vloc.engines.prompts import build_messages, reask_messages, reply_schema
 from vloc.engines.replies import OVER_BUDGET, ReplyError, parse_reply, runs_away
-from vloc.style.measure import cue_chars
 from vloc.text import without_controls
 
 # the reply may use this many tokens per source character, plus a fixed allowance per line
@@ -196,16 +195,12 @@ class LLMEngine:
                 again, still = self._ask(retry, usage)
             except ReplyError:
                 again, still = {}, problems
-            by_number = {c.number: c for c in request.cues}
             for n, text in again.items():
                 if n not in still:
                     out[n] = text
-                elif OVER_BUDGET in problems[n] and OVER_BUDGET in still[n]:
-                    style = by_number[n].budget.style  # type: ignore[union-attr]
-                    if cue_chars(text, style) < cue_chars(out[n], style):
-                        out[n] = text  # still over its budget, but less so
+            sources = {c.number: c for c in request.cues}
             for n in still:
-                cue = by_number[n]
+                cue = sources[n]
                 if runs_away(out[n], len(cue.source), cue.source):
                     out[n] = self._untranslated(cue, out[n], usage)
                 else:

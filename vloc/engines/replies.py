@@ -23,8 +23,7 @@ from typing import Any
 
 from vloc.engines.base import Line
 from vloc.glossary.file import GlossaryTerm, missing_terms
-from vloc.style.budget import Budget, over_budget
-from vloc.style.measure import cue_chars
+from vloc.style.budget import over_budget
 from vloc.text import CJK_LETTERS, language_base, without_controls
 
 # a translation may be at most this many times its source's length (plus slack) before it is
@@ -45,7 +44,6 @@ _SCRIPT_OF = {
     "bg": "cyrillic", "sr": "cyrillic", "ar": "arabic", "fa": "arabic", "hi": "devanagari",
 }  # fmt: skip
 OVER_BUDGET = "is too long for its cue"  # marks a reply over its budget (``--style``)
-CONDENSE_VERSION = 2  # bump when the condense re-ask changes (keys the journal of --style runs)
 _LETTERS = re.compile(r"[^\W\d_]{2,}")  # two letters in a row: a line with words in it
 
 
@@ -138,20 +136,8 @@ def parse_reply(
             rules = ", ".join(f"{t.source!r} as {t.target}" for t in missed)
             problems[n] = f"line {n} must translate {rules} (glossary)"
         elif c.budget is not None and (why := over_budget(text, c.budget, target_lang)):
-            problems[n] = (
-                f"line {n} {OVER_BUDGET}: {why}; you wrote “{text}” — rewrite it in at most "
-                f"{condense_aim(text, c.budget)} characters, keeping the meaning"
-            )
+            problems[n] = f"line {n} {OVER_BUDGET}: {why}; condense it, keeping the meaning"
     return {n: got[n] for n in want}, problems
-
-
-def condense_aim(text: str, budget: Budget) -> int:
-    """The length a condense re-ask asks for: a little under the cue's budget (an eighth, at
-    least 2 characters), so that the shorter text also breaks into the style's lines, and under
-    the text's own length where it was within the characters but did not break well."""
-    chars = cue_chars(text, budget.style)
-    aim = budget.chars - max(2, budget.chars // 8)
-    return max(1, min(aim, chars - 2))
 
 
 def written_in(text: str, lang: str) -> bool:

@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from vloc.engines.base import BatchRequest, BatchResult, Engine, Line, Usage
 from vloc.engines.options import EngineOptions
-from vloc.engines.replies import CONDENSE_VERSION
 from vloc.fileio import sha256_bytes, stable_hash
 from vloc.glossary.file import GlossaryTerm, glossary_hash, terms_in
 from vloc.text import subtitle_punctuation
@@ -218,7 +217,6 @@ class EngineRunner:
                 for c in req.cues
                 if c.budget is not None
             ]
-            obj["condense"] = CONDENSE_VERSION
         return stable_hash(obj)
 
     def punctuate(self, text: str) -> str:
