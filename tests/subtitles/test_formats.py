@@ -292,20 +292,27 @@ def test_broken_ass_through_translate_writes_nothing(tiny, tmp_path: Path) -> No
     assert sorted(p.name for p in tmp_path.iterdir()) == ["film.en.ass"]
 
 
-def test_zh_tw_with_a_traditional_glossary_through_an_engine(tmp_path: Path) -> None:
-    """The engine writes Simplified; a Traditional glossary is shown and checked in Simplified,
-    the output is Traditional."""
-    from scripted_server import ScriptedServer, batch_of
+def _desert_film(tmp_path: Path, second: str, glossary_target: str) -> tuple[Path, Path, Path]:
+    """A 2-cue film about Rommel and a one-term glossary: (video, subtitles, glossary)."""
     from tiny_films import make_video
 
     video = make_video(tmp_path / "desert.mp4", seconds=2.0, fps=8, size="64x48")
     subs = tmp_path / "desert.en.srt"
     subs.write_text(
         "1\n00:00:00,000 --> 00:00:01,000\nRommel landed.\n\n"
-        "2\n00:00:01,000 --> 00:00:02,000\nRommel waited for the tanks.\n"
+        f"2\n00:00:01,000 --> 00:00:02,000\n{second}\n"
     )
     glossary = tmp_path / "terms.tsv"
-    glossary.write_text("Rommel\t隆美爾\n", encoding="utf-8")
+    glossary.write_text(f"Rommel\t{glossary_target}\n", encoding="utf-8")
+    return video, subs, glossary
+
+
+def test_zh_tw_with_a_traditional_glossary_through_an_engine(tmp_path: Path) -> None:
+    """The engine writes Simplified; a Traditional glossary is shown and checked in Simplified,
+    the output is Traditional."""
+    from scripted_server import ScriptedServer, batch_of
+
+    video, subs, glossary = _desert_film(tmp_path, "Rommel waited for the tanks.", "隆美爾")
 
     def simplified(body) -> str:
         return json.dumps({k: "隆美尔在等待坦克" for k in batch_of(body)}, ensure_ascii=False)
@@ -331,16 +338,8 @@ def test_zh_tw_direct_asks_the_engine_for_traditional_and_converts_nothing(tmp_p
     """``--traditional direct``: the prompt names the regional target, shows its example and
     the glossary in Traditional characters, and the engine's text is written as it is."""
     from scripted_server import ScriptedServer, batch_of
-    from tiny_films import make_video
 
-    video = make_video(tmp_path / "desert.mp4", seconds=2.0, fps=8, size="64x48")
-    subs = tmp_path / "desert.en.srt"
-    subs.write_text(
-        "1\n00:00:00,000 --> 00:00:01,000\nRommel landed.\n\n"
-        "2\n00:00:01,000 --> 00:00:02,000\nRommel took a taxi.\n"
-    )
-    glossary = tmp_path / "terms.tsv"
-    glossary.write_text("Rommel\t隆美尔\n", encoding="utf-8")  # Simplified
+    video, subs, glossary = _desert_film(tmp_path, "Rommel took a taxi.", "隆美尔")  # Simplified
 
     def traditional(body) -> str:  # 出租车 is what s2twp would turn into 計程車
         return json.dumps({k: "隆美爾坐出租车" for k in batch_of(body)}, ensure_ascii=False)

@@ -95,7 +95,8 @@ def evaluate_engine(
     synopsis is used where ``options.synopsis`` is empty. Drafts are kept beside the journals.
     ``style`` (a profile name or .toml, :mod:`vloc.style`): LLM prompts carry each cue's budget
     and over-budget replies are asked once to condense, and its punctuation convention applies
-    where ``options.punctuation`` is None, as ``vloc translate --style`` does; the details then report the shares of hypotheses and references over the profile's
+    where ``options.punctuation`` is None, as ``vloc translate --style`` does; the details
+    then report the shares of hypotheses and references over the profile's
     limits (:func:`vloc.style.budget.limit_shares`) and the first replies over budget.
     ``memory`` (translation memory files, :mod:`vloc.memory.film`) gives each film its exact
     and fuzzy matches verbatim and, for LLM engines, its most similar pairs as examples.

@@ -47,6 +47,19 @@ class TranslateOptions:
     memory_examples: int = 600  # token budget of those examples (0: none); the default is
     # vloc.memory.lookup.EXAMPLE_TOKENS (not imported: `vloc --help` stays light)
 
+    @property
+    def converts(self) -> bool:
+        """Whether the decoder writes Simplified Chinese that OpenCC turns into ``to``'s
+        Traditional script after decoding (``traditional`` "convert" for zh-TW etc.)."""
+        from vloc.style.chinese import traditional_config
+
+        return self.traditional == "convert" and traditional_config(self.to) is not None
+
+    @property
+    def decode_to(self) -> str:
+        """The language the decoder writes: Simplified Chinese where the result is converted."""
+        return "zh" if self.converts else self.to
+
     def check(self) -> None:
         """Refuse what cannot run, before any file is read (one line naming the flag)."""
         if not self.to or not LANG_CODE.match(self.to):
@@ -82,8 +95,10 @@ class TranslateOptions:
                 f"--traditional direct is for a Traditional Chinese target (zh-TW, zh-HK, "
                 f"zh-MO, zh-Hant), not --to {self.to}"
             )
-        kind = getattr(self.decoder, "kind", "vloc")
-        if kind not in ("openai", "gguf"):
+        from vloc.engines.options import LLM_ENGINES
+
+        kind = self.decoder.kind
+        if kind not in LLM_ENGINES:
             raise InputError(
                 f"--traditional direct needs an LLM engine (--engine openai or gguf); "
                 f"--engine {kind} writes Simplified Chinese, which --traditional convert turns "

@@ -48,11 +48,11 @@ def write_translation(
     warn: WarnFn,
 ) -> Written:
     """Render every cue of ``subs`` from ``decoded`` and write ``out_path`` atomically."""
-    from vloc.style.chinese import to_traditional, traditional_config
+    from vloc.style.chinese import to_traditional
 
     n = len(subs.cues)
     translations = dict(decoded.translations)
-    if traditional_config(options.to) is not None and options.traditional == "convert":
+    if options.converts:
         keys = sorted(translations)
         converted = to_traditional([translations[k] for k in keys], options.to)
         translations = dict(zip(keys, converted, strict=True))

@@ -106,11 +106,7 @@ def translate_subtitles(
             progress(stage, done, total)
 
     options.check()
-    from vloc.style.chinese import traditional_config
-
-    # zh-TW etc.: Simplified, then OpenCC; or the engine writes the Traditional target itself
-    converts = traditional_config(options.to) is not None and options.traditional == "convert"
-    decode_to = "zh" if converts else options.to
+    decode_to = options.decode_to  # zh-TW etc.: Simplified, then OpenCC (or the engine's own)
     engine = None if isinstance(options.decoder, OwnModel) else options.decoder
     video, subtitles = Path(video), Path(subtitles)
     check_subtitle_file(subtitles)
@@ -128,7 +124,7 @@ def translate_subtitles(
         profile = load_profile(options.style)  # a bad profile fails before any heavy work
     glossary: tuple = ()
     if engine is not None and engine.glossary:
-        glossary = _read_glossary(engine.glossary, options.to, decode_to)
+        glossary = _read_glossary(engine.glossary, options)
     # the profile's punctuation convention for the target (--punctuation still wins)
     decoder_options = (
         options.decoder if engine is None else engine.with_profile(profile, options.to)
@@ -191,7 +187,7 @@ def translate_subtitles(
         model=decoded.model,
         variant=decoded.variant,
         source_lang=decoded.source_lang,
-        target_lang=options.to if converts else decoded.target_lang,
+        target_lang=options.to if options.converts else decoded.target_lang,
         journal=decoded.journal,
         warnings=warnings,
         coverage=coverage,
@@ -203,20 +199,19 @@ def translate_subtitles(
     )
 
 
-def _read_glossary(path: str, to: str, decode_to: str) -> tuple[Any, ...]:
-    """The ``--glossary`` terms; for a Traditional target ``to``, their targets in the script
-    the decoder writes — Simplified when the result is converted after (``decode_to`` zh),
-    the target's own when the engine writes it directly — so a glossary works in either
-    script."""
+def _read_glossary(path: str, options: TranslateOptions) -> tuple[Any, ...]:
+    """The ``--glossary`` terms; for a Traditional target, their targets in the script the
+    decoder writes — Simplified when the result is converted after, the target's own when an
+    engine writes it directly — so a glossary works in either script."""
     from vloc.glossary.file import read_glossary
     from vloc.style.chinese import to_simplified, to_traditional, traditional_config
 
     glossary = read_glossary(path)
-    if traditional_config(to) is None:
+    if traditional_config(options.to) is None:
         return glossary
     targets = to_simplified([t.target for t in glossary])
-    if traditional_config(decode_to) is not None:
-        targets = to_traditional(targets, decode_to)
+    if not options.converts:
+        targets = to_traditional(targets, options.to)
     return tuple(replace(t, target=x) for t, x in zip(glossary, targets, strict=True))
 
 

@@ -41,7 +41,6 @@ from vloc.translator.data import (
 from vloc.translator.options import DEFAULT_BATCH, DEFAULT_BATCH_TOKENS, DEFAULT_BEAM
 
 EVAL_SPLITS = (*SPLITS, "all")
-EVAL_BATCH = DEFAULT_BATCH  # cues per decoding batch (as in `vloc translate`)
 
 ProgressFn = Callable[[str, int, int], None]  # (model name, cues done, cues total)
 
@@ -170,7 +169,7 @@ def evaluate_translators(
     beam: int = DEFAULT_BEAM,
     device: str = "cpu",
     test_films: int = 0,
-    batch_size: int = EVAL_BATCH,
+    batch_size: int = DEFAULT_BATCH,
     batch_tokens: int = DEFAULT_BATCH_TOKENS,
     progress: ProgressFn | None = None,
     video_loader: VideoLoader | None = None,
