@@ -59,8 +59,8 @@ def real_film(tmp_path_factory) -> tuple[Path, Path]:
     return video, short
 
 
-def _translate(video: Path, subs: Path, out: Path, *args: str) -> dict:
-    argv = ["translate", str(video), str(subs), "--to", "zh", "--batch-cues", "3", "--threads",
+def _translate(video: Path, subs: Path, out: Path, *args: str, to: str = "zh") -> dict:
+    argv = ["translate", str(video), str(subs), "--to", to, "--batch-cues", "3", "--threads",
             "2", "-o", str(out), "--json", *args]  # fmt: skip
     r = CliRunner().invoke(app, argv)
     assert r.exit_code == 0, r.output
@@ -83,6 +83,20 @@ def test_gguf_engine_in_process(real_film, model_file, tmp_path):
     assert j["usage"]["completion_tokens"] > 0 and j["context"]["mode"] == "global"
     again = _translate(video, subs, out, "--engine", "gguf", "--model", str(model_file))
     assert again["reused"] == N_CUES and again["usage"]["requests"] == 0
+
+
+def test_gguf_engine_writes_traditional_chinese_directly(real_film, model_file, tmp_path):
+    """``--traditional direct`` through the real in-process model: every cue and timing kept,
+    the run reports the regional target (what a 270M model writes is not judged here)."""
+    video, subs = real_film
+    out = tmp_path / "film.zh-TW.srt"
+    j = _translate(
+        video, subs, out, "--engine", "gguf", "--model", str(model_file), "--context", "none",
+        "--traditional", "direct", to="zh-TW",
+    )  # fmt: skip
+    _check_exact(subs, out)
+    assert j["translated"] == N_CUES and j["target_lang"] == "zh-TW"
+    assert j["usage"]["completion_tokens"] > 0
 
 
 def _free_port() -> int:
