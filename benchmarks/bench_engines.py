@@ -8,7 +8,7 @@
 A variant is a ``--context`` plus options: ``+g`` the glossary mined from the training films,
 ``+d`` the drafted synopsis and glossary (``vloc eval translate --draft``: one pass of the
 engine over each film first, used unedited), ``+s`` the style profile ``--style`` (default
-``streaming``): each cue's budget in the prompt and one condense re-ask (``vloc eval translate
+``streaming``): each cue's budget in the prompt and up to two condense re-asks (``vloc eval translate
 --style``). Every variant reports the share of its cues over the profile's limits
 (:func:`vloc.style.budget.limit_shares`; the human references' share is printed once), and a
 ``+s`` variant is also compared (paired bootstrap) with the same variant without ``+s``. ``--via server`` sends the same prompts through

@@ -99,6 +99,46 @@ def test_a_missed_glossary_term_is_asked_again_naming_the_term():
     assert list(problems) == [11] and "glossary" in problems[11]
 
 
+def test_common_words_left_in_english_are_asked_again_naming_them():
+    def copies(body):  # "briefing" copied, unless the re-ask names it
+        user = [m for m in body["messages"] if m["role"] == "user"][0]["content"]
+        word = "简报" if "leaves 'briefing' untranslated" in user else "briefing"
+        return json.dumps({k: f"隆美尔的{word}" for k in batch_of(body)}, ensure_ascii=False)
+
+    cues = (Line(10, "Rommel's briefing."), Line(11, "Rommel's USA briefing."))
+    with ScriptedServer([copies] * 3) as srv:
+        res = engine(srv.url).translate_batch(request(cues))
+    assert res.translations == {10: "隆美尔的简报", 11: "隆美尔的简报"}
+    assert len(srv.requests) == 2 and res.usage.reasks == 1
+    # names, acronyms, addresses and a glossary's own Latin targets are not counted
+    ok = '{"10": "Rommel 在 USA 的 www.example.com", "11": "他 iPhone"}'
+    src = (Line(10, "Rommel in the USA, www.example.com"), Line(11, "his iPhone"))
+    assert parse_reply(ok, src, "zh") == (
+        {10: "Rommel 在 USA 的 www.example.com", 11: "他 iPhone"},
+        {},
+    )
+    _, problems = parse_reply(
+        '{"10": "一个 tank", "11": "坦克"}', (Line(10, "A tank"), LINES[1]), "zh"
+    )
+    assert list(problems) == [10] and "'tank' untranslated" in problems[10]
+    kept = (GlossaryTerm("panzer", "panzer"),)
+    assert parse_reply('{"10": "panzer 坦克"}', (Line(10, "a panzer"),), "zh", kept)[1] == {}
+    # a target in the source's script may keep words: French "tank" is French
+    assert parse_reply('{"10": "un tank"}', (Line(10, "a tank"),), "fr")[1] == {}
+
+
+def test_words_left_untranslated_and_over_budget_count_as_over_budget():
+    from vloc.engines.replies import OVER_BUDGET
+    from vloc.style.budget import cue_budget
+    from vloc.style.profile_file import load_profile
+
+    b = cue_budget(0, 1000, load_profile("streaming").for_language("zh"))  # 9 characters
+    _, problems = parse_reply(
+        '{"10": "他们召集飞行员进行 briefing"}', (Line(10, "A briefing", budget=b),), "zh"
+    )
+    assert "'briefing' untranslated" in problems[10] and OVER_BUDGET in problems[10]
+
+
 def test_schema_requires_exactly_the_batch_numbers():
     s = reply_schema([10, 11])
     assert s["required"] == ["10", "11"] and s["additionalProperties"] is False

@@ -1,5 +1,5 @@
-"""`--style` on translate: each cue's budget in the LLM prompt, one condense re-ask for a reply
-over it, then kept with a warning; the result counts the cues over budget before and after.
+"""`--style` on translate: each cue's budget in the LLM prompt, up to two condense re-asks for a
+reply over it, then kept with a warning; the result counts the cues over budget before and after.
 The endpoint is the scripted local server (tests/scripted_server.py)."""
 
 from __future__ import annotations
@@ -67,12 +67,43 @@ def test_a_reply_over_budget_is_asked_once_to_condense() -> None:
     assert "14 characters where the cue holds 9 characters (1.0 s at 9" in retry
 
 
-def test_still_over_after_the_re_ask_is_kept_with_a_warning() -> None:
+def short_all(body) -> str:
+    return json.dumps({k: SHORT for k in batch_of(body)}, ensure_ascii=False)
+
+
+def first_long(body) -> str:
+    """Line 1 long, line 2 short."""
+    return json.dumps(
+        {k: (LONG if k == "1" else SHORT) for k in batch_of(body)}, ensure_ascii=False
+    )
+
+
+def test_a_line_still_over_after_the_re_ask_gets_a_second_condense_round() -> None:
     warnings: list[str] = []
-    with ScriptedServer([always_long] * 3) as srv:
+    with ScriptedServer([always_long, first_long, short_all]) as srv:
         res = engine(srv.url, warnings).translate_batch(request(1000))
-    assert res.translations == {1: LONG, 2: LONG} and len(srv.requests) == 2
+        second = srv.requests[2]
+    assert res.translations == {1: SHORT, 2: SHORT} and warnings == []
+    assert len(srv.requests) == 3 and res.usage.reasks == 2 and res.usage.over_budget == 2
+    assert list(batch_of(second)) == ["1"]  # only the line still over budget
+    assert "line 1 is too long for its cue: 14 characters" in _user(second)
+
+
+def test_still_over_after_two_condense_rounds_is_kept_with_a_warning() -> None:
+    warnings: list[str] = []
+    with ScriptedServer([always_long] * 4) as srv:
+        res = engine(srv.url, warnings).translate_batch(request(1000))
+    assert res.translations == {1: LONG, 2: LONG} and len(srv.requests) == 3
+    assert res.usage.reasks == 2
     assert len(warnings) == 2 and all("too long" in w and "kept" in w for w in warnings)
+
+
+def test_other_problems_are_asked_again_only_once() -> None:
+    latin = json.dumps({"1": "The river", "2": "Birds"})
+    with ScriptedServer([("reply", latin)] * 4) as srv:
+        res = engine(srv.url, []).translate_batch(request(1000))
+    assert len(srv.requests) == 2 and res.usage.reasks == 1
+    assert res.translations == {1: "The river", 2: "Birds"}
 
 
 def test_within_budget_nothing_is_asked_again() -> None:

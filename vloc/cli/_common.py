@@ -54,8 +54,8 @@ def style_option(what: str) -> Any:
         None,
         "--style",
         help=f"{what}: a style profile (default | streaming | "
-        ".toml file); each cue's character budget in LLM prompts, one condense "
-        "re-ask, and the cues over budget counted.",
+        ".toml file); each cue's character budget in LLM prompts, up to two "
+        "condense re-asks, and the cues over budget counted.",
     )
 
 

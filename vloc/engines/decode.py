@@ -24,7 +24,7 @@ def decode_with_engine(
 ) -> Decoded:
     """Translate the film's cues with the engine ``options`` names; see the module docstring.
     With ``job.budgets`` (``--style``) the LLM engines' prompts carry each line's limit and
-    over-budget replies are asked once to condense. The cues ``job.skip`` are not sent (the
+    over-budget replies are asked up to twice to condense. The cues ``job.skip`` are not sent (the
     caller puts the memory's translations in)."""
     from vloc.engines import open_engine
     from vloc.engines.runner import EngineRunner, FilmText

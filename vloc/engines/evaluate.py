@@ -94,7 +94,7 @@ def evaluate_engine(
     glossary's terms come after ``options.glossary``'s (whose renderings win), the drafted
     synopsis is used where ``options.synopsis`` is empty. Drafts are kept beside the journals.
     ``style`` (a profile name or .toml, :mod:`vloc.style`): LLM prompts carry each cue's budget
-    and over-budget replies are asked once to condense, and its punctuation convention applies
+    and over-budget replies are asked up to twice to condense, and its punctuation convention applies
     where ``options.punctuation`` is None, as ``vloc translate --style`` does; the details
     then report the shares of hypotheses and references over the profile's
     limits (:func:`vloc.style.budget.limit_shares`) and the first replies over budget.

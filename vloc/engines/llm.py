@@ -25,7 +25,13 @@ from typing import Any, Protocol
 
 from vloc.engines.base import BatchRequest, BatchResult, EngineError, Line, Usage
 from vloc.engines.prompts import build_messages, reask_messages, reply_schema
-from vloc.engines.replies import OVER_BUDGET, ReplyError, parse_reply, runs_away
+from vloc.engines.replies import (
+    CONDENSE_ROUNDS,
+    OVER_BUDGET,
+    ReplyError,
+    parse_reply,
+    runs_away,
+)
 from vloc.text import without_controls
 
 # the reply may use this many tokens per source character, plus a fixed allowance per line
@@ -184,28 +190,45 @@ class LLMEngine:
                 "are kept in the journal and a re-run resumes there"
             ) from None
         usage.over_budget += sum(OVER_BUDGET in why for why in problems.values())
-        if problems:  # ask once more for the doubtful lines alone, then keep the best we have
-            usage.reasks += 1
-            retry = dataclasses.replace(
-                request,
-                cues=tuple(c for c in request.cues if c.number in problems),
-                notes=tuple(problems[n] for n in sorted(problems)),
-            )
-            try:
-                again, still = self._ask(retry, usage)
-            except ReplyError:
-                again, still = {}, problems
-            for n, text in again.items():
-                if n not in still:
-                    out[n] = text
-            sources = {c.number: c for c in request.cues}
-            for n in still:
-                cue = sources[n]
-                if runs_away(out[n], len(cue.source), cue.source):
-                    out[n] = self._untranslated(cue, out[n], usage)
-                else:
-                    self._warn(f"{self.name}: {still[n]} (kept after a re-ask)")
+        # ask again for the doubtful lines alone; lines still over budget get more condense
+        # rounds; then keep the best we have
+        still = self._ask_again(request, out, problems, usage)
+        for _ in range(CONDENSE_ROUNDS - 1):
+            over = {n: why for n, why in still.items() if OVER_BUDGET in why}
+            if not over:
+                break
+            still = {n: w for n, w in still.items() if n not in over}
+            still.update(self._ask_again(request, out, over, usage))
+        sources = {c.number: c for c in request.cues}
+        for n in sorted(still):
+            cue = sources[n]
+            if runs_away(out[n], len(cue.source), cue.source):
+                out[n] = self._untranslated(cue, out[n], usage)
+            else:
+                self._warn(f"{self.name}: {still[n]} (kept after a re-ask)")
         return out
+
+    def _ask_again(
+        self, request: BatchRequest, out: dict[int, str], problems: dict[int, str], usage: Usage
+    ) -> dict[int, str]:
+        """Ask once more for the lines in ``problems`` (each told what was wrong); a line whose
+        new reply passes replaces its translation in ``out``. Returns what is still wrong."""
+        if not problems:
+            return {}
+        usage.reasks += 1
+        retry = dataclasses.replace(
+            request,
+            cues=tuple(c for c in request.cues if c.number in problems),
+            notes=tuple(problems[n] for n in sorted(problems)),
+        )
+        try:
+            again, still = self._ask(retry, usage)
+        except ReplyError:
+            return dict(problems)
+        for n, text in again.items():
+            if n not in still:
+                out[n] = text
+        return still
 
 
 def ask_json(

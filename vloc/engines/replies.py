@@ -6,7 +6,8 @@ not JSON, a number missing or extra, an empty translation for a non-empty line: 
 cannot be used, :class:`ReplyError` is raised, and the engine re-asks once, then halves the
 batch — or *soft*, per line — the target script is absent, the line loops ("汽车, 汽车,
 汽车") or runs far longer than its source, a glossary term of its source is not rendered as
-the glossary says, or (with ``--style``) it is over its cue's budget
+the glossary says, common words of the source are left untranslated in a target of another
+script (:func:`untranslated_words`), or (with ``--style``) it is over its cue's budget
 (:func:`vloc.style.budget.over_budget`): those lines alone are asked again, told what was wrong
 (:mod:`vloc.engines.llm`); a line that still runs away then is never written as the
 translation: the cue keeps its source text, with a warning.
@@ -44,7 +45,12 @@ _SCRIPT_OF = {
     "bg": "cyrillic", "sr": "cyrillic", "ar": "arabic", "fa": "arabic", "hi": "devanagari",
 }  # fmt: skip
 OVER_BUDGET = "is too long for its cue"  # marks a reply over its budget (``--style``)
+# a line over its budget is asked to condense up to this many times (the first re-ask included)
+CONDENSE_ROUNDS = 2
 _LETTERS = re.compile(r"[^\W\d_]{2,}")  # two letters in a row: a line with words in it
+# "briefing", not "USA", "Nazi" or a part of "www.example.com"
+_LOWER_WORD = re.compile(r"(?<![A-Za-z./@])[a-z]{3,}(?![A-Za-z@/]|\.[A-Za-z])")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
 class ReplyError(ValueError):
@@ -135,9 +141,28 @@ def parse_reply(
         elif missed := missing_terms(c.source, text, glossary):
             rules = ", ".join(f"{t.source!r} as {t.target}" for t in missed)
             problems[n] = f"line {n} must translate {rules} (glossary)"
+        elif words := untranslated_words(c.source, text, target_lang, glossary):
+            listed = ", ".join(repr(w) for w in words)
+            problems[n] = f"line {n} leaves {listed} untranslated; write it in the target language"
+            if c.budget is not None and (why := over_budget(text, c.budget, target_lang)):
+                problems[n] += f"; line {n} also {OVER_BUDGET}: {why}; condense it"
         elif c.budget is not None and (why := over_budget(text, c.budget, target_lang)):
             problems[n] = f"line {n} {OVER_BUDGET}: {why}; condense it, keeping the meaning"
     return {n: got[n] for n in want}, problems
+
+
+def untranslated_words(
+    source: str, text: str, lang: str, glossary: tuple[GlossaryTerm, ...] = ()
+) -> list[str]:
+    """Common words of a Latin-script ``source`` copied into a translation into a language of
+    another script: lowercase words of 3+ letters of ``text`` that the source has too
+    ("briefing", "reinforcements"). Names and acronyms ("Rommel", "USA"), and words a glossary
+    target keeps, are not counted. Empty for a Latin-script target."""
+    if target_script(lang) == "latin":
+        return []
+    said = {w.lower() for w in _LATIN_WORD.findall(source)}
+    kept = {w.lower() for t in glossary for w in _LATIN_WORD.findall(t.target)}
+    return sorted({w for w in _LOWER_WORD.findall(text) if w in said and w not in kept})
 
 
 def written_in(text: str, lang: str) -> bool:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from vloc.engines.base import BatchRequest, BatchResult, Engine, Line, Usage
 from vloc.engines.options import EngineOptions
+from vloc.engines.replies import CONDENSE_ROUNDS, target_script
 from vloc.fileio import sha256_bytes, stable_hash
 from vloc.glossary.file import GlossaryTerm, glossary_hash, terms_in
 from vloc.text import subtitle_punctuation
@@ -148,6 +149,13 @@ class EngineRunner:
                 "related": [options.related, options.max_related, options.previous, options.lag],
                 "frames": [options.frames, options.frame_select],
                 "langs": [film.source_lang, film.target_lang],
+                # replies into another script are checked for words left untranslated, which
+                # batches journaled before that rule were not
+                **(
+                    {"checks": "untranslated-words"}
+                    if target_script(film.target_lang) != "latin"
+                    else {}
+                ),
                 # a translation memory's examples (absent without one: earlier journals hold)
                 **(
                     {"memory": stable_hash([list(p) for p in self.examples])}
@@ -217,6 +225,7 @@ class EngineRunner:
                 for c in req.cues
                 if c.budget is not None
             ]
+            obj["condense_rounds"] = CONDENSE_ROUNDS  # batches condensed under another policy
         return stable_hash(obj)
 
     def punctuate(self, text: str) -> str:

@@ -37,7 +37,7 @@ class TranslateOptions:
     source_lang: str | None = None  # engines: the subtitles' language; None: from the file
     # name's tag (film.en.srt), else guessed from the script
     style: str | None = None  # a style profile (shipped name or .toml): each cue's budget goes
-    # into the LLM engines' prompts, over-budget replies are asked once to condense, and the
+    # into the LLM engines' prompts, over-budget replies are asked up to twice to condense, and the
     # result counts the cues over budget; None: no budgets
     memory: tuple[str, ...] = ()  # translation memory files (vloc.memory.film): exact and
     # fuzzy matches used verbatim; LLM engines also see similar pairs as examples

@@ -9,7 +9,8 @@ with the reading speed, lines and characters per line of the target language's s
 engine's prompt carries each cue's budget (:meth:`Budget.prompt`); a reply is over budget
 (:func:`over_budget`) when its characters exceed the budget, or when, broken into lines
 (:func:`vloc.style.linebreak.break_lines`), it needs more lines or a longer line than the
-style allows. An over-budget reply is asked once to condense, then kept and counted.
+style allows. An over-budget reply is asked to condense (up to
+:data:`~vloc.engines.replies.CONDENSE_ROUNDS` times), then kept and counted.
 """
 
 from __future__ import annotations
