@@ -98,6 +98,15 @@ def test_still_over_after_two_condense_rounds_is_kept_with_a_warning() -> None:
     assert len(warnings) == 2 and all("too long" in w and "kept" in w for w in warnings)
 
 
+def test_a_re_ask_that_fixes_a_worse_problem_is_kept_even_if_still_long() -> None:
+    english = json.dumps({"1": "河流 dries", "2": SHORT}, ensure_ascii=False)
+    warnings: list[str] = []
+    with ScriptedServer([("reply", english), always_long, always_long]) as srv:
+        res = engine(srv.url, warnings).translate_batch(request(1000))
+    assert len(srv.requests) == 3  # the batch, line 1 alone, then one condense round
+    assert res.translations == {1: LONG, 2: SHORT} and len(warnings) == 1
+
+
 def test_other_problems_are_asked_again_only_once() -> None:
     latin = json.dumps({"1": "The river", "2": "Birds"})
     with ScriptedServer([("reply", latin)] * 4) as srv:

@@ -212,7 +212,8 @@ class LLMEngine:
         self, request: BatchRequest, out: dict[int, str], problems: dict[int, str], usage: Usage
     ) -> dict[int, str]:
         """Ask once more for the lines in ``problems`` (each told what was wrong); a line whose
-        new reply passes replaces its translation in ``out``. Returns what is still wrong."""
+        new reply passes — or is only over its budget where the last one had a worse problem —
+        replaces its translation in ``out``. Returns what is still wrong."""
         if not problems:
             return {}
         usage.reasks += 1
@@ -226,9 +227,14 @@ class LLMEngine:
         except ReplyError:
             return dict(problems)
         for n, text in again.items():
-            if n not in still:
-                out[n] = text
+            if n not in still or (_only_long(n, still[n]) and not _only_long(n, problems[n])):
+                out[n] = text  # passes, or only its length is left of a worse problem
         return still
+
+
+def _only_long(n: int, problem: str) -> bool:
+    """Whether line ``n``'s problem is only that it is over its budget."""
+    return problem.startswith(f"line {n} {OVER_BUDGET}")
 
 
 def ask_json(
