@@ -7,7 +7,8 @@ HTTP endpoint, :mod:`vloc.engines.openai_api`, or llama.cpp in-process,
 whose structure is wrong (not JSON, a line missing or extra, an empty line) is asked again once
 with the problem stated; if the second reply is wrong too, the batch is split in two halves,
 each with the same context, down to single lines. Lines that are only *softly* wrong (no
-target script, a loop, a missed glossary term) are asked again once on their own; what is
+target script, a loop, a missed glossary term, words left untranslated, over the cue's budget)
+are asked again once on their own — a line still over its budget once more — and what is
 still wrong then is kept with a warning — except a runaway (a line over 4× its source, or a
 loop its source does not have): it is never written, the cue keeps its source text, with a
 warning, counted as ``untranslated`` in the usage. A 400,000-character reply line therefore
