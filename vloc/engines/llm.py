@@ -30,6 +30,7 @@ from vloc.engines.replies import (
     CONDENSE_ROUNDS,
     OVER_BUDGET,
     ReplyError,
+    only_over_budget,
     parse_reply,
     runs_away,
 )
@@ -228,14 +229,11 @@ class LLMEngine:
         except ReplyError:
             return dict(problems)
         for n, text in again.items():
-            if n not in still or (_only_long(n, still[n]) and not _only_long(n, problems[n])):
+            if n not in still or (
+                only_over_budget(n, still[n]) and not only_over_budget(n, problems[n])
+            ):
                 out[n] = text  # passes, or only its length is left of a worse problem
         return still
-
-
-def _only_long(n: int, problem: str) -> bool:
-    """Whether line ``n``'s problem is only that it is over its budget."""
-    return problem.startswith(f"line {n} {OVER_BUDGET}")
 
 
 def ask_json(

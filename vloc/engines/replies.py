@@ -141,14 +141,27 @@ def parse_reply(
         elif missed := missing_terms(c.source, text, glossary):
             rules = ", ".join(f"{t.source!r} as {t.target}" for t in missed)
             problems[n] = f"line {n} must translate {rules} (glossary)"
-        elif words := untranslated_words(c.source, text, target_lang, glossary):
-            listed = ", ".join(repr(w) for w in words)
-            problems[n] = f"line {n} leaves {listed} untranslated; write it in the target language"
+        else:  # words left untranslated and a length over budget are said together
+            notes = []
+            if words := untranslated_words(c.source, text, target_lang, glossary):
+                listed = ", ".join(repr(w) for w in words)
+                notes.append(
+                    f"line {n} leaves {listed} untranslated; write it in the target language"
+                )
             if c.budget is not None and (why := over_budget(text, c.budget, target_lang)):
-                problems[n] += f"; line {n} also {OVER_BUDGET}: {why}; condense it"
-        elif c.budget is not None and (why := over_budget(text, c.budget, target_lang)):
-            problems[n] = f"line {n} {OVER_BUDGET}: {why}; condense it, keeping the meaning"
+                notes.append(
+                    f"line {n} also {OVER_BUDGET}: {why}; condense it"
+                    if notes
+                    else f"line {n} {OVER_BUDGET}: {why}; condense it, keeping the meaning"
+                )
+            if notes:
+                problems[n] = "; ".join(notes)
     return {n: got[n] for n in want}, problems
+
+
+def only_over_budget(n: int, problem: str) -> bool:
+    """Whether line ``n``'s problem (as :func:`parse_reply` words it) is only its length."""
+    return problem.startswith(f"line {n} {OVER_BUDGET}")
 
 
 def untranslated_words(
