@@ -12,7 +12,7 @@ from vloc.cli import _engine as E
 from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command, coverage_line
 from vloc.translator.options import DEFAULT_BATCH, DEFAULT_BATCH_TOKENS, DEFAULT_BEAM
 
-STAGE_UNITS = {"features": "clips", "index": "cues", "decode": "batches"}
+STAGE_UNITS = {"features": "clips", "index": "cues", "decode": "batches", "leftovers": "lines"}
 
 
 @command
@@ -181,6 +181,7 @@ def translate(
                 f"{u.get('prompt_tokens', 0):,} prompt + {u.get('completion_tokens', 0):,} "
                 f"completion tokens, {u.get('requests', 0)} requests, {u.get('retries', 0)} "
                 f"retries, {u.get('reasks', 0)} re-asks"
+                + (f", {u['leftovers']} line(s) mended word by word" if u.get("leftovers") else "")
             )
         for term in result.glossary or []:
             if term["cues"]:

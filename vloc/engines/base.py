@@ -69,6 +69,7 @@ class Usage:
     splits: int = 0  # batches halved after a rejected re-ask
     untranslated: int = 0  # lines whose every reply ran away: kept as their source text
     over_budget: int = 0  # lines whose first reply was over their budget (asked to condense)
+    leftovers: int = 0  # lines whose words left in the source were asked word by word and mended
 
     def add(self, other: Usage) -> None:
         for name in (
@@ -80,6 +81,7 @@ class Usage:
             "splits",
             "untranslated",
             "over_budget",
+            "leftovers",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -93,6 +95,7 @@ class Usage:
             "splits": self.splits,
             "untranslated": self.untranslated,
             "over_budget": self.over_budget,
+            "leftovers": self.leftovers,
         }
 
 

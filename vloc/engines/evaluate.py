@@ -201,7 +201,7 @@ def evaluate_engine(
             def step(
                 _stage: str, n: int, total: int, base: int = base, size: int = len(cues)
             ) -> None:
-                if progress is not None and total:
+                if progress is not None and total and _stage == "decode":
                     progress(name, base + round(size * n / total), len(examples))
 
             res = EngineRunner(engine, film, options, journal, progress=step).run()

@@ -148,6 +148,35 @@ class LLMEngine:
         )
         return cue.source
 
+    def translate_leftovers(
+        self, source: str, text: str, phrases: list[str], source_lang: str, target_lang: str
+    ) -> tuple[dict[str, str], Usage]:
+        """What replaces each of ``phrases`` (words left in the source's language) in ``text``,
+        the translation of line ``source`` (:mod:`vloc.engines.leftovers`); empty when the
+        answer is rejected twice, or for a base model (no chat to ask in)."""
+        from vloc.engines.leftovers import answer_schema, check_answer, leftover_messages
+
+        usage = Usage()
+        if getattr(self.backend, "base_model", False):
+            return {}, usage
+        try:
+            answers = ask_json(
+                self.backend,
+                leftover_messages(source, text, phrases, source_lang, target_lang),
+                schema=answer_schema(phrases),
+                max_tokens=int(
+                    TOKENS_PER_REPLY
+                    + sum(TOKENS_PER_LINE + TOKENS_PER_SOURCE_CHAR * len(w) for w in phrases)
+                ),
+                check=lambda reply: check_answer(reply, phrases, source, target_lang),
+                usage=usage,
+                what=f"translation of {', '.join(map(repr, phrases))}",
+            )
+        except RejectedTwice as e:
+            self._warn(f"{self.name}: {e}; the line is kept as it was")
+            return {}, usage
+        return answers, usage
+
     # ------------------------------------------------------------ internals
 
     def _complete(self, request: BatchRequest, messages: list[dict[str, Any]], usage: Usage) -> str:
@@ -236,6 +265,10 @@ class LLMEngine:
         return still
 
 
+class RejectedTwice(EngineError):
+    """:func:`ask_json`'s reply was rejected, and so was the re-ask's (the model answered)."""
+
+
 def ask_json(
     backend: ChatBackend,
     messages: list[dict[str, Any]],
@@ -247,7 +280,7 @@ def ask_json(
     what: str,
 ) -> Any:
     """One request whose reply ``check`` validates (raising :class:`ReplyError`), re-asked once
-    with the problem stated; a second rejection is an :class:`EngineError` naming ``what``."""
+    with the problem stated; a second rejection is :class:`RejectedTwice` naming ``what``."""
     reply, cost = backend.complete(messages, schema=schema, max_tokens=max_tokens)
     usage.add(cost)
     try:
@@ -265,4 +298,4 @@ def ask_json(
         try:
             return check(reply)
         except ReplyError as e2:
-            raise EngineError(f"no usable {what} after a re-ask: {e2}") from None
+            raise RejectedTwice(f"no usable {what} after a re-ask: {e2}") from None

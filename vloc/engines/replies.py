@@ -10,7 +10,8 @@ the glossary says, common words of the source are left untranslated in a target 
 script (:func:`untranslated_words`), or (with ``--style``) it is over its cue's budget
 (:func:`vloc.style.budget.over_budget`): those lines alone are asked again, told what was wrong
 (:mod:`vloc.engines.llm`); a line that still runs away then is never written as the
-translation: the cue keeps its source text, with a warning.
+translation: the cue keeps its source text, with a warning. Words a line still leaves
+untranslated after its re-asks are asked alone after the batches (:mod:`vloc.engines.leftovers`).
 
 Every string of a reply loses its control characters first (:func:`json_object`): ESC, BEL,
 NUL and whole terminal escape sequences never reach a prompt, a journal or an output file.
@@ -165,17 +166,34 @@ def only_over_budget(n: int, problem: str) -> bool:
 
 
 def untranslated_words(
-    source: str, text: str, lang: str, glossary: tuple[GlossaryTerm, ...] = ()
+    source: str,
+    text: str,
+    lang: str,
+    glossary: tuple[GlossaryTerm, ...] = (),
+    *,
+    forms: bool = False,
 ) -> list[str]:
     """Common words of a Latin-script ``source`` copied into a translation into a language of
     another script: lowercase words of 3+ letters of ``text`` that the source has too
-    ("briefing", "reinforcements"). Names and acronyms ("Rommel", "USA"), and words a glossary
-    target keeps, are not counted. Empty for a Latin-script target."""
+    ("briefing", "reinforcements") — with ``forms``, in another form too ("mile" for "miles":
+    one is the other plus at most three letters, sharing four). Names and acronyms ("Rommel",
+    "USA"), and words a glossary target keeps, are not counted. Empty for a Latin-script
+    target."""
     if target_script(lang) == "latin":
         return []
     said = {w.lower() for w in _LATIN_WORD.findall(source)}
     kept = {w.lower() for t in glossary for w in _LATIN_WORD.findall(t.target)}
-    return sorted({w for w in _LOWER_WORD.findall(text) if w in said and w not in kept})
+
+    def of_source(w: str) -> bool:
+        if w in said:
+            return True
+        return forms and any(
+            min(len(w), len(s)) >= 4 and abs(len(w) - len(s)) <= 3 and
+            (s.startswith(w) or w.startswith(s))
+            for s in said
+        )  # fmt: skip
+
+    return sorted({w for w in _LOWER_WORD.findall(text) if of_source(w) and w not in kept})
 
 
 def written_in(text: str, lang: str) -> bool:

@@ -1,0 +1,140 @@
+"""The last pass over a film: words a translation into another script leaves in English are
+asked word by word, checked, journaled and replaced — against a scripted OpenAI-compatible
+server."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from scripted_server import ScriptedServer, batch_of
+
+from vloc.engines import EngineOptions, OpenAISettings, open_engine
+from vloc.engines.leftovers import check_answer, leftovers, replace_leftovers
+from vloc.engines.replies import ReplyError
+from vloc.engines.runner import EngineRunner, FilmText
+from vloc.glossary.file import GlossaryTerm
+
+TEXTS = ["They called a briefing.", "The tanks rolled in.", "I learned I was alive."]
+FIRST = {"1": "他们召集了 briefing 会议", "2": "坦克开进来了", "3": "I learned I was alive"}
+
+
+class MemoryJournal:
+    def __init__(self) -> None:
+        self.entries: dict[str, str] = {}
+        self.path = None
+
+    def append(self, items):
+        self.entries.update(items)
+
+
+def is_leftover_request(body) -> bool:
+    return "words of a film's subtitle" in body["messages"][0]["content"]
+
+
+def server_script(answers: dict[str, str]):
+    """Batches keep their English (even when re-asked); word requests get ``answers``."""
+
+    def reply(body):
+        if is_leftover_request(body):  # phrases asked by number: 1: "briefing"
+            user = body["messages"][1]["content"]
+            asked = dict(re.findall(r'^(\d+): (".*")$', user, re.MULTILINE))
+            return json.dumps(
+                {k: answers[json.loads(w)] for k, w in asked.items()}, ensure_ascii=False
+            )
+        return json.dumps({k: FIRST[k] for k in batch_of(body)}, ensure_ascii=False)
+
+    return [reply] * 40
+
+
+def run(srv, journal, texts=TEXTS, to="zh", glossary=()):
+    opts = EngineOptions(OpenAISettings(base_url=srv.url, model="tiny"), batch_cues=5)
+    eng = open_engine(opts)
+    warnings: list[str] = []
+    eng._warn = warnings.append  # the engine's own warnings (a rejected answer)
+    film = FilmText(texts, "en", to, glossary=glossary)
+    res = EngineRunner(eng, film, opts, journal, warn=warnings.append).run()
+    return res, warnings
+
+
+def test_words_left_in_english_are_asked_word_by_word_replaced_and_journaled():
+    answers = {"briefing": "简报", "I learned I was alive": "我得知我还活着"}
+    journal = MemoryJournal()
+    with ScriptedServer(server_script(answers)) as srv:
+        res, warnings = run(srv, journal)
+        asked = [b for b in srv.requests if is_leftover_request(b)]
+        assert len(asked) == 2  # line 1's word, and line 3 as a whole
+        assert res.translations == {0: "他们召集了简报会议", 1: "坦克开进来了", 2: "我得知我还活着"}
+        assert res.usage.leftovers == 2
+        assert any("line 1: 'briefing' as 简报" in w for w in warnings)
+        sent = len(srv.requests)
+        again, _ = run(srv, journal)  # a re-run takes the answers from the journal
+        assert len(srv.requests) == sent and again.translations == res.translations
+
+
+def test_a_rejected_answer_keeps_the_line_and_is_not_asked_again():
+    journal = MemoryJournal()
+    with ScriptedServer(server_script({"briefing": "briefing 会"})) as srv:  # still English
+        res, warnings = run(srv, journal, texts=TEXTS[:2])
+        assert res.translations[0] == "他们召集了 briefing 会议" and res.usage.leftovers == 0
+        assert len([b for b in srv.requests if is_leftover_request(b)]) == 2  # and a re-ask
+        assert any("no usable translation of 'briefing'" in w for w in warnings)
+        sent = len(srv.requests)
+        run(srv, journal, texts=TEXTS[:2])
+        assert len(srv.requests) == sent  # the rejection is journaled too
+
+
+def test_no_pass_for_a_target_in_the_source_script_or_for_a_glossary_word():
+    with ScriptedServer(server_script({"briefing": "简报"})) as srv:
+        run(srv, MemoryJournal(), texts=TEXTS[:2], to="fr")
+        kept = (GlossaryTerm("briefing", "briefing"),)
+        res, _ = run(srv, MemoryJournal(), texts=TEXTS[:2], glossary=kept)
+        assert not [b for b in srv.requests if is_leftover_request(b)]
+        assert res.translations[0] == "他们召集了 briefing 会议"
+
+
+def test_leftovers_are_common_words_or_a_line_wholly_in_the_source_script():
+    assert leftovers("A briefing on Rommel", "关于 Rommel 的 briefing", "zh") == ["briefing"]
+    # a run of words is one phrase: "everybody else", not "everybody" and "else"
+    assert leftovers("bomb everybody else", "轰炸 everybody else 而 nobody会", "zh") == [
+        "everybody else"  # "nobody" is not the source's: the model's own, not left over
+    ]
+    assert leftovers("everybody else, nobody", "轰炸 everybody else 而 nobody会", "zh") == [
+        "everybody else",
+        "nobody",
+    ]
+    assert leftovers("I was alive", "I was alive", "zh") == ["I was alive"]
+    # another form of a source word ("mile" for "miles"), not a word sharing only a stem
+    assert leftovers("Miles of it.", "mile 和 mile", "zh") == ["mile"]
+    assert leftovers("The paratroopers.", "伞兵 parachute", "zh") == []
+    assert leftovers("I was alive", "我还活着", "zh") == []
+    assert leftovers("a tank", "un tank", "fr") == []
+    assert leftovers("...", "...", "zh") == []  # nothing to translate
+
+
+def test_replacement_takes_whole_words_and_the_spaces_a_wordless_script_does_not_use():
+    assert replace_leftovers("进行 briefing 时", {"briefing": "汇报"}, "zh") == "进行汇报时"
+    assert replace_leftovers("进行 briefing somehow破译", {"briefing": "汇报", "somehow": "不知为何"},
+                             "zh") == "进行汇报不知为何破译"  # fmt: skip
+    assert replace_leftovers("美国 USA briefing", {"briefing": "简报"}, "zh") == "美国 USA 简报"
+    assert replace_leftovers("tanks 和 tank", {"tank": "坦克"}, "zh") == "tanks 和坦克"
+    assert (
+        replace_leftovers("나는 briefing 했다", {"briefing": "브리핑"}, "ko") == "나는 브리핑 했다"
+    )
+
+
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        ('{"2": "简报"}', "no translation of 'briefing'"),
+        ('{"1": "一个非常非常长的简报会议说明文字"}', "too long"),
+        ('{"1": "брифинг"}', "not written in the target language"),
+        ('{"1": "简报 briefing"}', "leaves 'briefing' untranslated"),
+        ("not json", "not a JSON object"),
+    ],
+)
+def test_answers_are_checked(reply, problem):
+    with pytest.raises(ReplyError, match=problem):
+        check_answer(reply, ["briefing"], "They called a briefing.", "zh")
+    assert check_answer('{"1": " 简报 "}', ["briefing"], "a briefing", "zh") == {"briefing": "简报"}
