@@ -107,6 +107,15 @@ def test_a_re_ask_that_fixes_a_worse_problem_is_kept_even_if_still_long() -> Non
     assert res.translations == {1: LONG, 2: SHORT} and len(warnings) == 1
 
 
+def test_the_warning_names_the_problem_of_the_reply_kept() -> None:
+    latin = json.dumps({"1": "The river", "2": "Birds"})  # worse: the long first replies stay
+    warnings: list[str] = []
+    with ScriptedServer([always_long, ("reply", latin)]) as srv:
+        res = engine(srv.url, warnings).translate_batch(request(1000))
+    assert res.translations == {1: LONG, 2: LONG} and len(srv.requests) == 2
+    assert len(warnings) == 2 and all("too long for its cue: 14 characters" in w for w in warnings)
+
+
 def test_other_problems_are_asked_again_only_once() -> None:
     latin = json.dumps({"1": "The river", "2": "Birds"})
     with ScriptedServer([("reply", latin)] * 4) as srv:

@@ -30,6 +30,7 @@ from vloc.engines.replies import (
     CONDENSE_ROUNDS,
     OVER_BUDGET,
     ReplyError,
+    line_problem,
     only_over_budget,
     parse_reply,
     runs_away,
@@ -235,8 +236,9 @@ class LLMEngine:
             cue = sources[n]
             if runs_away(out[n], len(cue.source), cue.source):
                 out[n] = self._untranslated(cue, out[n], usage)
-            else:
-                self._warn(f"{self.name}: {still[n]} (kept after a re-ask)")
+            else:  # the problem of the reply kept, which may be the first one
+                kept = line_problem(n, cue, out[n], request.target_lang, request.glossary)
+                self._warn(f"{self.name}: {kept or still[n]} (kept after a re-ask)")
         return out
 
     def _ask_again(

@@ -132,32 +132,37 @@ def parse_reply(
     empty = [n for n, c in want.items() if c.source.strip() and not got[n]]
     if empty:
         raise ReplyError(f"empty translations for lines {', '.join(map(str, empty))}", hard=True)
-    problems: dict[int, str] = {}
-    for n, c in want.items():
-        text = got[n]
-        if _LETTERS.search(c.source) and not written_in(text, target_lang):
-            problems[n] = f"line {n} is not written in the target language: {text[:40]!r}"
-        elif runs_away(text, len(c.source), c.source):
-            problems[n] = f"line {n} repeats itself or runs far longer than its source"
-        elif missed := missing_terms(c.source, text, glossary):
-            rules = ", ".join(f"{t.source!r} as {t.target}" for t in missed)
-            problems[n] = f"line {n} must translate {rules} (glossary)"
-        else:  # words left untranslated and a length over budget are said together
-            notes = []
-            if words := untranslated_words(c.source, text, target_lang, glossary):
-                listed = ", ".join(repr(w) for w in words)
-                notes.append(
-                    f"line {n} leaves {listed} untranslated; write it in the target language"
-                )
-            if c.budget is not None and (why := over_budget(text, c.budget, target_lang)):
-                notes.append(
-                    f"line {n} also {OVER_BUDGET}: {why}; condense it"
-                    if notes
-                    else f"line {n} {OVER_BUDGET}: {why}; condense it, keeping the meaning"
-                )
-            if notes:
-                problems[n] = "; ".join(notes)
+    problems = {
+        n: why
+        for n, c in want.items()
+        if (why := line_problem(n, c, got[n], target_lang, glossary)) is not None
+    }
     return {n: got[n] for n in want}, problems
+
+
+def line_problem(
+    n: int, cue: Line, text: str, target_lang: str, glossary: tuple[GlossaryTerm, ...] = ()
+) -> str | None:
+    """The soft problem of ``text`` as line ``n``'s translation of ``cue``, worded for a
+    re-ask; None when there is none."""
+    if _LETTERS.search(cue.source) and not written_in(text, target_lang):
+        return f"line {n} is not written in the target language: {text[:40]!r}"
+    if runs_away(text, len(cue.source), cue.source):
+        return f"line {n} repeats itself or runs far longer than its source"
+    if missed := missing_terms(cue.source, text, glossary):
+        rules = ", ".join(f"{t.source!r} as {t.target}" for t in missed)
+        return f"line {n} must translate {rules} (glossary)"
+    notes = []  # words left untranslated and a length over budget are said together
+    if words := untranslated_words(cue.source, text, target_lang, glossary):
+        listed = ", ".join(repr(w) for w in words)
+        notes.append(f"line {n} leaves {listed} untranslated; write it in the target language")
+    if cue.budget is not None and (why := over_budget(text, cue.budget, target_lang)):
+        notes.append(
+            f"line {n} also {OVER_BUDGET}: {why}; condense it"
+            if notes
+            else f"line {n} {OVER_BUDGET}: {why}; condense it, keeping the meaning"
+        )
+    return "; ".join(notes) or None
 
 
 def only_over_budget(n: int, problem: str) -> bool:
