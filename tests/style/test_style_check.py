@@ -91,6 +91,30 @@ def test_untranslated_needs_the_source_and_compares_same_time_cues(tmp_path: Pat
     assert "untranslated" not in check_file(target, profile="streaming").checked_rules
 
 
+def test_untranslated_flags_source_words_left_in_a_target_of_another_script(
+    tmp_path: Path,
+) -> None:
+    src = srt(tmp_path / "film.en.srt", [(a, b, t) for a, b, t in [
+        (1000, 3000, "They called a briefing"), (3200, 5200, "Rommel reached the USA"),
+        (5400, 7400, "Miles and miles of sand"),
+    ]])  # fmt: skip
+    target = srt(tmp_path / "film.zh.srt", [(a, b, t) for a, b, t in [
+        (1000, 3000, "他们召集了全体飞行员开 briefing"), (3200, 5200, "Rommel 终于抵达了美国的 USA 基地"),
+        (5400, 7400, "绵延数里又一 mile 的沙子"),
+    ]])  # fmt: skip
+    report = check_file(target, profile="streaming", source=src)
+    details = {
+        f.cue: d.detail for f in report.flagged for d in f.findings if d.rule == "untranslated"
+    }  # names and acronyms (cue 2) are not words left untranslated
+    assert list(details) == [1, 3] and "'briefing'" in details[1] and "'mile'" in details[3]
+    # a target in the source's script keeps words freely: French "briefing" is French
+    fr = srt(tmp_path / "film.fr.srt", [(1000, 3000, "Ils ont fait un briefing")])
+    assert all(
+        "untranslated" not in f.rules
+        for f in check_file(fr, profile="streaming", source=src).flagged
+    )
+
+
 def test_traditional_target_flags_simplified_cues() -> None:
     cues = [Cue(1, 0, 2000, "鳥群飛向南方"), Cue(2, 2200, 4200, "鸟群飞向南方")]
     report = check_cues(cues, "zh-TW", STREAMING)

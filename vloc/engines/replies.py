@@ -26,6 +26,7 @@ from typing import Any
 from vloc.engines.base import Line
 from vloc.glossary.file import GlossaryTerm, missing_terms
 from vloc.style.budget import over_budget
+from vloc.style.scripts import source_words_left
 from vloc.text import CJK_LETTERS, language_base, without_controls
 
 # a translation may be at most this many times its source's length (plus slack) before it is
@@ -49,8 +50,6 @@ OVER_BUDGET = "is too long for its cue"  # marks a reply over its budget (``--st
 # a line over its budget is asked to condense up to this many times (the first re-ask included)
 CONDENSE_ROUNDS = 2
 _LETTERS = re.compile(r"[^\W\d_]{2,}")  # two letters in a row: a line with words in it
-# "briefing", not "USA", "Nazi" or a part of "www.example.com"
-_LOWER_WORD = re.compile(r"(?<![A-Za-z./@])[a-z]{3,}(?![A-Za-z@/]|\.[A-Za-z])")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
@@ -178,27 +177,12 @@ def untranslated_words(
     *,
     forms: bool = False,
 ) -> list[str]:
-    """Common words of a Latin-script ``source`` copied into a translation into a language of
-    another script: lowercase words of 3+ letters of ``text`` that the source has too
-    ("briefing", "reinforcements") — with ``forms``, in another form too ("mile" for "miles":
-    one is the other plus at most three letters, sharing four). Names and acronyms ("Rommel",
-    "USA"), and words a glossary target keeps, are not counted. Empty for a Latin-script
-    target."""
+    """:func:`vloc.style.scripts.source_words_left` for a reply into ``lang`` (a target of
+    :func:`target_script` ``latin`` has none), the Latin words of the glossary's targets kept."""
     if target_script(lang) == "latin":
         return []
-    said = {w.lower() for w in _LATIN_WORD.findall(source)}
-    kept = {w.lower() for t in glossary for w in _LATIN_WORD.findall(t.target)}
-
-    def of_source(w: str) -> bool:
-        if w in said:
-            return True
-        return forms and any(
-            min(len(w), len(s)) >= 4 and abs(len(w) - len(s)) <= 3 and
-            (s.startswith(w) or w.startswith(s))
-            for s in said
-        )  # fmt: skip
-
-    return sorted({w for w in _LOWER_WORD.findall(text) if of_source(w) and w not in kept})
+    kept = [w for t in glossary for w in _LATIN_WORD.findall(t.target)]
+    return source_words_left(source, text, lang, kept, forms=forms)
 
 
 def written_in(text: str, lang: str) -> bool:

@@ -11,7 +11,9 @@ profile gives it (``error``, ``warning``; ``off`` rules are not checked):
 * ``min_gap``: it starts less than the minimum gap (frames at the video's frame rate, else the
   profile's) after the previous cue ends;
 * ``empty``: no text to show;
-* ``untranslated``: the same text as the source cue at the same time (``source`` given);
+* ``untranslated``: the same text as the source cue at the same time (``source`` given), or,
+  in a language of another script than the source's, common words of the source cue left in
+  it (``进行 briefing``; :func:`vloc.style.scripts.source_words_left`);
 * ``wrong_script``: most letters in another script than the language's, or, for a
   ``zh-Hans``/``zh-Hant`` target, in the other Chinese script;
 * ``shot_change``: a shot change (``cuts_ms``: :func:`vloc.style.scenes.shot_changes`) inside the
@@ -34,7 +36,13 @@ from typing import Any
 from vloc.errors import InputError
 from vloc.style.measure import cue_chars, display_lines, line_chars, reading_speed
 from vloc.style.profiles import RULES, StyleProfile
-from vloc.style.scripts import chinese_target, chinese_variant, guess_language, written_in
+from vloc.style.scripts import (
+    chinese_target,
+    chinese_variant,
+    guess_language,
+    source_words_left,
+    written_in,
+)
 from vloc.subtitles import Cue
 from vloc.text import LANG_CODE, plain_text
 
@@ -242,12 +250,12 @@ def check_cues(
                 src = by_time.get((c.start_ms, c.end_ms))
                 if src is None and by_position is not None:
                     src = by_position[pos]
-                if (
-                    src is not None
-                    and any(ch.isalpha() for ch in text)
-                    and _normal(src) == _normal(c.text)
-                ):
-                    add("untranslated", "the same text as the source cue")
+                if src is not None and any(ch.isalpha() for ch in text):
+                    if _normal(src) == _normal(c.text):
+                        add("untranslated", "the same text as the source cue")
+                    elif left := source_words_left(plain_text(src), text, lang, forms=True):
+                        words = ", ".join(repr(w) for w in left)
+                        add("untranslated", f"leaves {words} in the source's language")
         if duration < timing.min_duration_ms:
             add("min_duration", f"{duration} ms (minimum {timing.min_duration_ms})")
         if duration > timing.max_duration_ms:

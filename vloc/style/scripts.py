@@ -13,6 +13,7 @@ two a cue is in (:func:`chinese_variant`, through OpenCC's character tables).
 from __future__ import annotations
 
 import bisect
+import re
 from collections import Counter
 from collections.abc import Iterable
 
@@ -52,6 +53,9 @@ _LATIN = frozenset({"latin"})
 UNDETERMINED = ("und", "mul", "zxx")  # language tags that name no language
 _HANS = ("hans", "cn", "sg", "my")  # subtags of Simplified Chinese
 _HANT = ("hant", "tw", "hk", "mo")  # subtags of Traditional Chinese
+# "briefing", not "USA", "Nazi" or a part of "www.example.com"
+_LOWER_WORD = re.compile(r"(?<![A-Za-z./@])[a-z]{3,}(?![A-Za-z@/]|\.[A-Za-z])")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
 def char_script(ch: str) -> str | None:
@@ -138,3 +142,30 @@ def guess_language(texts: Iterable[str]) -> str | None:
     if letters["han"] >= MIN_SCRIPT_SHARE * total:
         return "zh"
     return None
+
+
+def source_words_left(
+    source: str, text: str, lang: str, kept: Iterable[str] = (), *, forms: bool = False
+) -> list[str]:
+    """Common words of a Latin-script ``source`` copied into ``text``, its translation into
+    ``lang`` when ``lang`` is written in another script: lowercase words of 3+ letters that the
+    source has too ("briefing", "reinforcements") — with ``forms``, in another form too
+    ("mile" for "miles": one is the other plus at most three letters, sharing four). Names and
+    acronyms ("Rommel", "USA"), addresses and the words of ``kept`` are not counted. Empty
+    for a Latin-script language."""
+    scripts = language_scripts(lang)
+    if scripts is None or "latin" in scripts:
+        return []
+    said = {w.lower() for w in _LATIN_WORD.findall(source)}
+    kept = {w.lower() for w in kept}
+
+    def of_source(w: str) -> bool:
+        if w in said:
+            return True
+        return forms and any(
+            min(len(w), len(s)) >= 4 and abs(len(w) - len(s)) <= 3 and
+            (s.startswith(w) or w.startswith(s))
+            for s in said
+        )  # fmt: skip
+
+    return sorted({w for w in _LOWER_WORD.findall(text) if of_source(w) and w not in kept})
