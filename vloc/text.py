@@ -85,6 +85,11 @@ def language_base(code: str) -> str:
     return re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0]
 
 
+def written_without_spaces(lang: str) -> bool:
+    """Chinese and Japanese: no space between words (a line breaks between any two words)."""
+    return language_base(lang) in ("zh", "ja")
+
+
 # Chinese subtitle punctuation: subtitles carry no full stops or commas — a clause break inside
 # a cue is a space and a cue's end is bare (the convention of professionally made Chinese
 # subtitles, which the TopicVD references follow: 0 of their 10,429 cues hold a 。, 7 a ，).

@@ -23,11 +23,10 @@ from typing import Any
 
 from vloc.engines.replies import ReplyError, json_object, untranslated_words, written_in
 from vloc.glossary.file import GlossaryTerm
-from vloc.text import CJK_LETTERS, language_base
+from vloc.text import CJK_LETTERS, written_without_spaces
 
 LEFTOVERS_VERSION = 1  # bump when the prompt or the replacement rule changes
 MAX_ANSWER_CHARS = 12  # a phrase's replacement: at most this many characters per word
-_WORDLESS = ("zh", "ja")  # languages written without spaces between words
 _RUN = re.compile(r"[A-Za-z]+(?:[ '-]+[A-Za-z]+)*")  # "everybody else", "upside-down"
 _NO_LATIN = "^[^A-Za-z]+$"  # an answer's pattern: not one letter of the source's script
 _CJK = re.compile(f"[{CJK_LETTERS}]")
@@ -38,9 +37,9 @@ def leftovers(
 ) -> list[str]:
     """What of translation ``text`` is still in the source's language: each run of Latin
     words (``briefing somehow``, ``everybody else``) that holds a word left untranslated, in
-    any form (:func:`vloc.engines.replies.untranslated_words`), or ``[text]`` when it holds no letter
-    of ``lang``'s script at all. Empty for a Latin-script target (nothing can be told apart
-    there)."""
+    any form (:func:`vloc.engines.replies.untranslated_words`), or ``[text]`` when it holds
+    no letter of ``lang``'s script at all. Empty for a Latin-script target (nothing can be
+    told apart there)."""
     if not text.strip() or not any(ch.isalpha() for ch in source):
         return []
     if not written_in(text, lang):
@@ -129,7 +128,7 @@ def replace_leftovers(text: str, answers: dict[str, str], lang: str) -> str:
     target's script goes too (``进行 briefing 时`` → ``进行汇报时``)."""
     if text in answers:
         return answers[text]
-    wordless = language_base(lang) in _WORDLESS
+    wordless = written_without_spaces(lang)
     for word, value in answers.items():
         text = _replace_word(text, word, value, wordless)
     return " ".join(text.split()) if wordless else text

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from vloc.style.measure import counts
 from vloc.style.profiles import LanguageStyle, StyleProfile
 from vloc.style.segment import word_boundaries
-from vloc.text import TAGS, language_base
+from vloc.text import TAGS, language_base, written_without_spaces
 
 MAX_BREAK_LINES = 2  # a text is broken into at most two lines, whatever a profile allows
 WINDOW_LINES = 1.5  # break points examined: within this many line limits of the middle
@@ -211,7 +211,7 @@ def _tag_mask(text: str) -> list[bool]:
 
 def _points(text: str, lang: str, lo: int, hi: int, limit: int, in_tag: list[bool]) -> list[_Point]:
     """Allowed break points with ``lo <= end <= hi``."""
-    cjk = language_base(lang) in ("zh", "ja")
+    cjk = written_without_spaces(lang)
     bounds = word_boundaries(text[lo:hi], lang) if cjk else None
     points: list[_Point] = []
     i = max(lo, 1)
