@@ -22,12 +22,19 @@ BATCH = re.compile(r"Translate these \d+ lines into [^\n]+\.\nLines: (\{.*\})\s*
 
 
 def batch_of(body: dict[str, Any]) -> dict[str, str]:
-    """The lines a chat request asks to translate (the last user message's JSON object)."""
+    """The lines a chat request asks to translate (the last user message's JSON object), or
+    the phrases or line a request of the last pass (vloc.engines.last_pass) asks about."""
     user = [m for m in body["messages"] if m["role"] == "user"][0]["content"]
     if isinstance(user, list):
         user = next(p["text"] for p in user if p.get("type") == "text")
     m = BATCH.search(user)
-    assert m, user
+    if m is None:  # the last pass after the batches: its numbered phrases, or line "1"
+        phrases = re.findall(r'^(\d+): (".*")$', user, re.MULTILINE)
+        if phrases:
+            return {k: json.loads(w) for k, w in phrases}
+        short = re.search(r'subtitle: (".*") \(\d+ characters\)\nRewrite', user)
+        assert short, user
+        return {"1": json.loads(short.group(1))}
     return json.loads(m.group(1))
 
 

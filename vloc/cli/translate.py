@@ -12,7 +12,13 @@ from vloc.cli import _engine as E
 from vloc.cli._ui import DEVICE_OPTION, JSON_OPTION, UI, Bars, command, coverage_line
 from vloc.translator.options import DEFAULT_BATCH, DEFAULT_BATCH_TOKENS, DEFAULT_BEAM
 
-STAGE_UNITS = {"features": "clips", "index": "cues", "decode": "batches", "leftovers": "lines"}
+STAGE_UNITS = {
+    "features": "clips",
+    "index": "cues",
+    "decode": "batches",
+    "leftovers": "lines",
+    "shortening": "lines",
+}
 
 
 @command
@@ -182,6 +188,7 @@ def translate(
                 f"completion tokens, {u.get('requests', 0)} requests, {u.get('retries', 0)} "
                 f"retries, {u.get('reasks', 0)} re-asks"
                 + (f", {u['leftovers']} line(s) mended word by word" if u.get("leftovers") else "")
+                + (f", {u['shortened']} shortened" if u.get("shortened") else "")
             )
         for term in result.glossary or []:
             if term["cues"]:

@@ -70,6 +70,7 @@ class Usage:
     untranslated: int = 0  # lines whose every reply ran away: kept as their source text
     over_budget: int = 0  # lines whose first reply was over their budget (asked to condense)
     leftovers: int = 0  # lines whose words left in the source were asked word by word and mended
+    shortened: int = 0  # lines still over their budget after the batches, rewritten shorter
 
     def add(self, other: Usage) -> None:
         for name in (
@@ -82,6 +83,7 @@ class Usage:
             "untranslated",
             "over_budget",
             "leftovers",
+            "shortened",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -96,6 +98,7 @@ class Usage:
             "untranslated": self.untranslated,
             "over_budget": self.over_budget,
             "leftovers": self.leftovers,
+            "shortened": self.shortened,
         }
 
 

@@ -149,34 +149,28 @@ class LLMEngine:
         )
         return cue.source
 
-    def translate_leftovers(
-        self, source: str, text: str, phrases: list[str], source_lang: str, target_lang: str
-    ) -> tuple[dict[str, str], Usage]:
-        """What replaces each of ``phrases`` (words left in the source's language) in ``text``,
-        the translation of line ``source`` (:mod:`vloc.engines.leftovers`); empty when the
-        answer is rejected twice, or for a base model (no chat to ask in)."""
-        from vloc.engines.leftovers import answer_schema, check_answer, leftover_messages
-
+    def ask_aside(
+        self,
+        *,
+        messages: list[dict[str, Any]],
+        schema: dict[str, Any],
+        max_tokens: int,
+        check: Callable[[str], Any],
+        what: str,
+    ) -> tuple[Any, Usage]:
+        """One short request outside the batches (:mod:`vloc.engines.last_pass`): ``check``'s
+        value of the reply, asked once more on a :class:`ReplyError`; None when rejected
+        twice (with a warning), or for a base model (no chat to ask in)."""
         usage = Usage()
         if getattr(self.backend, "base_model", False):
-            return {}, usage
+            return None, usage
         try:
-            answers = ask_json(
-                self.backend,
-                leftover_messages(source, text, phrases, source_lang, target_lang),
-                schema=answer_schema(phrases),
-                max_tokens=int(
-                    TOKENS_PER_REPLY
-                    + sum(TOKENS_PER_LINE + TOKENS_PER_SOURCE_CHAR * len(w) for w in phrases)
-                ),
-                check=lambda reply: check_answer(reply, phrases, source, target_lang),
-                usage=usage,
-                what=f"translation of {', '.join(map(repr, phrases))}",
-            )
+            answer = ask_json(self.backend, messages, schema=schema, max_tokens=max_tokens,
+                              check=check, usage=usage, what=what)  # fmt: skip
         except RejectedTwice as e:
             self._warn(f"{self.name}: {e}; the line is kept as it was")
-            return {}, usage
-        return answers, usage
+            return None, usage
+        return answer, usage
 
     # ------------------------------------------------------------ internals
 

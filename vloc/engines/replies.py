@@ -11,7 +11,7 @@ script (:func:`untranslated_words`), or (with ``--style``) it is over its cue's 
 (:func:`vloc.style.budget.over_budget`): those lines alone are asked again, told what was wrong
 (:mod:`vloc.engines.llm`); a line that still runs away then is never written as the
 translation: the cue keeps its source text, with a warning. Words a line still leaves
-untranslated after its re-asks are asked alone after the batches (:mod:`vloc.engines.leftovers`).
+untranslated after its re-asks are asked alone after the batches (:mod:`vloc.engines.last_pass`).
 
 Every string of a reply loses its control characters first (:func:`json_object`): ESC, BEL,
 NUL and whole terminal escape sequences never reach a prompt, a journal or an output file.

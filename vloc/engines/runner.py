@@ -28,7 +28,6 @@ record of what its prompt showed (:mod:`vloc.decoding.context_log`), which ``vlo
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vloc.engines.base import BatchRequest, BatchResult, Engine, Line, Usage
-from vloc.engines.leftovers import LEFTOVERS_VERSION, leftovers, replace_leftovers
+from vloc.engines.last_pass import LastPass
 from vloc.engines.options import EngineOptions
 from vloc.engines.replies import CONDENSE_ROUNDS, target_script
 from vloc.fileio import sha256_bytes, stable_hash
@@ -295,42 +294,11 @@ class EngineRunner:
                     if fut is not None:
                         fut.cancel()
                 raise
-        self.mend_leftovers(result)
+        ask = getattr(self.engine, "ask_aside", None)  # engines over a chat model
+        if ask is not None:
+            LastPass(ask, self.film, self.journal, self.base_key, punctuate=self.punctuate,
+                     warn=self.warn, progress=self.progress).run(result)  # fmt: skip
         return result
-
-    def mend_leftovers(self, result: EngineRunResult) -> None:
-        """The last pass (:mod:`vloc.engines.leftovers`): each translated line that still
-        leaves words in the source's language, in a target of another script, asked phrase by
-        phrase; the answers, journaled, replace those phrases."""
-        ask = getattr(self.engine, "translate_leftovers", None)
-        film = self.film
-        if ask is None or target_script(film.target_lang) == "latin":
-            return
-        todo = []
-        for i in sorted(result.translations):
-            phrases = leftovers(film.texts[i], result.translations[i], film.target_lang,
-                              film.glossary)  # fmt: skip
-            if phrases:
-                todo.append((i, phrases))
-        for k, (i, phrases) in enumerate(todo):
-            source, text = film.texts[i], result.translations[i]
-            key = stable_hash(
-                {"run": self.base_key, "leftovers": LEFTOVERS_VERSION, "line": [source, text]}
-            )
-            entry = self.journal.entries.get(key)
-            answers = None if entry is None else _answers_entry(entry, phrases)
-            if answers is None:
-                answers, usage = ask(source, text, phrases, film.source_lang, film.target_lang)
-                result.usage.add(usage)
-                self.journal.append([(key, json.dumps(answers, ensure_ascii=False))])
-            if answers:
-                result.translations[i] = self.punctuate(
-                    replace_leftovers(text, answers, film.target_lang)
-                )
-                result.usage.leftovers += 1
-                said = ", ".join(f"{w!r} as {a}" for w, a in answers.items())
-                self.warn(f"line {i + 1}: {said} (asked again after the batches)")
-            self.progress("leftovers", k + 1, len(todo))
 
     def _log_context(self, req: BatchRequest, shown: tuple[list[int], list[int]]) -> None:
         """Append what batch ``req``'s prompt showed to the context log."""
@@ -352,18 +320,6 @@ class EngineRunner:
             frames_ms=frames_ms,
         )
         append_context(self.context_log, [record])  # type: ignore[arg-type]
-
-
-def _answers_entry(entry: str, phrases: list[str]) -> dict[str, str] | None:
-    """A journaled answer of :meth:`EngineRunner.mend_leftovers` (empty: it was rejected;
-    None: it is not an answer for these phrases, and they are asked again)."""
-    try:
-        obj = json.loads(entry)
-    except ValueError:
-        return None
-    if not isinstance(obj, dict) or (obj and sorted(obj) != sorted(phrases)):
-        return None
-    return {w: str(v) for w, v in obj.items()}
 
 
 def _join_entry(texts: list[str]) -> str:

@@ -1,6 +1,6 @@
 """The last pass over a film: words a translation into another script leaves in English are
-asked word by word, checked, journaled and replaced — against a scripted OpenAI-compatible
-server."""
+asked phrase by phrase, and lines still over their budget are rewritten shorter — checked,
+journaled and put in place, against a scripted OpenAI-compatible server."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ import pytest
 from scripted_server import ScriptedServer, batch_of
 
 from vloc.engines import EngineOptions, OpenAISettings, open_engine
-from vloc.engines.leftovers import check_answer, leftovers, replace_leftovers
+from vloc.engines.last_pass import (
+    check_answer,
+    check_shortened,
+    leftovers,
+    replace_leftovers,
+)
 from vloc.engines.replies import ReplyError
 from vloc.engines.runner import EngineRunner, FilmText
 from vloc.glossary.file import GlossaryTerm
@@ -138,3 +143,78 @@ def test_answers_are_checked(reply, problem):
     with pytest.raises(ReplyError, match=problem):
         check_answer(reply, ["briefing"], "They called a briefing.", "zh")
     assert check_answer('{"1": " 简报 "}', ["briefing"], "a briefing", "zh") == {"briefing": "简报"}
+
+
+# ---------------------------------------------------------------- shortening
+LONG = "他们召集所有飞行员进行了一次关于这场战争的很长的会议"  # 26 characters
+SHORT = "他们召集所有飞行员开了很长的战争会议"  # 18
+GUTTED = "开会"
+
+
+def budget_22():
+    from vloc.style.budget import budgets
+    from vloc.style.profile_file import load_profile
+
+    return budgets([(0, 2_500)], "zh", load_profile("streaming"))  # 2.5 s at 9/s: 22
+
+
+def is_shorten_request(body) -> bool:
+    return "You shorten" in body["messages"][0]["content"]
+
+
+def shorten_run(rewrite: str, runs: int = 1, with_budget: bool = True):
+    """``runs`` runs on one journal (the same server: the engine's identity holds its URL);
+    the last run's result, and the shortening requests of each run."""
+
+    def reply(body):
+        if is_shorten_request(body):
+            return json.dumps({"1": rewrite}, ensure_ascii=False)
+        return json.dumps({k: LONG for k in batch_of(body)}, ensure_ascii=False)
+
+    journal, asked = MemoryJournal(), []
+    film = FilmText(["They called everyone to a long meeting about the war."], "en", "zh",
+                    budgets=budget_22() if with_budget else None)  # fmt: skip
+    with ScriptedServer([reply] * 40) as srv:
+        opts = EngineOptions(OpenAISettings(base_url=srv.url, model="tiny"), batch_cues=5)
+        for _ in range(runs):
+            sent = len(srv.requests)
+            res = EngineRunner(open_engine(opts), film, opts, journal).run()
+            asked.append([b for b in srv.requests[sent:] if is_shorten_request(b)])
+    return res, asked
+
+
+def test_a_line_still_over_its_budget_is_rewritten_shorter_after_the_batches():
+    res, (first, again) = shorten_run(SHORT, runs=2)
+    assert res.translations == {0: SHORT} and len(first) == 1
+    assert "at most 22 characters" in first[0]["messages"][1]["content"]
+    assert again == []  # journaled: the second run asks nothing
+    res, _ = shorten_run(SHORT)
+    assert res.usage.shortened == 1
+    # without budgets (no --style) nothing is shortened
+    res, (asked,) = shorten_run(SHORT, with_budget=False)
+    assert res.translations == {0: LONG} and asked == []
+
+
+def test_a_rewrite_that_guts_the_line_is_refused_and_the_line_kept():
+    res, (asked,) = shorten_run(GUTTED)
+    assert res.translations == {0: LONG} and res.usage.shortened == 0 and len(asked) == 2
+    assert "drop too much of the line" in asked[1]["messages"][-1]["content"]
+
+
+@pytest.mark.parametrize(
+    ("rewrite", "problem"),
+    [
+        (LONG, "still too long: 26 characters"),
+        (GUTTED, "2 characters drop too much of the line; keep its meaning in 15 to 22"),
+        ("They called a meeting", "not written in the target language"),
+        ("他们召集大家开了很长的 meeting 会议", "leaves 'meeting' untranslated"),
+    ],
+)
+def test_rewrites_are_checked(rewrite, problem):
+    (b,) = budget_22()
+    reply = json.dumps({"1": rewrite}, ensure_ascii=False)
+    with pytest.raises(ReplyError, match=problem):
+        check_shortened(reply, "They called a long meeting about the war.", b, 22, "zh")
+    ok = json.dumps({"1": SHORT + "。"}, ensure_ascii=False)
+    finish = lambda t: t.rstrip("。")  # noqa: E731 - the target's punctuation, as the run's
+    assert check_shortened(ok, "a meeting", b, 22, "zh", finish) == SHORT
