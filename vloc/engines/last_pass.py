@@ -281,7 +281,7 @@ class LastPass:
             try:
                 return json.loads(self.journal.entries[k])
             except ValueError:
-                pass  # cut short by a kill: asked again
+                pass  # not an answer of this pass: asked again
         answer, usage = self.ask(**request)
         result.usage.add(usage)
         self.journal.append([(k, json.dumps(answer, ensure_ascii=False))])
