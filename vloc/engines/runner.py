@@ -18,6 +18,10 @@ request carries (``--context global``):
 
 ``--context window`` keeps only the previous lines, ``none`` sends the batch alone.
 
+After the loop, an engine over a chat model gives the translations a last pass
+(:mod:`vloc.engines.last_pass`): words left in the source's language, lines still over their
+budget.
+
 Every finished batch is appended to the journal under a key over the engine's identity, the
 batch's text and everything its prompt showed (context lines and translations, glossary,
 synopsis, frames), so a killed run resumes, and a changed glossary re-translates only the
