@@ -124,6 +124,11 @@ def test_replacement_takes_whole_words_and_the_spaces_a_wordless_script_does_not
                              "zh") == "进行汇报不知为何破译"  # fmt: skip
     assert replace_leftovers("美国 USA briefing", {"briefing": "简报"}, "zh") == "美国 USA 简报"
     assert replace_leftovers("tanks 和 tank", {"tank": "坦克"}, "zh") == "tanks 和坦克"
+    # what the line already says next to the word is not said twice
+    assert replace_leftovers("我的朋友被 wiped掉", {"wiped": "擦掉"}, "zh") == "我的朋友被擦掉"
+    assert replace_leftovers("守军不断补充 reinforcements", {"reinforcements": "补充"}, "zh") == (
+        "守军不断补充"
+    )
     assert (
         replace_leftovers("나는 briefing 했다", {"briefing": "브리핑"}, "ko") == "나는 브리핑 했다"
     )

@@ -161,15 +161,27 @@ def _replace_word(text: str, word: str, value: str, wordless: bool) -> str:
 
     def sub(m: re.Match[str]) -> str:
         before, after = m.group(1), m.group(2)
-        if wordless:  # the spaces the model put around a foreign word go with it
-            start, end = m.start(), m.end()
-            if before and (start == 0 or _CJK.match(text[start - 1])):
-                before = ""
-            if after and (end >= len(text) or _CJK.match(text[end])):
-                after = ""
-        return before + value + after
+        if not wordless:
+            return before + value + after
+        start, end = m.start(), m.end()  # the spaces the model put around a foreign word go
+        if before and (start == 0 or _CJK.match(text[start - 1])):
+            before = ""
+        if after and (end >= len(text) or _CJK.match(text[end])):
+            after = ""
+        shown = value
+        if not before:  # "补充 reinforcements" → "补充", not "补充补充"
+            shown = shown[_overlap(text[:start], shown) :]
+        if not after:  # "被 wiped掉" → "被擦掉", not "被擦掉掉"
+            shown = shown[: len(shown) - _overlap(shown, text[end:])]
+        return before + shown + after
 
     return pattern.sub(sub, text)
+
+
+def _overlap(left: str, right: str) -> int:
+    """The length of the longest end of ``left`` that ``right`` starts with."""
+    return next((k for k in range(min(len(left), len(right)), 0, -1)
+                 if left.endswith(right[:k])), 0)  # fmt: skip
 
 
 # ---------------------------------------------------------------- shortening
