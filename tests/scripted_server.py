@@ -134,3 +134,16 @@ class ScriptedServer:
 
 
 ReplyFn = Callable[[dict[str, Any]], str]
+
+
+class MemoryJournal:
+    """The translation journal the batch loop writes to, kept in memory (``path`` None)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, str] = {}
+        self.appends = 0
+        self.path = None
+
+    def append(self, items: list[tuple[str, str]]) -> None:
+        self.appends += 1
+        self.entries.update(items)

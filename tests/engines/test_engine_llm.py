@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from scripted_server import ScriptedServer, batch_of
+from scripted_server import MemoryJournal, ScriptedServer, batch_of
 
 from vloc.engines import EngineError, EngineOptions, OpenAISettings, open_engine
 from vloc.engines.base import BatchRequest, Line
@@ -250,17 +250,6 @@ def test_options_refuse_a_key_in_place_of_its_name():
 
 
 # ---------------------------------------------------------------- the batch loop
-class MemoryJournal:
-    def __init__(self) -> None:
-        self.entries: dict[str, str] = {}
-        self.appends = 0
-        self.path = None
-
-    def append(self, items):
-        self.appends += 1
-        self.entries.update(items)
-
-
 def film(n: int = 40) -> FilmText:
     rng = np.random.default_rng(0)
     emb = rng.normal(size=(n, 8)).astype(np.float32)

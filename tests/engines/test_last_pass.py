@@ -8,7 +8,7 @@ import json
 import re
 
 import pytest
-from scripted_server import ScriptedServer, batch_of
+from scripted_server import MemoryJournal, ScriptedServer, batch_of
 
 from vloc.engines import EngineOptions, OpenAISettings, open_engine
 from vloc.engines.last_pass import (
@@ -23,15 +23,6 @@ from vloc.glossary.file import GlossaryTerm
 
 TEXTS = ["They called a briefing.", "The tanks rolled in.", "I learned I was alive."]
 FIRST = {"1": "他们召集了 briefing 会议", "2": "坦克开进来了", "3": "I learned I was alive"}
-
-
-class MemoryJournal:
-    def __init__(self) -> None:
-        self.entries: dict[str, str] = {}
-        self.path = None
-
-    def append(self, items):
-        self.entries.update(items)
 
 
 def is_leftover_request(body) -> bool:

@@ -389,19 +389,11 @@ def test_engine_runs_log_what_each_prompt_showed(tmp_path: Path) -> None:
     """The batch loop appends one context record per batch it translates (none for batches
     taken from the journal); the records match the film's texts and carry similarities."""
     import numpy as np
-    from scripted_server import ScriptedServer
+    from scripted_server import MemoryJournal, ScriptedServer
 
     from vloc.engines import EngineOptions, OpenAISettings, open_engine
     from vloc.engines.runner import EngineRunner, FilmText
     from vloc.glossary.file import GlossaryTerm
-
-    class Journal:
-        def __init__(self) -> None:
-            self.entries: dict[str, str] = {}
-            self.path = None
-
-        def append(self, items):
-            self.entries.update(items)
 
     rng = np.random.default_rng(0)
     emb = rng.normal(size=(20, 8)).astype(np.float32)
@@ -409,7 +401,7 @@ def test_engine_runs_log_what_each_prompt_showed(tmp_path: Path) -> None:
     texts = [f"Line {i} about the war." for i in range(20)]
     film = FilmText(texts, "en", "zh", embeddings=emb, glossary=(GlossaryTerm("war", "战争"),))
     log = tmp_path / "film.en.srt.zh.0123.context.jsonl"
-    journal = Journal()
+    journal = MemoryJournal()
     with ScriptedServer() as srv:
         opts = EngineOptions(OpenAISettings(base_url=srv.url, model="tiny"), batch_cues=5)
         eng = open_engine(opts)

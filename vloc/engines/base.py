@@ -10,7 +10,7 @@ merged, dropped or invented — or raise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Protocol
 
 from vloc.errors import VlocError
@@ -73,33 +73,11 @@ class Usage:
     shortened: int = 0  # lines still over their budget after the batches, rewritten shorter
 
     def add(self, other: Usage) -> None:
-        for name in (
-            "prompt_tokens",
-            "completion_tokens",
-            "requests",
-            "retries",
-            "reasks",
-            "splits",
-            "untranslated",
-            "over_budget",
-            "leftovers",
-            "shortened",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     def to_json(self) -> dict[str, int]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "requests": self.requests,
-            "retries": self.retries,
-            "reasks": self.reasks,
-            "splits": self.splits,
-            "untranslated": self.untranslated,
-            "over_budget": self.over_budget,
-            "leftovers": self.leftovers,
-            "shortened": self.shortened,
-        }
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass

@@ -199,9 +199,9 @@ def evaluate_engine(
             base = done
 
             def step(
-                _stage: str, n: int, total: int, base: int = base, size: int = len(cues)
+                stage: str, n: int, total: int, base: int = base, size: int = len(cues)
             ) -> None:
-                if progress is not None and total and _stage == "decode":
+                if progress is not None and total and stage == "decode":  # not the last pass
                     progress(name, base + round(size * n / total), len(examples))
 
             res = EngineRunner(engine, film, options, journal, progress=step).run()
