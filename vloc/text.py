@@ -31,6 +31,9 @@ CJK_PATTERN = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u30
 # Han (incl. ext. A and compatibility), kana, Hangul syllables: the letters of a character class
 CJK_LETTERS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _CJK = re.compile(CJK_PATTERN)
+# Latin letters with their accented forms (Latin-1 letters, Latin Extended-A and -B; not × ÷):
+# a class's inside, so that "Müncheberg" or "café" is one word and not "M", "ncheberg"
+LATIN_LETTERS = r"A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
 # terminal escape sequences, removed whole: CSI ("ESC [ 2 J", colours, cursor moves) and
 # terminated OSC ("ESC ] 8 ; ; url BEL": titles, hyperlinks), 7-bit and C1 forms
 _ESCAPE_SEQUENCES = re.compile(

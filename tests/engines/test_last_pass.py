@@ -107,6 +107,11 @@ def test_leftovers_are_common_words_or_a_line_wholly_in_the_source_script():
     assert leftovers("I was alive", "我还活着", "zh") == []
     assert leftovers("a tank", "un tank", "fr") == []
     assert leftovers("...", "...", "zh") == []  # nothing to translate
+    # accented letters are letters: a name stays one name, an accented word one word
+    s = "Hans Müncheberg, 15, at the barricades."
+    assert leftovers(s, "在 barricades前的15岁少年 Hans Müncheberg", "zh") == ["barricades"]
+    assert leftovers(s, "在路障前的15岁少年 Hans Müncheberg", "zh") == []
+    assert leftovers("A café, a déjà vu.", "一个 café，一次 déjà vu", "zh") == ["café", "déjà vu"]
 
 
 def test_replacement_takes_whole_words_and_the_spaces_a_wordless_script_does_not_use():
@@ -120,6 +125,8 @@ def test_replacement_takes_whole_words_and_the_spaces_a_wordless_script_does_not
     assert replace_leftovers("守军不断补充 reinforcements", {"reinforcements": "补充"}, "zh") == (
         "守军不断补充"
     )
+    assert replace_leftovers("Müller 的 café", {"café": "咖啡馆"}, "zh") == "Müller 的咖啡馆"
+    assert replace_leftovers("Überlin", {"berlin": "柏林"}, "zh") == "Überlin"  # not a word
     assert (
         replace_leftovers("나는 briefing 했다", {"briefing": "브리핑"}, "ko") == "나는 브리핑 했다"
     )

@@ -96,17 +96,18 @@ def test_untranslated_flags_source_words_left_in_a_target_of_another_script(
 ) -> None:
     src = srt(tmp_path / "film.en.srt", [(a, b, t) for a, b, t in [
         (1000, 3000, "They called a briefing"), (3200, 5200, "Rommel reached the USA"),
-        (5400, 7400, "Miles and miles of sand"),
+        (5400, 7400, "Miles and miles of sand"), (7600, 9600, "Hans Müncheberg's café"),
     ]])  # fmt: skip
     target = srt(tmp_path / "film.zh.srt", [(a, b, t) for a, b, t in [
         (1000, 3000, "他们召集了全体飞行员开 briefing"), (3200, 5200, "Rommel 终于抵达了美国的 USA 基地"),
-        (5400, 7400, "绵延数里又一 mile 的沙子"),
+        (5400, 7400, "绵延数里又一 mile 的沙子"), (7600, 9600, "Hans Müncheberg 的 café"),
     ]])  # fmt: skip
     report = check_file(target, profile="streaming", source=src)
     details = {
         f.cue: d.detail for f in report.flagged for d in f.findings if d.rule == "untranslated"
-    }  # names and acronyms (cue 2) are not words left untranslated
-    assert list(details) == [1, 3] and "'briefing'" in details[1] and "'mile'" in details[3]
+    }  # names and acronyms (cue 2) are not words left untranslated, nor a part of a name
+    assert list(details) == [1, 3, 4] and "'briefing'" in details[1] and "'mile'" in details[3]
+    assert "'café'" in details[4] and "ncheberg" not in details[4]
     # a target in the source's script keeps words freely: French "briefing" is French
     fr = srt(tmp_path / "film.fr.srt", [(1000, 3000, "Ils ont fait un briefing")])
     assert all(

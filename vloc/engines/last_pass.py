@@ -39,16 +39,18 @@ from vloc.fileio import stable_hash
 from vloc.glossary.file import GlossaryTerm
 from vloc.style.budget import Budget, over_budget
 from vloc.style.measure import cue_chars
-from vloc.text import CJK_LETTERS, written_without_spaces
+from vloc.text import CJK_LETTERS, LATIN_LETTERS, written_without_spaces
 
 if TYPE_CHECKING:
     from vloc.engines.runner import EngineRunResult, FilmText, JournalLike
 
-LAST_PASS_VERSION = 1  # bump when a prompt or a rule of the pass changes
+LAST_PASS_VERSION = 2  # bump when a prompt or a rule of the pass changes
 MIN_KEPT = 2 / 3  # a shortened line holds at least this share of the characters it may hold
 MAX_ANSWER_CHARS = 12  # a phrase's replacement: at most this many characters per word
-_RUN = re.compile(r"[A-Za-z]+(?:[ '-]+[A-Za-z]+)*")  # "everybody else", "upside-down"
-_NO_LATIN = "^[^A-Za-z]+$"  # an answer's pattern: not one letter of the source's script
+_WORD = f"[{LATIN_LETTERS}]+"
+_RUN = re.compile(f"{_WORD}(?:[ '-]+{_WORD})*")  # "everybody else", "upside-down", "déjà vu"
+# an answer's pattern: no ASCII letter (what a grammar can hold; check_answer sees the rest)
+_NO_LATIN = "^[^A-Za-z]+$"
 _CJK = re.compile(f"[{CJK_LETTERS}]")
 
 
@@ -68,7 +70,7 @@ def leftovers(
     if not words:
         return []
     runs = [m.group() for m in _RUN.finditer(text)]
-    return list(dict.fromkeys(r for r in runs if words & set(re.findall(r"[a-z]+", r))))
+    return list(dict.fromkeys(r for r in runs if words & set(re.findall(_WORD, r))))
 
 
 def leftover_messages(
@@ -157,7 +159,7 @@ def replace_leftovers(text: str, answers: dict[str, str], lang: str) -> str:
 def _replace_word(text: str, word: str, value: str, wordless: bool) -> str:
     """``text`` with every whole ``word`` (or phrase) replaced by ``value``
     (see :func:`replace_leftovers`)."""
-    pattern = re.compile(rf"(\s?)(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])(\s?)")
+    pattern = re.compile(rf"(\s?)(?<![{LATIN_LETTERS}]){re.escape(word)}(?![{LATIN_LETTERS}])(\s?)")
 
     def sub(m: re.Match[str]) -> str:
         before, after = m.group(1), m.group(2)

@@ -27,7 +27,7 @@ from vloc.engines.base import Line
 from vloc.glossary.file import GlossaryTerm, missing_terms
 from vloc.style.budget import over_budget
 from vloc.style.scripts import source_words_left
-from vloc.text import CJK_LETTERS, language_base, without_controls
+from vloc.text import CJK_LETTERS, LATIN_LETTERS, language_base, without_controls
 
 # a translation may be at most this many times its source's length (plus slack) before it is
 # taken for a runaway generation
@@ -40,7 +40,7 @@ _SCRIPTS = {
     "cyrillic": re.compile(r"[\u0400-\u04ff]"),
     "arabic": re.compile(r"[\u0600-\u06ff]"),
     "devanagari": re.compile(r"[\u0900-\u097f]"),
-    "latin": re.compile(r"[A-Za-z\u00c0-\u024f]"),
+    "latin": re.compile(f"[{LATIN_LETTERS}]"),
 }
 _SCRIPT_OF = {
     "zh": "cjk", "ja": "cjk", "ko": "cjk", "ru": "cyrillic", "uk": "cyrillic",
@@ -50,7 +50,7 @@ OVER_BUDGET = "is too long for its cue"  # marks a reply over its budget (``--st
 # a line over its budget is asked to condense up to this many times (the first re-ask included)
 CONDENSE_ROUNDS = 2
 _LETTERS = re.compile(r"[^\W\d_]{2,}")  # two letters in a row: a line with words in it
-_LATIN_WORD = re.compile(r"[A-Za-z]+")
+_LATIN_WORD = re.compile(f"[{LATIN_LETTERS}]+")
 
 
 class ReplyError(ValueError):

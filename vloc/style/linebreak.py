@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from vloc.style.measure import counts
 from vloc.style.profiles import LanguageStyle, StyleProfile
 from vloc.style.segment import word_boundaries
-from vloc.text import TAGS, language_base, written_without_spaces
+from vloc.text import LATIN_LETTERS, TAGS, language_base, written_without_spaces
 
 MAX_BREAK_LINES = 2  # a text is broken into at most two lines, whatever a profile allows
 WINDOW_LINES = 1.5  # break points examined: within this many line limits of the middle
@@ -55,7 +55,7 @@ NOT_FITTING = 100.0  # a split whose lines do not fit is chosen only when none f
 _BREAK_AFTER = set(",;:.!?…，。、；：！？—–")
 _NO_LINE_START = set("，。！？、；：」』）》〉”’,.;:!?)]}…")
 _NO_LINE_END = set("「『（《〈“‘([{")
-_WORD_CHAR = re.compile(r"[0-9A-Za-z\u00C0-\u024F]")
+_WORD_CHAR = re.compile(f"[0-9{LATIN_LETTERS}]")
 _EDGE_PUNCT = "\"'“”‘’«»()[]{}¿¡,.;:!?…"
 
 # lower-case function words of Latin-script languages: after them a line must not break

@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from vloc.text import language_base
+from vloc.text import LATIN_LETTERS, language_base
 
 MIN_SCRIPT_SHARE = 0.5  # share of a cue's letters that must be in the target's script
 MIN_VARIANT_CHARS = 2  # characters proper to one Chinese script needed to call a cue that script
@@ -54,8 +54,10 @@ UNDETERMINED = ("und", "mul", "zxx")  # language tags that name no language
 _HANS = ("hans", "cn", "sg", "my")  # subtags of Simplified Chinese
 _HANT = ("hant", "tw", "hk", "mo")  # subtags of Traditional Chinese
 # "briefing", not "USA", "Nazi" or a part of "www.example.com"
-_LOWER_WORD = re.compile(r"(?<![A-Za-z./@])[a-z]{3,}(?![A-Za-z@/]|\.[A-Za-z])")
-_LATIN_WORD = re.compile(r"[A-Za-z]+")
+_LOWER_WORD = re.compile(
+    rf"(?<![{LATIN_LETTERS}./@])[{LATIN_LETTERS}]{{3,}}(?![{LATIN_LETTERS}@/]|\.[A-Za-z])"
+)
+_LATIN_WORD = re.compile(f"[{LATIN_LETTERS}]+")
 
 
 def char_script(ch: str) -> str | None:
@@ -168,4 +170,6 @@ def source_words_left(
             for s in said
         )  # fmt: skip
 
-    return sorted({w for w in _LOWER_WORD.findall(text) if of_source(w) and w not in kept})
+    return sorted(
+        {w for w in _LOWER_WORD.findall(text) if w.islower() and of_source(w) and w not in kept}
+    )
