@@ -53,7 +53,8 @@ _LATIN = frozenset({"latin"})
 UNDETERMINED = ("und", "mul", "zxx")  # language tags that name no language
 _HANS = ("hans", "cn", "sg", "my")  # subtags of Simplified Chinese
 _HANT = ("hant", "tw", "hk", "mo")  # subtags of Traditional Chinese
-# "briefing", not "USA", "Nazi" or a part of "www.example.com"
+# a Latin word of 3+ letters: "briefing", "café" (lowercase is asked of it after), not a part of
+# "www.example.com"
 _LOWER_WORD = re.compile(
     rf"(?<![{LATIN_LETTERS}./@])[{LATIN_LETTERS}]{{3,}}(?![{LATIN_LETTERS}@/]|\.[A-Za-z])"
 )
