@@ -34,6 +34,7 @@ _CJK = re.compile(CJK_PATTERN)
 # Latin letters with their accented forms (Latin-1 letters, Latin Extended-A and -B; not × ÷):
 # a class's inside, so that "Müncheberg" or "café" is one word and not "M", "ncheberg"
 LATIN_LETTERS = r"A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+LATIN_WORD = re.compile(f"[{LATIN_LETTERS}]+")
 # terminal escape sequences, removed whole: CSI ("ESC [ 2 J", colours, cursor moves) and
 # terminated OSC ("ESC ] 8 ; ; url BEL": titles, hyperlinks), 7-bit and C1 forms
 _ESCAPE_SEQUENCES = re.compile(

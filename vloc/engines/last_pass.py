@@ -39,7 +39,7 @@ from vloc.fileio import stable_hash
 from vloc.glossary.file import GlossaryTerm
 from vloc.style.budget import Budget, over_budget
 from vloc.style.measure import cue_chars
-from vloc.text import CJK_LETTERS, LATIN_LETTERS, written_without_spaces
+from vloc.text import CJK_LETTERS, LATIN_LETTERS, LATIN_WORD, written_without_spaces
 
 if TYPE_CHECKING:
     from vloc.engines.runner import EngineRunResult, FilmText, JournalLike
@@ -47,8 +47,8 @@ if TYPE_CHECKING:
 LAST_PASS_VERSION = 2  # bump when a prompt or a rule of the pass changes
 MIN_KEPT = 2 / 3  # a shortened line holds at least this share of the characters it may hold
 MAX_ANSWER_CHARS = 12  # a phrase's replacement: at most this many characters per word
-_WORD = f"[{LATIN_LETTERS}]+"
-_RUN = re.compile(f"{_WORD}(?:[ '-]+{_WORD})*")  # "everybody else", "upside-down", "déjà vu"
+# a run of Latin words: "everybody else", "upside-down", "déjà vu"
+_RUN = re.compile(f"{LATIN_WORD.pattern}(?:[ '-]+{LATIN_WORD.pattern})*")
 # an answer's pattern: no ASCII letter (what a grammar can hold; check_answer sees the rest)
 _NO_LATIN = "^[^A-Za-z]+$"
 _CJK = re.compile(f"[{CJK_LETTERS}]")
@@ -70,7 +70,7 @@ def leftovers(
     if not words:
         return []
     runs = [m.group() for m in _RUN.finditer(text)]
-    return list(dict.fromkeys(r for r in runs if words & set(re.findall(_WORD, r))))
+    return list(dict.fromkeys(r for r in runs if words & set(LATIN_WORD.findall(r))))
 
 
 def leftover_messages(

@@ -27,7 +27,7 @@ from vloc.engines.base import Line
 from vloc.glossary.file import GlossaryTerm, missing_terms
 from vloc.style.budget import over_budget
 from vloc.style.scripts import source_words_left
-from vloc.text import CJK_LETTERS, LATIN_LETTERS, language_base, without_controls
+from vloc.text import CJK_LETTERS, LATIN_LETTERS, LATIN_WORD, language_base, without_controls
 
 # a translation may be at most this many times its source's length (plus slack) before it is
 # taken for a runaway generation
@@ -50,7 +50,6 @@ OVER_BUDGET = "is too long for its cue"  # marks a reply over its budget (``--st
 # a line over its budget is asked to condense up to this many times (the first re-ask included)
 CONDENSE_ROUNDS = 2
 _LETTERS = re.compile(r"[^\W\d_]{2,}")  # two letters in a row: a line with words in it
-_LATIN_WORD = re.compile(f"[{LATIN_LETTERS}]+")
 
 
 class ReplyError(ValueError):
@@ -181,7 +180,7 @@ def untranslated_words(
     :func:`target_script` ``latin`` has none), the Latin words of the glossary's targets kept."""
     if target_script(lang) == "latin":
         return []
-    kept = [w for t in glossary for w in _LATIN_WORD.findall(t.target)]
+    kept = [w for t in glossary for w in LATIN_WORD.findall(t.target)]
     return source_words_left(source, text, lang, kept, forms=forms)
 
 

@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from vloc.text import LATIN_LETTERS, language_base
+from vloc.text import LATIN_LETTERS, LATIN_WORD, language_base
 
 MIN_SCRIPT_SHARE = 0.5  # share of a cue's letters that must be in the target's script
 MIN_VARIANT_CHARS = 2  # characters proper to one Chinese script needed to call a cue that script
@@ -58,7 +58,6 @@ _HANT = ("hant", "tw", "hk", "mo")  # subtags of Traditional Chinese
 _LOWER_WORD = re.compile(
     rf"(?<![{LATIN_LETTERS}./@])[{LATIN_LETTERS}]{{3,}}(?![{LATIN_LETTERS}@/]|\.[A-Za-z])"
 )
-_LATIN_WORD = re.compile(f"[{LATIN_LETTERS}]+")
 
 
 def char_script(ch: str) -> str | None:
@@ -159,7 +158,7 @@ def source_words_left(
     scripts = language_scripts(lang)
     if scripts is None or "latin" in scripts:
         return []
-    said = {w.lower() for w in _LATIN_WORD.findall(source)}
+    said = {w.lower() for w in LATIN_WORD.findall(source)}
     kept = {w.lower() for w in kept}
 
     def of_source(w: str) -> bool:
